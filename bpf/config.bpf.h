@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What the daemon tells the program: the runtime settings (a global the daemon writes through
+ * the skeleton, read without a map lookup) and the table of interfaces it is attached to, which
+ * gives each interface its counter slot, its MTU and the addresses ICMP errors are sent from.
+ */
+#ifndef MTUGUARD_CONFIG_BPF_H
+#define MTUGUARD_CONFIG_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "mtuguard_kern_user.h"
+
+/* Zero is a valid default (action icmp, no rate limit); the daemon fills it before attaching. */
+struct mg_settings mg_settings;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_IFACES);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct mg_iface);
+} mg_ifaces SEC(".maps");
+
+/* NULL for an interface the daemon did not register: counted in slot 0, never answered from. */
+static __always_inline const struct mg_iface *mg_iface_lookup(struct xdp_md *ctx)
+{
+	__u32 ifindex = ctx->ingress_ifindex;
+
+	return bpf_map_lookup_elem(&mg_ifaces, &ifindex);
+}
+
+#endif /* MTUGUARD_CONFIG_BPF_H */

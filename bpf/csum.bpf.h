@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Internet checksum helpers (RFC 1071, RFC 1624). Sums over packet data go through
+ * bpf_csum_diff, which takes at most 512 bytes per call: longer spans are summed in chunks with
+ * the running sum as the seed.
+ */
+#ifndef MTUGUARD_CSUM_BPF_H
+#define MTUGUARD_CSUM_BPF_H
+
+#include <linux/types.h>
+
+static __always_inline __u16 mg_csum_fold(__u64 sum)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for one 16-bit field changing from m to m'. */
+static __always_inline __u16 mg_csum_replace16(__u16 check, __u16 old, __u16 new)
+{
+	__u32 sum = (__u16)~check + (__u16)~old + (__u32) new;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+#endif /* MTUGUARD_CSUM_BPF_H */

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * ICMP errors about oversize packets: whether one may be sent at all, and building it in place.
+ *
+ * When not to answer (RFC 1812 4.3.2.7, RFC 4443 2.4(e)): never about an ICMP error message,
+ * about a non-first IPv4 fragment, about an IPv4 packet sent to multicast or broadcast (IP or
+ * link layer), or to a source that is not a unicast host (0/8, 127/8, multicast, 240/4 and the
+ * limited broadcast; ::, ::1, ff00::/8). IPv6 has exceptions that IPv4 lacks: Packet Too Big is
+ * allowed for multicast destinations (2.4(e.2)) and for fragments, since the source fragmented
+ * the packet and must learn the smaller MTU; Linux answers them too.
+ *
+ * The error is built in place: the L2 header (with its VLAN tags) is saved, the head grows by
+ * the new IP + ICMP headers, the L2 header is written back with the MAC addresses swapped, and
+ * the original datagram stays where it was as the quote. The tail is cut so the error is exactly
+ * the minimum datagram size (576 / 1280 bytes): an oversize packet is always longer, so the
+ * quote and therefore every checksum span has a constant length the verifier can check.
+ */
+#ifndef MTUGUARD_ICMP_BPF_H
+#define MTUGUARD_ICMP_BPF_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "csum.bpf.h"
+#include "mtuguard_kern_user.h"
+#include "parse.bpf.h"
+
+/* linux/icmp.h drags in libc's socket headers, which do not build for the BPF target. */
+#define MG_ICMP_DEST_UNREACH 3
+#define MG_ICMP_SOURCE_QUENCH 4
+#define MG_ICMP_REDIRECT 5
+#define MG_ICMP_TIME_EXCEEDED 11
+#define MG_ICMP_PARAMETERPROB 12
+#define MG_ICMP_FRAG_NEEDED 4 /* code of DEST_UNREACH */
+#define MG_ICMPV6_PKT_TOOBIG 2
+#define MG_ICMPV6_INFO_FIRST 128 /* types below are errors (RFC 4443 2.1) */
+#define MG_ICMPV6_REDIRECT 137
+
+/* The first 8 bytes of both errors: the MTU sits in the low 16 bits (v4) or all 32 (v6). */
+struct mg_icmp_hdr {
+	__u8 type;
+	__u8 code;
+	__be16 checksum;
+	__be32 mtu_word;
+};
+
+#define MG_ICMP4_LEN (sizeof(struct iphdr) + sizeof(struct mg_icmp_hdr) + MG_ICMP4_QUOTE)
+#define MG_ICMP6_LEN (sizeof(struct ipv6hdr) + sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE)
+#define MG_L2_MAX (ETH_HLEN + MG_MAX_VLAN_TAGS * sizeof(struct mg_vlan_hdr))
+/* IP precedence "internetwork control", as Linux marks the ICMP errors it sends. */
+#define MG_TOS_INTERNETWORK_CONTROL 0xc0
+
+static __always_inline int mg_icmp4_is_error(__u8 type)
+{
+	return type == MG_ICMP_DEST_UNREACH || type == MG_ICMP_SOURCE_QUENCH ||
+	       type == MG_ICMP_REDIRECT || type == MG_ICMP_TIME_EXCEEDED ||
+	       type == MG_ICMP_PARAMETERPROB;
+}
+
+static __always_inline int mg_ipv4_bad_source(__be32 addr)
+{
+	__u8 first = bpf_ntohl(addr) >> 24;
+
+	/* 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 incl. 255.255.255.255 */
+	return first == 0 || first == 127 || first >= 224;
+}
+
+static __always_inline int mg_ipv4_group_dest(__be32 addr)
+{
+	return (bpf_ntohl(addr) >> 28) == 0xe || addr == 0xffffffff;
+}
+
+static __always_inline int mg_ipv6_bad_source(const struct in6_addr *addr)
+{
+	const __u32 *w = addr->in6_u.u6_addr32;
+
+	if (addr->in6_u.u6_addr8[0] == 0xff)
+		return 1;
+	return w[0] == 0 && w[1] == 0 && w[2] == 0 && (w[3] == 0 || w[3] == bpf_htonl(1));
+}
+
+/*
+ * 0 when an ICMP error may be sent about this oversize packet, else the reason it is not.
+ * Also returns the source to rate-limit by.
+ */
+static __always_inline int mg_icmp_suppression(struct xdp_md *ctx, const struct mg_packet *pkt,
+					       const struct mg_iface *iface,
+					       struct mg_addr *source)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct mg_upper up = {};
+
+	mg_parse_upper(ctx, pkt, &up);
+	if (pkt->family == MG_FAMILY_IPV4) {
+		struct iphdr *iph = mg_l3(data, pkt);
+
+		if ((void *)(iph + 1) > data_end)
+			return MG_REASON_ICMP_FAILED;
+		if (up.later_fragment)
+			return MG_REASON_SUPPRESSED_FRAGMENT;
+		if (up.has_icmp_type && mg_icmp4_is_error(up.icmp_type))
+			return MG_REASON_SUPPRESSED_ICMP_ERROR;
+		if (pkt->eth_group || mg_ipv4_group_dest(iph->daddr))
+			return MG_REASON_SUPPRESSED_MULTICAST;
+		if (mg_ipv4_bad_source(iph->saddr))
+			return MG_REASON_SUPPRESSED_BAD_SOURCE;
+		if (!iface || !iface->has_src4)
+			return MG_REASON_SUPPRESSED_NO_ADDRESS;
+		mg_map_ipv4(source, iph->saddr);
+	} else {
+		struct ipv6hdr *ip6 = mg_l3(data, pkt);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return MG_REASON_ICMP_FAILED;
+		if (!up.known || (up.proto == IPPROTO_ICMPV6 && !up.later_fragment &&
+				  !up.has_icmp_type))
+			return MG_REASON_SUPPRESSED_UNPARSED;
+		if (up.has_icmp_type &&
+		    (up.icmp_type < MG_ICMPV6_INFO_FIRST || up.icmp_type == MG_ICMPV6_REDIRECT))
+			return MG_REASON_SUPPRESSED_ICMP_ERROR;
+		if (mg_ipv6_bad_source(&ip6->saddr))
+			return MG_REASON_SUPPRESSED_BAD_SOURCE;
+		if (!iface || !iface->has_src6)
+			return MG_REASON_SUPPRESSED_NO_ADDRESS;
+		__builtin_memcpy(source, &ip6->saddr, sizeof(*source));
+	}
+	return 0;
+}
+
+/* Saves the L2 header, grows the head by `grow` bytes and writes it back with MACs swapped. */
+static __always_inline int mg_icmp_push_l2(struct xdp_md *ctx, const __u32 l3_off, int grow)
+{
+	__u8 l2[MG_L2_MAX];
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth;
+
+	if (data + MG_L2_MAX > data_end)
+		return -1;
+	__builtin_memcpy(l2, data, MG_L2_MAX);
+	if (bpf_xdp_adjust_head(ctx, -grow))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if (data + l3_off > data_end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, l2 + ETH_ALEN, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, l2, ETH_ALEN);
+	__builtin_memcpy(data + 2 * ETH_ALEN, l2 + 2 * ETH_ALEN, l3_off - 2 * ETH_ALEN);
+	return 0;
+}
+
+static __always_inline int mg_cut_tail(struct xdp_md *ctx, __u32 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	return bpf_xdp_adjust_tail(ctx, (int)len - (int)(data_end - data));
+}
+
+static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off,
+					  const struct mg_iface *iface, __u32 mtu)
+{
+	const int grow = sizeof(struct iphdr) + sizeof(struct mg_icmp_hdr);
+	void *data, *data_end;
+	struct iphdr *iph, *orig;
+	struct mg_icmp_hdr *icmp;
+	__be32 sender;
+	__s64 sum;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	orig = data + l3_off;
+	if ((void *)(orig + 1) > data_end)
+		return -1;
+	sender = orig->saddr;
+	if (mg_icmp_push_l2(ctx, l3_off, grow))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + l3_off + MG_ICMP4_LEN > data_end)
+		return -1;
+	iph = data + l3_off;
+	icmp = (void *)(iph + 1);
+
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->tos = MG_TOS_INTERNETWORK_CONTROL;
+	iph->tot_len = bpf_htons(MG_ICMP4_LEN);
+	iph->id = 0;
+	iph->frag_off = 0;
+	iph->ttl = MG_ICMP_TTL;
+	iph->protocol = IPPROTO_ICMP;
+	iph->check = 0;
+	__builtin_memcpy(&iph->saddr, iface->icmp_src4, 4);
+	iph->daddr = sender;
+	sum = bpf_csum_diff(0, 0, (void *)iph, sizeof(*iph), 0);
+	if (sum < 0)
+		return -1;
+	iph->check = mg_csum_fold(sum);
+
+	icmp->type = MG_ICMP_DEST_UNREACH;
+	icmp->code = MG_ICMP_FRAG_NEEDED;
+	icmp->checksum = 0;
+	icmp->mtu_word = bpf_htonl(mtu & 0xffff);
+	/* ICMP header + quote = 556 bytes: 512 + 44 */
+	sum = bpf_csum_diff(0, 0, (void *)icmp, 512, 0);
+	if (sum < 0)
+		return -1;
+	sum = bpf_csum_diff(0, 0, (void *)icmp + 512, sizeof(*icmp) + MG_ICMP4_QUOTE - 512, sum);
+	if (sum < 0)
+		return -1;
+	icmp->checksum = mg_csum_fold(sum);
+	return mg_cut_tail(ctx, l3_off + MG_ICMP4_LEN);
+}
+
+struct mg_pseudo_hdr6 {
+	struct in6_addr saddr;
+	struct in6_addr daddr;
+	__be32 len;
+	__be32 next; /* three zero bytes and the next header */
+};
+
+static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off,
+					  const struct mg_iface *iface, __u32 mtu)
+{
+	const int grow = sizeof(struct ipv6hdr) + sizeof(struct mg_icmp_hdr);
+	struct mg_pseudo_hdr6 pseudo = {};
+	void *data, *data_end;
+	struct ipv6hdr *ip6, *orig;
+	struct mg_icmp_hdr *icmp6;
+	__s64 sum;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	orig = data + l3_off;
+	if ((void *)(orig + 1) > data_end)
+		return -1;
+	__builtin_memcpy(&pseudo.daddr, &orig->saddr, sizeof(pseudo.daddr));
+	__builtin_memcpy(&pseudo.saddr, iface->icmp_src6, sizeof(pseudo.saddr));
+	pseudo.len = bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
+	pseudo.next = bpf_htonl(IPPROTO_ICMPV6);
+	if (mg_icmp_push_l2(ctx, l3_off, grow))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + l3_off + MG_ICMP6_LEN > data_end)
+		return -1;
+	ip6 = data + l3_off;
+	icmp6 = (void *)(ip6 + 1);
+
+	*(__be32 *)ip6 = bpf_htonl(6 << 28); /* version 6, traffic class 0, flow label 0 */
+	ip6->payload_len = bpf_htons(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
+	ip6->nexthdr = IPPROTO_ICMPV6;
+	ip6->hop_limit = MG_ICMP_TTL;
+	ip6->saddr = pseudo.saddr;
+	ip6->daddr = pseudo.daddr;
+
+	icmp6->type = MG_ICMPV6_PKT_TOOBIG;
+	icmp6->code = 0;
+	icmp6->checksum = 0;
+	icmp6->mtu_word = bpf_htonl(mtu);
+	/* pseudo header, then ICMPv6 header + quote = 1240 bytes: 512 + 512 + 216 */
+	sum = bpf_csum_diff(0, 0, (void *)&pseudo, sizeof(pseudo), 0);
+	if (sum < 0)
+		return -1;
+	sum = bpf_csum_diff(0, 0, (void *)icmp6, 512, sum);
+	if (sum < 0)
+		return -1;
+	sum = bpf_csum_diff(0, 0, (void *)icmp6 + 512, 512, sum);
+	if (sum < 0)
+		return -1;
+	sum = bpf_csum_diff(0, 0, (void *)icmp6 + 1024,
+			    sizeof(*icmp6) + MG_ICMP6_QUOTE - 1024, sum);
+	if (sum < 0)
+		return -1;
+	icmp6->checksum = mg_csum_fold(sum);
+	return mg_cut_tail(ctx, l3_off + MG_ICMP6_LEN);
+}
+
+/* One instance per VLAN depth keeps every packet offset a constant for the verifier. */
+static __always_inline int mg_icmp_build(struct xdp_md *ctx, const struct mg_packet *pkt,
+					 const struct mg_iface *iface, __u32 mtu)
+{
+	const __u32 tag = sizeof(struct mg_vlan_hdr);
+
+	if (pkt->family == MG_FAMILY_IPV4) {
+		if (pkt->nvlan == 0)
+			return mg_icmp4_build(ctx, ETH_HLEN, iface, mtu);
+		if (pkt->nvlan == 1)
+			return mg_icmp4_build(ctx, ETH_HLEN + tag, iface, mtu);
+		return mg_icmp4_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+	}
+	if (pkt->nvlan == 0)
+		return mg_icmp6_build(ctx, ETH_HLEN, iface, mtu);
+	if (pkt->nvlan == 1)
+		return mg_icmp6_build(ctx, ETH_HLEN + tag, iface, mtu);
+	return mg_icmp6_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+}
+
+#endif /* MTUGUARD_ICMP_BPF_H */

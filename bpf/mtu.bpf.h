@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The MTU decision: is this packet to a session, does it fit the session's effective MTU (the
+ * DTLS MTU while the session rides DTLS, else the TLS MTU), and what happens when it does not.
+ *
+ * Lengths compared are L3 lengths (IPv4 total length, IPv6 payload length + 40), never the
+ * frame length: VLAN tags and Ethernet padding are not part of what the tunnel carries.
+ * IPv6's threshold is max(MTU, 1280): a link below 1280 must fragment beneath IPv6 (RFC 8200 5)
+ * and a Packet Too Big below 1280 is ignored by its receiver (RFC 8201 4), so packets between
+ * the two pass under their own reason. An IPv4 packet without DF passes too: the tunnel
+ * fragments it.
+ */
+#ifndef MTUGUARD_MTU_BPF_H
+#define MTUGUARD_MTU_BPF_H
+
+#include <linux/bpf.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+
+#include "config.bpf.h"
+#include "csum.bpf.h"
+#include "icmp.bpf.h"
+#include "mtuguard_kern_user.h"
+#include "parse.bpf.h"
+#include "ratelimit.bpf.h"
+#include "session.bpf.h"
+
+/* The ASA's "df-bit-ignore": let the oversize packet through as if it had never set DF. */
+static __always_inline int mg_clear_df(struct xdp_md *ctx, const struct mg_packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = mg_l3(data, pkt);
+	__u16 old_frag, new_frag;
+
+	if ((void *)(iph + 1) > data_end)
+		return MG_REASON_MALFORMED;
+	old_frag = iph->frag_off;
+	new_frag = old_frag & ~bpf_htons(MG_IP_DF);
+	iph->frag_off = new_frag;
+	iph->check = mg_csum_replace16(iph->check, old_frag, new_frag);
+	return MG_REASON_DF_CLEARED;
+}
+
+static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packet *pkt,
+				       const struct mg_iface *iface, __u32 threshold)
+{
+	struct mg_addr source;
+	int suppressed;
+
+	switch (mg_settings.action) {
+	case MG_ACTION_DROP:
+		return MG_REASON_DROPPED;
+	case MG_ACTION_MONITOR:
+		return MG_REASON_MONITORED;
+	case MG_ACTION_CLEAR_DF:
+		/* IPv6 has no DF to clear: the sender must learn the MTU, as with icmp */
+		if (pkt->family == MG_FAMILY_IPV4)
+			return mg_clear_df(ctx, pkt);
+		break;
+	}
+	suppressed = mg_icmp_suppression(ctx, pkt, iface, &source);
+	if (suppressed)
+		return suppressed;
+	if (!mg_icmp_may_send(&source))
+		return MG_REASON_ICMP_RATELIMITED;
+	if (mg_icmp_build(ctx, pkt, iface, threshold))
+		return MG_REASON_ICMP_FAILED;
+	return MG_REASON_ICMP_SENT;
+}
+
+static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet *pkt,
+				      const struct mg_iface *iface)
+{
+	const struct mg_session *session = mg_session_lookup(&pkt->dst, pkt->family);
+	__u32 mtu, threshold;
+
+	if (!session)
+		return MG_REASON_NO_SESSION;
+	mtu = mg_effective_mtu(session);
+	threshold = mtu;
+	if (pkt->family == MG_FAMILY_IPV6 && threshold < MG_IPV6_MIN_MTU)
+		threshold = MG_IPV6_MIN_MTU;
+	if (pkt->l3_len <= mtu)
+		return MG_REASON_WITHIN_MTU;
+	if (pkt->l3_len <= threshold)
+		return MG_REASON_IPV6_BELOW_MIN;
+	/* No single frame exceeds its interface's MTU: this is GRO's work (generic XDP). */
+	if (iface && iface->mtu && pkt->l3_len > iface->mtu)
+		return MG_REASON_AGGREGATED;
+	if (pkt->family == MG_FAMILY_IPV4 && !pkt->df)
+		return MG_REASON_FRAGMENTED;
+	return mg_oversize(ctx, pkt, iface, threshold);
+}
+
+#endif /* MTUGUARD_MTU_BPF_H */

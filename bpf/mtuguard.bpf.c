@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * mtuguard's enforcement program, attached in XDP to the gateway's inside interfaces: every
+ * packet toward a VPN session is held to the session's current tunnel MTU. The work lives in
+ * the headers: parse.bpf.h (headers), mtu.bpf.h (the decision), icmp.bpf.h (the error),
+ * ratelimit.bpf.h, session.bpf.h, stats.bpf.h (the counting exit).
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "config.bpf.h"
+#include "mtu.bpf.h"
+#include "parse.bpf.h"
+#include "stats.bpf.h"
+
+SEC("xdp")
+int mtuguard_xdp(struct xdp_md *ctx)
+{
+	const struct mg_iface *iface = mg_iface_lookup(ctx);
+	struct mg_packet pkt = {};
+	int reason;
+
+	reason = mg_parse(ctx, &pkt);
+	if (reason == MG_PARSED)
+		reason = mg_enforce(ctx, &pkt, iface);
+	return mg_count_exit(iface, &pkt, reason);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one ABI shared by the BPF programs and the C++ side: map keys and values, the verdict
+ * reason enum, settings and the counter layout. Fixed-width types and explicit padding only;
+ * userspace/abi_check.cpp proves every size and offset with static_assert, so a change here that
+ * moves a field fails the build instead of corrupting a map.
+ */
+#ifndef MTUGUARD_KERN_USER_H
+#define MTUGUARD_KERN_USER_H
+
+#include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
+
+#define MG_ADDR_LEN 16
+
+/* Interfaces one daemon enforces on; slot 0 counts packets from an interface it does not know. */
+#define MG_MAX_IFACES 64
+/* Pool prefixes (LPM trie entries). */
+#define MG_MAX_POOLS 4096
+/* Sources tracked by the per-source ICMP token bucket (LRU: the least recent is forgotten). */
+#define MG_RATELIMIT_SOURCES 65536
+
+/*
+ * What an ICMP error quotes of the offending datagram: as much as fits in the minimum
+ * datagram every host accepts (RFC 1812 4.3.2.3: 576 bytes for IPv4; RFC 4443 2.4(c): 1280 for
+ * IPv6). An oversize packet is always longer than this, so the quote has a fixed length.
+ */
+#define MG_ICMP4_QUOTE (576 - 20 - 8)
+#define MG_ICMP6_QUOTE (1280 - 40 - 8)
+/* The smallest MTU a session may have: the IPv4 minimum datagram size (RFC 791). */
+#define MG_MIN_MTU 576
+/* IPv6's minimum link MTU (RFC 8200 5). */
+#define MG_IPV6_MIN_MTU 1280
+#define MG_ICMP_TTL 64
+/* IPv4 flags and fragment offset (host order), which uapi headers do not export. */
+#define MG_IP_DF 0x4000
+#define MG_IP_MF 0x2000
+#define MG_IP_OFFSET 0x1fff
+
+enum mg_transport {
+	MG_TRANSPORT_DTLS = 0,
+	MG_TRANSPORT_TLS = 1,
+	MG_TRANSPORT_COUNT,
+};
+
+/* What to do with an oversize packet that may not be fragmented (IPv4 DF set, or IPv6). */
+enum mg_action {
+	MG_ACTION_ICMP = 0,     /* drop and answer with frag-needed / Packet Too Big */
+	MG_ACTION_DROP = 1,     /* drop silently */
+	MG_ACTION_CLEAR_DF = 2, /* IPv4: clear DF and pass, the tunnel fragments; IPv6: as ICMP */
+	MG_ACTION_MONITOR = 3,  /* count and pass */
+	MG_ACTION_COUNT,
+};
+
+enum mg_family {
+	MG_FAMILY_OTHER = 0,
+	MG_FAMILY_IPV4 = 1,
+	MG_FAMILY_IPV6 = 2,
+	MG_FAMILY_COUNT,
+};
+
+/*
+ * Every verdict the program reaches, one counter each. The order matters: reasons before
+ * MG_REASON_FIRST_DROP pass the packet, MG_REASON_ICMP_SENT transmits the rewritten packet, the
+ * rest drop it (mg_reason_xdp_action). The exporter's label table is checked against
+ * MG_REASON_COUNT at compile time.
+ */
+enum mg_reason {
+	/* passed */
+	MG_REASON_NOT_IP = 0,        /* neither IPv4 nor IPv6 */
+	MG_REASON_MALFORMED,         /* IP header truncated or inconsistent: the kernel decides */
+	MG_REASON_NO_SESSION,        /* destination is not a session */
+	MG_REASON_WITHIN_MTU,        /* fits the session's effective MTU */
+	MG_REASON_AGGREGATED,        /* longer than the interface MTU: a GRO/LRO aggregate */
+	MG_REASON_FRAGMENTED,        /* IPv4 oversize without DF: the tunnel fragments it */
+	MG_REASON_IPV6_BELOW_MIN,    /* IPv6 between the MTU and 1280: fragmented beneath IPv6 */
+	MG_REASON_MONITORED,         /* oversize, action monitor */
+	MG_REASON_DF_CLEARED,        /* oversize, action clear-df */
+	/* dropped */
+	MG_REASON_DROPPED,           /* oversize, action drop */
+	MG_REASON_ICMP_RATELIMITED,  /* oversize, ICMP error withheld by the rate limit */
+	MG_REASON_SUPPRESSED_ICMP_ERROR, /* oversize ICMP error message: never answered */
+	MG_REASON_SUPPRESSED_FRAGMENT,   /* oversize non-first IPv4 fragment (RFC 1812) */
+	MG_REASON_SUPPRESSED_MULTICAST,  /* oversize IPv4 to multicast or broadcast */
+	MG_REASON_SUPPRESSED_BAD_SOURCE, /* source is not a unicast host address */
+	MG_REASON_SUPPRESSED_NO_ADDRESS, /* the interface has no address to answer from */
+	MG_REASON_SUPPRESSED_UNPARSED,   /* IPv6 header chain too long to find the upper layer */
+	MG_REASON_ICMP_FAILED,           /* the packet could not be rewritten into the error */
+	/* transmitted */
+	MG_REASON_ICMP_SENT,         /* dropped and answered with an ICMP error */
+	MG_REASON_COUNT,
+};
+
+#define MG_REASON_FIRST_DROP MG_REASON_DROPPED
+
+/* enum xdp_action values, spelled out so this header needs no linux/bpf.h. */
+static inline __u32 mg_reason_xdp_action(__u32 reason)
+{
+	if (reason < MG_REASON_FIRST_DROP)
+		return 2; /* XDP_PASS */
+	if (reason == MG_REASON_ICMP_SENT)
+		return 3; /* XDP_TX */
+	return 1;         /* XDP_DROP */
+}
+
+/* Session map key: an IPv6 address, or an IPv4 address mapped as ::ffff:a.b.c.d (RFC 4291). */
+struct mg_addr {
+	__u8 bytes[MG_ADDR_LEN];
+};
+
+struct mg_session {
+	__u16 dtls_mtu;
+	__u16 tls_mtu;
+	__u8 transport; /* enum mg_transport */
+	__u8 pad[3];
+};
+
+/* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
+struct mg_pool_key {
+	__u32 prefixlen;
+	struct mg_addr addr;
+};
+
+/* Per attached interface, filled by the daemon; keyed by ifindex. */
+struct mg_iface {
+	__u32 slot; /* counter slot, 1 .. MG_MAX_IFACES - 1 */
+	__u32 mtu;  /* the interface's MTU; a longer IP packet can only be an aggregate */
+	__u8 icmp_src4[4];
+	__u8 icmp_src6[MG_ADDR_LEN];
+	__u8 has_src4;
+	__u8 has_src6;
+	__u8 pad[2];
+};
+
+/*
+ * Runtime settings, a global of the program that the daemon writes through the skeleton. The
+ * token bucket's fill times are precomputed here so the data path never divides.
+ */
+struct mg_bucket_config {
+	__u64 rate;    /* tokens per second; 0 means no limit */
+	__u64 burst;   /* bucket size in tokens */
+	__u64 fill_ns; /* time to fill an empty bucket: burst * 1e9 / rate */
+};
+
+struct mg_settings {
+	__u32 action;    /* enum mg_action */
+	__u32 has_pools; /* bit 0: IPv4 pools exist, bit 1: IPv6 pools exist */
+	struct mg_bucket_config icmp_global;
+	struct mg_bucket_config icmp_per_source;
+};
+
+#define MG_HAS_POOLS4 1u
+#define MG_HAS_POOLS6 2u
+
+/* Token bucket state; tokens are kept in nanotokens (tokens * 1e9) to avoid division. */
+struct mg_bucket {
+	__u64 nanotokens;
+	__u64 last_ns;
+};
+
+/* The global bucket is taken under a lock: it is the ceiling on all ICMP the agent emits. */
+struct mg_locked_bucket {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	struct mg_bucket bucket;
+};
+
+struct mg_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Index into the per-CPU counter array. */
+static inline __u32 mg_counter_index(__u32 slot, __u32 family, __u32 reason)
+{
+	return (slot * MG_FAMILY_COUNT + family) * MG_REASON_COUNT + reason;
+}
+
+#define MG_COUNTER_ENTRIES (MG_MAX_IFACES * MG_FAMILY_COUNT * MG_REASON_COUNT)
+
+#endif /* MTUGUARD_KERN_USER_H */

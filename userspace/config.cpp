@@ -1,0 +1,243 @@
+#include "config.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace mtuguard {
+namespace {
+
+constexpr const char *usage = "Usage: mtuguardd --iface IF [--iface IF ...] --session SPEC [...] [options]\n"
+                              "\n"
+                              "Holds every packet toward a VPN client to the MTU of the tunnel it rides now\n"
+                              "(the DTLS MTU while DTLS is up, else the TLS MTU), with an XDP program on the\n"
+                              "gateway interfaces that face the inside servers. Oversize packets that may\n"
+                              "not be fragmented are dropped and answered with ICMP fragmentation-needed /\n"
+                              "ICMPv6 Packet Too Big, so senders learn the MTU instead of black-holing.\n";
+
+constexpr const char *examples = R"(
+Sessions (SPEC):
+  ADDR[/PREFIX],dtls-mtu=N,tls-mtu=N[,transport=dtls|tls]
+  ADDR is a client's tunnel address (IPv4 or IPv6); a /PREFIX gives defaults to a
+  whole address pool, an exact address wins over a pool. MTUs are 576-65535.
+  transport defaults to tls: the smaller MTU, which cannot black-hole.
+
+Config file: the same option names in INI syntax (one "session = SPEC" line per
+session); an option given on the command line replaces the file's value(s).
+
+Exit status: 0 after a clean stop, 1 when loading or attaching fails, 2 for a
+usage or configuration error (nothing is attached then).
+
+Examples:
+  # The Cisco case: DTLS MTU 1418, TLS MTU 1347, client currently on TLS
+  mtuguardd --iface eth1 --session 10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls
+
+  # A whole IPv4 and IPv6 pool, drop silently instead of answering
+  mtuguardd --iface eth1 --on-oversize drop \
+      --session 10.8.0.0/16,dtls-mtu=1418,tls-mtu=1347 \
+      --session 2001:db8:8::/64,dtls-mtu=1418,tls-mtu=1347
+
+  # From a config file, one interface more on the command line
+  mtuguardd --config /etc/mtuguard/mtuguard.conf --iface eth2
+)";
+
+po::options_description make_options(std::vector<std::string> &ifaces,
+                                     std::vector<std::string> &sessions,
+                                     std::vector<std::string> &icmp_sources,
+                                     std::map<std::string, std::string> &scalars)
+{
+    po::options_description general("General");
+    general.add_options()
+        ("help,h", "show this help and exit")
+        ("version", "show the version and exit")
+        ("config", po::value<std::string>(&scalars["config"])->value_name("FILE"),
+         "read options from FILE (INI syntax, same names as here)");
+
+    po::options_description enforcement("Enforcement");
+    enforcement.add_options()
+        ("iface", po::value(&ifaces)->value_name("IF"),
+         "interface whose ingress is enforced: the one facing the inside servers (repeatable)")
+        ("xdp-mode", po::value<std::string>(&scalars["xdp-mode"])->value_name("MODE")->default_value("auto"),
+         "auto (native, else generic), native (driver XDP) or generic (skb XDP)")
+        ("session", po::value(&sessions)->value_name("SPEC"), "a session or pool, see below (repeatable)")
+        ("max-sessions", po::value<std::string>(&scalars["max-sessions"])->value_name("N")->default_value("65536"),
+         "capacity of the session map (1-4194304)")
+        ("on-oversize", po::value<std::string>(&scalars["on-oversize"])->value_name("ACTION")->default_value("icmp"),
+         "for oversize packets with DF set (all IPv6): icmp (drop and answer with the MTU), "
+         "drop, clear-df (clear DF and pass, as the ASA's df-bit-ignore; IPv6 gets icmp), "
+         "monitor (count only). IPv4 without DF always passes: the tunnel fragments it.");
+
+    po::options_description icmp("ICMP errors");
+    icmp.add_options()
+        ("icmp-rate", po::value<std::string>(&scalars["icmp-rate"])->value_name("PPS")->default_value("1000"),
+         "errors per second the gateway sends in all (0 = unlimited)")
+        ("icmp-burst", po::value<std::string>(&scalars["icmp-burst"])->value_name("N")->default_value("200"),
+         "errors the global limit lets through at once")
+        ("icmp-rate-per-source", po::value<std::string>(&scalars["icmp-rate-per-source"])->value_name("PPS")->default_value("100"),
+         "errors per second toward one sender (0 = unlimited)")
+        ("icmp-burst-per-source", po::value<std::string>(&scalars["icmp-burst-per-source"])->value_name("N")->default_value("20"),
+         "errors the per-sender limit lets through at once")
+        ("icmp-source", po::value(&icmp_sources)->value_name("ADDR"),
+         "send errors from ADDR instead of the interface's own address (one per family)");
+
+    po::options_description all;
+    all.add(general).add(enforcement).add(icmp);
+    return all;
+}
+
+RateLimit parse_rate(const std::string &rate_option, const std::string &rate,
+                     const std::string &burst_option, const std::string &burst)
+{
+    RateLimit limit;
+    limit.rate = parse_number("--" + rate_option, rate, 0, 10'000'000);
+    limit.burst = parse_number("--" + burst_option, burst, 1, 1'000'000);
+    return limit;
+}
+
+void validate_sessions(const std::vector<SessionSpec> &sessions)
+{
+    std::set<std::string> seen;
+    for (const auto &spec : sessions) {
+        if (!seen.insert(spec.prefix.to_string()).second)
+            throw UsageError("--session " + spec.prefix.to_string() + ": given twice");
+    }
+}
+
+} // namespace
+
+const char *action_name(mg_action action)
+{
+    switch (action) {
+    case MG_ACTION_ICMP: return "icmp";
+    case MG_ACTION_DROP: return "drop";
+    case MG_ACTION_CLEAR_DF: return "clear-df";
+    case MG_ACTION_MONITOR: return "monitor";
+    default: return "?";
+    }
+}
+
+const char *xdp_mode_name(XdpMode mode)
+{
+    switch (mode) {
+    case XdpMode::Native: return "native";
+    case XdpMode::Generic: return "generic";
+    default: return "auto";
+    }
+}
+
+CommandLine parse_command_line(int argc, const char *const argv[])
+{
+    std::vector<std::string> ifaces, sessions, icmp_sources;
+    std::map<std::string, std::string> scalars;
+    po::options_description options = make_options(ifaces, sessions, icmp_sources, scalars);
+    CommandLine result;
+    po::variables_map vm;
+
+    try {
+        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        if (vm.count("config")) {
+            const std::string path = vm["config"].as<std::string>();
+            std::ifstream file(path);
+            if (!file)
+                throw UsageError("--config " + path + ": cannot open");
+            // Stored after the command line: program_options keeps the first value, so the
+            // command line wins, and a list given there replaces the file's list.
+            po::store(po::parse_config_file(file, options), vm);
+        }
+        po::notify(vm);
+    } catch (const po::error &e) {
+        throw UsageError(e.what());
+    }
+
+    std::ostringstream help;
+    help << usage << "\n" << options << examples;
+    result.help_text = help.str();
+    result.help = vm.count("help");
+    result.version = vm.count("version");
+    if (result.help || result.version)
+        return result;
+
+    Config &config = result.config;
+    auto wrap = [](const std::string &option, const std::string &value, auto &&parse) {
+        try {
+            return parse();
+        } catch (const std::invalid_argument &e) {
+            throw UsageError("--" + option + " " + value + ": " + e.what());
+        }
+    };
+
+    config.ifaces = ifaces;
+    if (config.ifaces.empty())
+        throw UsageError("--iface: at least one interface is required");
+    std::set<std::string> unique_ifaces;
+    for (const auto &iface : config.ifaces) {
+        if (iface.empty() || iface.size() >= 16)
+            throw UsageError("--iface '" + iface + "': not a valid interface name");
+        if (!unique_ifaces.insert(iface).second)
+            throw UsageError("--iface " + iface + ": given twice");
+    }
+    if (config.ifaces.size() > MG_MAX_IFACES - 1)
+        throw UsageError("--iface: at most " + std::to_string(MG_MAX_IFACES - 1) + " interfaces");
+
+    const std::string &mode = scalars["xdp-mode"];
+    if (mode == "auto")
+        config.xdp_mode = XdpMode::Auto;
+    else if (mode == "native")
+        config.xdp_mode = XdpMode::Native;
+    else if (mode == "generic")
+        config.xdp_mode = XdpMode::Generic;
+    else
+        throw UsageError("--xdp-mode " + mode + ": expected auto, native or generic");
+
+    for (const auto &text : sessions)
+        config.sessions.push_back(wrap("session", text, [&] { return parse_session_spec(text); }));
+    validate_sessions(config.sessions);
+
+    config.max_sessions = wrap("max-sessions", scalars["max-sessions"], [&] {
+        return parse_number("value", scalars["max-sessions"], 1, 4'194'304);
+    });
+    size_t exact = 0;
+    for (const auto &spec : config.sessions)
+        exact += spec.prefix.is_host();
+    if (exact > config.max_sessions)
+        throw UsageError("--max-sessions " + std::to_string(config.max_sessions) + ": " +
+                         std::to_string(exact) + " sessions are configured");
+    if (config.sessions.size() - exact > MG_MAX_POOLS)
+        throw UsageError("--session: at most " + std::to_string(MG_MAX_POOLS) + " pool prefixes");
+
+    const std::string &action = scalars["on-oversize"];
+    bool known = false;
+    for (int a = 0; a < MG_ACTION_COUNT; ++a) {
+        if (action == action_name(static_cast<mg_action>(a))) {
+            config.on_oversize = static_cast<mg_action>(a);
+            known = true;
+        }
+    }
+    if (!known)
+        throw UsageError("--on-oversize " + action + ": expected icmp, drop, clear-df or monitor");
+
+    try {
+        config.icmp_global = parse_rate("icmp-rate", scalars["icmp-rate"], "icmp-burst",
+                                        scalars["icmp-burst"]);
+        config.icmp_per_source =
+            parse_rate("icmp-rate-per-source", scalars["icmp-rate-per-source"],
+                       "icmp-burst-per-source", scalars["icmp-burst-per-source"]);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError(e.what());
+    }
+
+    for (const auto &text : icmp_sources) {
+        Prefix address = wrap("icmp-source", text, [&] { return parse_address(text); });
+        auto &slot = address.ipv4 ? config.icmp_source4 : config.icmp_source6;
+        if (slot)
+            throw UsageError("--icmp-source " + text + ": one address per family");
+        slot = address;
+    }
+    return result;
+}
+
+} // namespace mtuguard

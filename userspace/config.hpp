@@ -1,0 +1,54 @@
+// The daemon's settings, declared once (config.cpp) for the command line and the INI config
+// file alike. The rest of the daemon sees only this plain struct, never program_options.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "address.hpp"
+#include "mtuguard_kern_user.h"
+#include "session_spec.hpp"
+
+namespace mtuguard {
+
+enum class XdpMode { Auto, Native, Generic };
+
+struct RateLimit {
+    uint64_t rate = 0;  // per second; 0 = unlimited
+    uint64_t burst = 0;
+};
+
+struct Config {
+    std::vector<std::string> ifaces;
+    XdpMode xdp_mode = XdpMode::Auto;
+    std::vector<SessionSpec> sessions;
+    uint32_t max_sessions = 65536;
+    mg_action on_oversize = MG_ACTION_ICMP;
+    RateLimit icmp_global{1000, 200};
+    RateLimit icmp_per_source{100, 20};
+    std::optional<Prefix> icmp_source4;
+    std::optional<Prefix> icmp_source6;
+};
+
+// A bad option, value or config file: the message names it; the daemon exits 2.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct CommandLine {
+    Config config;
+    bool help = false;
+    bool version = false;
+    std::string help_text;
+};
+
+// Parses argv (and the --config file it names). Throws UsageError.
+CommandLine parse_command_line(int argc, const char *const argv[]);
+
+const char *action_name(mg_action action);
+const char *xdp_mode_name(XdpMode mode);
+
+} // namespace mtuguard

@@ -1,0 +1,163 @@
+#include "datapath.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "mtuguard.skel.h"
+
+namespace mtuguard {
+namespace {
+
+[[noreturn]] void fail(int error, const std::string &what)
+{
+    throw std::system_error(error < 0 ? -error : error, std::generic_category(), what);
+}
+
+mg_bucket_config bucket_config(const RateLimit &limit)
+{
+    mg_bucket_config c{};
+    c.rate = limit.rate;
+    c.burst = limit.burst;
+    c.fill_ns = limit.rate ? limit.burst * 1'000'000'000ull / limit.rate : 0;
+    return c;
+}
+
+} // namespace
+
+Fd &Fd::operator=(Fd &&other) noexcept
+{
+    if (this != &other) {
+        if (fd_ >= 0)
+            close(fd_);
+        fd_ = other.release();
+    }
+    return *this;
+}
+
+Fd::~Fd()
+{
+    if (fd_ >= 0)
+        close(fd_);
+}
+
+XdpLink XdpLink::attach(int program_fd, uint32_t ifindex, XdpMode mode)
+{
+    auto try_mode = [&](uint32_t flags) {
+        LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+        return bpf_link_create(program_fd, ifindex, BPF_XDP, &opts);
+    };
+    int fd = -1;
+    XdpMode used = mode;
+    if (mode == XdpMode::Native || mode == XdpMode::Auto) {
+        fd = try_mode(XDP_FLAGS_DRV_MODE);
+        used = XdpMode::Native;
+        // Busy means another program holds the hook: falling back would not help.
+        if (fd < 0 && mode == XdpMode::Auto && fd != -EBUSY && fd != -EEXIST) {
+            fd = try_mode(XDP_FLAGS_SKB_MODE);
+            used = XdpMode::Generic;
+        }
+    } else {
+        fd = try_mode(XDP_FLAGS_SKB_MODE);
+    }
+    if (fd == -EBUSY || fd == -EEXIST)
+        fail(fd, "another XDP program is attached (see `ip link show`); detach it first");
+    if (fd < 0)
+        fail(fd, std::string("attaching XDP in ") + xdp_mode_name(used) + " mode");
+    return XdpLink(Fd(fd), ifindex, used);
+}
+
+mg_settings make_settings(const Config &config)
+{
+    mg_settings s{};
+    s.action = config.on_oversize;
+    s.icmp_global = bucket_config(config.icmp_global);
+    s.icmp_per_source = bucket_config(config.icmp_per_source);
+    return s;
+}
+
+Datapath::Datapath(uint32_t max_sessions)
+{
+    skel_ = mtuguard_bpf__open();
+    if (!skel_)
+        fail(errno, "opening the BPF object");
+    int err = bpf_map__set_max_entries(skel_->maps.mg_sessions, max_sessions);
+    if (!err)
+        err = mtuguard_bpf__load(skel_);
+    if (err) {
+        mtuguard_bpf__destroy(skel_);
+        fail(err, "loading the BPF program (is this root, with BPF and BTF in the kernel?)");
+    }
+}
+
+Datapath::~Datapath() { mtuguard_bpf__destroy(skel_); }
+
+void Datapath::set_settings(const mg_settings &settings)
+{
+    // Keep the pool bits: they follow the pool map, not the configuration.
+    uint32_t pools = skel_->bss->mg_settings.has_pools;
+    skel_->bss->mg_settings = settings;
+    skel_->bss->mg_settings.has_pools = pools;
+}
+
+const mg_settings &Datapath::settings() const { return skel_->bss->mg_settings; }
+
+void Datapath::set_iface(uint32_t ifindex, const mg_iface &iface)
+{
+    int err = bpf_map__update_elem(skel_->maps.mg_ifaces, &ifindex, sizeof(ifindex), &iface,
+                                   sizeof(iface), BPF_ANY);
+    if (err)
+        fail(err, "writing the interface table");
+}
+
+void Datapath::set_session(const Prefix &prefix, const mg_session &session)
+{
+    int err;
+    if (prefix.is_host()) {
+        err = bpf_map__update_elem(skel_->maps.mg_sessions, &prefix.addr, sizeof(prefix.addr),
+                                   &session, sizeof(session), BPF_ANY);
+        if (err == -E2BIG)
+            fail(err, "session map full (raise --max-sessions)");
+    } else {
+        mg_pool_key key = prefix.pool_key();
+        err = bpf_map__update_elem(skel_->maps.mg_pools, &key, sizeof(key), &session,
+                                   sizeof(session), BPF_ANY);
+        if (!err)
+            skel_->bss->mg_settings.has_pools |= prefix.ipv4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
+    }
+    if (err)
+        fail(err, "writing session " + prefix.to_string());
+}
+
+int Datapath::program_fd() const { return bpf_program__fd(skel_->progs.mtuguard_xdp); }
+
+int Datapath::map_fd(const char *name) const
+{
+    bpf_map *map = bpf_object__find_map_by_name(skel_->obj, name);
+    return map ? bpf_map__fd(map) : -1;
+}
+
+std::vector<mg_counter> Datapath::counters() const
+{
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus < 0)
+        fail(cpus, "counting CPUs");
+    std::vector<mg_counter> totals(MG_COUNTER_ENTRIES), per_cpu(cpus);
+    int fd = bpf_map__fd(skel_->maps.mg_counters);
+    for (uint32_t i = 0; i < MG_COUNTER_ENTRIES; ++i) {
+        if (bpf_map_lookup_elem(fd, &i, per_cpu.data()) != 0)
+            fail(errno, "reading counters");
+        for (const auto &c : per_cpu) {
+            totals[i].packets += c.packets;
+            totals[i].bytes += c.bytes;
+        }
+    }
+    return totals;
+}
+
+} // namespace mtuguard
