@@ -1,0 +1,338 @@
+#include "model.hpp"
+
+#include <cstring>
+
+namespace mtuguard::model {
+namespace {
+
+constexpr uint16_t ethertype_ipv4 = 0x0800;
+constexpr uint16_t ethertype_ipv6 = 0x86dd;
+constexpr uint16_t ethertype_vlan = 0x8100;
+constexpr uint16_t ethertype_qinq = 0x88a8;
+constexpr uint8_t proto_icmp = 1;
+constexpr uint8_t proto_icmpv6 = 58;
+
+uint16_t be16(std::span<const uint8_t> f, size_t at) { return f[at] << 8 | f[at + 1]; }
+
+void put16(std::vector<uint8_t> &f, size_t at, uint16_t v)
+{
+    f[at] = v >> 8;
+    f[at + 1] = v & 0xff;
+}
+
+void put32(std::vector<uint8_t> &f, size_t at, uint32_t v)
+{
+    put16(f, at, v >> 16);
+    put16(f, at + 2, v & 0xffff);
+}
+
+bool prefix_matches(const mg_pool_key &key, const uint8_t *addr)
+{
+    for (unsigned bit = 0; bit < key.prefixlen; ++bit) {
+        uint8_t mask = 0x80 >> (bit % 8);
+        if ((key.addr.bytes[bit / 8] & mask) != (addr[bit / 8] & mask))
+            return false;
+    }
+    return true;
+}
+
+// Exact address first, then the longest matching pool prefix.
+const mg_session *lookup(const State &state, const uint8_t *addr)
+{
+    if (auto it = state.sessions.find(std::vector<uint8_t>(addr, addr + 16));
+        it != state.sessions.end())
+        return &it->second;
+    const std::pair<mg_pool_key, mg_session> *best = nullptr;
+    for (const auto &pool : state.pools) {
+        if (prefix_matches(pool.first, addr) &&
+            (!best || pool.first.prefixlen > best->first.prefixlen))
+            best = &pool;
+    }
+    return best ? &best->second : nullptr;
+}
+
+struct Upper {
+    bool known = false;
+    uint8_t proto = 0;
+    bool later_fragment = false;
+    std::optional<uint8_t> icmp_type;
+};
+
+Upper ipv4_upper(std::span<const uint8_t> f, size_t l3)
+{
+    Upper up;
+    up.known = true;
+    up.proto = f[l3 + 9];
+    up.later_fragment = (be16(f, l3 + 6) & MG_IP_OFFSET) != 0;
+    size_t l4 = l3 + (f[l3] & 0xf) * 4;
+    if (!up.later_fragment && up.proto == proto_icmp && l4 < f.size())
+        up.icmp_type = f[l4];
+    return up;
+}
+
+// RFC 8200 4: at most 8 extension headers, each inside the packet's own length. Options and
+// routing headers count 8-byte units after the first 8, AH (RFC 4302) 4-byte units after 8.
+Upper ipv6_upper(std::span<const uint8_t> f, size_t l3, size_t end)
+{
+    Upper up;
+    uint8_t next = f[l3 + 6];
+    size_t off = l3 + 40;
+    for (int i = 0; i < 8; ++i) {
+        if (next == 0 || next == 43 || next == 60 || next == 51) {
+            if (off + 2 > end)
+                return up;
+            size_t length = next == 51 ? (f[off + 1] + 2) * 4 : (f[off + 1] + 1) * 8;
+            next = f[off];
+            off += length;
+        } else if (next == 44) {
+            if (off + 8 > end)
+                return up;
+            bool later = (be16(f, off + 2) & 0xfff8) != 0;
+            next = f[off];
+            off += 8;
+            if (later) {
+                up.known = true;
+                up.proto = next;
+                up.later_fragment = true;
+                return up;
+            }
+        } else {
+            up.known = true;
+            up.proto = next;
+            if (next == proto_icmpv6 && off + 1 <= end)
+                up.icmp_type = f[off];
+            return up;
+        }
+    }
+    return up;
+}
+
+bool ipv4_bad_source(const uint8_t *a) { return a[0] == 0 || a[0] == 127 || a[0] >= 224; }
+
+bool ipv4_group_destination(const uint8_t *a)
+{
+    return (a[0] >> 4) == 0xe || (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
+}
+
+bool ipv6_bad_source(const uint8_t *a)
+{
+    static const uint8_t zero[15] = {};
+    return a[0] == 0xff || (std::memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1));
+}
+
+bool icmp4_is_error(uint8_t type)
+{
+    return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+// The L2 header with the MAC addresses swapped and the VLAN tags kept.
+std::vector<uint8_t> reply_l2(std::span<const uint8_t> f, size_t l3)
+{
+    std::vector<uint8_t> out(f.begin(), f.begin() + l3);
+    std::memcpy(out.data(), f.data() + 6, 6);
+    std::memcpy(out.data() + 6, f.data(), 6);
+    return out;
+}
+
+std::vector<uint8_t> frag_needed(std::span<const uint8_t> f, size_t l3, const mg_iface &iface,
+                                 uint32_t mtu)
+{
+    std::vector<uint8_t> out = reply_l2(f, l3);
+    const size_t ip = out.size();
+    out.resize(ip + 28);
+    out[ip] = 0x45;
+    out[ip + 1] = 0xc0; // precedence internetwork control
+    put16(out, ip + 2, 20 + 8 + MG_ICMP4_QUOTE);
+    out[ip + 8] = MG_ICMP_TTL;
+    out[ip + 9] = proto_icmp;
+    std::memcpy(&out[ip + 12], iface.icmp_src4, 4);
+    std::memcpy(&out[ip + 16], &f[l3 + 12], 4);
+    put16(out, ip + 10, internet_checksum({&out[ip], 20}));
+    out[ip + 20] = 3; // destination unreachable
+    out[ip + 21] = 4; // fragmentation needed and DF set
+    put16(out, ip + 26, mtu);
+    out.insert(out.end(), f.begin() + l3, f.begin() + l3 + MG_ICMP4_QUOTE);
+    put16(out, ip + 22, internet_checksum({&out[ip + 20], 8 + MG_ICMP4_QUOTE}));
+    return out;
+}
+
+std::vector<uint8_t> packet_too_big(std::span<const uint8_t> f, size_t l3, const mg_iface &iface,
+                                    uint32_t mtu)
+{
+    std::vector<uint8_t> out = reply_l2(f, l3);
+    const size_t ip = out.size();
+    const uint16_t length = 8 + MG_ICMP6_QUOTE;
+    out.resize(ip + 48);
+    out[ip] = 0x60;
+    put16(out, ip + 4, length);
+    out[ip + 6] = proto_icmpv6;
+    out[ip + 7] = MG_ICMP_TTL;
+    std::memcpy(&out[ip + 8], iface.icmp_src6, 16);
+    std::memcpy(&out[ip + 24], &f[l3 + 8], 16);
+    out[ip + 40] = 2; // packet too big
+    put32(out, ip + 44, mtu);
+    out.insert(out.end(), f.begin() + l3, f.begin() + l3 + MG_ICMP6_QUOTE);
+
+    // RFC 8200 8.1 pseudo-header: source, destination, upper-layer length, next header.
+    std::vector<uint8_t> pseudo(out.begin() + ip + 8, out.begin() + ip + 40);
+    pseudo.insert(pseudo.end(), {0, 0, uint8_t(length >> 8), uint8_t(length & 0xff), 0, 0, 0,
+                                 proto_icmpv6});
+    pseudo.insert(pseudo.end(), out.begin() + ip + 40, out.end());
+    put16(out, ip + 42, internet_checksum(pseudo));
+    return out;
+}
+
+// Updated, not recomputed (RFC 1624 eqn. 3): a corrupt header must stay corrupt for the
+// kernel's own check to drop.
+void clear_df(std::vector<uint8_t> &frame, size_t l3)
+{
+    uint16_t old_flags = be16(frame, l3 + 6), new_flags = old_flags & ~MG_IP_DF;
+    uint32_t sum = uint16_t(~be16(frame, l3 + 10)) + uint16_t(~old_flags) + new_flags;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    put16(frame, l3 + 6, new_flags);
+    put16(frame, l3 + 10, ~sum & 0xffff);
+}
+
+} // namespace
+
+void State::add_session(const mg_addr &addr, const mg_session &session)
+{
+    sessions[std::vector<uint8_t>(addr.bytes, addr.bytes + 16)] = session;
+}
+
+void State::add_pool(const mg_pool_key &key, const mg_session &session)
+{
+    pools.emplace_back(key, session);
+}
+
+uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t seed)
+{
+    uint64_t sum = seed;
+    for (size_t i = 0; i + 1 < bytes.size(); i += 2)
+        sum += bytes[i] << 8 | bytes[i + 1];
+    if (bytes.size() % 2)
+        sum += bytes.back() << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return ~sum & 0xffff;
+}
+
+Verdict decide(std::span<const uint8_t> f, const State &state)
+{
+    Verdict v;
+    v.frame.assign(f.begin(), f.end());
+    auto done = [&v](mg_reason reason) {
+        v.reason = reason;
+        v.xdp_action = mg_reason_xdp_action(reason);
+        return v;
+    };
+
+    // Ethernet and up to two VLAN tags
+    if (f.size() < 14)
+        return done(MG_REASON_NOT_IP);
+    uint16_t ethertype = be16(f, 12);
+    size_t l3 = 14;
+    for (int tags = 0; tags < 2 && (ethertype == ethertype_vlan || ethertype == ethertype_qinq); ++tags) {
+        if (f.size() < l3 + 4)
+            return done(MG_REASON_NOT_IP);
+        ethertype = be16(f, l3 + 2);
+        l3 += 4;
+    }
+
+    // IP header: the L3 length and the destination
+    uint8_t dst[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    size_t total;
+    bool df = false;
+    const size_t avail = f.size() - l3;
+    if (ethertype == ethertype_ipv4) {
+        v.family = MG_FAMILY_IPV4;
+        if (avail < 20)
+            return done(MG_REASON_MALFORMED);
+        size_t header = (f[l3] & 0xf) * 4;
+        total = be16(f, l3 + 2);
+        if (f[l3] >> 4 != 4 || header < 20 || total < header || total > avail)
+            return done(MG_REASON_MALFORMED);
+        df = be16(f, l3 + 6) & MG_IP_DF;
+        std::memcpy(dst + 12, &f[l3 + 16], 4);
+    } else if (ethertype == ethertype_ipv6) {
+        v.family = MG_FAMILY_IPV6;
+        if (avail < 40)
+            return done(MG_REASON_MALFORMED);
+        total = be16(f, l3 + 4) + 40;
+        if (f[l3] >> 4 != 6 || total > avail)
+            return done(MG_REASON_MALFORMED);
+        std::memcpy(dst, &f[l3 + 24], 16);
+    } else {
+        return done(MG_REASON_NOT_IP);
+    }
+
+    // The session and its effective MTU
+    const mg_session *session = lookup(state, dst);
+    if (!session)
+        return done(MG_REASON_NO_SESSION);
+    const uint32_t mtu = session->transport == MG_TRANSPORT_DTLS ? session->dtls_mtu : session->tls_mtu;
+    const bool ipv6 = v.family == MG_FAMILY_IPV6;
+    const uint32_t threshold = ipv6 && mtu < MG_IPV6_MIN_MTU ? MG_IPV6_MIN_MTU : mtu;
+    if (total <= mtu)
+        return done(MG_REASON_WITHIN_MTU);
+    if (total <= threshold)
+        return done(MG_REASON_IPV6_BELOW_MIN);
+    if (state.iface && state.iface->mtu && total > state.iface->mtu)
+        return done(MG_REASON_AGGREGATED);
+    if (!ipv6 && !df)
+        return done(MG_REASON_FRAGMENTED);
+
+    // Oversize and not to be fragmented: the configured action
+    switch (state.settings.action) {
+    case MG_ACTION_DROP:
+        return done(MG_REASON_DROPPED);
+    case MG_ACTION_MONITOR:
+        return done(MG_REASON_MONITORED);
+    case MG_ACTION_CLEAR_DF:
+        if (!ipv6) {
+            clear_df(v.frame, l3);
+            return done(MG_REASON_DF_CLEARED);
+        }
+        break; // IPv6 has no DF: the sender must learn the MTU
+    default:
+        break;
+    }
+
+    // May an ICMP error be sent at all? (RFC 1812 4.3.2.7, RFC 4443 2.4(e))
+    mg_addr source{};
+    const uint8_t *src = ipv6 ? &f[l3 + 8] : &f[l3 + 12];
+    if (!ipv6) {
+        Upper up = ipv4_upper(f, l3);
+        if (up.later_fragment)
+            return done(MG_REASON_SUPPRESSED_FRAGMENT);
+        if (up.icmp_type && icmp4_is_error(*up.icmp_type))
+            return done(MG_REASON_SUPPRESSED_ICMP_ERROR);
+        if ((f[0] & 1) || ipv4_group_destination(&f[l3 + 16]))
+            return done(MG_REASON_SUPPRESSED_MULTICAST);
+        if (ipv4_bad_source(src))
+            return done(MG_REASON_SUPPRESSED_BAD_SOURCE);
+        if (!state.iface || !state.iface->has_src4)
+            return done(MG_REASON_SUPPRESSED_NO_ADDRESS);
+        source.bytes[10] = source.bytes[11] = 0xff;
+        std::memcpy(&source.bytes[12], src, 4);
+    } else {
+        Upper up = ipv6_upper(f, l3, l3 + total);
+        if (!up.known || (up.proto == proto_icmpv6 && !up.later_fragment && !up.icmp_type))
+            return done(MG_REASON_SUPPRESSED_UNPARSED);
+        if (up.icmp_type && (*up.icmp_type < 128 || *up.icmp_type == 137))
+            return done(MG_REASON_SUPPRESSED_ICMP_ERROR);
+        if (ipv6_bad_source(src))
+            return done(MG_REASON_SUPPRESSED_BAD_SOURCE);
+        if (!state.iface || !state.iface->has_src6)
+            return done(MG_REASON_SUPPRESSED_NO_ADDRESS);
+        std::memcpy(source.bytes, src, 16);
+    }
+    if (!state.icmp_allowed(source))
+        return done(MG_REASON_ICMP_RATELIMITED);
+    v.frame = ipv6 ? packet_too_big(f, l3, *state.iface, threshold)
+                   : frag_needed(f, l3, *state.iface, threshold);
+    return done(MG_REASON_ICMP_SENT);
+}
+
+} // namespace mtuguard::model

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -61,6 +62,23 @@ Prefix parse_prefix(std::string_view text)
             throw std::invalid_argument("prefix length '" + length + "' is not 0-" +
                                         std::to_string(max));
         prefix.length = std::stoul(length);
+    }
+
+    // The maps hold IPv4 as ::ffff:a.b.c.d; an IPv6 prefix reaching into that range would
+    // silently apply to IPv4 clients.
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (!prefix.ipv4) {
+        unsigned common = std::min(prefix.length, 96u);
+        bool overlaps = true;
+        for (unsigned bit = 0; bit < common; ++bit) {
+            uint8_t mask = 0x80 >> (bit % 8);
+            if ((prefix.addr.bytes[bit / 8] & mask) != (mapped[bit / 8] & mask))
+                overlaps = false;
+        }
+        if (overlaps)
+            throw std::invalid_argument("'" + std::string(text) +
+                                        "' covers IPv4-mapped addresses (::ffff:0:0/96); "
+                                        "write IPv4 sessions as IPv4");
     }
 
     // A pool prefix must name a network: host bits set are almost always a typo.

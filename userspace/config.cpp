@@ -197,9 +197,11 @@ CommandLine parse_command_line(int argc, const char *const argv[])
         config.sessions.push_back(wrap("session", text, [&] { return parse_session_spec(text); }));
     validate_sessions(config.sessions);
 
-    config.max_sessions = wrap("max-sessions", scalars["max-sessions"], [&] {
-        return parse_number("value", scalars["max-sessions"], 1, 4'194'304);
-    });
+    try {
+        config.max_sessions = parse_number("--max-sessions", scalars["max-sessions"], 1, 4'194'304);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError(e.what());
+    }
     size_t exact = 0;
     for (const auto &spec : config.sessions)
         exact += spec.prefix.is_host();

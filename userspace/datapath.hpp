@@ -65,8 +65,8 @@ public:
     void set_session(const Prefix &prefix, const mg_session &session);
 
     int program_fd() const;
-    // Counters summed over CPUs, indexed by mg_counter_index().
-    std::vector<mg_counter> counters() const;
+    // Counters summed over CPUs: entries [first, first + count) of mg_counter_index().
+    std::vector<mg_counter> counters(uint32_t first = 0, uint32_t count = MG_COUNTER_ENTRIES) const;
     // Direct map access for tests and tools.
     int map_fd(const char *name) const;
 

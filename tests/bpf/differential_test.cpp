@@ -1,0 +1,219 @@
+// Differential test: random and mutated packets through the real program and the reference
+// model; every verdict, reason and output byte must agree. The generator aims at the edges
+// (lengths around each MTU, VLAN depths, IPv4 options and fragments, IPv6 header chains, ICMP
+// types, group and non-unicast addresses) and then corrupts some packets on purpose.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdlib>
+#include <random>
+
+#include "harness.hpp"
+
+namespace mtuguard::test {
+namespace {
+
+class Generator {
+public:
+    explicit Generator(uint64_t seed) : rng_(seed) {}
+
+    Bytes packet()
+    {
+        Bytes frame;
+        int kind = pick(100);
+        if (kind < 45)
+            frame = ipv4_packet().build();
+        else if (kind < 90)
+            frame = ipv6_packet().build();
+        else
+            frame = other_packet();
+        mutate(frame);
+        return frame;
+    }
+
+private:
+    uint32_t pick(uint32_t n) { return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng_); }
+    template <class T, size_t N> const T &one_of(const std::array<T, N> &items) { return items[pick(N)]; }
+
+    L2 l2()
+    {
+        L2 l2;
+        int tags = pick(100);
+        int count = tags < 70 ? 0 : tags < 90 ? 1 : tags < 98 ? 2 : 3;
+        for (int i = 0; i < count; ++i)
+            l2.vlan_tpids.push_back(pick(2) ? 0x8100 : 0x88a8);
+        if (pick(20) == 0)
+            l2.dst = pick(2) ? Mac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff} : Mac{0x01, 0x00, 0x5e, 0, 0, 1};
+        return l2;
+    }
+
+    // Lengths cluster around the thresholds in use; the rest spread up to BPF_PROG_TEST_RUN's
+    // limit of one page minus head- and tailroom.
+    uint16_t length(uint16_t minimum)
+    {
+        static constexpr std::array<int, 8> edges{1200, 1280, 1300, 1347, 1400, 1418, 3000, 576};
+        int len = pick(3) ? one_of(edges) + int(pick(5)) - 2 : int(pick(3400));
+        return uint16_t(std::max<int>(len, minimum));
+    }
+
+    Ipv4Packet ipv4_packet()
+    {
+        static constexpr std::array<const char *, 8> dsts{
+            "10.8.0.5", "10.8.0.6", "10.9.3.4", "10.9.0.7", "10.7.0.1", "224.1.2.3", "255.255.255.255", "10.9.255.255"};
+        static constexpr std::array<const char *, 7> srcs{
+            "198.51.100.10", "198.51.100.11", "203.0.113.9", "0.0.0.0", "127.0.0.1", "224.0.0.5", "255.255.255.255"};
+        Ipv4Packet p;
+        p.l2 = l2();
+        p.dst = one_of(dsts);
+        p.src = pick(4) ? srcs[pick(3)] : one_of(srcs);
+        p.df = pick(4) != 0;
+        p.more_fragments = pick(8) == 0;
+        p.fragment_offset = pick(6) == 0 ? uint16_t(1 + pick(0x1fff)) : 0;
+        p.options.resize(4 * pick(pick(4) ? 1 : 11));
+        for (auto &b : p.options)
+            b = uint8_t(pick(256));
+        static constexpr std::array<uint8_t, 5> protocols{1, 6, 17, 47, 50};
+        p.protocol = one_of(protocols);
+        if (p.protocol == 1)
+            p.upper = {uint8_t(pick(4) ? pick(20) : pick(256)), uint8_t(pick(16))};
+        p.total_length = length(uint16_t(20 + p.options.size() + p.upper.size()));
+        if (pick(10) == 0)
+            p.trailer = pick(64);
+        return p;
+    }
+
+    Ipv6Packet ipv6_packet()
+    {
+        static constexpr std::array<const char *, 6> dsts{
+            "2001:db8::5", "2001:db8::6", "2001:db8:9:1::1", "2001:db8:1::1", "ff0e::1", "2001:db8:9::"};
+        static constexpr std::array<const char *, 6> srcs{
+            "2001:db8:100::10", "2001:db8:100::11", "2001:db8:200::1", "::", "::1", "ff02::1"};
+        Ipv6Packet p;
+        p.l2 = l2();
+        p.dst = one_of(dsts);
+        p.src = pick(4) ? srcs[pick(3)] : one_of(srcs);
+
+        static constexpr std::array<uint8_t, 5> extensions{0, 43, 60, 51, 44};
+        static constexpr std::array<uint8_t, 6> finals{6, 17, 58, 58, 59, 99};
+        int chain = pick(3) ? 0 : int(pick(11));
+        uint8_t *next = &p.next_header;
+        Bytes &ext = p.extension_headers;
+        for (int i = 0; i < chain; ++i) {
+            uint8_t type = one_of(extensions);
+            *next = type;
+            size_t at = ext.size();
+            if (type == 44) {
+                uint16_t offset = pick(3) ? 0 : uint16_t(pick(0x2000) << 3);
+                ext.insert(ext.end(), {0, 0, uint8_t(offset >> 8), uint8_t(offset | pick(2)), 1, 2, 3, 4});
+            } else {
+                uint8_t units = uint8_t(pick(4) ? pick(3) : pick(256));
+                size_t size = type == 51 ? (units + 2) * 4 : (units + 1) * 8;
+                ext.resize(ext.size() + std::min<size_t>(size, 64), 0);
+                ext[at + 1] = units;
+            }
+            next = &ext[at];
+        }
+        *next = one_of(finals);
+        if (*next == 58)
+            p.upper = {uint8_t(pick(3) ? pick(256) : 128 + pick(10)), 0};
+        p.total_length = length(uint16_t(40 + ext.size() + p.upper.size()));
+        if (pick(10) == 0)
+            p.trailer = pick(64);
+        return p;
+    }
+
+    Bytes other_packet()
+    {
+        Ipv4Packet p;
+        p.total_length = length(20);
+        Bytes frame = p.build();
+        frame[12] = uint8_t(pick(256));
+        frame[13] = uint8_t(pick(256));
+        return frame;
+    }
+
+    void mutate(Bytes &frame)
+    {
+        int kind = pick(10);
+        if (kind < 2) {
+            int flips = 1 + pick(4);
+            for (int i = 0; i < flips; ++i)
+                frame[pick(std::min<uint32_t>(frame.size(), 120))] ^= uint8_t(1 + pick(255));
+        } else if (kind == 2) {
+            frame.resize(14 + pick(frame.size() - 13));
+        }
+        frame.resize(std::min<size_t>(frame.size(), 3400));
+    }
+
+    std::mt19937_64 rng_;
+};
+
+class Differential : public ProgramTest {
+protected:
+    void SetUp() override
+    {
+        ProgramTest::SetUp();
+        if (IsSkipped() || HasFatalFailure())
+            return;
+        add_session("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls");
+        add_session("10.8.0.6,dtls-mtu=1418,tls-mtu=1347,transport=dtls");
+        add_session("10.9.0.0/16,dtls-mtu=1400,tls-mtu=1300,transport=tls");
+        add_session("10.9.0.7,dtls-mtu=1418,tls-mtu=1347,transport=tls");
+        add_session("224.1.2.3,dtls-mtu=1418,tls-mtu=1347");
+        add_session("255.255.255.255,dtls-mtu=1418,tls-mtu=1347");
+        add_session("2001:db8::5,dtls-mtu=1418,tls-mtu=1347,transport=tls");
+        add_session("2001:db8::6,dtls-mtu=1200,tls-mtu=1200,transport=tls");
+        add_session("2001:db8:9::/48,dtls-mtu=1400,tls-mtu=1300,transport=tls");
+        add_session("ff0e::1,dtls-mtu=1418,tls-mtu=1347");
+    }
+};
+
+uint64_t seed()
+{
+    const char *text = std::getenv("MTUGUARD_DIFF_SEED");
+    return text ? std::strtoull(text, nullptr, 0) : 0x6d747567756172ull;
+}
+
+TEST_F(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
+{
+    constexpr int per_action = 30000;
+    Generator generator(seed());
+    std::array<uint64_t, MG_REASON_COUNT> seen{};
+    int disagreements = 0, packets = 0;
+
+    for (int action = 0; action < MG_ACTION_COUNT; ++action) {
+        mg_settings settings{};
+        settings.action = action;
+        set_settings(settings);
+        for (int i = 0; i < per_action && disagreements < 5; ++i, ++packets) {
+            Bytes frame = generator.packet();
+            model::Verdict oracle = model::decide(frame, model);
+            Outcome got = run(frame);
+            seen[oracle.reason]++;
+            if (got.reason != oracle.reason || got.xdp_action != oracle.xdp_action ||
+                got.frame != oracle.frame || got.moved != 1 || got.family != oracle.family) {
+                ++disagreements;
+                ADD_FAILURE() << "action " << action << " packet " << i << ": program "
+                              << reason_name(got.reason) << " (xdp " << got.xdp_action << ", "
+                              << got.moved << " counters moved), model " << reason_name(oracle.reason)
+                              << " (xdp " << oracle.xdp_action << ")"
+                              << (got.frame != oracle.frame ? ", output bytes differ" : "")
+                              << "\ninput:\n" << hex(frame);
+            }
+        }
+    }
+    EXPECT_EQ(disagreements, 0);
+    EXPECT_GE(packets, 100000);
+    // The generator must reach every verdict that does not need a rate limit or a failure.
+    for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
+        if (reason == MG_REASON_ICMP_RATELIMITED || reason == MG_REASON_ICMP_FAILED ||
+            reason == MG_REASON_SUPPRESSED_NO_ADDRESS)
+            continue;
+        EXPECT_GT(seen[reason], 0u) << reason_name(reason) << " never reached";
+    }
+    for (int reason = 0; reason < MG_REASON_COUNT; ++reason)
+        std::printf("%-24s %8lu\n", reason_name(reason), (unsigned long)seen[reason]);
+}
+
+} // namespace
+} // namespace mtuguard::test

@@ -1,0 +1,124 @@
+#include "harness.hpp"
+
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "session_spec.hpp"
+
+namespace mtuguard::test {
+
+void require_privileges()
+{
+    if (geteuid() == 0)
+        return;
+    if (const char *skip = std::getenv("MTUGUARD_SKIP_PRIVILEGED"); skip && std::string(skip) == "1")
+        GTEST_SKIP() << "needs root to load BPF programs (MTUGUARD_SKIP_PRIVILEGED=1)";
+    FAIL() << "this test loads BPF programs and needs root; set MTUGUARD_SKIP_PRIVILEGED=1 to skip it";
+}
+
+const char *reason_name(int reason)
+{
+    static const char *names[] = {
+        "NOT_IP", "MALFORMED", "NO_SESSION", "WITHIN_MTU", "AGGREGATED", "FRAGMENTED",
+        "IPV6_BELOW_MIN", "MONITORED", "DF_CLEARED", "DROPPED", "ICMP_RATELIMITED",
+        "SUPPRESSED_ICMP_ERROR", "SUPPRESSED_FRAGMENT", "SUPPRESSED_MULTICAST",
+        "SUPPRESSED_BAD_SOURCE", "SUPPRESSED_NO_ADDRESS", "SUPPRESSED_UNPARSED", "ICMP_FAILED",
+        "ICMP_SENT"};
+    static_assert(std::size(names) == MG_REASON_COUNT);
+    return reason >= 0 && reason < MG_REASON_COUNT ? names[reason] : "none";
+}
+
+void ProgramTest::SetUp()
+{
+    require_privileges();
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    datapath = std::make_unique<Datapath>(4096);
+    mg_settings settings{};
+    settings.action = MG_ACTION_ICMP;
+    set_settings(settings); // no rate limit unless a test sets one
+    set_iface(default_iface());
+}
+
+mg_iface ProgramTest::default_iface() const
+{
+    mg_iface iface{};
+    iface.slot = test_slot;
+    iface.mtu = 3000;
+    auto v4 = ipv4("192.0.2.1");
+    auto v6 = ipv6("2001:db8:ffff::1");
+    std::memcpy(iface.icmp_src4, v4.data(), 4);
+    std::memcpy(iface.icmp_src6, v6.data(), 16);
+    iface.has_src4 = iface.has_src6 = 1;
+    return iface;
+}
+
+void ProgramTest::add_session(const std::string &text)
+{
+    SessionSpec spec = parse_session_spec(text);
+    datapath->set_session(spec.prefix, spec.session);
+    if (spec.prefix.is_host())
+        model.add_session(spec.prefix.addr, spec.session);
+    else
+        model.add_pool(spec.prefix.pool_key(), spec.session);
+}
+
+void ProgramTest::set_settings(const mg_settings &settings)
+{
+    datapath->set_settings(settings);
+    model.settings = settings;
+}
+
+void ProgramTest::set_iface(const mg_iface &iface)
+{
+    datapath->set_iface(test_ifindex, iface);
+    model.iface = iface;
+}
+
+Outcome ProgramTest::run(const Bytes &frame, int repeat)
+{
+    const uint32_t first = mg_counter_index(test_slot, 0, 0);
+    const uint32_t count = uint32_t(MG_FAMILY_COUNT) * MG_REASON_COUNT;
+    auto before = datapath->counters(first, count);
+
+    Outcome outcome;
+    outcome.frame.resize(16384);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = outcome.frame.data(),
+                .data_size_in = uint32_t(frame.size()), .data_size_out = uint32_t(outcome.frame.size()),
+                .repeat = repeat);
+    int err = bpf_prog_test_run_opts(datapath->program_fd(), &opts);
+    EXPECT_EQ(err, 0) << "BPF_PROG_TEST_RUN: " << std::strerror(-err);
+    outcome.frame.resize(opts.data_size_out);
+    outcome.xdp_action = opts.retval;
+
+    auto after = datapath->counters(first, count);
+    for (uint32_t i = 0; i < count; ++i) {
+        if (after[i].packets != before[i].packets) {
+            ++outcome.moved;
+            outcome.reason = i % MG_REASON_COUNT;
+            outcome.family = i / MG_REASON_COUNT;
+            outcome.bytes = after[i].bytes - before[i].bytes;
+        }
+    }
+    return outcome;
+}
+
+Outcome ProgramTest::expect(const Bytes &frame, mg_reason reason)
+{
+    model::Verdict oracle = model::decide(frame, model);
+    Outcome outcome = run(frame);
+    EXPECT_EQ(reason_name(outcome.reason), std::string(reason_name(reason))) << "program";
+    EXPECT_EQ(reason_name(oracle.reason), std::string(reason_name(reason))) << "model";
+    EXPECT_EQ(outcome.moved, 1) << "exactly one counter must move";
+    EXPECT_EQ(outcome.bytes, frame.size()) << "bytes counted are the received frame's";
+    EXPECT_EQ(outcome.family, oracle.family) << "counted under the packet's family";
+    EXPECT_EQ(outcome.xdp_action, mg_reason_xdp_action(reason));
+    EXPECT_EQ(oracle.xdp_action, outcome.xdp_action);
+    EXPECT_EQ(hex(outcome.frame), hex(oracle.frame)) << "program and model output differ";
+    return outcome;
+}
+
+} // namespace mtuguard::test

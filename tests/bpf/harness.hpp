@@ -1,0 +1,54 @@
+// Loads the real enforcement program and mirrors every setting into the reference model, so
+// a test states a packet once and gets both verdicts, the program's output bytes and the exact
+// counter deltas it caused.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "datapath.hpp"
+#include "model.hpp"
+#include "packet.hpp"
+
+namespace mtuguard::test {
+
+// Fails the test loudly without root; MTUGUARD_SKIP_PRIVILEGED=1 turns that into a skip.
+void require_privileges();
+
+// ifindex of BPF_PROG_TEST_RUN's default ingress device (loopback).
+constexpr uint32_t test_ifindex = 1;
+constexpr uint32_t test_slot = 1;
+
+struct Outcome {
+    uint32_t xdp_action = 0;
+    Bytes frame;
+    int reason = -1;     // the one reason whose counter moved, or -1
+    int family = -1;     // and its family
+    int moved = 0;       // counters that moved
+    uint64_t bytes = 0;  // bytes added to that counter
+};
+
+class ProgramTest : public ::testing::Test {
+protected:
+    void SetUp() override;
+
+    void add_session(const std::string &spec);
+    void set_settings(const mg_settings &settings);
+    void set_iface(const mg_iface &iface);
+    mg_iface default_iface() const;
+
+    // Runs the real program once and reports which counter moved.
+    Outcome run(const Bytes &frame, int repeat = 1);
+    // Runs program and model; requires the same verdict, reason and output bytes, and exactly
+    // one counter moved by one packet and the frame's length. Returns the program's outcome.
+    Outcome expect(const Bytes &frame, mg_reason reason);
+
+    std::unique_ptr<Datapath> datapath;
+    model::State model;
+};
+
+const char *reason_name(int reason);
+
+} // namespace mtuguard::test

@@ -1,0 +1,63 @@
+// Test packets built field by field, and an Internet checksum verifier written independently
+// of both the BPF program and the reference model.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace mtuguard::test {
+
+using Bytes = std::vector<uint8_t>;
+using Mac = std::array<uint8_t, 6>;
+
+constexpr Mac gateway_mac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+constexpr Mac server_mac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+
+struct L2 {
+    Mac dst = gateway_mac;
+    Mac src = server_mac;
+    std::vector<uint16_t> vlan_tpids; // 0x8100 / 0x88a8, outermost first
+};
+
+struct Ipv4Packet {
+    L2 l2;
+    std::string src = "198.51.100.10";
+    std::string dst = "10.8.0.5";
+    uint16_t total_length = 1418;
+    bool df = true;
+    bool more_fragments = false;
+    uint16_t fragment_offset = 0; // in 8-byte units
+    uint8_t protocol = 6;         // TCP
+    Bytes options;                // a multiple of 4 bytes
+    Bytes upper;                  // the first bytes of the payload (e.g. an ICMP header)
+    size_t trailer = 0;           // bytes after the IP packet (Ethernet padding)
+    Bytes build() const;
+};
+
+struct Ipv6Packet {
+    L2 l2;
+    std::string src = "2001:db8:100::10";
+    std::string dst = "2001:db8::5";
+    uint16_t total_length = 1418; // payload length + 40
+    uint8_t next_header = 6;
+    Bytes extension_headers; // already chained; next_header names the first
+    Bytes upper;
+    size_t trailer = 0;
+    Bytes build() const;
+};
+
+// Ones' complement sum over `bytes` (plus a seed) equals 0xffff: the checksum in it is right.
+bool checksum_ok(std::span<const uint8_t> bytes, uint32_t seed = 0);
+// The IPv6 upper-layer pseudo-header sum (RFC 8200 8.1) for the packet at `ip6`.
+uint32_t ipv6_pseudo_sum(std::span<const uint8_t> ip6);
+
+uint16_t get16(std::span<const uint8_t> bytes, size_t at);
+uint32_t get32(std::span<const uint8_t> bytes, size_t at);
+std::array<uint8_t, 4> ipv4(const std::string &text);
+std::array<uint8_t, 16> ipv6(const std::string &text);
+std::string hex(std::span<const uint8_t> bytes);
+
+} // namespace mtuguard::test

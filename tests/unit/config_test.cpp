@@ -1,0 +1,171 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <vector>
+
+#include "config.hpp"
+#include "datapath.hpp"
+
+namespace mtuguard {
+namespace {
+
+CommandLine parse(std::vector<std::string> args)
+{
+    std::vector<const char *> argv{"mtuguardd"};
+    for (auto &a : args)
+        argv.push_back(a.c_str());
+    return parse_command_line(argv.size(), argv.data());
+}
+
+std::string error_of(std::vector<std::string> args)
+{
+    try {
+        parse(args);
+    } catch (const UsageError &e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
+const std::string session = "--session=10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls";
+
+TEST(Config, Defaults)
+{
+    Config c = parse({"--iface", "eth1", session}).config;
+    EXPECT_EQ(c.ifaces, std::vector<std::string>{"eth1"});
+    EXPECT_EQ(c.xdp_mode, XdpMode::Auto);
+    EXPECT_EQ(c.on_oversize, MG_ACTION_ICMP);
+    EXPECT_EQ(c.max_sessions, 65536u);
+    EXPECT_EQ(c.icmp_global.rate, 1000u);
+    EXPECT_EQ(c.icmp_global.burst, 200u);
+    EXPECT_EQ(c.icmp_per_source.rate, 100u);
+    EXPECT_EQ(c.icmp_per_source.burst, 20u);
+    ASSERT_EQ(c.sessions.size(), 1u);
+    EXPECT_EQ(c.sessions[0].session.tls_mtu, 1347);
+    EXPECT_FALSE(c.icmp_source4);
+}
+
+TEST(Config, EveryOption)
+{
+    Config c = parse({"--iface", "eth1", "--iface", "eth2", "--xdp-mode", "generic", session,
+                      "--session", "2001:db8::/64,dtls-mtu=1418,tls-mtu=1347", "--max-sessions", "100",
+                      "--on-oversize", "clear-df", "--icmp-rate", "0", "--icmp-burst", "5",
+                      "--icmp-rate-per-source", "7", "--icmp-burst-per-source", "3",
+                      "--icmp-source", "192.0.2.1", "--icmp-source", "2001:db8::1"})
+                   .config;
+    EXPECT_EQ(c.ifaces.size(), 2u);
+    EXPECT_EQ(c.xdp_mode, XdpMode::Generic);
+    EXPECT_EQ(c.sessions.size(), 2u);
+    EXPECT_EQ(c.max_sessions, 100u);
+    EXPECT_EQ(c.on_oversize, MG_ACTION_CLEAR_DF);
+    EXPECT_EQ(c.icmp_global.rate, 0u);
+    EXPECT_EQ(c.icmp_global.burst, 5u);
+    EXPECT_EQ(c.icmp_per_source.rate, 7u);
+    EXPECT_EQ(c.icmp_per_source.burst, 3u);
+    ASSERT_TRUE(c.icmp_source4 && c.icmp_source6);
+    EXPECT_EQ(c.icmp_source4->to_string(), "192.0.2.1");
+    EXPECT_EQ(c.icmp_source6->to_string(), "2001:db8::1");
+}
+
+TEST(Config, HelpAndVersion)
+{
+    CommandLine help = parse({"--help"});
+    EXPECT_TRUE(help.help);
+    for (const char *word : {"--iface", "--session", "--on-oversize", "--icmp-rate", "Examples:",
+                             "Exit status"})
+        EXPECT_NE(help.help_text.find(word), std::string::npos) << word;
+    EXPECT_TRUE(parse({"--version"}).version);
+}
+
+TEST(Config, ErrorsNameTheOptionAndValue)
+{
+    EXPECT_EQ(error_of({session}), "--iface: at least one interface is required");
+    EXPECT_EQ(error_of({"--iface", "eth1", "--iface", "eth1", session}), "--iface eth1: given twice");
+    EXPECT_EQ(error_of({"--iface", "an-interface-name-too-long", session}),
+              "--iface 'an-interface-name-too-long': not a valid interface name");
+    EXPECT_EQ(error_of({"--iface", "eth1", "--xdp-mode", "offload", session}),
+              "--xdp-mode offload: expected auto, native or generic");
+    EXPECT_EQ(error_of({"--iface", "eth1", "--on-oversize", "reject", session}),
+              "--on-oversize reject: expected icmp, drop, clear-df or monitor");
+    EXPECT_EQ(error_of({"--iface", "eth1", "--session", "10.8.0.5,dtls-mtu=1418"}),
+              "--session 10.8.0.5,dtls-mtu=1418: missing tls-mtu");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, session}), "--session 10.8.0.5: given twice");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--icmp-rate", "fast"}),
+              "--icmp-rate 'fast' is not a whole number from 0 to 10000000");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--icmp-burst", "0"}),
+              "--icmp-burst '0' is not a whole number from 1 to 1000000");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--max-sessions", "0"}),
+              "--max-sessions '0' is not a whole number from 1 to 4194304");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--icmp-source", "192.0.2.0/24"}),
+              "--icmp-source 192.0.2.0/24: '192.0.2.0/24' must be an address, not a prefix");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--icmp-source", "192.0.2.1", "--icmp-source",
+                        "192.0.2.2"}),
+              "--icmp-source 192.0.2.2: one address per family");
+    EXPECT_NE(error_of({"--iface", "eth1", session, "--bogus"}).find("bogus"), std::string::npos);
+    EXPECT_NE(error_of({"--iface"}).find("iface"), std::string::npos);
+    EXPECT_EQ(error_of({"--iface", "eth1", "--config", "/nonexistent/mtuguard.conf"}),
+              "--config /nonexistent/mtuguard.conf: cannot open");
+}
+
+class ConfigFile : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        char name[] = "/tmp/mtuguard-config-XXXXXX";
+        int fd = mkstemp(name);
+        ASSERT_GE(fd, 0);
+        close(fd);
+        path = name;
+    }
+    void TearDown() override { unlink(path.c_str()); }
+    void write(const std::string &text) { std::ofstream(path) << text; }
+    std::string path;
+};
+
+TEST_F(ConfigFile, SameNamesAndTheCommandLineWins)
+{
+    write("iface = eth1\n"
+          "on-oversize = drop\n"
+          "icmp-rate = 50\n"
+          "session = 10.8.0.5,dtls-mtu=1418,tls-mtu=1347\n"
+          "session = 10.8.0.6,dtls-mtu=1418,tls-mtu=1347,transport=dtls\n");
+    Config file_only = parse({"--config", path}).config;
+    EXPECT_EQ(file_only.ifaces, std::vector<std::string>{"eth1"});
+    EXPECT_EQ(file_only.on_oversize, MG_ACTION_DROP);
+    EXPECT_EQ(file_only.icmp_global.rate, 50u);
+    EXPECT_EQ(file_only.sessions.size(), 2u);
+
+    Config both = parse({"--config", path, "--on-oversize", "monitor", "--iface", "eth9"}).config;
+    EXPECT_EQ(both.on_oversize, MG_ACTION_MONITOR);
+    EXPECT_EQ(both.ifaces, std::vector<std::string>{"eth9"}) << "a list on the command line replaces the file's";
+    EXPECT_EQ(both.icmp_global.rate, 50u);
+    EXPECT_EQ(both.sessions.size(), 2u);
+}
+
+TEST_F(ConfigFile, ErrorsInTheFileAreNamed)
+{
+    write("iface = eth1\nsesion = 10.8.0.5,dtls-mtu=1418,tls-mtu=1347\n");
+    EXPECT_NE(error_of({"--config", path}).find("sesion"), std::string::npos);
+    write("iface = eth1\nsession = 10.8.0.5,dtls-mtu=1418,tls-mtu=70000\n");
+    EXPECT_EQ(error_of({"--config", path}),
+              "--session 10.8.0.5,dtls-mtu=1418,tls-mtu=70000: tls-mtu '70000' is not a whole "
+              "number from 576 to 65535");
+}
+
+TEST(Settings, BucketFillTimesArePrecomputed)
+{
+    Config c;
+    c.on_oversize = MG_ACTION_DROP;
+    c.icmp_global = {1000, 200};
+    c.icmp_per_source = {0, 20};
+    mg_settings s = make_settings(c);
+    EXPECT_EQ(s.action, MG_ACTION_DROP);
+    EXPECT_EQ(s.icmp_global.fill_ns, 200'000'000u) << "200 tokens at 1000/s";
+    EXPECT_EQ(s.icmp_per_source.rate, 0u);
+    EXPECT_EQ(s.icmp_per_source.fill_ns, 0u);
+}
+
+} // namespace
+} // namespace mtuguard

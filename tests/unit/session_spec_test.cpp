@@ -1,0 +1,88 @@
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "address.hpp"
+#include "session_spec.hpp"
+
+namespace mtuguard {
+namespace {
+
+TEST(SessionSpec, FullIpv4Session)
+{
+    SessionSpec s = parse_session_spec("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=dtls");
+    EXPECT_TRUE(s.prefix.ipv4);
+    EXPECT_TRUE(s.prefix.is_host());
+    EXPECT_EQ(s.prefix.to_string(), "10.8.0.5");
+    EXPECT_EQ(s.session.dtls_mtu, 1418);
+    EXPECT_EQ(s.session.tls_mtu, 1347);
+    EXPECT_EQ(s.session.transport, MG_TRANSPORT_DTLS);
+    const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 8, 0, 5};
+    EXPECT_EQ(0, memcmp(s.prefix.addr.bytes, mapped, 16));
+}
+
+TEST(SessionSpec, TransportDefaultsToTlsAndKeysInAnyOrder)
+{
+    SessionSpec s = parse_session_spec("2001:db8::5,tls-mtu=1347,dtls-mtu=1418");
+    EXPECT_FALSE(s.prefix.ipv4);
+    EXPECT_EQ(s.session.transport, MG_TRANSPORT_TLS);
+    EXPECT_EQ(s.prefix.to_string(), "2001:db8::5");
+}
+
+TEST(SessionSpec, PoolPrefixes)
+{
+    SessionSpec v4 = parse_session_spec("10.9.0.0/16,dtls-mtu=1400,tls-mtu=1300");
+    EXPECT_FALSE(v4.prefix.is_host());
+    EXPECT_EQ(v4.prefix.length, 16u);
+    EXPECT_EQ(v4.prefix.mapped_length(), 112u);
+    EXPECT_EQ(v4.prefix.to_string(), "10.9.0.0/16");
+    SessionSpec v6 = parse_session_spec("2001:db8:9::/48,dtls-mtu=1400,tls-mtu=1300");
+    EXPECT_EQ(v6.prefix.mapped_length(), 48u);
+    EXPECT_TRUE(parse_session_spec("10.8.0.5/32,dtls-mtu=1400,tls-mtu=1300").prefix.is_host());
+}
+
+void expect_error(const std::string &spec, const std::string &fragment)
+{
+    try {
+        parse_session_spec(spec);
+        ADD_FAILURE() << spec << " was accepted";
+    } catch (const std::invalid_argument &e) {
+        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+            << spec << " -> " << e.what();
+    }
+}
+
+TEST(SessionSpec, ErrorsNameWhatIsWrong)
+{
+    expect_error("", "not an IPv4 or IPv6 address");
+    expect_error("10.8.0.256,dtls-mtu=1418,tls-mtu=1347", "'10.8.0.256' is not an IPv4 or IPv6");
+    expect_error("vpn-user,dtls-mtu=1418,tls-mtu=1347", "'vpn-user' is not");
+    expect_error("10.8.0.5", "missing dtls-mtu");
+    expect_error("10.8.0.5,dtls-mtu=1418", "missing tls-mtu");
+    expect_error("10.8.0.5,tls-mtu=1347", "missing dtls-mtu");
+    expect_error("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,mtu=1300", "unknown key 'mtu'");
+    expect_error("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=udp", "transport 'udp' is not dtls or tls");
+    expect_error("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport", "'transport' is not KEY=VALUE");
+    expect_error("10.8.0.5,dtls-mtu=1418,dtls-mtu=1400,tls-mtu=1347", "dtls-mtu given twice");
+    expect_error("10.8.0.5,dtls-mtu=575,tls-mtu=1347", "dtls-mtu '575' is not a whole number from 576 to 65535");
+    expect_error("10.8.0.5,dtls-mtu=65536,tls-mtu=1347", "65536");
+    expect_error("10.8.0.5,dtls-mtu=-1,tls-mtu=1347", "'-1'");
+    expect_error("10.8.0.5,dtls-mtu=14x8,tls-mtu=1347", "'14x8'");
+    expect_error("10.8.0.5,dtls-mtu=,tls-mtu=1347", "dtls-mtu ''");
+    expect_error("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,", "'' is not KEY=VALUE");
+    expect_error("10.8.0.0/33,dtls-mtu=1418,tls-mtu=1347", "prefix length '33' is not 0-32");
+    expect_error("10.8.0.0/,dtls-mtu=1418,tls-mtu=1347", "prefix length ''");
+    expect_error("10.8.0.1/24,dtls-mtu=1418,tls-mtu=1347", "host bits set");
+    expect_error("2001:db8::/129,dtls-mtu=1418,tls-mtu=1347", "0-128");
+    expect_error("::ffff:10.8.0.5,dtls-mtu=1418,tls-mtu=1347", "IPv4-mapped");
+    expect_error("::/0,dtls-mtu=1418,tls-mtu=1347", "IPv4-mapped");
+}
+
+TEST(Address, ParseAddressRefusesPrefixes)
+{
+    EXPECT_EQ(parse_address("192.0.2.1").to_string(), "192.0.2.1");
+    EXPECT_THROW(parse_address("192.0.2.0/24"), std::invalid_argument);
+}
+
+} // namespace
+} // namespace mtuguard
