@@ -276,10 +276,10 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
     const uint32_t threshold = ipv6 && mtu < MG_IPV6_MIN_MTU ? MG_IPV6_MIN_MTU : mtu;
     if (total <= mtu)
         return done(MG_REASON_WITHIN_MTU);
-    if (total <= threshold)
-        return done(MG_REASON_IPV6_BELOW_MIN);
     if (state.iface && state.iface->mtu && total > state.iface->mtu)
         return done(MG_REASON_AGGREGATED);
+    if (total <= threshold)
+        return done(MG_REASON_IPV6_BELOW_MIN);
     if (!ipv6 && !df)
         return done(MG_REASON_FRAGMENTED);
 

@@ -24,6 +24,7 @@
 #include "parse.bpf.h"
 #include "ratelimit.bpf.h"
 #include "session.bpf.h"
+#include "stats.bpf.h"
 
 /* The ASA's "df-bit-ignore": let the oversize packet through as if it had never set DF. */
 static __always_inline int mg_clear_df(struct xdp_md *ctx, const struct mg_packet *pkt)
@@ -83,11 +84,12 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 		threshold = MG_IPV6_MIN_MTU;
 	if (pkt->l3_len <= mtu)
 		return MG_REASON_WITHIN_MTU;
-	if (pkt->l3_len <= threshold)
-		return MG_REASON_IPV6_BELOW_MIN;
 	/* No single frame exceeds its interface's MTU: this is GRO's work (generic XDP). */
 	if (iface && iface->mtu && pkt->l3_len > iface->mtu)
 		return MG_REASON_AGGREGATED;
+	mg_count_oversize(iface, pkt);
+	if (pkt->l3_len <= threshold)
+		return MG_REASON_IPV6_BELOW_MIN;
 	if (pkt->family == MG_FAMILY_IPV4 && !pkt->df)
 		return MG_REASON_FRAGMENTED;
 	return mg_oversize(ctx, pkt, iface, threshold);

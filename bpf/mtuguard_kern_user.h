@@ -170,6 +170,21 @@ struct mg_counter {
 	__u64 bytes;
 };
 
+/*
+ * Sizes of oversize packets (L3 length over the session's MTU), per interface slot and family:
+ * cumulative-free bucket counts with upper bounds at the MTUs met in practice, the last bucket
+ * open-ended, and the sum of lengths (Prometheus histogram _sum).
+ */
+#define MG_SIZE_BUCKETS 10
+#define MG_SIZE_BUCKET_BOUNDS {1280, 1300, 1347, 1380, 1400, 1418, 1450, 1500, 9000}
+
+struct mg_size_histogram {
+	__u64 buckets[MG_SIZE_BUCKETS];
+	__u64 sum;
+};
+
+#define MG_HISTOGRAM_ENTRIES (MG_MAX_IFACES * MG_FAMILY_COUNT)
+
 /* Index into the per-CPU counter array. */
 static inline __u32 mg_counter_index(__u32 slot, __u32 family, __u32 reason)
 {

@@ -142,30 +142,49 @@ int Datapath::map_fd(const char *name) const
     return map ? bpf_map__fd(map) : -1;
 }
 
-std::vector<mg_counter> Datapath::counters(uint32_t first, uint32_t count) const
+// Reads entries [first, first + count) of a per-CPU array with one batched syscall and folds
+// the CPUs' values into one with `add`.
+template <class Value, class Add>
+std::vector<Value> read_per_cpu(int fd, uint32_t first, uint32_t count, uint32_t entries, Add add)
 {
     int cpus = libbpf_num_possible_cpus();
     if (cpus < 0)
         fail(cpus, "counting CPUs");
-    if (first >= MG_COUNTER_ENTRIES || count > MG_COUNTER_ENTRIES - first)
-        fail(EINVAL, "reading counters out of range");
-    // One batched read instead of a syscall per entry: scrapes stay cheap.
+    if (first >= entries || count > entries - first)
+        fail(EINVAL, "reading a per-CPU map out of range");
     std::vector<uint32_t> keys(count);
-    std::vector<mg_counter> per_cpu(size_t(count) * cpus), totals(count);
+    std::vector<Value> per_cpu(size_t(count) * cpus), totals(count);
     uint32_t previous = first - 1, next = 0, read = count;
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    int err = bpf_map_lookup_batch(bpf_map__fd(skel_->maps.mg_counters),
-                                   first ? &previous : nullptr, &next, keys.data(),
+    int err = bpf_map_lookup_batch(fd, first ? &previous : nullptr, &next, keys.data(),
                                    per_cpu.data(), &read, &opts);
     if (err && err != -ENOENT)
-        fail(err, "reading counters");
+        fail(err, "reading a per-CPU map");
     for (uint32_t i = 0; i < read && i < count; ++i) {
-        for (int cpu = 0; cpu < cpus; ++cpu) {
-            totals[i].packets += per_cpu[size_t(i) * cpus + cpu].packets;
-            totals[i].bytes += per_cpu[size_t(i) * cpus + cpu].bytes;
-        }
+        for (int cpu = 0; cpu < cpus; ++cpu)
+            add(totals[i], per_cpu[size_t(i) * cpus + cpu]);
     }
     return totals;
+}
+
+std::vector<mg_counter> Datapath::counters(uint32_t first, uint32_t count) const
+{
+    return read_per_cpu<mg_counter>(bpf_map__fd(skel_->maps.mg_counters), first, count,
+                                    MG_COUNTER_ENTRIES, [](mg_counter &total, const mg_counter &c) {
+                                        total.packets += c.packets;
+                                        total.bytes += c.bytes;
+                                    });
+}
+
+std::vector<mg_size_histogram> Datapath::oversize_sizes() const
+{
+    return read_per_cpu<mg_size_histogram>(
+        bpf_map__fd(skel_->maps.mg_oversize_sizes), 0, MG_HISTOGRAM_ENTRIES, MG_HISTOGRAM_ENTRIES,
+        [](mg_size_histogram &total, const mg_size_histogram &h) {
+            for (int b = 0; b < MG_SIZE_BUCKETS; ++b)
+                total.buckets[b] += h.buckets[b];
+            total.sum += h.sum;
+        });
 }
 
 } // namespace mtuguard

@@ -67,6 +67,8 @@ public:
     int program_fd() const;
     // Counters summed over CPUs: entries [first, first + count) of mg_counter_index().
     std::vector<mg_counter> counters(uint32_t first = 0, uint32_t count = MG_COUNTER_ENTRIES) const;
+    // Oversize packet sizes summed over CPUs, indexed by slot * MG_FAMILY_COUNT + family.
+    std::vector<mg_size_histogram> oversize_sizes() const;
     // Direct map access for tests and tools.
     int map_fd(const char *name) const;
 

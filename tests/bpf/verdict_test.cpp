@@ -444,6 +444,31 @@ TEST_F(Enforcement, NonIpAndTruncatedL2Pass)
     expect(ethernet_only, MG_REASON_MALFORMED);
 }
 
+TEST_F(Enforcement, OversizePacketsAreCountedBySize)
+{
+    auto before = datapath->oversize_sizes();
+    expect(v4(1347).build(), MG_REASON_WITHIN_MTU);    // not oversize: not counted
+    expect(v4(1348).build(), MG_REASON_ICMP_SENT);     // bucket <= 1380
+    expect(v4(1418).build(), MG_REASON_ICMP_SENT);     // bucket <= 1418
+    expect(v4(1419, false).build(), MG_REASON_FRAGMENTED); // bucket <= 1450
+    expect(v4(2000).build(), MG_REASON_ICMP_SENT);     // bucket <= 9000
+    expect(v6(1500).build(), MG_REASON_ICMP_SENT);     // IPv6, bucket <= 1500
+    expect(v4(3001).build(), MG_REASON_AGGREGATED);    // an aggregate is not an oversize packet
+    auto after = datapath->oversize_sizes();
+
+    auto delta = [&](int family, int bucket) {
+        uint32_t i = test_slot * MG_FAMILY_COUNT + family;
+        return after[i].buckets[bucket] - before[i].buckets[bucket];
+    };
+    const uint64_t v4_expected[MG_SIZE_BUCKETS] = {0, 0, 0, 1, 0, 1, 1, 0, 1, 0};
+    for (int b = 0; b < MG_SIZE_BUCKETS; ++b) {
+        EXPECT_EQ(delta(MG_FAMILY_IPV4, b), v4_expected[b]) << "IPv4 bucket " << b;
+        EXPECT_EQ(delta(MG_FAMILY_IPV6, b), b == 7 ? 1u : 0u) << "IPv6 bucket " << b;
+    }
+    uint32_t v4_index = test_slot * MG_FAMILY_COUNT + MG_FAMILY_IPV4;
+    EXPECT_EQ(after[v4_index].sum - before[v4_index].sum, 1348u + 1418 + 1419 + 2000);
+}
+
 class RateLimit : public Enforcement {
 protected:
     void limit(uint64_t global_rate, uint64_t global_burst, uint64_t source_rate, uint64_t source_burst)
