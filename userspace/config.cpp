@@ -84,9 +84,32 @@ po::options_description make_options(std::vector<std::string> &ifaces,
         ("icmp-source", po::value(&icmp_sources)->value_name("ADDR"),
          "send errors from ADDR instead of the interface's own address (one per family)");
 
+    po::options_description metrics("Metrics");
+    metrics.add_options()
+        ("metrics-listen", po::value<std::string>(&scalars["metrics-listen"])->value_name("HOST:PORT")->default_value("127.0.0.1:9784"),
+         "serve Prometheus metrics on http://HOST:PORT/metrics; IPv6 as [ADDR]:PORT; '' disables");
+
     po::options_description all;
-    all.add(general).add(enforcement).add(icmp);
+    all.add(general).add(enforcement).add(icmp).add(metrics);
     return all;
+}
+
+// HOST:PORT with HOST an IPv4 address or a bracketed IPv6 address.
+void validate_listen(const std::string &listen)
+{
+    auto colon = listen.rfind(':');
+    std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+    std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    try {
+        Prefix address = parse_address(host);
+        if (!address.ipv4 && listen.front() != '[')
+            throw std::invalid_argument("write an IPv6 address as [ADDR]:PORT");
+        parse_number("port", port, 1, 65535);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError("--metrics-listen " + listen + ": expected HOST:PORT (" + e.what() + ")");
+    }
 }
 
 RateLimit parse_rate(const std::string &rate_option, const std::string &rate,
@@ -239,6 +262,10 @@ CommandLine parse_command_line(int argc, const char *const argv[])
             throw UsageError("--icmp-source " + text + ": one address per family");
         slot = address;
     }
+
+    config.metrics_listen = scalars["metrics-listen"];
+    if (!config.metrics_listen.empty())
+        validate_listen(config.metrics_listen);
     return result;
 }
 

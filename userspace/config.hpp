@@ -31,6 +31,7 @@ struct Config {
     RateLimit icmp_per_source{100, 20};
     std::optional<Prefix> icmp_source4;
     std::optional<Prefix> icmp_source6;
+    std::string metrics_listen = "127.0.0.1:9784"; // empty: no /metrics
 };
 
 // A bad option, value or config file: the message names it; the daemon exits 2.

@@ -1,0 +1,199 @@
+#include "collector.hpp"
+
+#include <exception>
+#include <limits>
+#include <string>
+
+namespace mtuguard {
+
+// A switch without default: a new enum mg_reason fails the build (-Wswitch) until it is mapped.
+ReasonLabel reason_label(int reason)
+{
+    switch (static_cast<mg_reason>(reason)) {
+    case MG_REASON_NOT_IP: return {ReasonKind::Passed, "not_ip"};
+    case MG_REASON_MALFORMED: return {ReasonKind::Passed, "malformed"};
+    case MG_REASON_NO_SESSION: return {ReasonKind::Passed, "no_session"};
+    case MG_REASON_WITHIN_MTU: return {ReasonKind::Passed, "within_mtu"};
+    case MG_REASON_AGGREGATED: return {ReasonKind::Passed, "aggregated"};
+    case MG_REASON_FRAGMENTED: return {ReasonKind::Oversize, "fragmented"};
+    case MG_REASON_IPV6_BELOW_MIN: return {ReasonKind::Oversize, "ipv6_below_min"};
+    case MG_REASON_MONITORED: return {ReasonKind::Oversize, "monitored"};
+    case MG_REASON_DF_CLEARED: return {ReasonKind::Oversize, "df_cleared"};
+    case MG_REASON_DROPPED: return {ReasonKind::Oversize, "dropped"};
+    case MG_REASON_ICMP_RATELIMITED: return {ReasonKind::Oversize, "icmp_ratelimited"};
+    case MG_REASON_SUPPRESSED_ICMP_ERROR: return {ReasonKind::Suppressed, "icmp_error"};
+    case MG_REASON_SUPPRESSED_FRAGMENT: return {ReasonKind::Suppressed, "fragment"};
+    case MG_REASON_SUPPRESSED_MULTICAST: return {ReasonKind::Suppressed, "multicast"};
+    case MG_REASON_SUPPRESSED_BAD_SOURCE: return {ReasonKind::Suppressed, "bad_source"};
+    case MG_REASON_SUPPRESSED_NO_ADDRESS: return {ReasonKind::Suppressed, "no_address"};
+    case MG_REASON_SUPPRESSED_UNPARSED: return {ReasonKind::Suppressed, "unparsed"};
+    case MG_REASON_ICMP_FAILED: return {ReasonKind::Oversize, "icmp_failed"};
+    case MG_REASON_ICMP_SENT: return {ReasonKind::Oversize, "icmp_sent"};
+    case MG_REASON_COUNT: break;
+    }
+    return {ReasonKind::Passed, "unknown"};
+}
+
+namespace {
+
+// Series that cannot exist are not exported: a non-IP packet has no MTU decision, only IPv4 has
+// DF to clear or lets the tunnel fragment, only IPv6 has a minimum MTU to pass below.
+bool can_exist(int family, int reason)
+{
+    if (family == MG_FAMILY_OTHER)
+        return reason == MG_REASON_NOT_IP;
+    switch (reason) {
+    case MG_REASON_NOT_IP: return false;
+    case MG_REASON_FRAGMENTED:
+    case MG_REASON_DF_CLEARED:
+    case MG_REASON_SUPPRESSED_FRAGMENT:
+    case MG_REASON_SUPPRESSED_MULTICAST: return family == MG_FAMILY_IPV4;
+    case MG_REASON_IPV6_BELOW_MIN:
+    case MG_REASON_SUPPRESSED_UNPARSED: return family == MG_FAMILY_IPV6;
+    default: return true;
+    }
+}
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+const char *family_label(int family)
+{
+    return family == MG_FAMILY_IPV4 ? "ipv4" : family == MG_FAMILY_IPV6 ? "ipv6" : "other";
+}
+
+MetricFamily family(const char *name, const char *help, MetricType type)
+{
+    return MetricFamily{name, help, type, {}};
+}
+
+ClientMetric &add(MetricFamily &f, std::vector<ClientMetric::Label> labels, double value)
+{
+    ClientMetric m;
+    m.label = std::move(labels);
+    if (f.type == MetricType::Counter)
+        m.counter.value = value;
+    else
+        m.gauge.value = value;
+    f.metric.push_back(std::move(m));
+    return f.metric.back();
+}
+
+} // namespace
+
+std::vector<MetricFamily> Collector::Collect() const
+{
+    std::vector<MetricFamily> out;
+    auto info = family("mtuguard_build_info", "Version of the running agent (always 1).", MetricType::Gauge);
+    add(info, {{"version", MTUGUARD_VERSION}}, 1);
+    out.push_back(std::move(info));
+
+    try {
+        const auto interfaces = agent_.interfaces();
+        const auto counters = agent_.counters();
+        const auto sizes = agent_.oversize_sizes();
+
+        auto attached = family("mtuguard_program_attached",
+                               "1 while the enforcement program is attached to the interface.", MetricType::Gauge);
+        auto packets = family("mtuguard_packets_total", "Packets seen by the enforcement program.", MetricType::Counter);
+        auto bytes = family("mtuguard_bytes_total", "Bytes (whole frames) seen by the enforcement program.",
+                            MetricType::Counter);
+        auto passed = family("mtuguard_passed_packets_total",
+                             "Packets passed without an MTU decision against them, by reason.", MetricType::Counter);
+        auto oversize = family("mtuguard_oversize_packets_total",
+                               "Packets over their session's MTU, by what happened to them (exclusive).",
+                               MetricType::Counter);
+        auto suppressed = family("mtuguard_icmp_suppressed_total",
+                                 "Oversize packets dropped without an ICMP error because the RFCs forbid one, by reason.",
+                                 MetricType::Counter);
+        auto histogram = family("mtuguard_oversize_packet_bytes", "IP length of packets over their session's MTU.",
+                                MetricType::Histogram);
+
+        static constexpr uint32_t bounds[] = MG_SIZE_BUCKET_BOUNDS;
+        for (const auto &iface : interfaces) {
+            add(attached, {{"interface", iface.name}, {"mode", iface.mode}}, iface.attached ? 1 : 0);
+            uint64_t iface_packets = 0, iface_bytes = 0, iface_suppressed[MG_REASON_COUNT] = {};
+            for (int fam = 0; fam < MG_FAMILY_COUNT; ++fam) {
+                for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
+                    const mg_counter &c = counters[mg_counter_index(iface.slot, fam, reason)];
+                    iface_packets += c.packets;
+                    iface_bytes += c.bytes;
+                    const ReasonLabel label = reason_label(reason);
+                    if (label.kind == ReasonKind::Passed && can_exist(fam, reason))
+                        add(passed, {{"interface", iface.name}, {"family", family_label(fam)}, {"reason", label.label}},
+                            c.packets);
+                    if (label.kind == ReasonKind::Suppressed)
+                        iface_suppressed[reason] += c.packets;
+                }
+            }
+            add(packets, {{"interface", iface.name}}, iface_packets);
+            add(bytes, {{"interface", iface.name}}, iface_bytes);
+            for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
+                if (reason_label(reason).kind == ReasonKind::Suppressed)
+                    add(suppressed, {{"interface", iface.name}, {"reason", reason_label(reason).label}},
+                        iface_suppressed[reason]);
+            }
+
+            for (int fam : {MG_FAMILY_IPV4, MG_FAMILY_IPV6}) {
+                // Suppressed reasons fold into one action so the actions stay exclusive.
+                uint64_t suppressed_total = 0;
+                for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
+                    const ReasonLabel label = reason_label(reason);
+                    const uint64_t n = counters[mg_counter_index(iface.slot, fam, reason)].packets;
+                    if (label.kind == ReasonKind::Oversize && can_exist(fam, reason))
+                        add(oversize, {{"interface", iface.name}, {"family", family_label(fam)}, {"action", label.label}}, n);
+                    else if (label.kind == ReasonKind::Suppressed)
+                        suppressed_total += n;
+                }
+                add(oversize, {{"interface", iface.name}, {"family", family_label(fam)}, {"action", "icmp_suppressed"}},
+                    suppressed_total);
+
+                const mg_size_histogram &h = sizes[iface.slot * MG_FAMILY_COUNT + fam];
+                ClientMetric m;
+                m.label = {{"interface", iface.name}, {"family", family_label(fam)}};
+                uint64_t cumulative = 0;
+                for (int b = 0; b < MG_SIZE_BUCKETS; ++b) {
+                    cumulative += h.buckets[b];
+                    m.histogram.bucket.push_back(
+                        {cumulative, b < MG_SIZE_BUCKETS - 1 ? double(bounds[b]) : std::numeric_limits<double>::infinity()});
+                }
+                m.histogram.sample_count = cumulative;
+                m.histogram.sample_sum = double(h.sum);
+                histogram.metric.push_back(std::move(m));
+            }
+        }
+        for (auto *f : {&attached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram})
+            out.push_back(std::move(*f));
+    } catch (const std::exception &) {
+        // Prometheus keeps the last good values; the error counter says why they are stale.
+        scrape_errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    const SessionCounts sessions = agent_.sessions();
+    auto by_transport = family("mtuguard_sessions", "Sessions and pools configured, by current transport.",
+                               MetricType::Gauge);
+    add(by_transport, {{"transport", "dtls"}}, sessions.by_transport[MG_TRANSPORT_DTLS]);
+    add(by_transport, {{"transport", "tls"}}, sessions.by_transport[MG_TRANSPORT_TLS]);
+    auto entries = family("mtuguard_session_map_entries", "Exact sessions in the kernel's session map.",
+                          MetricType::Gauge);
+    add(entries, {}, sessions.map_entries);
+    auto capacity = family("mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",
+                           MetricType::Gauge);
+    add(capacity, {}, sessions.map_capacity);
+
+    auto control = family("mtuguard_control_requests_total", "Control socket requests, by result.",
+                          MetricType::Counter);
+    const auto requests = agent_.control_requests();
+    for (size_t i = 0; i < requests.size(); ++i)
+        add(control, {{"result", control_result_names[i]}}, requests[i]);
+
+    auto errors = family("mtuguard_scrape_errors_total", "Scrapes that could not read the BPF maps.",
+                         MetricType::Counter);
+    add(errors, {}, scrape_errors_.load(std::memory_order_relaxed));
+    for (auto *f : {&by_transport, &entries, &capacity, &control, &errors})
+        out.push_back(std::move(*f));
+    return out;
+}
+
+} // namespace mtuguard

@@ -1,0 +1,36 @@
+// The Prometheus collector: reads the agent (AgentView) at scrape time and turns the BPF
+// counters into metric families. Every series that can exist is emitted on every scrape, at 0
+// until something happens, and labels are bounded: interface, family, action, reason,
+// transport, result — never an address or a user.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include "agent_view.hpp"
+
+namespace mtuguard {
+
+class Collector : public prometheus::Collectable {
+public:
+    explicit Collector(const AgentView &agent) : agent_(agent) {}
+    std::vector<prometheus::MetricFamily> Collect() const override;
+
+private:
+    const AgentView &agent_;
+    mutable std::atomic<uint64_t> scrape_errors_{0};
+};
+
+// How each reason is exported: which family it belongs to and under which label value.
+enum class ReasonKind { Passed, Oversize, Suppressed };
+struct ReasonLabel {
+    ReasonKind kind;
+    const char *label; // `reason` for passed and suppressed, `action` for oversize
+};
+ReasonLabel reason_label(int reason);
+
+} // namespace mtuguard

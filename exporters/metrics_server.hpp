@@ -1,0 +1,29 @@
+// The /metrics endpoint: prometheus-cpp's exposer serving one Collector.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "agent_view.hpp"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace mtuguard {
+
+class Collector;
+
+class MetricsServer {
+public:
+    // listen is HOST:PORT ("127.0.0.1:9784", "[::1]:9784"). Throws std::runtime_error when the
+    // address cannot be bound.
+    MetricsServer(const std::string &listen, const AgentView &agent);
+    ~MetricsServer();
+
+private:
+    std::shared_ptr<Collector> collector_;
+    std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+} // namespace mtuguard
