@@ -44,7 +44,8 @@ static __always_inline int mg_clear_df(struct xdp_md *ctx, const struct mg_packe
 }
 
 static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packet *pkt,
-				       const struct mg_iface *iface, __u32 threshold)
+				       const struct mg_iface *iface, __u32 threshold,
+				       struct mg_session_stats *stats)
 {
 	struct mg_addr source;
 	int suppressed;
@@ -67,6 +68,8 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 		return MG_REASON_ICMP_RATELIMITED;
 	if (mg_icmp_build(ctx, pkt, iface, threshold))
 		return MG_REASON_ICMP_FAILED;
+	if (stats)
+		__sync_fetch_and_add(&stats->icmp_sent, 1);
 	return MG_REASON_ICMP_SENT;
 }
 
@@ -74,6 +77,7 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 				      const struct mg_iface *iface)
 {
 	const struct mg_session *session = mg_session_lookup(&pkt->dst, pkt->family);
+	struct mg_session_stats *stats;
 	__u32 mtu, threshold;
 
 	if (!session)
@@ -88,11 +92,16 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	if (iface && iface->mtu && pkt->l3_len > iface->mtu)
 		return MG_REASON_AGGREGATED;
 	mg_count_oversize(iface, pkt);
+	stats = mg_session_stats_lookup(&pkt->dst);
+	if (stats) {
+		__sync_fetch_and_add(&stats->oversize_packets, 1);
+		stats->last_oversize_ns = bpf_ktime_get_ns();
+	}
 	if (pkt->l3_len <= threshold)
 		return MG_REASON_IPV6_BELOW_MIN;
 	if (pkt->family == MG_FAMILY_IPV4 && !pkt->df)
 		return MG_REASON_FRAGMENTED;
-	return mg_oversize(ctx, pkt, iface, threshold);
+	return mg_oversize(ctx, pkt, iface, threshold, stats);
 }
 
 #endif /* MTUGUARD_MTU_BPF_H */

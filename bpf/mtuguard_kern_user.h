@@ -108,12 +108,34 @@ struct mg_addr {
 	__u8 bytes[MG_ADDR_LEN];
 };
 
+/* Where a session came from: a restarted daemon keeps the ones its configuration does not own. */
+enum mg_source {
+	MG_SOURCE_STATIC = 0,  /* --session / config file */
+	MG_SOURCE_CONTROL = 1, /* mtuguardctl */
+	MG_SOURCE_COUNT,
+};
+
 struct mg_session {
 	__u16 dtls_mtu;
 	__u16 tls_mtu;
 	__u8 transport; /* enum mg_transport */
-	__u8 pad[3];
+	__u8 source;    /* enum mg_source; the data path ignores it */
+	__u8 pad[2];
 };
+
+/* Per exact session, created and deleted by the daemon with the session, updated by the
+ * program on the oversize path only. */
+struct mg_session_stats {
+	__u64 oversize_packets;
+	__u64 icmp_sent;
+	__u64 last_oversize_ns; /* bpf_ktime_get_ns() of the last oversize packet, 0 = never */
+};
+
+/*
+ * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
+ * another ABI instead of reading them wrongly.
+ */
+#define MG_ABI_VERSION 1
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {

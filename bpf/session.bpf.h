@@ -28,6 +28,22 @@ struct {
 	__type(value, struct mg_session);
 } mg_pools SEC(".maps");
 
+/* Bounded by the session map's size: the daemon creates and deletes entries with sessions. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* --max-sessions sets it at load time */
+	__type(key, struct mg_addr);
+	__type(value, struct mg_session_stats);
+} mg_session_stats SEC(".maps");
+
+/* The ABI version of the pinned maps, written once by the daemon that created them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} mg_abi SEC(".maps");
+
 /* The trie lookup is skipped while no pool of the family exists: most packets are no session. */
 static __always_inline const struct mg_session *mg_session_lookup(const struct mg_addr *dst,
 								   __u8 family)
@@ -42,6 +58,12 @@ static __always_inline const struct mg_session *mg_session_lookup(const struct m
 	key.prefixlen = 8 * MG_ADDR_LEN;
 	key.addr = *dst;
 	return bpf_map_lookup_elem(&mg_pools, &key);
+}
+
+/* Only exact sessions have an entry: pool traffic is counted per interface. */
+static __always_inline struct mg_session_stats *mg_session_stats_lookup(const struct mg_addr *dst)
+{
+	return bpf_map_lookup_elem(&mg_session_stats, dst);
 }
 
 static __always_inline __u32 mg_effective_mtu(const struct mg_session *session)

@@ -9,6 +9,8 @@ static_assert(sizeof(mg_session) == 8);
 static_assert(offsetof(mg_session, dtls_mtu) == 0);
 static_assert(offsetof(mg_session, tls_mtu) == 2);
 static_assert(offsetof(mg_session, transport) == 4);
+static_assert(offsetof(mg_session, source) == 5);
+static_assert(sizeof(mg_session_stats) == 24);
 static_assert(sizeof(mg_pool_key) == 20);
 static_assert(offsetof(mg_pool_key, addr) == 4);
 static_assert(sizeof(mg_iface) == 32);

@@ -2,7 +2,12 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <linux/if_link.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +33,104 @@ mg_bucket_config bucket_config(const RateLimit &limit)
     return c;
 }
 
+bool exists(const std::string &path)
+{
+    struct stat st;
+    return stat(path.c_str(), &st) == 0;
+}
+
+void make_dir(const std::string &path)
+{
+    if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+        fail(errno, "creating " + path);
+}
+
+// Pin file names: the internal .bss map is called "mtuguar.bss"; keep names plain.
+std::string pin_name(const bpf_map *map)
+{
+    std::string name = bpf_map__name(map);
+    for (char &c : name)
+        if (c == '.')
+            c = '_';
+    return name;
+}
+
+XdpMode attached_mode(uint32_t ifindex)
+{
+    LIBBPF_OPTS(bpf_xdp_query_opts, query);
+    if (bpf_xdp_query(ifindex, 0, &query) == 0 && query.attach_mode == XDP_ATTACHED_SKB)
+        return XdpMode::Generic;
+    return XdpMode::Native;
+}
+
+// A pinned map is reused only when it is what this build would create; anything else would be
+// read with the wrong layout. The message says what to do about it.
+void check_pinned_map(const bpf_map *map, const std::string &path)
+{
+    Fd fd(bpf_obj_get(path.c_str()));
+    if (!fd)
+        fail(errno, "opening pinned map " + path);
+    bpf_map_info info{};
+    uint32_t length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0)
+        fail(errno, "reading pinned map " + path);
+    auto differs = [&](const char *what, uint32_t pinned, uint32_t wanted) {
+        if (pinned == wanted)
+            return;
+        std::string advice = std::string(bpf_map__name(map)) == "mg_sessions" ||
+                                     std::string(bpf_map__name(map)) == "mg_session_stats"
+                                 ? "start with --max-sessions " + std::to_string(pinned) + ", or "
+                                 : "";
+        throw std::runtime_error("pinned map " + path + " has " + what + " " + std::to_string(pinned) +
+                                 " where this mtuguardd needs " + std::to_string(wanted) + ": " + advice +
+                                 "run `mtuguardctl detach` to remove the old state (enforcement stops "
+                                 "until this daemon starts), or use another --pin-path");
+    };
+    differs("type", info.type, bpf_map__type(map));
+    differs("key size", info.key_size, bpf_map__key_size(map));
+    differs("value size", info.value_size, bpf_map__value_size(map));
+    differs("capacity", info.max_entries, bpf_map__max_entries(map));
+}
+
+void check_pinned_abi(const std::string &path)
+{
+    Fd fd(bpf_obj_get(path.c_str()));
+    uint32_t zero = 0, version = 0;
+    if (!fd || bpf_map_lookup_elem(fd.get(), &zero, &version) != 0)
+        fail(errno, "reading pinned map " + path);
+    if (version != MG_ABI_VERSION)
+        throw std::runtime_error("the maps pinned at " + path.substr(0, path.rfind('/')) +
+                                 " are of map ABI " + std::to_string(version) + ", this mtuguardd uses " +
+                                 std::to_string(MG_ABI_VERSION) +
+                                 ": run `mtuguardctl detach` to remove the old state, or use another --pin-path");
+}
+
+SessionEntry make_entry(const mg_addr &addr, unsigned mapped_length, const mg_session &session)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    SessionEntry e;
+    e.prefix.addr = addr;
+    e.prefix.ipv4 = std::memcmp(addr.bytes, mapped, 12) == 0 && mapped_length >= 96;
+    e.prefix.length = e.prefix.ipv4 ? mapped_length - 96 : mapped_length;
+    e.session = session;
+    return e;
+}
+
+// Walks a map with get_next_key; `visit` gets each key and value.
+template <class Key, class Value, class Visit> void walk(const bpf_map *map, Visit visit)
+{
+    Key key, next;
+    Key *previous = nullptr;
+    while (bpf_map__get_next_key(map, previous, &next, sizeof(next)) == 0) {
+        Value value;
+        if (bpf_map__lookup_elem(map, &next, sizeof(next), &value, sizeof(value), 0) == 0)
+            visit(next, value);
+        key = next;
+        previous = &key;
+    }
+}
+
+
 } // namespace
 
 Fd &Fd::operator=(Fd &&other) noexcept
@@ -46,8 +149,26 @@ Fd::~Fd()
         close(fd_);
 }
 
-XdpLink XdpLink::attach(int program_fd, uint32_t ifindex, XdpMode mode)
+XdpLink XdpLink::attach(int program_fd, uint32_t ifindex, XdpMode mode, const std::string &pin_file)
 {
+    if (!pin_file.empty() && exists(pin_file)) {
+        Fd fd(bpf_obj_get(pin_file.c_str()));
+        if (!fd)
+            fail(errno, "opening pinned link " + pin_file);
+        bpf_link_info info{};
+        uint32_t length = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0)
+            fail(errno, "reading pinned link " + pin_file);
+        if (info.type != BPF_LINK_TYPE_XDP || info.xdp.ifindex != ifindex) {
+            // The interface was deleted (the link is defunct) or renamed: start over.
+            unlink(pin_file.c_str());
+        } else {
+            if (bpf_link_update(fd.get(), program_fd, nullptr) != 0)
+                fail(errno, "swapping the program into pinned link " + pin_file);
+            return XdpLink(std::move(fd), ifindex, attached_mode(ifindex), pin_file, true);
+        }
+    }
+
     auto try_mode = [&](uint32_t flags) {
         LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
         return bpf_link_create(program_fd, ifindex, BPF_XDP, &opts);
@@ -69,7 +190,31 @@ XdpLink XdpLink::attach(int program_fd, uint32_t ifindex, XdpMode mode)
         fail(fd, "another XDP program is attached (see `ip link show`); detach it first");
     if (fd < 0)
         fail(fd, std::string("attaching XDP in ") + xdp_mode_name(used) + " mode");
-    return XdpLink(Fd(fd), ifindex, used);
+    XdpLink link(Fd(fd), ifindex, used, pin_file, false);
+    if (!pin_file.empty() && bpf_obj_pin(fd, pin_file.c_str()) != 0)
+        fail(errno, "pinning the link at " + pin_file);
+    return link;
+}
+
+XdpLink::~XdpLink()
+{
+    // A link made by a start-up that then failed must not outlive it.
+    if (fd_ && !kept_ && !adopted_)
+        unpin();
+}
+
+void XdpLink::unpin()
+{
+    if (!pin_.empty())
+        unlink(pin_.c_str());
+    pin_.clear();
+}
+
+uint32_t XdpLink::program_id() const
+{
+    bpf_link_info info{};
+    uint32_t length = sizeof(info);
+    return bpf_obj_get_info_by_fd(fd_.get(), &info, &length) == 0 ? info.prog_id : 0;
 }
 
 mg_settings make_settings(const Config &config)
@@ -81,21 +226,66 @@ mg_settings make_settings(const Config &config)
     return s;
 }
 
-Datapath::Datapath(uint32_t max_sessions)
+Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir) : pin_dir_(pin_dir)
 {
     skel_ = mtuguard_bpf__open();
     if (!skel_)
         fail(errno, "opening the BPF object");
-    int err = bpf_map__set_max_entries(skel_->maps.mg_sessions, max_sessions);
-    if (!err)
-        err = mtuguard_bpf__load(skel_);
-    if (err) {
+    try {
+        int err = bpf_map__set_max_entries(skel_->maps.mg_sessions, max_sessions);
+        if (!err)
+            err = bpf_map__set_max_entries(skel_->maps.mg_session_stats, max_sessions);
+        if (err)
+            fail(err, "sizing the session map");
+        if (!pin_dir_.empty()) {
+            ensure_bpffs(pin_dir_);
+            make_dir(pin_dir_);
+            make_dir(pin_dir_ + "/maps");
+            make_dir(pin_dir_ + "/links");
+            const std::string abi = pin_dir_ + "/maps/mg_abi";
+            if (exists(abi))
+                check_pinned_abi(abi);
+            bpf_map *map;
+            bpf_object__for_each_map(map, skel_->obj)
+            {
+                std::string path = pin_dir_ + "/maps/" + pin_name(map);
+                if (exists(path)) {
+                    check_pinned_map(map, path);
+                    adopted_ = true;
+                }
+                if ((err = bpf_map__set_pin_path(map, path.c_str())))
+                    fail(err, "setting the pin path " + path);
+            }
+        }
+        if ((err = mtuguard_bpf__load(skel_)))
+            fail(err, "loading the BPF program (is this root, with BPF and BTF in the kernel?)");
+        uint32_t zero = 0, version = MG_ABI_VERSION;
+        if (bpf_map__update_elem(skel_->maps.mg_abi, &zero, sizeof(zero), &version, sizeof(version), BPF_ANY))
+            fail(errno, "writing the map ABI version");
+    } catch (...) {
+        if (!adopted_ && !pin_dir_.empty())
+            bpf_object__unpin_maps(skel_->obj, nullptr);
         mtuguard_bpf__destroy(skel_);
-        fail(err, "loading the BPF program (is this root, with BPF and BTF in the kernel?)");
+        throw;
     }
 }
 
-Datapath::~Datapath() { mtuguard_bpf__destroy(skel_); }
+Datapath::~Datapath()
+{
+    if (!kept_ && !adopted_ && !pin_dir_.empty())
+        unpin();
+    mtuguard_bpf__destroy(skel_);
+}
+
+void Datapath::unpin()
+{
+    if (pin_dir_.empty())
+        return;
+    bpf_object__unpin_maps(skel_->obj, nullptr);
+    rmdir((pin_dir_ + "/maps").c_str());
+    rmdir((pin_dir_ + "/links").c_str());
+    rmdir(pin_dir_.c_str());
+}
 
 void Datapath::set_settings(const mg_settings &settings)
 {
@@ -115,26 +305,140 @@ void Datapath::set_iface(uint32_t ifindex, const mg_iface &iface)
         fail(err, "writing the interface table");
 }
 
+void Datapath::delete_iface(uint32_t ifindex)
+{
+    bpf_map__delete_elem(skel_->maps.mg_ifaces, &ifindex, sizeof(ifindex), 0);
+}
+
+std::vector<std::pair<uint32_t, mg_iface>> Datapath::ifaces() const
+{
+    std::vector<std::pair<uint32_t, mg_iface>> out;
+    walk<uint32_t, mg_iface>(skel_->maps.mg_ifaces, [&](uint32_t k, const mg_iface &v) { out.emplace_back(k, v); });
+    return out;
+}
+
 void Datapath::set_session(const Prefix &prefix, const mg_session &session)
 {
     int err;
     if (prefix.is_host()) {
-        err = bpf_map__update_elem(skel_->maps.mg_sessions, &prefix.addr, sizeof(prefix.addr),
-                                   &session, sizeof(session), BPF_ANY);
-        if (err == -E2BIG)
-            fail(err, "session map full (raise --max-sessions)");
+        // Stats first: the program never finds a session without its stats entry.
+        mg_session_stats zero{};
+        err = bpf_map__update_elem(skel_->maps.mg_session_stats, &prefix.addr, sizeof(prefix.addr), &zero,
+                                   sizeof(zero), BPF_NOEXIST);
+        if (err == -EEXIST)
+            err = 0;
+        if (!err)
+            err = bpf_map__update_elem(skel_->maps.mg_sessions, &prefix.addr, sizeof(prefix.addr), &session,
+                                       sizeof(session), BPF_ANY);
+        if (err == -E2BIG || err == -ENOSPC)
+            fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
     } else {
         mg_pool_key key = prefix.pool_key();
-        err = bpf_map__update_elem(skel_->maps.mg_pools, &key, sizeof(key), &session,
-                                   sizeof(session), BPF_ANY);
+        err = bpf_map__update_elem(skel_->maps.mg_pools, &key, sizeof(key), &session, sizeof(session), BPF_ANY);
         if (!err)
             skel_->bss->mg_settings.has_pools |= prefix.ipv4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
+        if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)
+            fail(ENOSPC, "pool map full (" + std::to_string(MG_MAX_POOLS) + " prefixes)");
     }
     if (err)
         fail(err, "writing session " + prefix.to_string());
 }
 
+void Datapath::set_sessions(const std::vector<SessionEntry> &sessions, const std::vector<bool> &fresh)
+{
+    std::vector<mg_addr> keys, fresh_keys;
+    std::vector<mg_session> values;
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        const auto &entry = sessions[i];
+        if (!entry.prefix.is_host()) {
+            set_session(entry.prefix, entry.session);
+            continue;
+        }
+        keys.push_back(entry.prefix.addr);
+        values.push_back(entry.session);
+        if (fresh[i])
+            fresh_keys.push_back(entry.prefix.addr);
+    }
+    auto batch = [this](bpf_map *map, const void *keys, const void *values, size_t count, size_t value_size) {
+        LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+        for (size_t done = 0; done < count;) {
+            uint32_t n = count - done;
+            int err = bpf_map_update_batch(bpf_map__fd(map), static_cast<const mg_addr *>(keys) + done,
+                                           static_cast<const uint8_t *>(values) + done * value_size, &n, &opts);
+            if (err == -E2BIG || err == -ENOSPC)
+                fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
+            if (err)
+                fail(err, "writing sessions");
+            done += n;
+        }
+    };
+    // Stats first, as in set_session: the program never finds a session without them.
+    std::vector<mg_session_stats> zeros(fresh_keys.size());
+    batch(skel_->maps.mg_session_stats, fresh_keys.data(), zeros.data(), fresh_keys.size(), sizeof(mg_session_stats));
+    batch(skel_->maps.mg_sessions, keys.data(), values.data(), keys.size(), sizeof(mg_session));
+}
+
+std::optional<mg_session> Datapath::session(const Prefix &prefix) const
+{
+    mg_session session;
+    int err;
+    if (prefix.is_host()) {
+        err = bpf_map__lookup_elem(skel_->maps.mg_sessions, &prefix.addr, sizeof(prefix.addr), &session,
+                                   sizeof(session), 0);
+    } else {
+        // An LPM lookup would return the longest match; the exact prefix is wanted here.
+        for (const auto &e : pools())
+            if (e.prefix == prefix)
+                return e.session;
+        return std::nullopt;
+    }
+    return err ? std::nullopt : std::optional<mg_session>(session);
+}
+
+bool Datapath::delete_session(const Prefix &prefix)
+{
+    if (prefix.is_host()) {
+        bool found = bpf_map__delete_elem(skel_->maps.mg_sessions, &prefix.addr, sizeof(prefix.addr), 0) == 0;
+        bpf_map__delete_elem(skel_->maps.mg_session_stats, &prefix.addr, sizeof(prefix.addr), 0);
+        return found;
+    }
+    mg_pool_key key = prefix.pool_key();
+    return bpf_map__delete_elem(skel_->maps.mg_pools, &key, sizeof(key), 0) == 0;
+}
+
+
+std::vector<SessionEntry> Datapath::pools() const
+{
+    std::vector<SessionEntry> out;
+    walk<mg_pool_key, mg_session>(skel_->maps.mg_pools, [&](const mg_pool_key &k, const mg_session &v) {
+        out.push_back(make_entry(k.addr, k.prefixlen, v));
+    });
+    return out;
+}
+
+std::vector<SessionEntry> Datapath::sessions() const
+{
+    std::vector<SessionEntry> out;
+    walk<mg_addr, mg_session>(skel_->maps.mg_sessions, [&](const mg_addr &k, const mg_session &v) {
+        out.push_back(make_entry(k, 128, v));
+    });
+    std::vector<SessionEntry> pool_entries = pools();
+    out.insert(out.end(), pool_entries.begin(), pool_entries.end());
+    return out;
+}
+
+std::optional<mg_session_stats> Datapath::session_stats(const Prefix &prefix) const
+{
+    mg_session_stats stats;
+    if (!prefix.is_host() || bpf_map__lookup_elem(skel_->maps.mg_session_stats, &prefix.addr, sizeof(prefix.addr),
+                                                  &stats, sizeof(stats), 0) != 0)
+        return std::nullopt;
+    return stats;
+}
+
 int Datapath::program_fd() const { return bpf_program__fd(skel_->progs.mtuguard_xdp); }
+
+uint32_t Datapath::max_sessions() const { return bpf_map__max_entries(skel_->maps.mg_sessions); }
 
 int Datapath::map_fd(const char *name) const
 {
@@ -185,6 +489,44 @@ std::vector<mg_size_histogram> Datapath::oversize_sizes() const
                 total.buckets[b] += h.buckets[b];
             total.sum += h.sum;
         });
+}
+
+void ensure_bpffs(const std::string &path)
+{
+    // The nearest existing ancestor decides which filesystem the pins land on.
+    std::string probe = path;
+    struct stat st;
+    while (!probe.empty() && stat(probe.c_str(), &st) != 0)
+        probe = probe.substr(0, probe.rfind('/'));
+    if (probe.empty())
+        probe = "/";
+    struct statfs fs;
+    if (statfs(probe.c_str(), &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
+        return;
+    if (probe == "/sys/fs/bpf" && mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") == 0)
+        return;
+    throw std::runtime_error("--pin-path " + path + ": not on a bpf filesystem (mount one with "
+                             "`mount -t bpf bpf /sys/fs/bpf`, or choose a path inside one)");
+}
+
+int remove_pins(const std::string &pin_dir)
+{
+    int removed = 0;
+    for (const char *sub : {"/links", "/maps"}) {
+        const std::string dir = pin_dir + sub;
+        DIR *d = opendir(dir.c_str());
+        if (!d)
+            continue;
+        while (dirent *e = readdir(d)) {
+            if (e->d_name[0] == '.')
+                continue;
+            removed += unlink((dir + "/" + e->d_name).c_str()) == 0;
+        }
+        closedir(d);
+        rmdir(dir.c_str());
+    }
+    rmdir(pin_dir.c_str());
+    return removed;
 }
 
 } // namespace mtuguard

@@ -1,11 +1,17 @@
 // The thin RAII layer over libbpf: the loaded enforcement program with its maps (Datapath) and
 // one XDP attachment per interface (XdpLink). Every kernel object is released by a destructor,
-// so an error half-way through start-up unwinds everything that was already attached.
+// so an error half-way through start-up unwinds everything that was already made.
+//
+// With a pin directory, maps live at PIN/maps/NAME and links at PIN/links/IFNAME on a bpf
+// filesystem, so enforcement outlives the daemon (--keep-attached, SIGKILL, a crash) and the
+// next daemon re-adopts it: pinned maps are reused when their layout matches, pinned links get
+// the new program swapped in atomically with bpf_link_update — no gap in enforcement.
 #pragma once
 
 #include <cstdint>
-#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "address.hpp"
@@ -32,39 +38,85 @@ private:
     int fd_ = -1;
 };
 
-// A BPF link attaching an XDP program to an interface; closing it detaches the program.
+// A BPF link attaching an XDP program to an interface. Unpinned, closing it detaches the
+// program; pinned, the pin keeps it attached.
 class XdpLink {
 public:
-    // auto tries native (driver) mode first, then generic. Throws std::system_error.
-    static XdpLink attach(int program_fd, uint32_t ifindex, XdpMode mode);
+    // With pin_file naming an existing pin: adopts that link and swaps `program_fd` in.
+    // Otherwise attaches (auto: native first, then generic) and pins it at pin_file if given.
+    // Throws std::system_error.
+    static XdpLink attach(int program_fd, uint32_t ifindex, XdpMode mode, const std::string &pin_file = "");
+    XdpLink(XdpLink &&) noexcept = default;
+    XdpLink &operator=(XdpLink &&) noexcept = default;
+    ~XdpLink();
+
     XdpMode mode() const { return mode_; }
     uint32_t ifindex() const { return ifindex_; }
+    bool adopted() const { return adopted_; }
+    uint32_t program_id() const;
+    // The start-up succeeded: the pin now outlives this object.
+    void keep() { kept_ = true; }
+    // Removes the pin: the program is detached when this object is destroyed.
+    void unpin();
 
 private:
-    XdpLink(Fd fd, uint32_t ifindex, XdpMode mode) : fd_(std::move(fd)), ifindex_(ifindex), mode_(mode) {}
+    XdpLink(Fd fd, uint32_t ifindex, XdpMode mode, std::string pin, bool adopted)
+        : fd_(std::move(fd)), ifindex_(ifindex), mode_(mode), pin_(std::move(pin)), adopted_(adopted) {}
     Fd fd_;
-    uint32_t ifindex_;
-    XdpMode mode_;
+    uint32_t ifindex_ = 0;
+    XdpMode mode_ = XdpMode::Auto;
+    std::string pin_;
+    bool adopted_ = false;
+    bool kept_ = false;
 };
 
 // Settings as the program reads them: token-bucket fill times precomputed.
 mg_settings make_settings(const Config &config);
 
+struct SessionEntry {
+    Prefix prefix;
+    mg_session session{};
+};
+
 class Datapath {
 public:
-    // Opens and loads the program with a session map of `max_sessions`. Throws std::system_error.
-    explicit Datapath(uint32_t max_sessions);
+    // Opens and loads the program with a session map of `max_sessions`. With `pin_dir`, reuses
+    // the maps pinned there (after checking their layout) or pins new ones. Throws
+    // std::system_error, or std::runtime_error naming an incompatible pinned map.
+    explicit Datapath(uint32_t max_sessions, const std::string &pin_dir = "");
     ~Datapath();
     Datapath(const Datapath &) = delete;
     Datapath &operator=(const Datapath &) = delete;
 
+    // The maps came from an earlier daemon's pins.
+    bool adopted() const { return adopted_; }
+    // The start-up succeeded: pins now outlive this object.
+    void keep() { kept_ = true; }
+    // Removes the map pins (the maps go when the last program using them does).
+    void unpin();
+
     void set_settings(const mg_settings &settings);
     const mg_settings &settings() const;
     void set_iface(uint32_t ifindex, const mg_iface &iface);
-    // An exact address goes to the session map, a prefix to the pool trie. Throws on a full map.
+    void delete_iface(uint32_t ifindex);
+    std::vector<std::pair<uint32_t, mg_iface>> ifaces() const;
+
+    // An exact address goes to the session map (with a zeroed stats entry), a prefix to the
+    // pool trie. One map update each: the program sees the whole old or the whole new session.
+    // Throws std::system_error (ENOSPC when the session map is full).
     void set_session(const Prefix &prefix, const mg_session &session);
+    // Many sessions with batched updates; the caller checks capacity first. Stats entries are
+    // created for the entries marked fresh only, so existing sessions keep their counters.
+    void set_sessions(const std::vector<SessionEntry> &sessions, const std::vector<bool> &fresh);
+    std::optional<mg_session> session(const Prefix &prefix) const;
+    bool delete_session(const Prefix &prefix);
+    // Every session and pool in the maps (to re-adopt what an earlier daemon left).
+    std::vector<SessionEntry> sessions() const;
+    std::vector<SessionEntry> pools() const;
+    std::optional<mg_session_stats> session_stats(const Prefix &prefix) const;
 
     int program_fd() const;
+    uint32_t max_sessions() const;
     // Counters summed over CPUs: entries [first, first + count) of mg_counter_index().
     std::vector<mg_counter> counters(uint32_t first = 0, uint32_t count = MG_COUNTER_ENTRIES) const;
     // Oversize packet sizes summed over CPUs, indexed by slot * MG_FAMILY_COUNT + family.
@@ -74,6 +126,16 @@ public:
 
 private:
     mtuguard_bpf *skel_ = nullptr;
+    std::string pin_dir_;
+    bool adopted_ = false;
+    bool kept_ = false;
 };
+
+// The bpffs directory that holds `path`, mounting /sys/fs/bpf when it is not. Throws
+// std::runtime_error naming the path when it is not on a bpf filesystem.
+void ensure_bpffs(const std::string &path);
+// Removes whatever an agent pinned under `pin_dir` (links first, so enforcement stops at once).
+// Returns the number of pins removed.
+int remove_pins(const std::string &pin_dir);
 
 } // namespace mtuguard
