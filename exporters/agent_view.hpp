@@ -21,14 +21,15 @@ struct InterfaceStatus {
 
 struct SessionCounts {
     std::array<uint64_t, MG_TRANSPORT_COUNT> by_transport{}; // exact sessions and pools
+    uint64_t pools = 0;
     uint64_t map_entries = 0;                                 // exact sessions in the map
     uint64_t map_capacity = 0;                                // --max-sessions
 };
 
 // Results of control requests, the label values of mtuguard_control_requests_total.
-enum class ControlResult { Ok, BadRequest, UnknownCommand, TooLarge, MapFull, Failed, Count };
+enum class ControlResult { Ok, BadRequest, UnknownCommand, NotFound, TooLarge, MapFull, Failed, Count };
 constexpr std::array<const char *, size_t(ControlResult::Count)> control_result_names{
-    "ok", "bad_request", "unknown_command", "too_large", "map_full", "failed"};
+    "ok", "bad_request", "unknown_command", "not_found", "too_large", "map_full", "failed"};
 
 class AgentView {
 public:

@@ -1,11 +1,22 @@
 #include "agent.hpp"
 
-#include <cstring>
+#include <arpa/inet.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "collector.hpp"
 #include "log.hpp"
 
 namespace mtuguard {
 namespace {
+
+using nlohmann::json;
 
 std::vector<InterfaceInfo> resolve(const std::vector<std::string> &names)
 {
@@ -38,60 +49,326 @@ mg_iface make_iface(const InterfaceInfo &info, uint32_t slot, const Config &conf
     return iface;
 }
 
-std::string describe(const SessionSpec &spec)
+uint32_t effective_mtu(const mg_session &s) { return s.transport == MG_TRANSPORT_DTLS ? s.dtls_mtu : s.tls_mtu; }
+
+std::string describe(const Prefix &prefix, const mg_session &s)
 {
-    return std::string(spec.prefix.is_host() ? "session " : "pool ") + spec.prefix.to_string() +
-           " dtls-mtu=" + std::to_string(spec.session.dtls_mtu) +
-           " tls-mtu=" + std::to_string(spec.session.tls_mtu) +
-           " transport=" + transport_name(spec.session.transport);
+    return std::string(prefix.is_host() ? "session " : "pool ") + prefix.to_string() +
+           " dtls-mtu=" + std::to_string(s.dtls_mtu) + " tls-mtu=" + std::to_string(s.tls_mtu) +
+           " transport=" + transport_name(s.transport) + " (effective mtu " + std::to_string(effective_mtu(s)) + ")";
+}
+
+std::string address_text(const uint8_t *bytes, bool v4)
+{
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(v4 ? AF_INET : AF_INET6, bytes, text, sizeof(text));
+    return text;
+}
+
+std::string link_pin(const Config &config, const std::string &iface)
+{
+    return config.pin_path.empty() ? "" : config.pin_path + "/links/" + iface;
 }
 
 } // namespace
 
 Agent::Agent(const Config &config)
-    : config_(config), interfaces_(resolve(config.ifaces)), datapath_(config.max_sessions)
+    : config_(config), interfaces_(resolve(config.ifaces)), datapath_(config.max_sessions, config.pin_path)
 {
-    // Fill every map before the program sees its first packet.
+    if (datapath_.adopted())
+        log::info("re-adopting the maps pinned at " + config_.pin_path);
     datapath_.set_settings(make_settings(config_));
+    adopt_sessions();
+    assign_interfaces();
+
+    // Attach everywhere, or swap this program into the links an earlier daemon pinned. A throw
+    // destroys the links made so far, which detaches them again.
+    for (const auto &info : interfaces_) {
+        try {
+            links_.push_back(XdpLink::attach(datapath_.program_fd(), info.ifindex, config_.xdp_mode,
+                                             link_pin(config_, info.name)));
+        } catch (const std::system_error &e) {
+            throw std::runtime_error("--iface " + info.name + ": " + e.what() +
+                                     (links_.empty() ? "" : "; undone on the interfaces already attached"));
+        }
+        const XdpLink &link = links_.back();
+        log::info(std::string(link.adopted() ? "re-adopted " : "attached to ") + info.name + " (ifindex " +
+                  std::to_string(info.ifindex) + ", " + xdp_mode_name(link.mode()) + " mode, mtu " +
+                  std::to_string(info.mtu) + ", program id " + std::to_string(link.program_id()) + ")");
+        if (link.adopted() && config_.xdp_mode != XdpMode::Auto && config_.xdp_mode != link.mode())
+            log::warning(info.name + ": kept running in " + xdp_mode_name(link.mode()) + " mode; --xdp-mode " +
+                         xdp_mode_name(config_.xdp_mode) + " applies after `mtuguardctl detach`");
+    }
+
+    // Interfaces an earlier daemon enforced that this configuration no longer names.
+    if (!config_.pin_path.empty()) {
+        std::error_code ec;
+        for (const auto &entry : std::filesystem::directory_iterator(config_.pin_path + "/links", ec)) {
+            const std::string name = entry.path().filename();
+            if (std::find(config_.ifaces.begin(), config_.ifaces.end(), name) == config_.ifaces.end()) {
+                std::filesystem::remove(entry.path(), ec);
+                log::info("detached from " + name + ": no longer configured");
+            }
+        }
+    }
+    datapath_.keep();
+    for (auto &link : links_)
+        link.keep();
+}
+
+Agent::~Agent()
+{
+    if (keep_attached_ || config_.pin_path.empty())
+        return; // unpinned links detach as their descriptors close
+    for (auto &link : links_)
+        link.unpin();
+    datapath_.unpin();
+}
+
+void Agent::adopt_sessions()
+{
+    std::set<std::string> configured;
     for (const auto &spec : config_.sessions)
-        set_session(spec);
-    const bool answers = config_.on_oversize == MG_ACTION_ICMP || config_.on_oversize == MG_ACTION_CLEAR_DF;
-    for (size_t i = 0; i < interfaces_.size(); ++i) {
-        const auto &info = interfaces_[i];
-        mg_iface iface = make_iface(info, i + 1, config_);
+        configured.insert(spec.prefix.to_string());
+    size_t kept = 0;
+    for (const auto &entry : datapath_.sessions()) {
+        // The configuration owns the static sessions: one it no longer names goes.
+        if (entry.session.source == MG_SOURCE_STATIC && !configured.count(entry.prefix.to_string())) {
+            datapath_.delete_session(entry.prefix);
+            log::info("removed " + describe(entry.prefix, entry.session) + ": no longer configured");
+            continue;
+        }
+        count_session(entry.session, entry.prefix.is_host(), +1);
+        kept += entry.session.source != MG_SOURCE_STATIC;
+    }
+    if (kept)
+        log::info("kept " + std::to_string(kept) + " session(s) added by mtuguardctl");
+    for (const auto &spec : config_.sessions)
+        add_session(spec, MG_SOURCE_STATIC);
+}
+
+// Counter slots stay with their interface across restarts, so counters continue.
+void Agent::assign_interfaces()
+{
+    auto existing = datapath_.ifaces();
+    std::set<uint32_t> used;
+    for (const auto &info : interfaces_) {
+        for (const auto &[ifindex, iface] : existing)
+            if (ifindex == info.ifindex)
+                used.insert(iface.slot);
+    }
+    for (const auto &info : interfaces_) {
+        uint32_t slot = 0;
+        for (const auto &[ifindex, iface] : existing)
+            if (ifindex == info.ifindex)
+                slot = iface.slot;
+        for (uint32_t candidate = 1; !slot && candidate < MG_MAX_IFACES; ++candidate)
+            if (!used.count(candidate))
+                used.insert(slot = candidate);
+        slots_.push_back(slot);
+        mg_iface iface = make_iface(info, slot, config_);
         datapath_.set_iface(info.ifindex, iface);
+        const bool answers = config_.on_oversize == MG_ACTION_ICMP || config_.on_oversize == MG_ACTION_CLEAR_DF;
         if (answers && !iface.has_src4)
             log::warning(info.name + ": no IPv4 address: oversize IPv4 gets no frag-needed (set --icmp-source)");
         if (answers && !iface.has_src6)
             log::warning(info.name + ": no IPv6 address: oversize IPv6 gets no Packet Too Big (set --icmp-source)");
     }
-
-    // Attach everywhere; a throw destroys the links already made, detaching them again.
-    for (const auto &info : interfaces_) {
-        try {
-            links_.push_back(XdpLink::attach(datapath_.program_fd(), info.ifindex, config_.xdp_mode));
-        } catch (const std::system_error &e) {
-            throw std::system_error(e.code(), "--iface " + info.name + ": " + e.what() +
-                                                  (links_.empty() ? "" : "; detached from the interfaces already attached"));
-        }
-        log::info("attached to " + info.name + " (ifindex " + std::to_string(info.ifindex) + ", " +
-                  xdp_mode_name(links_.back().mode()) + " mode, mtu " + std::to_string(info.mtu) + ")");
+    for (const auto &[ifindex, iface] : existing) {
+        bool configured = false;
+        for (const auto &info : interfaces_)
+            configured |= info.ifindex == ifindex;
+        if (!configured)
+            datapath_.delete_iface(ifindex);
     }
 }
 
-void Agent::set_session(const SessionSpec &spec)
+void Agent::count_session(const mg_session &session, bool host, int delta)
 {
-    std::lock_guard lock(sessions_mutex_);
-    datapath_.set_session(spec.prefix, spec.session);
-    sessions_[spec.prefix.to_string()] = spec;
-    log::info(describe(spec));
+    counts_.by_transport[session.transport == MG_TRANSPORT_DTLS ? MG_TRANSPORT_DTLS : MG_TRANSPORT_TLS] += delta;
+    (host ? counts_.map_entries : counts_.pools) += delta;
+}
+
+bool Agent::add_session(const SessionSpec &spec, mg_source source)
+{
+    std::lock_guard lock(mutex_);
+    std::optional<mg_session> old = datapath_.session(spec.prefix);
+    if (!old && spec.prefix.is_host() && counts_.map_entries >= datapath_.max_sessions())
+        throw ControlFailure(ControlResult::MapFull, "session map full: " + std::to_string(counts_.map_entries) +
+                                                         " sessions (--max-sessions); nothing was evicted");
+    mg_session session = spec.session;
+    session.source = source;
+    try {
+        datapath_.set_session(spec.prefix, session);
+    } catch (const std::system_error &e) {
+        throw ControlFailure(e.code().value() == ENOSPC ? ControlResult::MapFull : ControlResult::Failed, e.what());
+    }
+    if (old)
+        count_session(*old, spec.prefix.is_host(), -1);
+    count_session(session, spec.prefix.is_host(), +1);
+    log::info(std::string(old ? "replaced " : "added ") + describe(spec.prefix, session));
+    return old.has_value();
+}
+
+void Agent::add_sessions(const std::vector<SessionSpec> &specs, mg_source source)
+{
+    std::lock_guard lock(mutex_);
+    std::vector<SessionEntry> entries;
+    std::vector<bool> fresh;
+    std::vector<std::optional<mg_session>> old;
+    uint64_t new_hosts = 0, new_pools = 0;
+    std::set<std::string> seen;
+    for (const auto &spec : specs) {
+        if (!seen.insert(spec.prefix.to_string()).second)
+            throw ControlFailure(ControlResult::BadRequest, spec.prefix.to_string() + " given twice");
+        old.push_back(datapath_.session(spec.prefix));
+        fresh.push_back(!old.back());
+        new_hosts += !old.back() && spec.prefix.is_host();
+        new_pools += !old.back() && !spec.prefix.is_host();
+        SessionEntry entry{spec.prefix, spec.session};
+        entry.session.source = source;
+        entries.push_back(entry);
+    }
+    // Checked before the first write: a batch that does not fit changes nothing.
+    if (counts_.map_entries + new_hosts > datapath_.max_sessions())
+        throw ControlFailure(ControlResult::MapFull,
+                             "session map full: " + std::to_string(counts_.map_entries) + " + " +
+                                 std::to_string(new_hosts) + " new sessions exceed --max-sessions " +
+                                 std::to_string(datapath_.max_sessions()) + "; nothing was changed");
+    if (counts_.pools + new_pools > MG_MAX_POOLS)
+        throw ControlFailure(ControlResult::MapFull, "pool map full; nothing was changed");
+    try {
+        datapath_.set_sessions(entries, fresh);
+    } catch (const std::system_error &e) {
+        throw ControlFailure(ControlResult::Failed, e.what());
+    }
+    for (size_t i = 0; i < entries.size(); ++i) {
+        if (old[i])
+            count_session(*old[i], entries[i].prefix.is_host(), -1);
+        count_session(entries[i].session, entries[i].prefix.is_host(), +1);
+    }
+    log::info("added " + std::to_string(entries.size()) + " sessions in one batch (" +
+              std::to_string(new_hosts + new_pools) + " new)");
+}
+
+void Agent::delete_session(const Prefix &prefix)
+{
+    std::lock_guard lock(mutex_);
+    std::optional<mg_session> old = datapath_.session(prefix);
+    if (!old || !datapath_.delete_session(prefix))
+        throw ControlFailure(ControlResult::NotFound, "no session " + prefix.to_string());
+    count_session(*old, prefix.is_host(), -1);
+    log::info("deleted " + describe(prefix, *old));
+}
+
+void Agent::set_transport(const Prefix &prefix, mg_transport transport)
+{
+    std::lock_guard lock(mutex_);
+    std::optional<mg_session> old = datapath_.session(prefix);
+    if (!old)
+        throw ControlFailure(ControlResult::NotFound, "no session " + prefix.to_string());
+    mg_session session = *old;
+    session.transport = transport;
+    try {
+        datapath_.set_session(prefix, session);
+    } catch (const std::system_error &e) {
+        throw ControlFailure(ControlResult::Failed, e.what());
+    }
+    count_session(*old, prefix.is_host(), -1);
+    count_session(session, prefix.is_host(), +1);
+    log::info((prefix.is_host() ? "session " : "pool ") + prefix.to_string() + " transport " +
+              transport_name(old->transport) + " -> " + transport_name(transport) + ": effective mtu " +
+              std::to_string(effective_mtu(*old)) + " -> " + std::to_string(effective_mtu(session)) +
+              " (dtls-mtu " + std::to_string(session.dtls_mtu) + ", tls-mtu " + std::to_string(session.tls_mtu) + ")");
+}
+
+std::vector<SessionView> Agent::list_sessions(const std::optional<Prefix> &only) const
+{
+    std::vector<SessionView> out;
+    auto add = [&](const SessionEntry &entry) { out.push_back({entry, datapath_.session_stats(entry.prefix)}); };
+    if (only) {
+        if (auto session = datapath_.session(*only))
+            add({*only, *session});
+        else
+            throw ControlFailure(ControlResult::NotFound, "no session " + only->to_string());
+        return out;
+    }
+    for (const auto &entry : datapath_.sessions())
+        add(entry);
+    return out;
+}
+
+json Agent::status() const
+{
+    json interfaces = json::array();
+    for (size_t i = 0; i < interfaces_.size(); ++i) {
+        const auto &info = interfaces_[i];
+        json iface = {{"name", info.name},
+                      {"ifindex", info.ifindex},
+                      {"slot", slots_[i]},
+                      {"mtu", info.mtu},
+                      {"attached", i < links_.size()},
+                      {"mode", i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none"},
+                      {"program_id", i < links_.size() ? links_[i].program_id() : 0}};
+        mg_iface entry = make_iface(info, slots_[i], config_);
+        iface["icmp_source4"] = entry.has_src4 ? json(address_text(entry.icmp_src4, true)) : json(nullptr);
+        iface["icmp_source6"] = entry.has_src6 ? json(address_text(entry.icmp_src6, false)) : json(nullptr);
+        interfaces.push_back(iface);
+    }
+    SessionCounts counts = sessions();
+    const mg_settings &s = datapath_.settings();
+    return {{"version", MTUGUARD_VERSION},
+            {"pid", getpid()},
+            {"uptime_seconds",
+             std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count()},
+            {"pin_path", config_.pin_path},
+            {"adopted", datapath_.adopted()},
+            {"interfaces", interfaces},
+            {"sessions",
+             {{"dtls", counts.by_transport[MG_TRANSPORT_DTLS]},
+              {"tls", counts.by_transport[MG_TRANSPORT_TLS]},
+              {"exact", counts.map_entries},
+              {"pools", counts.pools},
+              {"capacity", counts.map_capacity}}},
+            {"settings",
+             {{"on_oversize", action_name(static_cast<mg_action>(s.action))},
+              {"icmp_rate", s.icmp_global.rate},
+              {"icmp_burst", s.icmp_global.burst},
+              {"icmp_rate_per_source", s.icmp_per_source.rate},
+              {"icmp_burst_per_source", s.icmp_per_source.burst}}}};
+}
+
+json Agent::stats() const
+{
+    const auto all = counters();
+    json interfaces = json::array();
+    for (const auto &iface : this->interfaces()) {
+        json families = json::object();
+        for (int family = 0; family < MG_FAMILY_COUNT; ++family) {
+            json reasons = json::object();
+            for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
+                const mg_counter &c = all[mg_counter_index(iface.slot, family, reason)];
+                ReasonLabel label = reason_label(reason);
+                std::string name = (label.kind == ReasonKind::Suppressed ? "suppressed_" : "") + std::string(label.label);
+                reasons[name] = {{"packets", c.packets}, {"bytes", c.bytes}};
+            }
+            families[family == MG_FAMILY_IPV4 ? "ipv4" : family == MG_FAMILY_IPV6 ? "ipv6" : "other"] = reasons;
+        }
+        interfaces.push_back({{"name", iface.name}, {"counters", families}});
+    }
+    return {{"interfaces", interfaces}};
+}
+
+void Agent::count_request(ControlResult result)
+{
+    control_requests_[size_t(result)].fetch_add(1, std::memory_order_relaxed);
 }
 
 std::string Agent::summary() const
 {
-    std::lock_guard lock(sessions_mutex_);
-    return "enforcing " + std::to_string(sessions_.size()) + " session(s) on " +
-           std::to_string(links_.size()) + " interface(s), oversize action " +
+    SessionCounts counts = sessions();
+    return "enforcing " + std::to_string(counts.map_entries) + " session(s) and " + std::to_string(counts.pools) +
+           " pool(s) on " + std::to_string(links_.size()) + " interface(s), oversize action " +
            action_name(config_.on_oversize);
 }
 
@@ -105,7 +382,7 @@ std::vector<InterfaceStatus> Agent::interfaces() const
     for (size_t i = 0; i < interfaces_.size(); ++i) {
         InterfaceStatus s;
         s.name = interfaces_[i].name;
-        s.slot = i + 1;
+        s.slot = slots_[i];
         s.attached = i < links_.size();
         s.mode = s.attached ? xdp_mode_name(links_[i].mode()) : "none";
         out.push_back(s);
@@ -115,13 +392,9 @@ std::vector<InterfaceStatus> Agent::interfaces() const
 
 SessionCounts Agent::sessions() const
 {
-    std::lock_guard lock(sessions_mutex_);
-    SessionCounts counts;
-    counts.map_capacity = config_.max_sessions;
-    for (const auto &[_, spec] : sessions_) {
-        counts.by_transport[spec.session.transport]++;
-        counts.map_entries += spec.prefix.is_host();
-    }
+    std::lock_guard lock(mutex_);
+    SessionCounts counts = counts_;
+    counts.map_capacity = datapath_.max_sessions();
     return counts;
 }
 

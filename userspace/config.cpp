@@ -48,7 +48,7 @@ Examples:
 po::options_description make_options(std::vector<std::string> &ifaces,
                                      std::vector<std::string> &sessions,
                                      std::vector<std::string> &icmp_sources,
-                                     std::map<std::string, std::string> &scalars)
+                                     std::map<std::string, std::string> &scalars, bool &keep_attached)
 {
     po::options_description general("General");
     general.add_options()
@@ -84,13 +84,24 @@ po::options_description make_options(std::vector<std::string> &ifaces,
         ("icmp-source", po::value(&icmp_sources)->value_name("ADDR"),
          "send errors from ADDR instead of the interface's own address (one per family)");
 
+    po::options_description lifecycle("Control and restarts");
+    lifecycle.add_options()
+        ("control-socket", po::value<std::string>(&scalars["control-socket"])->value_name("PATH")->default_value("/run/mtuguard/control.sock"),
+         "Unix socket for mtuguardctl ('' disables); mode 0660 with group mtuguard if that group exists, else 0600")
+        ("pin-path", po::value<std::string>(&scalars["pin-path"])->value_name("DIR")->default_value("/sys/fs/bpf/mtuguard"),
+         "bpffs directory for the pinned maps and links; a daemon started on it re-adopts the running "
+         "programs and sessions without a gap ('' pins nothing)")
+        ("keep-attached", po::bool_switch(&keep_attached),
+         "on SIGINT/SIGTERM leave the programs attached and the state pinned, for a restart or upgrade "
+         "(SIGKILL and crashes leave them too); without it a stop removes everything");
+
     po::options_description metrics("Metrics");
     metrics.add_options()
         ("metrics-listen", po::value<std::string>(&scalars["metrics-listen"])->value_name("HOST:PORT")->default_value("127.0.0.1:9784"),
          "serve Prometheus metrics on http://HOST:PORT/metrics; IPv6 as [ADDR]:PORT; '' disables");
 
     po::options_description all;
-    all.add(general).add(enforcement).add(icmp).add(metrics);
+    all.add(general).add(enforcement).add(icmp).add(lifecycle).add(metrics);
     return all;
 }
 
@@ -156,7 +167,8 @@ CommandLine parse_command_line(int argc, const char *const argv[])
 {
     std::vector<std::string> ifaces, sessions, icmp_sources;
     std::map<std::string, std::string> scalars;
-    po::options_description options = make_options(ifaces, sessions, icmp_sources, scalars);
+    bool keep_attached = false;
+    po::options_description options = make_options(ifaces, sessions, icmp_sources, scalars, keep_attached);
     CommandLine result;
     po::variables_map vm;
 
@@ -262,6 +274,17 @@ CommandLine parse_command_line(int argc, const char *const argv[])
             throw UsageError("--icmp-source " + text + ": one address per family");
         slot = address;
     }
+
+    config.keep_attached = keep_attached;
+    for (const char *option : {"control-socket", "pin-path"}) {
+        const std::string &path = scalars[option];
+        if (!path.empty() && path.front() != '/')
+            throw UsageError(std::string("--") + option + " " + path + ": must be an absolute path");
+    }
+    config.control_socket = scalars["control-socket"];
+    config.pin_path = scalars["pin-path"];
+    while (config.pin_path.size() > 1 && config.pin_path.back() == '/')
+        config.pin_path.pop_back();
 
     config.metrics_listen = scalars["metrics-listen"];
     if (!config.metrics_listen.empty())

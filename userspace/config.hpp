@@ -32,6 +32,9 @@ struct Config {
     std::optional<Prefix> icmp_source4;
     std::optional<Prefix> icmp_source6;
     std::string metrics_listen = "127.0.0.1:9784"; // empty: no /metrics
+    std::string control_socket = "/run/mtuguard/control.sock"; // empty: no control socket
+    std::string pin_path = "/sys/fs/bpf/mtuguard";             // empty: nothing pinned
+    bool keep_attached = false; // on stop, leave programs and state pinned and enforcing
 };
 
 // A bad option, value or config file: the message names it; the daemon exits 2.

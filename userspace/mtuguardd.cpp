@@ -1,7 +1,11 @@
-// mtuguardd: loads the enforcement program, fills its maps from the configuration, attaches it
-// to every --iface, serves /metrics, and keeps running until SIGINT or SIGTERM, when everything
-// it created is removed again.
+// mtuguardd: loads the enforcement program, fills its maps from the configuration (re-adopting
+// what an earlier daemon pinned), attaches it to every --iface, serves /metrics and the control
+// socket, and runs until SIGINT or SIGTERM, when everything it created is removed again —
+// unless --keep-attached leaves it running for the next daemon.
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <iostream>
@@ -9,6 +13,7 @@
 
 #include "agent.hpp"
 #include "config.hpp"
+#include "control.hpp"
 #include "log.hpp"
 #include "metrics_server.hpp"
 
@@ -30,10 +35,21 @@ sigset_t stop_signals()
 
 int run(const Config &config)
 {
-    // 1. Load, fill and attach: one step that wholly succeeds or unwinds.
-    Agent agent(config);
+    sigset_t stop = stop_signals();
+    Fd signals(signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!signals)
+        throw std::system_error(errno, std::generic_category(), "signalfd");
 
-    // 2. Metrics, read from the maps at scrape time.
+    // 1. The control socket first: a second daemon must fail before touching the pins.
+    std::unique_ptr<ControlServer> control;
+    if (!config.control_socket.empty())
+        control = std::make_unique<ControlServer>(config.control_socket);
+
+    // 2. Load, fill and attach (or re-adopt): one step that wholly succeeds or unwinds.
+    Agent agent(config);
+    agent.keep_attached(config.keep_attached);
+
+    // 3. Metrics, read from the maps at scrape time.
     std::unique_ptr<MetricsServer> metrics;
     if (!config.metrics_listen.empty()) {
         metrics = std::make_unique<MetricsServer>(config.metrics_listen, agent);
@@ -41,19 +57,36 @@ int run(const Config &config)
     }
     log::info(agent.summary());
 
-    // 3. Wait for the signal to stop; leaving this scope detaches and unloads everything.
-    int signal = 0;
-    sigset_t stop = stop_signals();
-    sigwait(&stop, &signal);
-    log::info(std::string("stopping on ") + strsignal(signal) + ": detaching");
-    return 0;
+    // 4. Serve the control socket until a stop signal or a detach request.
+    if (control) {
+        log::info("control socket " + config.control_socket);
+        control->serve(
+            signals.get(), [&](std::string_view request) { return handle_control_request(agent, request); },
+            [&](std::string_view reason) { return refuse_control_request(agent, reason); });
+    } else {
+        pollfd wait{signals.get(), POLLIN, 0};
+        while (poll(&wait, 1, -1) < 0 && errno == EINTR) {
+        }
+    }
+
+    signalfd_siginfo info{};
+    if (read(signals.get(), &info, sizeof(info)) == sizeof(info)) {
+        bool keep = config.keep_attached;
+        log::info(std::string("stopping on ") + strsignal(info.ssi_signo) +
+                  (keep ? ": leaving the programs attached and the state pinned at " + config.pin_path
+                        : ": detaching"));
+    } else {
+        log::info("detaching on request: removing the programs and the pinned state");
+    }
+    return 0; // leaving this scope detaches (or keeps) and unloads
 }
 
 } // namespace
 
 int main(int argc, char **argv)
 {
-    // Blocked before any thread starts, so every thread inherits the mask and sigwait() gets them.
+    // Blocked before any thread starts, so every thread inherits the mask and only the
+    // signalfd sees them.
     sigset_t stop = stop_signals();
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 

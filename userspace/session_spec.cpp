@@ -1,6 +1,9 @@
 #include "session_spec.hpp"
 
 #include <charconv>
+#include <optional>
+
+#include "mtu_calc.hpp"
 #include <stdexcept>
 
 namespace mtuguard {
@@ -26,6 +29,8 @@ SessionSpec parse_session_spec(std::string_view text)
 {
     SessionSpec spec;
     bool have_dtls = false, have_tls = false, have_transport = false;
+    bool have_cipher = false, have_link = false, have_padding = false;
+    MtuRequest mtu_request;
 
     auto comma = text.find(',');
     spec.prefix = parse_prefix(text.substr(0, comma));
@@ -61,13 +66,44 @@ SessionSpec parse_session_spec(std::string_view text)
             else
                 throw std::invalid_argument("transport '" + std::string(value) +
                                             "' is not dtls or tls");
+        } else if (key == "cipher") {
+            once(have_cipher);
+            mtu_request.cipher = value;
+        } else if (key == "link-mtu") {
+            once(have_link);
+            mtu_request.link_mtu = parse_number(key, value, MG_MIN_MTU, 65535);
+        } else if (key == "padding") {
+            once(have_padding);
+            if (value != "exact" && value != "conservative")
+                throw std::invalid_argument("padding '" + std::string(value) + "' is not exact or conservative");
+            mtu_request.padding = value == "exact" ? Padding::Exact : Padding::Conservative;
         } else {
             throw std::invalid_argument("unknown key '" + std::string(key) +
-                                        "' (expected dtls-mtu, tls-mtu, transport)");
+                                        "' (expected dtls-mtu, tls-mtu, transport, cipher, link-mtu, padding)");
         }
     }
+    if (have_cipher) {
+        // The calculator fills in the MTUs not given explicitly (REFERENCE.md §2).
+        if (!mtu_request.link_mtu)
+            mtu_request.link_mtu = 1500;
+        MtuResult mtus = calculate_mtu(mtu_request);
+        if (!have_tls && mtus.tls) {
+            spec.session.tls_mtu = mtus.tls->mtu;
+            have_tls = true;
+        }
+        if (!have_dtls && mtus.dtls) {
+            spec.session.dtls_mtu = mtus.dtls->mtu;
+            have_dtls = true;
+        }
+        if (!have_dtls)
+            throw std::invalid_argument("cipher " + mtus.cipher + " gives no DTLS MTU (" + mtus.note +
+                                        "): add dtls-mtu=N");
+    } else if (have_link || have_padding) {
+        throw std::invalid_argument("link-mtu and padding go with cipher=C");
+    }
     if (!have_dtls || !have_tls)
-        throw std::invalid_argument(std::string("missing ") + (have_dtls ? "tls-mtu" : "dtls-mtu"));
+        throw std::invalid_argument(std::string("missing ") + (have_dtls ? "tls-mtu" : "dtls-mtu") +
+                                    " (or cipher=C to compute both)");
     return spec;
 }
 

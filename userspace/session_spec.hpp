@@ -1,6 +1,8 @@
-// A session as written on the command line and in the config file:
+// A session as written on the command line, in the config file and on the control socket:
 //   ADDR[/PREFIX],dtls-mtu=N,tls-mtu=N[,transport=dtls|tls]
-// An address is one client's tunnel address; a prefix gives defaults to a whole pool.
+//   ADDR[/PREFIX],cipher=C[,link-mtu=N][,padding=exact|conservative][,transport=dtls|tls]
+// An address is one client's tunnel address; a prefix gives defaults to a whole pool. With a
+// cipher the MTUs are computed (link MTU 1500 unless given); explicit MTUs win over computed.
 #pragma once
 
 #include <string>

@@ -90,7 +90,7 @@ TEST(Config, ErrorsNameTheOptionAndValue)
     EXPECT_EQ(error_of({"--iface", "eth1", "--on-oversize", "reject", session}),
               "--on-oversize reject: expected icmp, drop, clear-df or monitor");
     EXPECT_EQ(error_of({"--iface", "eth1", "--session", "10.8.0.5,dtls-mtu=1418"}),
-              "--session 10.8.0.5,dtls-mtu=1418: missing tls-mtu");
+              "--session 10.8.0.5,dtls-mtu=1418: missing tls-mtu (or cipher=C to compute both)");
     EXPECT_EQ(error_of({"--iface", "eth1", session, session}), "--session 10.8.0.5: given twice");
     EXPECT_EQ(error_of({"--iface", "eth1", session, "--icmp-rate", "fast"}),
               "--icmp-rate 'fast' is not a whole number from 0 to 10000000");

@@ -78,6 +78,31 @@ TEST(SessionSpec, ErrorsNameWhatIsWrong)
     expect_error("::/0,dtls-mtu=1418,tls-mtu=1347", "IPv4-mapped");
 }
 
+TEST(SessionSpec, CipherComputesTheMtus)
+{
+    SessionSpec gcm = parse_session_spec("10.8.0.5,cipher=aes256-gcm");
+    EXPECT_EQ(gcm.session.dtls_mtu, 1434) << "ocserv's AES-GCM MTU on a 1500 path";
+    EXPECT_EQ(gcm.session.tls_mtu, 1423);
+    SessionSpec asa = parse_session_spec("10.8.0.5,cipher=aes256-sha1,padding=exact,transport=dtls");
+    EXPECT_EQ(asa.session.dtls_mtu, 1418) << "the seed's DTLS MTU";
+    EXPECT_EQ(asa.session.transport, MG_TRANSPORT_DTLS);
+    SessionSpec narrow = parse_session_spec("10.8.0.5,cipher=aes128-gcm,link-mtu=1406");
+    EXPECT_EQ(narrow.session.dtls_mtu, 1340);
+    SessionSpec overridden = parse_session_spec("10.8.0.5,cipher=aes256-gcm,tls-mtu=1347");
+    EXPECT_EQ(overridden.session.tls_mtu, 1347) << "an explicit MTU wins";
+    EXPECT_EQ(overridden.session.dtls_mtu, 1434);
+    SessionSpec rc4 = parse_session_spec("10.8.0.5,cipher=rc4-sha1,dtls-mtu=1418");
+    EXPECT_EQ(rc4.session.dtls_mtu, 1418);
+}
+
+TEST(SessionSpec, CipherErrors)
+{
+    expect_error("10.8.0.5,cipher=rot13", "unknown cipher 'rot13'");
+    expect_error("10.8.0.5,cipher=rc4-sha1", "gives no DTLS MTU");
+    expect_error("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,link-mtu=1500", "link-mtu and padding go with cipher=C");
+    expect_error("10.8.0.5,cipher=aes256-sha1,padding=tight", "padding 'tight' is not exact or conservative");
+}
+
 TEST(Address, ParseAddressRefusesPrefixes)
 {
     EXPECT_EQ(parse_address("192.0.2.1").to_string(), "192.0.2.1");

@@ -1,0 +1,184 @@
+#include "control_server.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <list>
+#include <stdexcept>
+#include <vector>
+
+namespace mtuguard {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::runtime_error error(const std::string &path, const std::string &what)
+{
+    return std::runtime_error("--control-socket " + path + ": " + what + ": " + std::strerror(errno));
+}
+
+sockaddr_un address_of(const std::string &path)
+{
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(address.sun_path))
+        throw std::runtime_error("--control-socket " + path + ": path too long");
+    std::memcpy(address.sun_path, path.c_str(), path.size());
+    return address;
+}
+
+bool someone_answers(const std::string &path)
+{
+    Fd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address = address_of(path);
+    return probe && connect(probe.get(), reinterpret_cast<sockaddr *>(&address), sizeof(address)) == 0;
+}
+
+struct Client {
+    Fd fd;
+    std::string in;
+    std::string out;
+    Clock::time_point last_activity = Clock::now();
+    bool closing = false; // close once `out` is flushed
+};
+
+} // namespace
+
+ControlServer::ControlServer(const std::string &path, ControlLimits limits) : path_(path), limits_(limits)
+{
+    const std::string dir = path.substr(0, path.rfind('/'));
+    if (!dir.empty() && mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        throw error(path, "creating " + dir);
+    if (someone_answers(path))
+        throw std::runtime_error("--control-socket " + path + ": another mtuguardd is running there");
+    unlink(path.c_str());
+
+    listener_ = Fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!listener_)
+        throw error(path, "socket");
+    sockaddr_un address = address_of(path);
+    // Created with no access at all, then opened up: never briefly world-accessible.
+    mode_t old_mask = umask(0777);
+    int bound = bind(listener_.get(), reinterpret_cast<sockaddr *>(&address), sizeof(address));
+    umask(old_mask);
+    if (bound != 0)
+        throw error(path, "bind");
+    group *operators = getgrnam("mtuguard");
+    if (operators && chown(path.c_str(), 0, operators->gr_gid) != 0)
+        throw error(path, "chown to group mtuguard");
+    if (chmod(path.c_str(), operators ? 0660 : 0600) != 0)
+        throw error(path, "chmod");
+    if (listen(listener_.get(), 128) != 0)
+        throw error(path, "listen");
+}
+
+ControlServer::~ControlServer() { unlink(path_.c_str()); }
+
+void ControlServer::serve(int stop_fd, const Handler &handler, const Refusal &refuse)
+{
+    std::list<Client> clients;
+    std::vector<pollfd> fds;
+    std::vector<Client *> owners;
+    bool stopping = false;
+
+    while (!stopping || !clients.empty()) {
+        fds.clear();
+        owners.clear();
+        fds.push_back({stop_fd, POLLIN, 0});
+        fds.push_back({listener_.get(), short(stopping || clients.size() >= limits_.max_clients ? 0 : POLLIN), 0});
+        for (auto &client : clients) {
+            short events = client.closing ? 0 : POLLIN;
+            if (!client.out.empty())
+                events |= POLLOUT;
+            fds.push_back({client.fd.get(), events, 0});
+            owners.push_back(&client);
+        }
+        int ready = poll(fds.data(), fds.size(), 1000);
+        if (ready < 0 && errno != EINTR)
+            throw std::runtime_error(std::string("control socket poll: ") + std::strerror(errno));
+        if (fds[0].revents & POLLIN)
+            return;
+
+        if (fds[1].revents & POLLIN) {
+            for (;;) {
+                int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0)
+                    break;
+                clients.emplace_back();
+                clients.back().fd = Fd(fd);
+                if (clients.size() >= limits_.max_clients)
+                    break;
+            }
+        }
+
+        const auto now = Clock::now();
+        for (size_t i = 0; i < owners.size(); ++i) {
+            Client &client = *owners[i];
+            const short revents = fds[i + 2].revents;
+            if (revents & POLLIN) {
+                char buffer[65536];
+                ssize_t n = read(client.fd.get(), buffer, sizeof(buffer));
+                if (n == 0) {
+                    client.closing = true; // the peer is done sending; answers still go out
+                } else if (n < 0) {
+                    if (errno != EAGAIN) {
+                        client.closing = true;
+                        client.out.clear();
+                    }
+                } else {
+                    client.in.append(buffer, n);
+                    client.last_activity = now;
+                }
+                size_t newline;
+                while (!client.closing && (newline = client.in.find('\n')) != std::string::npos) {
+                    std::string_view request(client.in.data(), newline);
+                    Reply reply = request.size() > limits_.max_request
+                                      ? Reply{refuse("request of " + std::to_string(request.size()) + " bytes exceeds the limit of " + std::to_string(limits_.max_request)), false}
+                                      : handler(request);
+                    client.out += reply.line + "\n";
+                    client.in.erase(0, newline + 1);
+                    stopping |= reply.stop;
+                }
+                if (!client.closing && client.in.size() > limits_.max_request) {
+                    client.out += refuse("request exceeds the limit of " + std::to_string(limits_.max_request) +
+                                         " bytes") + "\n";
+                    client.closing = true;
+                    client.in.clear();
+                }
+            }
+            if ((revents & POLLOUT) && !client.out.empty()) {
+                ssize_t n = send(client.fd.get(), client.out.data(), client.out.size(), MSG_NOSIGNAL);
+                if (n > 0) {
+                    client.out.erase(0, n);
+                    client.last_activity = now;
+                } else if (n < 0 && errno != EAGAIN) {
+                    client.closing = true;
+                    client.out.clear();
+                }
+            }
+            if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
+                client.closing = true;
+                if (revents & POLLNVAL)
+                    client.out.clear();
+            }
+            if (now - client.last_activity > limits_.idle_timeout) {
+                client.closing = true; // stalled mid-request, or not reading its answers
+                client.out.clear();
+            }
+        }
+        clients.remove_if([](const Client &c) { return c.closing && c.out.empty(); });
+        if (stopping) {
+            for (auto &client : clients)
+                client.closing = true;
+        }
+    }
+}
+
+} // namespace mtuguard

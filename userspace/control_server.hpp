@@ -1,0 +1,51 @@
+// The control socket: a Unix stream socket serving newline-delimited JSON requests, one
+// response line per request. One thread, poll(2), non-blocking clients: a slow or stalled
+// client (half a request, never reading its answer) never blocks the others; a request over
+// the size limit is answered with an error and the connection closed; a connection idle with a
+// partial request is closed after a timeout.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "datapath.hpp"
+
+namespace mtuguard {
+
+struct ControlLimits {
+    size_t max_request = 16 << 20;          // bytes in one request line (bulk session loads)
+    size_t max_clients = 4096;
+    std::chrono::milliseconds idle_timeout{10000}; // for a client holding a partial request
+};
+
+class ControlServer {
+public:
+    struct Reply {
+        std::string line; // the JSON response, without the newline
+        bool stop = false; // stop serving once it is sent
+    };
+    using Handler = std::function<Reply(std::string_view request)>;
+    // Called for requests refused before reaching the handler (too large).
+    using Refusal = std::function<std::string(std::string_view reason)>;
+
+    // Creates the socket (and its directory), mode 0660 with group `mtuguard` when that group
+    // exists, else 0600. A live daemon already answering on `path` is an error; a stale socket
+    // file is replaced. Throws std::runtime_error.
+    ControlServer(const std::string &path, ControlLimits limits = {});
+    ~ControlServer();
+    ControlServer(const ControlServer &) = delete;
+    ControlServer &operator=(const ControlServer &) = delete;
+
+    // Serves until `stop_fd` becomes readable or a reply asks to stop.
+    void serve(int stop_fd, const Handler &handler, const Refusal &refuse);
+
+private:
+    std::string path_;
+    ControlLimits limits_;
+    Fd listener_;
+};
+
+} // namespace mtuguard
