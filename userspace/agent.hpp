@@ -49,6 +49,7 @@ public:
 
     std::string summary() const;
     bool adopted() const { return datapath_.adopted(); }
+    int program_fd() const { return datapath_.program_fd(); } // for tests and tools
     void keep_attached(bool keep) { keep_attached_ = keep; }
 
     // Session operations, each wholly applied or not at all (throw ControlFailure).
