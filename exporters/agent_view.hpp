@@ -20,8 +20,8 @@ struct InterfaceStatus {
 };
 
 struct SessionCounts {
-    std::array<uint64_t, MG_TRANSPORT_COUNT> by_transport{}; // exact sessions and pools
-    uint64_t pools = 0;
+    std::array<uint64_t, MG_TRANSPORT_COUNT> by_transport{}; // exact sessions
+    uint64_t pools = 0;                                       // pool prefixes
     uint64_t map_entries = 0;                                 // exact sessions in the map
     uint64_t map_capacity = 0;                                // --max-sessions
 };

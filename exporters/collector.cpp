@@ -1,5 +1,7 @@
 #include "collector.hpp"
 
+#include <chrono>
+#include <cstdio>
 #include <exception>
 #include <limits>
 #include <string>
@@ -35,6 +37,17 @@ ReasonLabel reason_label(int reason)
 }
 
 namespace {
+
+// At most one line a minute: a scrape every second must not flood the journal.
+void report_scrape_error(const char *what)
+{
+    static std::atomic<int64_t> last{0};
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch()).count();
+    int64_t previous = last.load();
+    if (now - previous >= 60 && last.compare_exchange_strong(previous, now))
+        std::fprintf(stderr, "mtuguardd: warning: metrics scrape could not read the BPF maps: %s\n", what);
+}
 
 // Series that cannot exist are not exported: a non-IP packet has no MTU decision, only IPv4 has
 // DF to clear or lets the tunnel fragment, only IPv6 has a minimum MTU to pass below.
@@ -116,7 +129,7 @@ std::vector<MetricFamily> Collector::Collect() const
             uint64_t iface_packets = 0, iface_bytes = 0, iface_suppressed[MG_REASON_COUNT] = {};
             for (int fam = 0; fam < MG_FAMILY_COUNT; ++fam) {
                 for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
-                    const mg_counter &c = counters[mg_counter_index(iface.slot, fam, reason)];
+                    const mg_counter &c = counters.at(mg_counter_index(iface.slot, fam, reason));
                     iface_packets += c.packets;
                     iface_bytes += c.bytes;
                     const ReasonLabel label = reason_label(reason);
@@ -140,7 +153,7 @@ std::vector<MetricFamily> Collector::Collect() const
                 uint64_t suppressed_total = 0;
                 for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
                     const ReasonLabel label = reason_label(reason);
-                    const uint64_t n = counters[mg_counter_index(iface.slot, fam, reason)].packets;
+                    const uint64_t n = counters.at(mg_counter_index(iface.slot, fam, reason)).packets;
                     if (label.kind == ReasonKind::Oversize && can_exist(fam, reason))
                         add(oversize, {{"interface", iface.name}, {"family", family_label(fam)}, {"action", label.label}}, n);
                     else if (label.kind == ReasonKind::Suppressed)
@@ -149,7 +162,7 @@ std::vector<MetricFamily> Collector::Collect() const
                 add(oversize, {{"interface", iface.name}, {"family", family_label(fam)}, {"action", "icmp_suppressed"}},
                     suppressed_total);
 
-                const mg_size_histogram &h = sizes[iface.slot * MG_FAMILY_COUNT + fam];
+                const mg_size_histogram &h = sizes.at(iface.slot * MG_FAMILY_COUNT + fam);
                 ClientMetric m;
                 m.label = {{"interface", iface.name}, {"family", family_label(fam)}};
                 uint64_t cumulative = 0;
@@ -165,13 +178,15 @@ std::vector<MetricFamily> Collector::Collect() const
         }
         for (auto *f : {&attached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram})
             out.push_back(std::move(*f));
-    } catch (const std::exception &) {
-        // Prometheus keeps the last good values; the error counter says why they are stale.
+    } catch (const std::exception &e) {
+        // The per-interface families are left out of this scrape rather than half read; the
+        // series go stale and the counter below says why (docs/metrics.md).
         scrape_errors_.fetch_add(1, std::memory_order_relaxed);
+        report_scrape_error(e.what());
     }
 
     const SessionCounts sessions = agent_.sessions();
-    auto by_transport = family("mtuguard_sessions", "Sessions and pools configured, by current transport.",
+    auto by_transport = family("mtuguard_sessions", "Exact sessions, by the transport they ride now.",
                                MetricType::Gauge);
     add(by_transport, {{"transport", "dtls"}}, sessions.by_transport[MG_TRANSPORT_DTLS]);
     add(by_transport, {{"transport", "tls"}}, sessions.by_transport[MG_TRANSPORT_TLS]);
@@ -181,6 +196,8 @@ std::vector<MetricFamily> Collector::Collect() const
     auto capacity = family("mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",
                            MetricType::Gauge);
     add(capacity, {}, sessions.map_capacity);
+    auto pools = family("mtuguard_pool_entries", "Pool prefixes giving defaults to address pools.", MetricType::Gauge);
+    add(pools, {}, sessions.pools);
 
     auto control = family("mtuguard_control_requests_total", "Control socket requests, by result.",
                           MetricType::Counter);
@@ -191,7 +208,7 @@ std::vector<MetricFamily> Collector::Collect() const
     auto errors = family("mtuguard_scrape_errors_total", "Scrapes that could not read the BPF maps.",
                          MetricType::Counter);
     add(errors, {}, scrape_errors_.load(std::memory_order_relaxed));
-    for (auto *f : {&by_transport, &entries, &capacity, &control, &errors})
+    for (auto *f : {&by_transport, &entries, &capacity, &pools, &control, &errors})
         out.push_back(std::move(*f));
     return out;
 }

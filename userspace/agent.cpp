@@ -185,7 +185,8 @@ void Agent::assign_interfaces()
 
 void Agent::count_session(const mg_session &session, bool host, int delta)
 {
-    counts_.by_transport[session.transport == MG_TRANSPORT_DTLS ? MG_TRANSPORT_DTLS : MG_TRANSPORT_TLS] += delta;
+    if (host)
+        counts_.by_transport[session.transport == MG_TRANSPORT_DTLS ? MG_TRANSPORT_DTLS : MG_TRANSPORT_TLS] += delta;
     (host ? counts_.map_entries : counts_.pools) += delta;
 }
 
@@ -307,7 +308,7 @@ json Agent::status() const
                       {"ifindex", info.ifindex},
                       {"slot", slots_[i]},
                       {"mtu", info.mtu},
-                      {"attached", i < links_.size()},
+                      {"attached", i < links_.size() && links_[i].attached()},
                       {"mode", i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none"},
                       {"program_id", i < links_.size() ? links_[i].program_id() : 0}};
         mg_iface entry = make_iface(info, slots_[i], config_);
@@ -383,8 +384,10 @@ std::vector<InterfaceStatus> Agent::interfaces() const
         InterfaceStatus s;
         s.name = interfaces_[i].name;
         s.slot = slots_[i];
-        s.attached = i < links_.size();
-        s.mode = s.attached ? xdp_mode_name(links_[i].mode()) : "none";
+        // Asked of the kernel at every scrape: an interface deleted and re-created, or a program
+        // replaced from outside, shows as detached.
+        s.attached = i < links_.size() && links_[i].attached();
+        s.mode = i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none";
         out.push_back(s);
     }
     return out;

@@ -217,6 +217,13 @@ uint32_t XdpLink::program_id() const
     return bpf_obj_get_info_by_fd(fd_.get(), &info, &length) == 0 ? info.prog_id : 0;
 }
 
+bool XdpLink::attached() const
+{
+    uint32_t running = 0;
+    const uint32_t flags = mode_ == XdpMode::Generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+    return bpf_xdp_query_id(ifindex_, flags, &running) == 0 && running && running == program_id();
+}
+
 mg_settings make_settings(const Config &config)
 {
     mg_settings s{};

@@ -54,6 +54,8 @@ public:
     uint32_t ifindex() const { return ifindex_; }
     bool adopted() const { return adopted_; }
     uint32_t program_id() const;
+    // The interface's XDP program is still this link's program (asks the kernel).
+    bool attached() const;
     // The start-up succeeded: the pin now outlives this object.
     void keep() { kept_ = true; }
     // Removes the pin: the program is detached when this object is destroyed.
