@@ -109,7 +109,7 @@ static __always_inline int mg_icmp_suppression(struct xdp_md *ctx, const struct 
 			return MG_REASON_SUPPRESSED_MULTICAST;
 		if (mg_ipv4_bad_source(iph->saddr))
 			return MG_REASON_SUPPRESSED_BAD_SOURCE;
-		if (!iface || !iface->has_src4)
+		if (!iface || iface->l3_only || !iface->has_src4)
 			return MG_REASON_SUPPRESSED_NO_ADDRESS;
 		mg_map_ipv4(source, iph->saddr);
 	} else {
@@ -125,7 +125,7 @@ static __always_inline int mg_icmp_suppression(struct xdp_md *ctx, const struct 
 			return MG_REASON_SUPPRESSED_ICMP_ERROR;
 		if (mg_ipv6_bad_source(&ip6->saddr))
 			return MG_REASON_SUPPRESSED_BAD_SOURCE;
-		if (!iface || !iface->has_src6)
+		if (!iface || iface->l3_only || !iface->has_src6)
 			return MG_REASON_SUPPRESSED_NO_ADDRESS;
 		__builtin_memcpy(source, &ip6->saddr, sizeof(*source));
 	}

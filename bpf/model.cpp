@@ -1,6 +1,7 @@
 #include "model.hpp"
 
 #include <cstring>
+#include <optional>
 
 namespace mtuguard::model {
 namespace {
@@ -56,6 +57,7 @@ struct Upper {
     uint8_t proto = 0;
     bool later_fragment = false;
     std::optional<uint8_t> icmp_type;
+    size_t l4 = 0;
 };
 
 Upper ipv4_upper(std::span<const uint8_t> f, size_t l3)
@@ -99,6 +101,7 @@ Upper ipv6_upper(std::span<const uint8_t> f, size_t l3, size_t end)
         } else {
             up.known = true;
             up.proto = next;
+            up.l4 = off;
             if (next == proto_icmpv6 && off + 1 <= end)
                 up.icmp_type = f[off];
             return up;
@@ -194,6 +197,91 @@ void clear_df(std::vector<uint8_t> &frame, size_t l3)
     put16(frame, l3 + 10, ~sum & 0xffff);
 }
 
+// RFC 1624 eqn. 3 for one 16-bit word of a checksummed span changing from old to new.
+void update_checksum(std::vector<uint8_t> &frame, size_t check_at, uint16_t old_word, uint16_t new_word)
+{
+    uint32_t sum = uint16_t(~be16(frame, check_at)) + uint16_t(~old_word) + new_word;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    put16(frame, check_at, ~sum & 0xffff);
+}
+
+// The TCP header of an unfragmented SYN or SYN-ACK.
+std::optional<size_t> tcp_syn(std::span<const uint8_t> f, size_t l3, size_t total, bool ipv6)
+{
+    constexpr uint8_t proto_tcp = 6;
+    size_t l4;
+    if (!ipv6) {
+        if (f[l3 + 9] != proto_tcp || (be16(f, l3 + 6) & (MG_IP_MF | MG_IP_OFFSET)))
+            return std::nullopt;
+        l4 = l3 + (f[l3] & 0xf) * 4;
+    } else if (f[l3 + 6] == proto_tcp) {
+        l4 = l3 + 40;
+    } else {
+        Upper up = ipv6_upper(f, l3, l3 + total);
+        if (!up.known || up.later_fragment || up.proto != proto_tcp)
+            return std::nullopt;
+        l4 = up.l4;
+    }
+    if (l4 + 13 >= f.size() || !(f[l4 + 13] & 0x02))
+        return std::nullopt;
+    return l4;
+}
+
+// RFC 9293 3.2 options: EOL ends the list, NOP is one byte, the rest carry a length of at least
+// 2 that must fit; the first MSS option (length 4) is lowered to `target`, never raised.
+mg_mss_outcome clamp_mss(std::vector<uint8_t> &frame, size_t l4, size_t l3_end, uint16_t target)
+{
+    if (l4 + 20 > frame.size())
+        return MG_MSS_MALFORMED;
+    size_t options = (frame[l4 + 12] >> 4) * 4;
+    if (options < 20 || l4 + options > l3_end)
+        return MG_MSS_MALFORMED;
+    options -= 20;
+    const size_t opt = l4 + 20;
+    for (size_t pos = 0; pos < options;) {
+        uint8_t kind = frame[opt + pos];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            ++pos;
+            continue;
+        }
+        if (pos + 2 > options)
+            return MG_MSS_MALFORMED;
+        uint8_t len = frame[opt + pos + 1];
+        if (len < 2 || pos + len > options)
+            return MG_MSS_MALFORMED;
+        if (kind == 2) {
+            if (len != 4)
+                return MG_MSS_MALFORMED;
+            uint16_t mss = be16(frame, opt + pos + 2);
+            if (mss <= target)
+                return MG_MSS_ALREADY_SMALL;
+            put16(frame, opt + pos + 2, target);
+            // Checksum words start at the TCP header: at an odd offset the value straddles two.
+            const bool odd = pos & 1;
+            auto word = [odd](uint16_t v) { return odd ? uint16_t(v << 8 | v >> 8) : v; };
+            update_checksum(frame, l4 + 16, word(mss), word(target));
+            return MG_MSS_CLAMPED;
+        }
+        pos += len;
+    }
+    return MG_MSS_NO_OPTION;
+}
+
+void maybe_clamp(Verdict &v, std::span<const uint8_t> f, size_t l3, size_t total, const mg_session &session,
+                 uint32_t mtu, const State &state)
+{
+    const bool ipv6 = v.family == MG_FAMILY_IPV6;
+    std::optional<size_t> l4 = tcp_syn(f, l3, total, ipv6);
+    if (!l4)
+        return;
+    const bool enabled =
+        session.mss_clamp == MG_MSS_ON || (session.mss_clamp == MG_MSS_DEFAULT && state.settings.mss_clamp);
+    v.mss_outcome = enabled ? clamp_mss(v.frame, *l4, l3 + total, uint16_t(mtu - (ipv6 ? 60 : 40))) : MG_MSS_DISABLED;
+}
+
 } // namespace
 
 void State::add_session(const mg_addr &addr, const mg_session &session)
@@ -228,19 +316,29 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
         return v;
     };
 
-    // Ethernet and up to two VLAN tags
-    if (f.size() < 14)
-        return done(MG_REASON_NOT_IP);
-    uint16_t ethertype = be16(f, 12);
-    size_t l3 = 14;
-    for (int tags = 0; tags < 2 && (ethertype == ethertype_vlan || ethertype == ethertype_qinq); ++tags) {
-        if (f.size() < l3 + 4)
+    // Ethernet and up to two VLAN tags, or a tun device's bare IP packet
+    const bool from_client = state.iface && state.iface->direction == MG_DIR_FROM_CLIENT;
+    const bool l3_only = state.iface && state.iface->l3_only;
+    uint16_t ethertype;
+    size_t l3 = 0;
+    if (l3_only) {
+        if (f.empty())
             return done(MG_REASON_NOT_IP);
-        ethertype = be16(f, l3 + 2);
-        l3 += 4;
+        ethertype = f[0] >> 4 == 4 ? ethertype_ipv4 : f[0] >> 4 == 6 ? ethertype_ipv6 : 0;
+    } else {
+        if (f.size() < 14)
+            return done(MG_REASON_NOT_IP);
+        ethertype = be16(f, 12);
+        l3 = 14;
+        for (int tags = 0; tags < 2 && (ethertype == ethertype_vlan || ethertype == ethertype_qinq); ++tags) {
+            if (f.size() < l3 + 4)
+                return done(MG_REASON_NOT_IP);
+            ethertype = be16(f, l3 + 2);
+            l3 += 4;
+        }
     }
 
-    // IP header: the L3 length and the destination
+    // IP header: the L3 length and the session address (destination; source from a client)
     uint8_t dst[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     size_t total;
     bool df = false;
@@ -254,7 +352,7 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
         if (f[l3] >> 4 != 4 || header < 20 || total < header || total > avail)
             return done(MG_REASON_MALFORMED);
         df = be16(f, l3 + 6) & MG_IP_DF;
-        std::memcpy(dst + 12, &f[l3 + 16], 4);
+        std::memcpy(dst + 12, &f[l3 + (from_client ? 12 : 16)], 4);
     } else if (ethertype == ethertype_ipv6) {
         v.family = MG_FAMILY_IPV6;
         if (avail < 40)
@@ -262,7 +360,7 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
         total = be16(f, l3 + 4) + 40;
         if (f[l3] >> 4 != 6 || total > avail)
             return done(MG_REASON_MALFORMED);
-        std::memcpy(dst, &f[l3 + 24], 16);
+        std::memcpy(dst, &f[l3 + (from_client ? 8 : 24)], 16);
     } else {
         return done(MG_REASON_NOT_IP);
     }
@@ -274,8 +372,14 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
     const uint32_t mtu = session->transport == MG_TRANSPORT_DTLS ? session->dtls_mtu : session->tls_mtu;
     const bool ipv6 = v.family == MG_FAMILY_IPV6;
     const uint32_t threshold = ipv6 && mtu < MG_IPV6_MIN_MTU ? MG_IPV6_MIN_MTU : mtu;
-    if (total <= mtu)
+    if (from_client) {
+        maybe_clamp(v, f, l3, total, *session, mtu, state);
+        return done(MG_REASON_FROM_CLIENT);
+    }
+    if (total <= mtu) {
+        maybe_clamp(v, f, l3, total, *session, mtu, state);
         return done(MG_REASON_WITHIN_MTU);
+    }
     if (state.iface && state.iface->mtu && total > state.iface->mtu)
         return done(MG_REASON_AGGREGATED);
     if (total <= threshold)
@@ -312,7 +416,7 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
             return done(MG_REASON_SUPPRESSED_MULTICAST);
         if (ipv4_bad_source(src))
             return done(MG_REASON_SUPPRESSED_BAD_SOURCE);
-        if (!state.iface || !state.iface->has_src4)
+        if (!state.iface || l3_only || !state.iface->has_src4)
             return done(MG_REASON_SUPPRESSED_NO_ADDRESS);
         source.bytes[10] = source.bytes[11] = 0xff;
         std::memcpy(&source.bytes[12], src, 4);
@@ -324,7 +428,7 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
             return done(MG_REASON_SUPPRESSED_ICMP_ERROR);
         if (ipv6_bad_source(src))
             return done(MG_REASON_SUPPRESSED_BAD_SOURCE);
-        if (!state.iface || !state.iface->has_src6)
+        if (!state.iface || l3_only || !state.iface->has_src6)
             return done(MG_REASON_SUPPRESSED_NO_ADDRESS);
         std::memcpy(source.bytes, src, 16);
     }

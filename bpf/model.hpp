@@ -31,6 +31,7 @@ struct Verdict {
     uint32_t xdp_action = 0;
     mg_reason reason = MG_REASON_NOT_IP;
     mg_family family = MG_FAMILY_OTHER;
+    int mss_outcome = -1;       // enum mg_mss_outcome for a session's TCP SYN, else -1
     std::vector<uint8_t> frame; // the frame as it leaves the program
 };
 

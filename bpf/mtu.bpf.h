@@ -20,6 +20,7 @@
 #include "config.bpf.h"
 #include "csum.bpf.h"
 #include "icmp.bpf.h"
+#include "mss.bpf.h"
 #include "mtuguard_kern_user.h"
 #include "parse.bpf.h"
 #include "ratelimit.bpf.h"
@@ -76,7 +77,7 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet *pkt,
 				      const struct mg_iface *iface)
 {
-	const struct mg_session *session = mg_session_lookup(&pkt->dst, pkt->family);
+	const struct mg_session *session = mg_session_lookup(&pkt->peer, pkt->family);
 	struct mg_session_stats *stats;
 	__u32 mtu, threshold;
 
@@ -86,13 +87,15 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	threshold = mtu;
 	if (pkt->family == MG_FAMILY_IPV6 && threshold < MG_IPV6_MIN_MTU)
 		threshold = MG_IPV6_MIN_MTU;
-	if (pkt->l3_len <= mtu)
+	if (pkt->l3_len <= mtu) {
+		mg_mss_clamp(ctx, pkt, iface, session, mtu);
 		return MG_REASON_WITHIN_MTU;
+	}
 	/* No single frame exceeds its interface's MTU: this is GRO's work (generic XDP). */
 	if (iface && iface->mtu && pkt->l3_len > iface->mtu)
 		return MG_REASON_AGGREGATED;
 	mg_count_oversize(iface, pkt);
-	stats = mg_session_stats_lookup(&pkt->dst);
+	stats = mg_session_stats_lookup(&pkt->peer);
 	if (stats) {
 		__sync_fetch_and_add(&stats->oversize_packets, 1);
 		stats->last_oversize_ns = bpf_ktime_get_ns();
@@ -102,6 +105,19 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	if (pkt->family == MG_FAMILY_IPV4 && !pkt->df)
 		return MG_REASON_FRAGMENTED;
 	return mg_oversize(ctx, pkt, iface, threshold, stats);
+}
+
+/* From a client: nothing to enforce on the way in (the tunnel carries it), but its SYNs
+ * announce the MSS the server will send with. */
+static __always_inline int mg_from_client(struct xdp_md *ctx, const struct mg_packet *pkt,
+					  const struct mg_iface *iface)
+{
+	const struct mg_session *session = mg_session_lookup(&pkt->peer, pkt->family);
+
+	if (!session)
+		return MG_REASON_NO_SESSION;
+	mg_mss_clamp(ctx, pkt, iface, session, mg_effective_mtu(session));
+	return MG_REASON_FROM_CLIENT;
 }
 
 #endif /* MTUGUARD_MTU_BPF_H */

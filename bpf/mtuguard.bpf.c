@@ -3,7 +3,8 @@
  * mtuguard's enforcement program, attached in XDP to the gateway's inside interfaces: every
  * packet toward a VPN session is held to the session's current tunnel MTU. The work lives in
  * the headers: parse.bpf.h (headers), mtu.bpf.h (the decision), icmp.bpf.h (the error),
- * ratelimit.bpf.h, session.bpf.h, stats.bpf.h (the counting exit).
+ * mss.bpf.h (SYN MSS clamping), ratelimit.bpf.h, session.bpf.h, stats.bpf.h (the counting exit).
+ * On a --client-iface the same program sees the clients' packets and only clamps their SYNs.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -20,9 +21,9 @@ int mtuguard_xdp(struct xdp_md *ctx)
 	struct mg_packet pkt = {};
 	int reason;
 
-	reason = mg_parse(ctx, &pkt);
+	reason = mg_parse(ctx, iface, &pkt);
 	if (reason == MG_PARSED)
-		reason = mg_enforce(ctx, &pkt, iface);
+		reason = pkt.from_client ? mg_from_client(ctx, &pkt, iface) : mg_enforce(ctx, &pkt, iface);
 	return mg_count_exit(iface, &pkt, reason);
 }
 

@@ -69,8 +69,9 @@ enum mg_reason {
 	/* passed */
 	MG_REASON_NOT_IP = 0,        /* neither IPv4 nor IPv6 */
 	MG_REASON_MALFORMED,         /* IP header truncated or inconsistent: the kernel decides */
-	MG_REASON_NO_SESSION,        /* destination is not a session */
+	MG_REASON_NO_SESSION,        /* destination (source, from a client) is not a session */
 	MG_REASON_WITHIN_MTU,        /* fits the session's effective MTU */
+	MG_REASON_FROM_CLIENT,       /* from a session, on a --client-iface: only MSS clamping applies */
 	MG_REASON_AGGREGATED,        /* longer than the interface MTU: a GRO/LRO aggregate */
 	MG_REASON_FRAGMENTED,        /* IPv4 oversize without DF: the tunnel fragments it */
 	MG_REASON_IPV6_BELOW_MIN,    /* IPv6 between the MTU and 1280: fragmented beneath IPv6 */
@@ -115,12 +116,20 @@ enum mg_source {
 	MG_SOURCE_COUNT,
 };
 
+/* A session's own MSS clamping, over the global --mss-clamp. */
+enum mg_mss_mode {
+	MG_MSS_DEFAULT = 0, /* follow --mss-clamp */
+	MG_MSS_ON = 1,
+	MG_MSS_OFF = 2,
+};
+
 struct mg_session {
 	__u16 dtls_mtu;
 	__u16 tls_mtu;
 	__u8 transport; /* enum mg_transport */
 	__u8 source;    /* enum mg_source; the data path ignores it */
-	__u8 pad[2];
+	__u8 mss_clamp; /* enum mg_mss_mode */
+	__u8 pad;
 };
 
 /* Per exact session, created and deleted by the daemon with the session, updated by the
@@ -135,12 +144,19 @@ struct mg_session_stats {
  * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
  * another ABI instead of reading them wrongly.
  */
-#define MG_ABI_VERSION 1
+#define MG_ABI_VERSION 2
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {
 	__u32 prefixlen;
 	struct mg_addr addr;
+};
+
+/* Which way the packets an interface receives travel, relative to the VPN clients. */
+enum mg_direction {
+	MG_DIR_TO_CLIENT = 0,   /* --iface: from inside servers toward clients; MTU enforced */
+	MG_DIR_FROM_CLIENT = 1, /* --client-iface: from clients; SYN MSS clamped only */
+	MG_DIR_COUNT,
 };
 
 /* Per attached interface, filled by the daemon; keyed by ifindex. */
@@ -151,8 +167,26 @@ struct mg_iface {
 	__u8 icmp_src6[MG_ADDR_LEN];
 	__u8 has_src4;
 	__u8 has_src6;
-	__u8 pad[2];
+	__u8 direction; /* enum mg_direction */
+	__u8 l3_only;   /* no Ethernet header: a tun device such as ocserv's vpnsN */
 };
+
+/* What happened to the MSS option of a TCP SYN or SYN-ACK of a session. */
+enum mg_mss_outcome {
+	MG_MSS_CLAMPED = 0,    /* lowered to the session's effective MTU - 40 / - 60 */
+	MG_MSS_ALREADY_SMALL,  /* at or below it: left alone */
+	MG_MSS_NO_OPTION,      /* no MSS option: none is ever added */
+	MG_MSS_MALFORMED,      /* the option list does not parse: the packet is left untouched */
+	MG_MSS_DISABLED,       /* clamping is off for this session */
+	MG_MSS_OUTCOME_COUNT,
+};
+
+#define MG_MSS_ENTRIES (MG_MAX_IFACES * MG_DIR_COUNT * MG_MSS_OUTCOME_COUNT)
+
+static inline __u32 mg_mss_index(__u32 slot, __u32 direction, __u32 outcome)
+{
+	return (slot * MG_DIR_COUNT + direction) * MG_MSS_OUTCOME_COUNT + outcome;
+}
 
 /*
  * Runtime settings, a global of the program that the daemon writes through the skeleton. The
@@ -167,6 +201,8 @@ struct mg_bucket_config {
 struct mg_settings {
 	__u32 action;    /* enum mg_action */
 	__u32 has_pools; /* bit 0: IPv4 pools exist, bit 1: IPv6 pools exist */
+	__u32 mss_clamp; /* clamp SYN MSS unless a session says otherwise */
+	__u32 pad;
 	struct mg_bucket_config icmp_global;
 	struct mg_bucket_config icmp_per_source;
 };

@@ -38,7 +38,10 @@ struct mg_packet {
 	__u8 nvlan;
 	__u8 df;       /* IPv4 don't-fragment flag */
 	__u8 eth_group; /* destination MAC is multicast or broadcast */
-	struct mg_addr dst; /* IPv4 mapped as ::ffff:a.b.c.d */
+	__u8 from_client; /* arrived on a --client-iface */
+	__u8 pad[3];
+	/* The session address: the destination toward clients, the source from them (mapped). */
+	struct mg_addr peer;
 };
 
 /* The upper layer of an oversize packet, as far as the rules on ICMP errors need it. */
@@ -48,6 +51,7 @@ struct mg_upper {
 	__u8 later_fragment;  /* a fragment other than the first: no upper-layer header */
 	__u8 has_icmp_type;
 	__u8 icmp_type;
+	__u16 l4_off;         /* offset of the upper-layer header, valid when known */
 };
 
 /*
@@ -81,7 +85,7 @@ static __always_inline int mg_parse_ipv4(void *data, void *data_end, struct mg_p
 		return MG_REASON_MALFORMED;
 	pkt->l3_len = total;
 	pkt->df = !!(iph->frag_off & bpf_htons(MG_IP_DF));
-	mg_map_ipv4(&pkt->dst, iph->daddr);
+	mg_map_ipv4(&pkt->peer, pkt->from_client ? iph->saddr : iph->daddr);
 	return MG_PARSED;
 }
 
@@ -97,11 +101,34 @@ static __always_inline int mg_parse_ipv6(void *data, void *data_end, struct mg_p
 	if (ip6->version != 6 || total > avail)
 		return MG_REASON_MALFORMED;
 	pkt->l3_len = total;
-	__builtin_memcpy(&pkt->dst, &ip6->daddr, sizeof(pkt->dst));
+	if (pkt->from_client)
+		__builtin_memcpy(&pkt->peer, &ip6->saddr, sizeof(pkt->peer));
+	else
+		__builtin_memcpy(&pkt->peer, &ip6->daddr, sizeof(pkt->peer));
 	return MG_PARSED;
 }
 
-static __always_inline int mg_parse(struct xdp_md *ctx, struct mg_packet *pkt)
+/* A tun device (ocserv's vpnsN) hands XDP the bare IP packet: the version nibble tells which. */
+static __always_inline int mg_parse_l3_only(void *data, void *data_end, struct mg_packet *pkt)
+{
+	__u8 *version = data;
+
+	pkt->l3_off = 0;
+	if ((void *)(version + 1) > data_end)
+		return MG_REASON_NOT_IP;
+	if (*version >> 4 == 4) {
+		pkt->family = MG_FAMILY_IPV4;
+		return mg_parse_ipv4(data, data_end, pkt);
+	}
+	if (*version >> 4 == 6) {
+		pkt->family = MG_FAMILY_IPV6;
+		return mg_parse_ipv6(data, data_end, pkt);
+	}
+	return MG_REASON_NOT_IP;
+}
+
+static __always_inline int mg_parse(struct xdp_md *ctx, const struct mg_iface *iface,
+				    struct mg_packet *pkt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -110,6 +137,9 @@ static __always_inline int mg_parse(struct xdp_md *ctx, struct mg_packet *pkt)
 	__be16 proto;
 
 	pkt->frame_len = data_end - data;
+	pkt->from_client = iface && iface->direction == MG_DIR_FROM_CLIENT;
+	if (iface && iface->l3_only)
+		return mg_parse_l3_only(data, data_end, pkt);
 	if ((void *)(eth + 1) > data_end)
 		return MG_REASON_NOT_IP;
 	pkt->eth_group = eth->h_dest[0] & 1;
@@ -153,6 +183,7 @@ static __always_inline void mg_parse_upper4(void *data, void *data_end,
 		return;
 	}
 	/* mg_parse_ipv4 checked ihl; the oversize packet is far longer than one header. */
+	up->l4_off = pkt->l3_off + (iph->ihl & 0xf) * 4;
 	type = (__u8 *)iph + (iph->ihl & 0xf) * 4;
 	if (up->proto == IPPROTO_ICMP && (void *)(type + 1) <= data_end) {
 		up->has_icmp_type = 1;
@@ -215,6 +246,7 @@ static __always_inline void mg_parse_upper6(void *data, void *data_end,
 		default:
 			up->known = 1;
 			up->proto = next;
+			up->l4_off = off;
 			if (next == IPPROTO_ICMPV6 && off + 1 <= end && (void *)(hdr + 1) <= data_end) {
 				up->has_icmp_type = 1;
 				up->icmp_type = hdr[0];

@@ -16,6 +16,7 @@ ReasonLabel reason_label(int reason)
     case MG_REASON_MALFORMED: return {ReasonKind::Passed, "malformed"};
     case MG_REASON_NO_SESSION: return {ReasonKind::Passed, "no_session"};
     case MG_REASON_WITHIN_MTU: return {ReasonKind::Passed, "within_mtu"};
+    case MG_REASON_FROM_CLIENT: return {ReasonKind::Passed, "from_client"};
     case MG_REASON_AGGREGATED: return {ReasonKind::Passed, "aggregated"};
     case MG_REASON_FRAGMENTED: return {ReasonKind::Oversize, "fragmented"};
     case MG_REASON_IPV6_BELOW_MIN: return {ReasonKind::Oversize, "ipv6_below_min"};
@@ -106,6 +107,7 @@ std::vector<MetricFamily> Collector::Collect() const
         const auto interfaces = agent_.interfaces();
         const auto counters = agent_.counters();
         const auto sizes = agent_.oversize_sizes();
+        const auto mss = agent_.mss_counters();
 
         auto attached = family("mtuguard_program_attached",
                                "1 while the enforcement program is attached to the interface.", MetricType::Gauge);
@@ -122,6 +124,11 @@ std::vector<MetricFamily> Collector::Collect() const
                                  MetricType::Counter);
         auto histogram = family("mtuguard_oversize_packet_bytes", "IP length of packets over their session's MTU.",
                                 MetricType::Histogram);
+        auto mss_family = family("mtuguard_mss_syn_packets_total",
+                                 "TCP SYNs and SYN-ACKs of sessions, by direction and what happened to their MSS.",
+                                 MetricType::Counter);
+        static constexpr const char *mss_outcomes[MG_MSS_OUTCOME_COUNT] = {"clamped", "already_small", "no_option",
+                                                                            "malformed", "disabled"};
 
         static constexpr uint32_t bounds[] = MG_SIZE_BUCKET_BOUNDS;
         for (const auto &iface : interfaces) {
@@ -141,6 +148,13 @@ std::vector<MetricFamily> Collector::Collect() const
                 }
             }
             add(packets, {{"interface", iface.name}}, iface_packets);
+            for (int direction = 0; direction < MG_DIR_COUNT; ++direction)
+                for (int outcome = 0; outcome < MG_MSS_OUTCOME_COUNT; ++outcome)
+                    add(mss_family,
+                        {{"interface", iface.name},
+                         {"direction", direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"},
+                         {"outcome", mss_outcomes[outcome]}},
+                        mss.at(mg_mss_index(iface.slot, direction, outcome)));
             add(bytes, {{"interface", iface.name}}, iface_bytes);
             for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
                 if (reason_label(reason).kind == ReasonKind::Suppressed)
@@ -176,7 +190,7 @@ std::vector<MetricFamily> Collector::Collect() const
                 histogram.metric.push_back(std::move(m));
             }
         }
-        for (auto *f : {&attached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram})
+        for (auto *f : {&attached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram, &mss_family})
             out.push_back(std::move(*f));
     } catch (const std::exception &e) {
         // The per-interface families are left out of this scrape rather than half read; the

@@ -18,14 +18,21 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<InterfaceInfo> resolve(const std::vector<std::string> &names)
+// The enforced interfaces first, then the client-facing ones.
+std::vector<InterfaceInfo> resolve(const Config &config)
 {
     std::vector<InterfaceInfo> interfaces;
-    for (const auto &name : names) {
-        try {
-            interfaces.push_back(query_interface(name));
-        } catch (const std::exception &e) {
-            throw ConfigError("--iface " + name + ": " + e.what());
+    for (const auto *list : {&config.ifaces, &config.client_ifaces}) {
+        const std::string option = list == &config.ifaces ? "--iface " : "--client-iface ";
+        for (const auto &name : *list) {
+            try {
+                interfaces.push_back(query_interface(name));
+            } catch (const std::exception &e) {
+                throw ConfigError(option + name + ": " + e.what());
+            }
+            if (list == &config.ifaces && interfaces.back().l3_only)
+                throw ConfigError(option + name + ": has no Ethernet header (a tun device): it can only "
+                                                  "be a --client-iface, where the clients' SYNs are clamped");
         }
     }
     return interfaces;
@@ -36,6 +43,11 @@ mg_iface make_iface(const InterfaceInfo &info, uint32_t slot, const Config &conf
     mg_iface iface{};
     iface.slot = slot;
     iface.mtu = info.mtu;
+    iface.l3_only = info.l3_only;
+    iface.direction = std::find(config.client_ifaces.begin(), config.client_ifaces.end(), info.name) !=
+                              config.client_ifaces.end()
+                          ? MG_DIR_FROM_CLIENT
+                          : MG_DIR_TO_CLIENT;
     auto source4 = config.icmp_source4 ? config.icmp_source4 : info.address4;
     auto source6 = config.icmp_source6 ? config.icmp_source6 : info.address6;
     if (source4) {
@@ -73,7 +85,7 @@ std::string link_pin(const Config &config, const std::string &iface)
 } // namespace
 
 Agent::Agent(const Config &config)
-    : config_(config), interfaces_(resolve(config.ifaces)), datapath_(config.max_sessions, config.pin_path)
+    : config_(config), interfaces_(resolve(config)), datapath_(config.max_sessions, config.pin_path)
 {
     if (datapath_.adopted())
         log::info("re-adopting the maps pinned at " + config_.pin_path);
@@ -105,7 +117,9 @@ Agent::Agent(const Config &config)
         std::error_code ec;
         for (const auto &entry : std::filesystem::directory_iterator(config_.pin_path + "/links", ec)) {
             const std::string name = entry.path().filename();
-            if (std::find(config_.ifaces.begin(), config_.ifaces.end(), name) == config_.ifaces.end()) {
+            if (std::find(config_.ifaces.begin(), config_.ifaces.end(), name) == config_.ifaces.end() &&
+                std::find(config_.client_ifaces.begin(), config_.client_ifaces.end(), name) ==
+                    config_.client_ifaces.end()) {
                 std::filesystem::remove(entry.path(), ec);
                 log::info("detached from " + name + ": no longer configured");
             }
@@ -168,7 +182,8 @@ void Agent::assign_interfaces()
         slots_.push_back(slot);
         mg_iface iface = make_iface(info, slot, config_);
         datapath_.set_iface(info.ifindex, iface);
-        const bool answers = config_.on_oversize == MG_ACTION_ICMP || config_.on_oversize == MG_ACTION_CLEAR_DF;
+        const bool answers = iface.direction == MG_DIR_TO_CLIENT &&
+                             (config_.on_oversize == MG_ACTION_ICMP || config_.on_oversize == MG_ACTION_CLEAR_DF);
         if (answers && !iface.has_src4)
             log::warning(info.name + ": no IPv4 address: oversize IPv4 gets no frag-needed (set --icmp-source)");
         if (answers && !iface.has_src6)
@@ -305,6 +320,10 @@ json Agent::status() const
     for (size_t i = 0; i < interfaces_.size(); ++i) {
         const auto &info = interfaces_[i];
         json iface = {{"name", info.name},
+                      {"direction", std::find(config_.client_ifaces.begin(), config_.client_ifaces.end(),
+                                              info.name) != config_.client_ifaces.end()
+                                        ? "from_client"
+                                        : "to_client"},
                       {"ifindex", info.ifindex},
                       {"slot", slots_[i]},
                       {"mtu", info.mtu},
@@ -333,6 +352,7 @@ json Agent::status() const
               {"capacity", counts.map_capacity}}},
             {"settings",
              {{"on_oversize", action_name(static_cast<mg_action>(s.action))},
+              {"mss_clamp", s.mss_clamp != 0},
               {"icmp_rate", s.icmp_global.rate},
               {"icmp_burst", s.icmp_global.burst},
               {"icmp_rate_per_source", s.icmp_per_source.rate},
@@ -376,6 +396,8 @@ std::string Agent::summary() const
 std::vector<mg_counter> Agent::counters() const { return datapath_.counters(); }
 
 std::vector<mg_size_histogram> Agent::oversize_sizes() const { return datapath_.oversize_sizes(); }
+
+std::vector<uint64_t> Agent::mss_counters() const { return datapath_.mss_counters(); }
 
 std::vector<InterfaceStatus> Agent::interfaces() const
 {

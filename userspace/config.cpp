@@ -46,6 +46,7 @@ Examples:
 )";
 
 po::options_description make_options(std::vector<std::string> &ifaces,
+                                     std::vector<std::string> &client_ifaces,
                                      std::vector<std::string> &sessions,
                                      std::vector<std::string> &icmp_sources,
                                      std::map<std::string, std::string> &scalars, bool &keep_attached)
@@ -61,11 +62,17 @@ po::options_description make_options(std::vector<std::string> &ifaces,
     enforcement.add_options()
         ("iface", po::value(&ifaces)->value_name("IF"),
          "interface whose ingress is enforced: the one facing the inside servers (repeatable)")
+        ("client-iface", po::value(&client_ifaces)->value_name("IF"),
+         "interface that receives the clients' traffic (a tun device such as ocserv's vpnsN, or the "
+         "side facing the VPN headend): their TCP SYNs get the MSS clamped there (repeatable)")
         ("xdp-mode", po::value<std::string>(&scalars["xdp-mode"])->value_name("MODE")->default_value("auto"),
          "auto (native, else generic), native (driver XDP) or generic (skb XDP)")
         ("session", po::value(&sessions)->value_name("SPEC"), "a session or pool, see below (repeatable)")
         ("max-sessions", po::value<std::string>(&scalars["max-sessions"])->value_name("N")->default_value("65536"),
          "capacity of the session map (1-4194304)")
+        ("mss-clamp", po::value<std::string>(&scalars["mss-clamp"])->value_name("on|off")->default_value("on"),
+         "lower the MSS of sessions' TCP SYN and SYN-ACK to the tunnel MTU - 40 (IPv4) / - 60 (IPv6); "
+         "a session's mss-clamp=on|off overrides it")
         ("on-oversize", po::value<std::string>(&scalars["on-oversize"])->value_name("ACTION")->default_value("icmp"),
          "for oversize packets with DF set (all IPv6): icmp (drop and answer with the MTU), "
          "drop, clear-df (clear DF and pass, as the ASA's df-bit-ignore; IPv6 gets icmp), "
@@ -165,10 +172,10 @@ const char *xdp_mode_name(XdpMode mode)
 
 CommandLine parse_command_line(int argc, const char *const argv[])
 {
-    std::vector<std::string> ifaces, sessions, icmp_sources;
+    std::vector<std::string> ifaces, client_ifaces, sessions, icmp_sources;
     std::map<std::string, std::string> scalars;
     bool keep_attached = false;
-    po::options_description options = make_options(ifaces, sessions, icmp_sources, scalars, keep_attached);
+    po::options_description options = make_options(ifaces, client_ifaces, sessions, icmp_sources, scalars, keep_attached);
     CommandLine result;
     po::variables_map vm;
 
@@ -206,17 +213,25 @@ CommandLine parse_command_line(int argc, const char *const argv[])
     };
 
     config.ifaces = ifaces;
+    config.client_ifaces = client_ifaces;
     if (config.ifaces.empty())
         throw UsageError("--iface: at least one interface is required");
     std::set<std::string> unique_ifaces;
-    for (const auto &iface : config.ifaces) {
-        if (iface.empty() || iface.size() >= 16)
-            throw UsageError("--iface '" + iface + "': not a valid interface name");
-        if (!unique_ifaces.insert(iface).second)
-            throw UsageError("--iface " + iface + ": given twice");
+    for (const auto *list : {&config.ifaces, &config.client_ifaces}) {
+        const char *option = list == &config.ifaces ? "--iface" : "--client-iface";
+        for (const auto &iface : *list) {
+            if (iface.empty() || iface.size() >= 16)
+                throw UsageError(std::string(option) + " '" + iface + "': not a valid interface name");
+            if (!unique_ifaces.insert(iface).second)
+                throw UsageError(std::string(option) + " " + iface + ": given twice (as --iface or --client-iface)");
+        }
     }
-    if (config.ifaces.size() > MG_MAX_IFACES - 1)
-        throw UsageError("--iface: at most " + std::to_string(MG_MAX_IFACES - 1) + " interfaces");
+    if (unique_ifaces.size() > MG_MAX_IFACES - 1)
+        throw UsageError("--iface, --client-iface: at most " + std::to_string(MG_MAX_IFACES - 1) + " interfaces");
+    const std::string &mss = scalars["mss-clamp"];
+    if (mss != "on" && mss != "off")
+        throw UsageError("--mss-clamp " + mss + ": expected on or off");
+    config.mss_clamp = mss == "on";
 
     const std::string &mode = scalars["xdp-mode"];
     if (mode == "auto")

@@ -22,8 +22,10 @@ struct RateLimit {
 };
 
 struct Config {
-    std::vector<std::string> ifaces;
+    std::vector<std::string> ifaces;        // toward clients: MTU enforced
+    std::vector<std::string> client_ifaces; // from clients: SYN MSS clamped
     XdpMode xdp_mode = XdpMode::Auto;
+    bool mss_clamp = true;
     std::vector<SessionSpec> sessions;
     uint32_t max_sessions = 65536;
     mg_action on_oversize = MG_ACTION_ICMP;

@@ -69,7 +69,8 @@ json session_json(const SessionView &view)
                 {"tls_mtu", s.tls_mtu},
                 {"transport", transport_name(s.transport)},
                 {"effective_mtu", s.transport == MG_TRANSPORT_DTLS ? s.dtls_mtu : s.tls_mtu},
-                {"source", s.source == MG_SOURCE_CONTROL ? "mtuguardctl" : "static"}};
+                {"source", s.source == MG_SOURCE_CONTROL ? "mtuguardctl" : "static"},
+                {"mss_clamp", s.mss_clamp == MG_MSS_ON ? "on" : s.mss_clamp == MG_MSS_OFF ? "off" : "default"}};
     if (view.stats) {
         out["oversize_packets"] = view.stats->oversize_packets;
         out["icmp_sent"] = view.stats->icmp_sent;

@@ -228,6 +228,7 @@ mg_settings make_settings(const Config &config)
 {
     mg_settings s{};
     s.action = config.on_oversize;
+    s.mss_clamp = config.mss_clamp;
     s.icmp_global = bucket_config(config.icmp_global);
     s.icmp_per_source = bucket_config(config.icmp_per_source);
     return s;
@@ -485,6 +486,12 @@ std::vector<mg_counter> Datapath::counters(uint32_t first, uint32_t count) const
                                         total.packets += c.packets;
                                         total.bytes += c.bytes;
                                     });
+}
+
+std::vector<uint64_t> Datapath::mss_counters() const
+{
+    return read_per_cpu<uint64_t>(bpf_map__fd(skel_->maps.mg_mss_counters), 0, MG_MSS_ENTRIES, MG_MSS_ENTRIES,
+                                  [](uint64_t &total, uint64_t n) { total += n; });
 }
 
 std::vector<mg_size_histogram> Datapath::oversize_sizes() const

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 
@@ -38,6 +39,11 @@ InterfaceInfo query_interface(const std::string &name)
     if (info.ifindex == 0)
         throw std::runtime_error("no such interface");
     info.mtu = interface_mtu(name);
+    // The link type decides whether XDP sees an Ethernet header (ARPHRD_ETHER = 1).
+    std::ifstream type("/sys/class/net/" + name + "/type");
+    int link_type = 1;
+    type >> link_type;
+    info.l3_only = link_type != 1;
 
     ifaddrs *list = nullptr;
     if (getifaddrs(&list) != 0)

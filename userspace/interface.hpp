@@ -14,6 +14,7 @@ struct InterfaceInfo {
     std::string name;
     uint32_t ifindex = 0;
     uint32_t mtu = 0;
+    bool l3_only = false; // no Ethernet header (ARPHRD_NONE): a tun device
     std::optional<Prefix> address4;
     std::optional<Prefix> address6; // a global address if there is one, else link-local
 };

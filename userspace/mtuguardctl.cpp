@@ -43,7 +43,7 @@ constexpr const char *help_text = R"(Usage: mtuguardctl [--socket PATH] [-o tabl
 
 Commands:
   session add ADDR[/PREFIX] (--dtls-mtu N --tls-mtu N | --cipher C [--base-mtu N]
-              [--padding exact|conservative]) [--transport dtls|tls]
+              [--padding exact|conservative]) [--transport dtls|tls] [--mss-clamp on|off]
   session add --file FILE        one session spec per line (ADDR,dtls-mtu=N,tls-mtu=N,...),
                                  applied as one batch: all or nothing
   session del ADDR[/PREFIX]
@@ -77,10 +77,12 @@ Examples:
 
 const std::map<std::string, std::string> command_help = {
     {"session add", "Usage: mtuguardctl session add ADDR[/PREFIX] --dtls-mtu N --tls-mtu N [--transport dtls|tls]\n"
+                    "         [--mss-clamp on|off]\n"
                     "       mtuguardctl session add ADDR[/PREFIX] --cipher C [--base-mtu N] [--padding exact|conservative]\n"
                     "       mtuguardctl session add --file FILE\n\n"
                     "Adds a session (an exact tunnel address) or a pool (a prefix), or replaces it whole.\n"
                     "transport defaults to tls. --base-mtu is the outer link MTU (default 1500).\n"
+                    "--mss-clamp overrides the daemon's --mss-clamp for this session.\n"
                     "A full session map is refused; nothing is evicted.\n\n"
                     "Examples:\n  mtuguardctl session add 10.8.0.5 --dtls-mtu 1418 --tls-mtu 1347\n"
                     "  mtuguardctl session add 10.8.0.0/16 --cipher aes256-gcm --transport dtls\n"
@@ -306,7 +308,7 @@ int run(const std::vector<std::string> &argv)
         throw Usage("unknown command '" + command + "'");
 
     static const std::map<std::string, std::vector<std::string>> known = {
-        {"session add", {"dtls-mtu", "tls-mtu", "transport", "cipher", "base-mtu", "padding", "file"}},
+        {"session add", {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "base-mtu", "padding", "file"}},
         {"session del", {}}, {"session transport", {}}, {"session list", {}}, {"stats", {}}, {"status", {}},
         {"mtu-calc", {"cipher", "link-mtu", "tcp-mss", "tls-version", "dtls-version", "outer", "padding"}},
         {"detach", {"pin-path"}},
@@ -384,7 +386,7 @@ int run(const std::vector<std::string> &argv)
         } else {
             words(1, 1);
             std::string spec = args.words[0];
-            for (const char *key : {"dtls-mtu", "tls-mtu", "transport", "cipher", "padding"})
+            for (const char *key : {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "padding"})
                 if (auto v = args.get(key))
                     spec += std::string(",") + key + "=" + *v;
             if (auto v = args.get("base-mtu"))

@@ -29,7 +29,7 @@ SessionSpec parse_session_spec(std::string_view text)
 {
     SessionSpec spec;
     bool have_dtls = false, have_tls = false, have_transport = false;
-    bool have_cipher = false, have_link = false, have_padding = false;
+    bool have_cipher = false, have_link = false, have_padding = false, have_mss = false;
     MtuRequest mtu_request;
 
     auto comma = text.find(',');
@@ -66,6 +66,11 @@ SessionSpec parse_session_spec(std::string_view text)
             else
                 throw std::invalid_argument("transport '" + std::string(value) +
                                             "' is not dtls or tls");
+        } else if (key == "mss-clamp") {
+            once(have_mss);
+            if (value != "on" && value != "off")
+                throw std::invalid_argument("mss-clamp '" + std::string(value) + "' is not on or off");
+            spec.session.mss_clamp = value == "on" ? MG_MSS_ON : MG_MSS_OFF;
         } else if (key == "cipher") {
             once(have_cipher);
             mtu_request.cipher = value;
@@ -79,7 +84,7 @@ SessionSpec parse_session_spec(std::string_view text)
             mtu_request.padding = value == "exact" ? Padding::Exact : Padding::Conservative;
         } else {
             throw std::invalid_argument("unknown key '" + std::string(key) +
-                                        "' (expected dtls-mtu, tls-mtu, transport, cipher, link-mtu, padding)");
+                                        "' (expected dtls-mtu, tls-mtu, transport, mss-clamp, cipher, link-mtu, padding)");
         }
     }
     if (have_cipher) {

@@ -1,8 +1,9 @@
 // A session as written on the command line, in the config file and on the control socket:
-//   ADDR[/PREFIX],dtls-mtu=N,tls-mtu=N[,transport=dtls|tls]
-//   ADDR[/PREFIX],cipher=C[,link-mtu=N][,padding=exact|conservative][,transport=dtls|tls]
+//   ADDR[/PREFIX],dtls-mtu=N,tls-mtu=N[,transport=dtls|tls][,mss-clamp=on|off]
+//   ADDR[/PREFIX],cipher=C[,link-mtu=N][,padding=exact|conservative][,transport=...][,mss-clamp=...]
 // An address is one client's tunnel address; a prefix gives defaults to a whole pool. With a
 // cipher the MTUs are computed (link MTU 1500 unless given); explicit MTUs win over computed.
+// mss-clamp overrides --mss-clamp for this session.
 #pragma once
 
 #include <string>

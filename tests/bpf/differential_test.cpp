@@ -72,10 +72,12 @@ private:
         p.options.resize(4 * pick(pick(4) ? 1 : 11));
         for (auto &b : p.options)
             b = uint8_t(pick(256));
-        static constexpr std::array<uint8_t, 5> protocols{1, 6, 17, 47, 50};
+        static constexpr std::array<uint8_t, 6> protocols{1, 6, 6, 17, 47, 50};
         p.protocol = one_of(protocols);
         if (p.protocol == 1)
             p.upper = {uint8_t(pick(4) ? pick(20) : pick(256)), uint8_t(pick(16))};
+        if (p.protocol == 6)
+            p.upper = tcp_header();
         p.total_length = length(uint16_t(20 + p.options.size() + p.upper.size()));
         if (pick(10) == 0)
             p.trailer = pick(64);
@@ -94,7 +96,7 @@ private:
         p.src = pick(4) ? srcs[pick(3)] : one_of(srcs);
 
         static constexpr std::array<uint8_t, 5> extensions{0, 43, 60, 51, 44};
-        static constexpr std::array<uint8_t, 6> finals{6, 17, 58, 58, 59, 99};
+        static constexpr std::array<uint8_t, 7> finals{6, 6, 17, 58, 58, 59, 99};
         int chain = pick(3) ? 0 : int(pick(11));
         uint8_t *next = &p.next_header;
         Bytes &ext = p.extension_headers;
@@ -116,10 +118,50 @@ private:
         *next = one_of(finals);
         if (*next == 58)
             p.upper = {uint8_t(pick(3) ? pick(256) : 128 + pick(10)), 0};
+        if (*next == 6)
+            p.upper = tcp_header();
         p.total_length = length(uint16_t(40 + ext.size() + p.upper.size()));
         if (pick(10) == 0)
             p.trailer = pick(64);
         return p;
+    }
+
+    // A TCP header, often a SYN or SYN-ACK, with an option list built from the options real
+    // stacks send (MSS anywhere, NOP and EOL padding, window scale, SACK, timestamps) and, now
+    // and then, broken on purpose.
+    Bytes tcp_header()
+    {
+        Bytes options;
+        int count = pick(6);
+        for (int i = 0; i < count; ++i) {
+            switch (pick(7)) {
+            case 0: {
+                uint16_t mss = uint16_t(pick(3) ? 1200 + pick(300) : pick(65536));
+                options.insert(options.end(), {2, 4, uint8_t(mss >> 8), uint8_t(mss)});
+                break;
+            }
+            case 1: options.push_back(1); break;
+            case 2: options.insert(options.end(), {3, 3, uint8_t(pick(15))}); break;
+            case 3: options.insert(options.end(), {4, 2}); break;
+            case 4: options.insert(options.end(), {8, 10, 1, 2, 3, 4, 5, 6, 7, 8}); break;
+            case 5: options.push_back(0); break;
+            default: options.insert(options.end(), {uint8_t(pick(256)), uint8_t(pick(12))}); break;
+            }
+        }
+        while (options.size() % 4)
+            options.push_back(pick(2) ? 0 : 1);
+        options.resize(std::min<size_t>(options.size(), 40));
+        Bytes tcp(20 + options.size(), 0);
+        tcp[0] = 0x30;
+        tcp[1] = 0x39;
+        tcp[12] = uint8_t(((20 + options.size()) / 4) << 4);
+        if (pick(12) == 0)
+            tcp[12] = uint8_t(pick(16) << 4); // a data offset that lies
+        tcp[13] = pick(4) ? (pick(2) ? 0x02 : 0x12) : uint8_t(pick(256));
+        tcp[16] = uint8_t(pick(256));
+        tcp[17] = uint8_t(pick(256));
+        std::copy(options.begin(), options.end(), tcp.begin() + 20);
+        return tcp;
     }
 
     Bytes other_packet()
@@ -158,15 +200,27 @@ protected:
         add_session("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls");
         add_session("10.8.0.6,dtls-mtu=1418,tls-mtu=1347,transport=dtls");
         add_session("10.9.0.0/16,dtls-mtu=1400,tls-mtu=1300,transport=tls");
-        add_session("10.9.0.7,dtls-mtu=1418,tls-mtu=1347,transport=tls");
+        add_session("10.9.0.7,dtls-mtu=1418,tls-mtu=1347,transport=tls,mss-clamp=off");
+        add_session("198.51.100.10,dtls-mtu=1400,tls-mtu=1300,transport=tls,mss-clamp=on");
         add_session("224.1.2.3,dtls-mtu=1418,tls-mtu=1347");
         add_session("255.255.255.255,dtls-mtu=1418,tls-mtu=1347");
-        add_session("2001:db8::5,dtls-mtu=1418,tls-mtu=1347,transport=tls");
+        add_session("2001:db8::5,dtls-mtu=1418,tls-mtu=1347,transport=tls,mss-clamp=on");
         add_session("2001:db8::6,dtls-mtu=1200,tls-mtu=1200,transport=tls");
         add_session("2001:db8:9::/48,dtls-mtu=1400,tls-mtu=1300,transport=tls");
+        add_session("2001:db8:100::10,dtls-mtu=1418,tls-mtu=1347,transport=dtls");
         add_session("ff0e::1,dtls-mtu=1418,tls-mtu=1347");
     }
 };
+
+// The VLAN tags in front of a generated frame's IP header.
+size_t pick_tags(const Bytes &frame)
+{
+    size_t tags = 0;
+    while (tags < 2 && frame.size() >= 14 + 4 * (tags + 1) &&
+           (get16(frame, 12 + 4 * tags) == 0x8100 || get16(frame, 12 + 4 * tags) == 0x88a8))
+        ++tags;
+    return tags;
+}
 
 uint64_t seed()
 {
@@ -176,31 +230,63 @@ uint64_t seed()
 
 TEST_F(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
 {
-    constexpr int per_action = 30000;
+    constexpr int per_setup = 20000;
     Generator generator(seed());
     std::array<uint64_t, MG_REASON_COUNT> seen{};
     int disagreements = 0, packets = 0;
 
-    for (int action = 0; action < MG_ACTION_COUNT; ++action) {
+    // The four oversize actions toward clients, then the client side on Ethernet and on a tun
+    // device; MSS clamping on and off by default (sessions .7 and 2001:db8::5 override it).
+    struct Setup {
+        int action;
+        bool mss_clamp;
+        uint8_t direction;
+        bool l3_only;
+    };
+    const Setup setups[] = {{MG_ACTION_ICMP, true, MG_DIR_TO_CLIENT, false},
+                            {MG_ACTION_DROP, false, MG_DIR_TO_CLIENT, false},
+                            {MG_ACTION_CLEAR_DF, true, MG_DIR_TO_CLIENT, false},
+                            {MG_ACTION_MONITOR, true, MG_DIR_TO_CLIENT, false},
+                            {MG_ACTION_ICMP, true, MG_DIR_FROM_CLIENT, false},
+                            {MG_ACTION_ICMP, false, MG_DIR_FROM_CLIENT, true}};
+    std::array<uint64_t, MG_MSS_OUTCOME_COUNT> mss_seen{};
+    for (const Setup &setup : setups) {
         mg_settings settings{};
-        settings.action = action;
+        settings.action = setup.action;
+        settings.mss_clamp = setup.mss_clamp;
         set_settings(settings);
-        for (int i = 0; i < per_action && disagreements < 5; ++i, ++packets) {
+        mg_iface iface = default_iface();
+        iface.direction = setup.direction;
+        iface.l3_only = setup.l3_only;
+        set_iface(iface);
+        for (int i = 0; i < per_setup && disagreements < 5; ++i, ++packets) {
             Bytes frame = generator.packet();
+            if (setup.l3_only) // a tun device: the same packets without their L2 header
+                frame.erase(frame.begin(), frame.begin() + std::min<size_t>(frame.size() - 1, 14 + 4 * pick_tags(frame)));
+            if (frame.size() < 14)
+                continue; // BPF_PROG_TEST_RUN takes no frame shorter than an Ethernet header
             model::Verdict oracle = model::decide(frame, model);
             Outcome got = run(frame);
             seen[oracle.reason]++;
+            if (oracle.mss_outcome >= 0)
+                mss_seen[oracle.mss_outcome]++;
             if (got.reason != oracle.reason || got.xdp_action != oracle.xdp_action ||
-                got.frame != oracle.frame || got.moved != 1 || got.family != oracle.family) {
+                got.frame != oracle.frame || got.moved != 1 || got.family != oracle.family ||
+                got.mss_outcome != oracle.mss_outcome) {
                 ++disagreements;
-                ADD_FAILURE() << "action " << action << " packet " << i << ": program "
-                              << reason_name(got.reason) << " (xdp " << got.xdp_action << ", "
-                              << got.moved << " counters moved), model " << reason_name(oracle.reason)
-                              << " (xdp " << oracle.xdp_action << ")"
+                ADD_FAILURE() << "setup " << (&setup - setups) << " packet " << i << ": program "
+                              << reason_name(got.reason) << " (xdp " << got.xdp_action << ", " << got.moved
+                              << " counters moved, mss " << mss_outcome_name(got.mss_outcome) << "), model "
+                              << reason_name(oracle.reason) << " (xdp " << oracle.xdp_action << ", mss "
+                              << mss_outcome_name(oracle.mss_outcome) << ")"
                               << (got.frame != oracle.frame ? ", output bytes differ" : "")
                               << "\ninput:\n" << hex(frame);
             }
         }
+    }
+    for (int o = 0; o < MG_MSS_OUTCOME_COUNT; ++o) {
+        EXPECT_GT(mss_seen[o], 0u) << "MSS outcome " << mss_outcome_name(o) << " never reached";
+        std::printf("mss %-20s %8lu\n", mss_outcome_name(o), (unsigned long)mss_seen[o]);
     }
     EXPECT_EQ(disagreements, 0);
     EXPECT_GE(packets, 100000);

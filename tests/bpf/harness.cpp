@@ -19,10 +19,17 @@ void require_privileges()
     FAIL() << "this test loads BPF programs and needs root; set MTUGUARD_SKIP_PRIVILEGED=1 to skip it";
 }
 
+const char *mss_outcome_name(int outcome)
+{
+    static const char *names[] = {"CLAMPED", "ALREADY_SMALL", "NO_OPTION", "MALFORMED", "DISABLED"};
+    static_assert(std::size(names) == MG_MSS_OUTCOME_COUNT);
+    return outcome >= 0 && outcome < MG_MSS_OUTCOME_COUNT ? names[outcome] : "none";
+}
+
 const char *reason_name(int reason)
 {
     static const char *names[] = {
-        "NOT_IP", "MALFORMED", "NO_SESSION", "WITHIN_MTU", "AGGREGATED", "FRAGMENTED",
+        "NOT_IP", "MALFORMED", "NO_SESSION", "WITHIN_MTU", "FROM_CLIENT", "AGGREGATED", "FRAGMENTED",
         "IPV6_BELOW_MIN", "MONITORED", "DF_CLEARED", "DROPPED", "ICMP_RATELIMITED",
         "SUPPRESSED_ICMP_ERROR", "SUPPRESSED_FRAGMENT", "SUPPRESSED_MULTICAST",
         "SUPPRESSED_BAD_SOURCE", "SUPPRESSED_NO_ADDRESS", "SUPPRESSED_UNPARSED", "ICMP_FAILED",
@@ -83,6 +90,7 @@ Outcome ProgramTest::run(const Bytes &frame, int repeat)
     const uint32_t first = mg_counter_index(test_slot, 0, 0);
     const uint32_t count = uint32_t(MG_FAMILY_COUNT) * MG_REASON_COUNT;
     auto before = datapath->counters(first, count);
+    auto mss_before = datapath->mss_counters();
 
     Outcome outcome;
     outcome.frame.resize(16384);
@@ -95,6 +103,16 @@ Outcome ProgramTest::run(const Bytes &frame, int repeat)
     outcome.xdp_action = opts.retval;
 
     auto after = datapath->counters(first, count);
+    auto mss_after = datapath->mss_counters();
+    for (uint32_t direction = 0; direction < MG_DIR_COUNT; ++direction) {
+        for (uint32_t o = 0; o < MG_MSS_OUTCOME_COUNT; ++o) {
+            uint32_t i = mg_mss_index(test_slot, direction, o);
+            if (mss_after[i] != mss_before[i]) {
+                outcome.mss_outcome = o;
+                outcome.mss_moved += mss_after[i] - mss_before[i];
+            }
+        }
+    }
     for (uint32_t i = 0; i < count; ++i) {
         if (after[i].packets != before[i].packets) {
             ++outcome.moved;
@@ -117,6 +135,8 @@ Outcome ProgramTest::expect(const Bytes &frame, mg_reason reason)
     EXPECT_EQ(outcome.family, oracle.family) << "counted under the packet's family";
     EXPECT_EQ(outcome.xdp_action, mg_reason_xdp_action(reason));
     EXPECT_EQ(oracle.xdp_action, outcome.xdp_action);
+    EXPECT_EQ(mss_outcome_name(outcome.mss_outcome), std::string(mss_outcome_name(oracle.mss_outcome))) << "MSS outcome";
+    EXPECT_EQ(outcome.mss_moved, oracle.mss_outcome >= 0 ? 1 : 0);
     EXPECT_EQ(hex(outcome.frame), hex(oracle.frame)) << "program and model output differ";
     return outcome;
 }

@@ -28,6 +28,8 @@ struct Outcome {
     int family = -1;     // and its family
     int moved = 0;       // counters that moved
     uint64_t bytes = 0;  // bytes added to that counter
+    int mss_outcome = -1; // the MSS outcome counted, or -1
+    int mss_moved = 0;    // MSS counts added in all
 };
 
 class ProgramTest : public ::testing::Test {
@@ -50,5 +52,6 @@ protected:
 };
 
 const char *reason_name(int reason);
+const char *mss_outcome_name(int outcome);
 
 } // namespace mtuguard::test

@@ -120,6 +120,54 @@ Bytes Ipv6Packet::build() const
     return b;
 }
 
+namespace {
+
+// The sum over the pseudo-header and the TCP segment of the packet at l3.
+uint64_t tcp_sum(std::span<const uint8_t> f, size_t l3)
+{
+    const bool v6 = f[l3] >> 4 == 6;
+    const size_t l4 = v6 ? l3 + 40 : l3 + (f[l3] & 0xf) * 4;
+    const size_t length = v6 ? get16(f, l3 + 4) : get16(f, l3 + 2) - (l4 - l3);
+    uint64_t sum = v6 ? sum16(f.subspan(l3 + 8, 32)) : sum16(f.subspan(l3 + 12, 8));
+    sum += length + 6;
+    sum += sum16(f.subspan(l4, length));
+    return sum;
+}
+
+uint16_t fold(uint64_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return uint16_t(sum);
+}
+
+} // namespace
+
+void set_tcp_checksum(Bytes &frame, size_t l3)
+{
+    const size_t l4 = frame[l3] >> 4 == 6 ? l3 + 40 : l3 + (frame[l3] & 0xf) * 4;
+    put16(frame, l4 + 16, 0);
+    put16(frame, l4 + 16, ~fold(tcp_sum(frame, l3)) & 0xffff);
+}
+
+bool tcp_checksum_ok(std::span<const uint8_t> frame, size_t l3) { return fold(tcp_sum(frame, l3)) == 0xffff; }
+
+Bytes tcp_syn(const Bytes &options, uint8_t flags)
+{
+    Bytes padded = options;
+    while (padded.size() % 4)
+        padded.push_back(0);
+    Bytes tcp(20 + padded.size(), 0);
+    tcp[0] = 0xc3; // source port 50000
+    tcp[1] = 0x50;
+    tcp[3] = 80;
+    tcp[12] = uint8_t((tcp.size() / 4) << 4);
+    tcp[13] = flags;
+    tcp[14] = 0xfa; // window
+    std::copy(padded.begin(), padded.end(), tcp.begin() + 20);
+    return tcp;
+}
+
 std::string hex(std::span<const uint8_t> bytes)
 {
     std::string out;

@@ -54,6 +54,13 @@ bool checksum_ok(std::span<const uint8_t> bytes, uint32_t seed = 0);
 // The IPv6 upper-layer pseudo-header sum (RFC 8200 8.1) for the packet at `ip6`.
 uint32_t ipv6_pseudo_sum(std::span<const uint8_t> ip6);
 
+// The TCP checksum of the IPv4 or IPv6 packet at `l3` (pseudo-header included, RFC 9293 3.1):
+// set it, or check it.
+void set_tcp_checksum(Bytes &frame, size_t l3);
+bool tcp_checksum_ok(std::span<const uint8_t> frame, size_t l3);
+// A TCP SYN header with the given flags and option bytes (padded with EOL to a 4-byte multiple).
+Bytes tcp_syn(const Bytes &options, uint8_t flags = 0x02);
+
 uint16_t get16(std::span<const uint8_t> bytes, size_t at);
 uint32_t get32(std::span<const uint8_t> bytes, size_t at);
 std::array<uint8_t, 4> ipv4(const std::string &text);

@@ -36,6 +36,7 @@ class FakeAgent : public AgentView {
 public:
     std::vector<mg_counter> counter_table = std::vector<mg_counter>(MG_COUNTER_ENTRIES);
     std::vector<mg_size_histogram> size_table = std::vector<mg_size_histogram>(MG_HISTOGRAM_ENTRIES);
+    std::vector<uint64_t> mss_table = std::vector<uint64_t>(MG_MSS_ENTRIES);
     std::vector<InterfaceStatus> iface_table;
     SessionCounts session_counts;
     std::array<uint64_t, size_t(ControlResult::Count)> request_counts{};
@@ -54,6 +55,7 @@ public:
             throw std::runtime_error("bpf_map_lookup_elem(sizes): No such file or directory");
         return size_table;
     }
+    std::vector<uint64_t> mss_counters() const override { return mss_table; }
     std::vector<InterfaceStatus> interfaces() const override { return iface_table; }
     SessionCounts sessions() const override { return session_counts; }
     std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override { return request_counts; }
@@ -66,6 +68,7 @@ public:
 };
 
 // Two interfaces in slots that are neither 0 nor adjacent, so a mix-up of slots shows.
+FakeAgent two_interfaces();
 FakeAgent two_interfaces()
 {
     FakeAgent agent;
@@ -149,6 +152,7 @@ double sum_where(const std::vector<MetricFamily> &families, const std::string &n
 // docs/metrics.md rather than derived from the collector's own tables.
 const std::vector<std::pair<std::string, std::string>> passed_series = {
     {"other", "not_ip"},     {"ipv4", "malformed"}, {"ipv4", "no_session"}, {"ipv4", "within_mtu"},
+    {"ipv4", "from_client"}, {"ipv6", "from_client"},
     {"ipv4", "aggregated"},  {"ipv6", "malformed"}, {"ipv6", "no_session"}, {"ipv6", "within_mtu"},
     {"ipv6", "aggregated"},
 };
@@ -502,8 +506,8 @@ TEST(Collector, NoLabelIsAnAddress)
     agent.session_counts.map_entries = 7;
     agent.session_counts.map_capacity = 16;
     const auto f = Collector(agent).Collect();
-    const std::set<std::string> allowed = {"interface", "family", "action", "reason", "transport",
-                                           "result",    "mode",   "version"};
+    const std::set<std::string> allowed = {"interface", "family", "action", "reason",  "transport",
+                                           "result",    "mode",   "version", "direction", "outcome"};
     size_t checked = 0;
     for (const auto &fam : f) {
         for (const auto &m : fam.metric) {
@@ -667,6 +671,39 @@ TEST(CollectorText, PromtoolCatchesABadExposition)
                                                    "mtuguard_oversize_packets 1\n");
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.output.find("_total"), std::string::npos) << r.output;
+}
+
+} // namespace
+} // namespace mtuguard
+
+namespace mtuguard {
+namespace {
+
+TEST(CollectorMss, OutcomesByDirectionUnderTheirInterface)
+{
+    FakeAgent agent = two_interfaces();
+    agent.mss_table[mg_mss_index(5, MG_DIR_TO_CLIENT, MG_MSS_CLAMPED)] = 7;
+    agent.mss_table[mg_mss_index(5, MG_DIR_FROM_CLIENT, MG_MSS_MALFORMED)] = 2;
+    agent.mss_table[mg_mss_index(1, MG_DIR_FROM_CLIENT, MG_MSS_DISABLED)] = 3;
+    Collector collector(agent);
+    auto families = collector.Collect();
+    const MetricFamily *f = find_family(families, "mtuguard_mss_syn_packets_total");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->metric.size(), 2u * MG_DIR_COUNT * MG_MSS_OUTCOME_COUNT) << "every series, at 0 until used";
+    auto value = [&](const std::string &iface, const std::string &direction, const std::string &outcome) {
+        for (const auto &m : f->metric) {
+            Labels l;
+            for (const auto &label : m.label)
+                l[label.name] = label.value;
+            if (l["interface"] == iface && l["direction"] == direction && l["outcome"] == outcome)
+                return m.counter.value;
+        }
+        return -1.0;
+    };
+    EXPECT_EQ(value("vlan42", "to_client", "clamped"), 7);
+    EXPECT_EQ(value("vlan42", "from_client", "malformed"), 2);
+    EXPECT_EQ(value("eth1", "from_client", "disabled"), 3);
+    EXPECT_EQ(value("eth1", "to_client", "clamped"), 0);
 }
 
 } // namespace

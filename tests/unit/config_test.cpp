@@ -36,6 +36,8 @@ TEST(Config, Defaults)
     Config c = parse({"--iface", "eth1", session}).config;
     EXPECT_EQ(c.ifaces, std::vector<std::string>{"eth1"});
     EXPECT_EQ(c.xdp_mode, XdpMode::Auto);
+    EXPECT_TRUE(c.mss_clamp);
+    EXPECT_TRUE(c.client_ifaces.empty());
     EXPECT_EQ(c.on_oversize, MG_ACTION_ICMP);
     EXPECT_EQ(c.max_sessions, 65536u);
     EXPECT_EQ(c.icmp_global.rate, 1000u);
@@ -49,13 +51,16 @@ TEST(Config, Defaults)
 
 TEST(Config, EveryOption)
 {
-    Config c = parse({"--iface", "eth1", "--iface", "eth2", "--xdp-mode", "generic", session,
+    Config c = parse({"--iface", "eth1", "--iface", "eth2", "--client-iface", "vpns0", "--mss-clamp", "off",
+                      "--xdp-mode", "generic", session,
                       "--session", "2001:db8::/64,dtls-mtu=1418,tls-mtu=1347", "--max-sessions", "100",
                       "--on-oversize", "clear-df", "--icmp-rate", "0", "--icmp-burst", "5",
                       "--icmp-rate-per-source", "7", "--icmp-burst-per-source", "3",
                       "--icmp-source", "192.0.2.1", "--icmp-source", "2001:db8::1"})
                    .config;
     EXPECT_EQ(c.ifaces.size(), 2u);
+    EXPECT_EQ(c.client_ifaces, std::vector<std::string>{"vpns0"});
+    EXPECT_FALSE(c.mss_clamp);
     EXPECT_EQ(c.xdp_mode, XdpMode::Generic);
     EXPECT_EQ(c.sessions.size(), 2u);
     EXPECT_EQ(c.max_sessions, 100u);
@@ -82,7 +87,11 @@ TEST(Config, HelpAndVersion)
 TEST(Config, ErrorsNameTheOptionAndValue)
 {
     EXPECT_EQ(error_of({session}), "--iface: at least one interface is required");
-    EXPECT_EQ(error_of({"--iface", "eth1", "--iface", "eth1", session}), "--iface eth1: given twice");
+    EXPECT_EQ(error_of({"--iface", "eth1", "--iface", "eth1", session}),
+              "--iface eth1: given twice (as --iface or --client-iface)");
+    EXPECT_EQ(error_of({"--iface", "eth1", "--client-iface", "eth1", session}),
+              "--client-iface eth1: given twice (as --iface or --client-iface)");
+    EXPECT_EQ(error_of({"--iface", "eth1", "--mss-clamp", "maybe", session}), "--mss-clamp maybe: expected on or off");
     EXPECT_EQ(error_of({"--iface", "an-interface-name-too-long", session}),
               "--iface 'an-interface-name-too-long': not a valid interface name");
     EXPECT_EQ(error_of({"--iface", "eth1", "--xdp-mode", "offload", session}),

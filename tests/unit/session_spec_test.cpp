@@ -95,6 +95,14 @@ TEST(SessionSpec, CipherComputesTheMtus)
     EXPECT_EQ(rc4.session.dtls_mtu, 1418);
 }
 
+TEST(SessionSpec, MssClampOverride)
+{
+    EXPECT_EQ(parse_session_spec("10.8.0.5,dtls-mtu=1418,tls-mtu=1347").session.mss_clamp, MG_MSS_DEFAULT);
+    EXPECT_EQ(parse_session_spec("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,mss-clamp=off").session.mss_clamp, MG_MSS_OFF);
+    EXPECT_EQ(parse_session_spec("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,mss-clamp=on").session.mss_clamp, MG_MSS_ON);
+    expect_error("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,mss-clamp=yes", "mss-clamp 'yes' is not on or off");
+}
+
 TEST(SessionSpec, CipherErrors)
 {
     expect_error("10.8.0.5,cipher=rot13", "unknown cipher 'rot13'");

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * TCP MSS clamping per session: a SYN or SYN-ACK toward a session (on --iface) or from one (on
+ * --client-iface) has its MSS option lowered to what fits the session's effective MTU (- 40 for
+ * IPv4, - 60 for IPv6), so TCP never sends too big in the first place — which still works when
+ * ICMP is filtered and PMTU discovery cannot. An MSS is never raised and an option never added.
+ *
+ * The option list (RFC 9293 3.2) is walked within the TCP header and the IP length: EOL ends it,
+ * NOP is one byte, every other option has a length of at least 2 that must fit; the first MSS
+ * option (length 4) is the one rewritten. Anything that does not parse leaves the packet
+ * untouched and is counted as malformed. The checksum is updated incrementally (RFC 1624); an
+ * MSS value at an odd offset straddles two checksum words, which the byte swap accounts for.
+ */
+#ifndef MTUGUARD_MSS_BPF_H
+#define MTUGUARD_MSS_BPF_H
+
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "config.bpf.h"
+#include "csum.bpf.h"
+#include "mtuguard_kern_user.h"
+#include "parse.bpf.h"
+
+#define MG_TCP_OPTIONS_MAX 40
+#define MG_TCP_FLAG_SYN 0x02
+#define MG_TCPOPT_EOL 0
+#define MG_TCPOPT_NOP 1
+#define MG_TCPOPT_MSS 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MG_MSS_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64);
+} mg_mss_counters SEC(".maps");
+
+static __always_inline void mg_count_mss(const struct mg_iface *iface, const struct mg_packet *pkt,
+					 __u32 outcome)
+{
+	__u32 index = mg_mss_index(iface ? iface->slot : 0, pkt->from_client, outcome);
+	__u64 *counter = bpf_map_lookup_elem(&mg_mss_counters, &index);
+
+	if (counter)
+		(*counter)++;
+}
+
+/* The offset of the TCP header of an unfragmented SYN or SYN-ACK, or 0. */
+static __always_inline __u32 mg_tcp_syn_offset(struct xdp_md *ctx, const struct mg_packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l4_off;
+	__u8 *flags;
+
+	if (pkt->family == MG_FAMILY_IPV4) {
+		struct iphdr *iph = mg_l3(data, pkt);
+
+		if ((void *)(iph + 1) > data_end || iph->protocol != IPPROTO_TCP ||
+		    (iph->frag_off & bpf_htons(MG_IP_MF | MG_IP_OFFSET)))
+			return 0;
+		l4_off = pkt->l3_off + (iph->ihl & 0xf) * 4;
+	} else {
+		struct ipv6hdr *ip6 = mg_l3(data, pkt);
+		struct mg_upper up = {};
+
+		if ((void *)(ip6 + 1) > data_end)
+			return 0;
+		if (ip6->nexthdr == IPPROTO_TCP) {
+			l4_off = pkt->l3_off + sizeof(*ip6);
+		} else {
+			/* rare for a SYN: walk the extension headers */
+			mg_parse_upper6(data, data_end, pkt, &up);
+			if (!up.known || up.later_fragment || up.proto != IPPROTO_TCP)
+				return 0;
+			l4_off = up.l4_off;
+		}
+	}
+	l4_off &= 0x3fff;
+	flags = data + l4_off + 13;
+	if ((void *)(flags + 1) > data_end || !(*flags & MG_TCP_FLAG_SYN))
+		return 0;
+	return l4_off;
+}
+
+/*
+ * A global function: the verifier checks it once, on its own, instead of once per call site
+ * and per path into it — the option walk is the one loop in the program.
+ */
+__attribute__((noinline)) int mg_mss_rewrite(struct xdp_md *ctx, __u32 l4_off, __u32 l3_end,
+					     __u32 target)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct tcphdr *tcp = data + (l4_off & 0x3fff);
+	__u32 options, pos = 0;
+	__u8 *opt;
+
+	if (!ctx || (void *)(tcp + 1) > data_end)
+		return MG_MSS_MALFORMED;
+	options = tcp->doff * 4;
+	if (options < sizeof(*tcp) || l4_off + options > l3_end)
+		return MG_MSS_MALFORMED;
+	options -= sizeof(*tcp);
+	opt = (__u8 *)(tcp + 1);
+
+	/*
+	 * No separate iteration counter: every step moves pos forward by at least one byte, so
+	 * the verifier sees the loop end, and states that differ only in how they got to a pos
+	 * range are pruned instead of explored one by one.
+	 */
+	while (pos < options && pos < MG_TCP_OPTIONS_MAX) {
+		__u8 *p = opt + (pos & 0x3f);
+		__u8 kind, len;
+
+		if ((void *)(p + 1) > data_end)
+			return MG_MSS_MALFORMED;
+		kind = p[0];
+		if (kind == MG_TCPOPT_EOL)
+			break;
+		if (kind == MG_TCPOPT_NOP) {
+			pos++;
+			continue;
+		}
+		if (pos + 2 > options || (void *)(p + 2) > data_end)
+			return MG_MSS_MALFORMED;
+		len = p[1];
+		if (len < 2 || pos + len > options)
+			return MG_MSS_MALFORMED;
+		if (kind == MG_TCPOPT_MSS) {
+			__u16 mss, old_word, new_word;
+
+			if (len != 4 || (void *)(p + 4) > data_end)
+				return MG_MSS_MALFORMED;
+			mss = (__u16)p[2] << 8 | p[3];
+			if (mss <= target)
+				return MG_MSS_ALREADY_SMALL;
+			p[2] = target >> 8;
+			p[3] = target & 0xff;
+			/* the checksum words are aligned to the TCP header, which is 4-aligned */
+			old_word = bpf_htons(mss);
+			new_word = bpf_htons(target);
+			if (pos & 1) {
+				old_word = __builtin_bswap16(old_word);
+				new_word = __builtin_bswap16(new_word);
+			}
+			tcp->check = mg_csum_replace16(tcp->check, old_word, new_word);
+			return MG_MSS_CLAMPED;
+		}
+		pos += len;
+	}
+	return MG_MSS_NO_OPTION;
+}
+
+static __always_inline void mg_mss_clamp(struct xdp_md *ctx, const struct mg_packet *pkt,
+					 const struct mg_iface *iface,
+					 const struct mg_session *session, __u32 mtu)
+{
+	__u32 l4_off = mg_tcp_syn_offset(ctx, pkt);
+	int enabled;
+
+	if (!l4_off)
+		return;
+	enabled = session->mss_clamp == MG_MSS_ON ||
+		  (session->mss_clamp == MG_MSS_DEFAULT && mg_settings.mss_clamp);
+	if (!enabled) {
+		mg_count_mss(iface, pkt, MG_MSS_DISABLED);
+		return;
+	}
+	mg_count_mss(iface, pkt,
+		     mg_mss_rewrite(ctx, l4_off, pkt->l3_off + pkt->l3_len,
+				    mtu - (pkt->family == MG_FAMILY_IPV4 ? 40 : 60)));
+}
+
+#endif /* MTUGUARD_MSS_BPF_H */
