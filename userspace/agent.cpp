@@ -362,6 +362,7 @@ json Agent::status() const
 json Agent::stats() const
 {
     const auto all = counters();
+    const auto mss_all = mss_counters();
     json interfaces = json::array();
     for (const auto &iface : this->interfaces()) {
         json families = json::object();
@@ -375,7 +376,14 @@ json Agent::stats() const
             }
             families[family == MG_FAMILY_IPV4 ? "ipv4" : family == MG_FAMILY_IPV6 ? "ipv6" : "other"] = reasons;
         }
-        interfaces.push_back({{"name", iface.name}, {"counters", families}});
+        json mss = json::object();
+        static constexpr const char *outcomes[MG_MSS_OUTCOME_COUNT] = {"clamped", "already_small", "no_option",
+                                                                        "malformed", "disabled"};
+        for (int direction = 0; direction < MG_DIR_COUNT; ++direction)
+            for (int outcome = 0; outcome < MG_MSS_OUTCOME_COUNT; ++outcome)
+                mss[direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"][outcomes[outcome]] =
+                    mss_all.at(mg_mss_index(iface.slot, direction, outcome));
+        interfaces.push_back({{"name", iface.name}, {"counters", families}, {"mss_syn_packets", mss}});
     }
     return {{"interfaces", interfaces}};
 }

@@ -249,6 +249,11 @@ void print_stats(const json &reply)
             std::cout << "  " << std::left << std::setw(28) << reason << std::right << std::setw(14) << v4
                       << std::setw(14) << v6 << std::setw(14) << other << std::setw(16) << bytes << "\n";
         }
+        for (const auto &[direction, outcomes] : iface["mss_syn_packets"].items())
+            for (const auto &[outcome, count] : outcomes.items())
+                if (count.get<uint64_t>())
+                    std::cout << "  " << std::left << std::setw(28) << ("mss " + direction + " " + outcome)
+                              << std::right << std::setw(14) << count.get<uint64_t>() << "  TCP SYNs\n";
     }
 }
 
