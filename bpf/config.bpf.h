@@ -2,7 +2,8 @@
 /*
  * What the daemon tells the program: the runtime settings (a global the daemon writes through
  * the skeleton, read without a map lookup) and the table of interfaces it is attached to, which
- * gives each interface its counter slot, its MTU and the addresses ICMP errors are sent from.
+ * gives each interface its counter slot, its MTU and the addresses ICMP errors are sent from. The
+ * table is an array indexed by ifindex, so finding the interface costs no hash on every packet.
  */
 #ifndef MTUGUARD_CONFIG_BPF_H
 #define MTUGUARD_CONFIG_BPF_H
@@ -16,9 +17,16 @@
 struct mg_settings mg_settings;
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MG_IFINDEX_DIRECT);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct mg_iface);
+} mg_ifaces_direct SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MG_MAX_IFACES);
-	__type(key, __u32); /* ifindex */
+	__type(key, __u32); /* ifindex >= MG_IFINDEX_DIRECT */
 	__type(value, struct mg_iface);
 } mg_ifaces SEC(".maps");
 
@@ -26,7 +34,12 @@ struct {
 static __always_inline const struct mg_iface *mg_iface_lookup(struct xdp_md *ctx)
 {
 	__u32 ifindex = ctx->ingress_ifindex;
+	const struct mg_iface *iface;
 
+	if (ifindex < MG_IFINDEX_DIRECT) {
+		iface = bpf_map_lookup_elem(&mg_ifaces_direct, &ifindex);
+		return iface && iface->slot ? iface : NULL;
+	}
 	return bpf_map_lookup_elem(&mg_ifaces, &ifindex);
 }
 

@@ -98,7 +98,7 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	stats = mg_session_stats_lookup(&pkt->peer);
 	if (stats) {
 		__sync_fetch_and_add(&stats->oversize_packets, 1);
-		stats->last_oversize_ns = bpf_ktime_get_ns();
+		stats->last_oversize_ns = bpf_ktime_get_coarse_ns(); /* a tick is precise enough */
 	}
 	if (pkt->l3_len <= threshold)
 		return MG_REASON_IPV6_BELOW_MIN;

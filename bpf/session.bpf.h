@@ -13,12 +13,25 @@
 #include "config.bpf.h"
 #include "mtuguard_kern_user.h"
 
+/*
+ * Exact sessions, by family: IPv4 keyed by the bare address (hashing 4 bytes, not 16, on every
+ * packet). Not preallocated: kernel memory follows the sessions that exist, not the capacity.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536); /* --max-sessions sets it at load time */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __be32);
+	__type(value, struct mg_session);
+} mg_sessions4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* --max-sessions sets it at load time */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mg_addr);
 	__type(value, struct mg_session);
-} mg_sessions SEC(".maps");
+} mg_sessions6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -32,6 +45,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536); /* --max-sessions sets it at load time */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mg_addr);
 	__type(value, struct mg_session_stats);
 } mg_session_stats SEC(".maps");
@@ -52,7 +66,10 @@ static __always_inline const struct mg_session *mg_session_lookup(const struct m
 	const struct mg_session *session;
 	struct mg_pool_key key;
 
-	session = bpf_map_lookup_elem(&mg_sessions, dst);
+	if (family == MG_FAMILY_IPV4)
+		session = bpf_map_lookup_elem(&mg_sessions4, &dst->bytes[12]);
+	else
+		session = bpf_map_lookup_elem(&mg_sessions6, dst);
 	if (session || !(mg_settings.has_pools & pool_bit))
 		return session;
 	key.prefixlen = 8 * MG_ADDR_LEN;

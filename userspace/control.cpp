@@ -54,7 +54,7 @@ json wall_time(uint64_t monotonic_ns)
     if (!monotonic_ns)
         return nullptr;
     timespec mono, real;
-    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &mono); // the clock the program stamps with
     clock_gettime(CLOCK_REALTIME, &real);
     const double now_mono = mono.tv_sec + mono.tv_nsec / 1e9, now_real = real.tv_sec + real.tv_nsec / 1e9;
     return now_real - (now_mono - monotonic_ns / 1e9);

@@ -77,7 +77,7 @@ void check_pinned_map(const bpf_map *map, const std::string &path)
     auto differs = [&](const char *what, uint32_t pinned, uint32_t wanted) {
         if (pinned == wanted)
             return;
-        std::string advice = std::string(bpf_map__name(map)) == "mg_sessions" ||
+        std::string advice = std::string(bpf_map__name(map)).rfind("mg_sessions", 0) == 0 ||
                                      std::string(bpf_map__name(map)) == "mg_session_stats"
                                  ? "start with --max-sessions " + std::to_string(pinned) + ", or "
                                  : "";
@@ -240,9 +240,10 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir) : pin_dir_
     if (!skel_)
         fail(errno, "opening the BPF object");
     try {
-        int err = bpf_map__set_max_entries(skel_->maps.mg_sessions, max_sessions);
-        if (!err)
-            err = bpf_map__set_max_entries(skel_->maps.mg_session_stats, max_sessions);
+        int err = 0;
+        for (bpf_map *map : {skel_->maps.mg_sessions4, skel_->maps.mg_sessions6, skel_->maps.mg_session_stats})
+            if (!err)
+                err = bpf_map__set_max_entries(map, max_sessions);
         if (err)
             fail(err, "sizing the session map");
         if (!pin_dir_.empty()) {
@@ -305,25 +306,56 @@ void Datapath::set_settings(const mg_settings &settings)
 
 const mg_settings &Datapath::settings() const { return skel_->bss->mg_settings; }
 
+// Interfaces below MG_IFINDEX_DIRECT live in the array the program indexes directly (slot 0 marks
+// an empty entry), the rest in the hash.
+bpf_map *Datapath::iface_map(uint32_t ifindex) const
+{
+    return ifindex < MG_IFINDEX_DIRECT ? skel_->maps.mg_ifaces_direct : skel_->maps.mg_ifaces;
+}
+
 void Datapath::set_iface(uint32_t ifindex, const mg_iface &iface)
 {
-    int err = bpf_map__update_elem(skel_->maps.mg_ifaces, &ifindex, sizeof(ifindex), &iface,
-                                   sizeof(iface), BPF_ANY);
+    int err = bpf_map__update_elem(iface_map(ifindex), &ifindex, sizeof(ifindex), &iface, sizeof(iface), BPF_ANY);
     if (err)
         fail(err, "writing the interface table");
 }
 
 void Datapath::delete_iface(uint32_t ifindex)
 {
-    bpf_map__delete_elem(skel_->maps.mg_ifaces, &ifindex, sizeof(ifindex), 0);
+    if (ifindex < MG_IFINDEX_DIRECT) {
+        mg_iface none{};
+        bpf_map__update_elem(iface_map(ifindex), &ifindex, sizeof(ifindex), &none, sizeof(none), BPF_ANY);
+    } else {
+        bpf_map__delete_elem(iface_map(ifindex), &ifindex, sizeof(ifindex), 0);
+    }
 }
 
 std::vector<std::pair<uint32_t, mg_iface>> Datapath::ifaces() const
 {
     std::vector<std::pair<uint32_t, mg_iface>> out;
+    std::vector<uint32_t> keys(MG_IFINDEX_DIRECT);
+    std::vector<mg_iface> values(MG_IFINDEX_DIRECT);
+    uint32_t count = MG_IFINDEX_DIRECT, next = 0;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(bpf_map__fd(skel_->maps.mg_ifaces_direct), nullptr, &next, keys.data(),
+                                   values.data(), &count, &opts);
+    if (err && err != -ENOENT)
+        fail(err, "reading the interface table");
+    for (uint32_t i = 0; i < count; ++i)
+        if (values[i].slot)
+            out.emplace_back(keys[i], values[i]);
     walk<uint32_t, mg_iface>(skel_->maps.mg_ifaces, [&](uint32_t k, const mg_iface &v) { out.emplace_back(k, v); });
     return out;
 }
+
+// Exact sessions: IPv4 keyed by its 4 bytes, IPv6 by its 16.
+bpf_map *Datapath::session_map(const Prefix &prefix) const
+{
+    return prefix.ipv4 ? skel_->maps.mg_sessions4 : skel_->maps.mg_sessions6;
+}
+
+static const void *session_key(const Prefix &prefix) { return prefix.ipv4 ? &prefix.addr.bytes[12] : prefix.addr.bytes; }
+static size_t session_key_size(const Prefix &prefix) { return prefix.ipv4 ? 4 : 16; }
 
 void Datapath::set_session(const Prefix &prefix, const mg_session &session)
 {
@@ -336,7 +368,7 @@ void Datapath::set_session(const Prefix &prefix, const mg_session &session)
         if (err == -EEXIST)
             err = 0;
         if (!err)
-            err = bpf_map__update_elem(skel_->maps.mg_sessions, &prefix.addr, sizeof(prefix.addr), &session,
+            err = bpf_map__update_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), &session,
                                        sizeof(session), BPF_ANY);
         if (err == -E2BIG || err == -ENOSPC)
             fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
@@ -354,24 +386,33 @@ void Datapath::set_session(const Prefix &prefix, const mg_session &session)
 
 void Datapath::set_sessions(const std::vector<SessionEntry> &sessions, const std::vector<bool> &fresh)
 {
-    std::vector<mg_addr> keys, fresh_keys;
-    std::vector<mg_session> values;
+    std::vector<uint32_t> keys4;
+    std::vector<mg_addr> keys6, fresh_keys;
+    std::vector<mg_session> values4, values6;
     for (size_t i = 0; i < sessions.size(); ++i) {
         const auto &entry = sessions[i];
         if (!entry.prefix.is_host()) {
             set_session(entry.prefix, entry.session);
             continue;
         }
-        keys.push_back(entry.prefix.addr);
-        values.push_back(entry.session);
+        if (entry.prefix.ipv4) {
+            uint32_t key;
+            std::memcpy(&key, &entry.prefix.addr.bytes[12], 4);
+            keys4.push_back(key);
+            values4.push_back(entry.session);
+        } else {
+            keys6.push_back(entry.prefix.addr);
+            values6.push_back(entry.session);
+        }
         if (fresh[i])
             fresh_keys.push_back(entry.prefix.addr);
     }
-    auto batch = [this](bpf_map *map, const void *keys, const void *values, size_t count, size_t value_size) {
+    auto batch = [this](bpf_map *map, const void *keys, size_t key_size, const void *values, size_t value_size,
+                        size_t count) {
         LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
         for (size_t done = 0; done < count;) {
             uint32_t n = count - done;
-            int err = bpf_map_update_batch(bpf_map__fd(map), static_cast<const mg_addr *>(keys) + done,
+            int err = bpf_map_update_batch(bpf_map__fd(map), static_cast<const uint8_t *>(keys) + done * key_size,
                                            static_cast<const uint8_t *>(values) + done * value_size, &n, &opts);
             if (err == -E2BIG || err == -ENOSPC)
                 fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
@@ -382,8 +423,10 @@ void Datapath::set_sessions(const std::vector<SessionEntry> &sessions, const std
     };
     // Stats first, as in set_session: the program never finds a session without them.
     std::vector<mg_session_stats> zeros(fresh_keys.size());
-    batch(skel_->maps.mg_session_stats, fresh_keys.data(), zeros.data(), fresh_keys.size(), sizeof(mg_session_stats));
-    batch(skel_->maps.mg_sessions, keys.data(), values.data(), keys.size(), sizeof(mg_session));
+    batch(skel_->maps.mg_session_stats, fresh_keys.data(), sizeof(mg_addr), zeros.data(), sizeof(mg_session_stats),
+          fresh_keys.size());
+    batch(skel_->maps.mg_sessions4, keys4.data(), 4, values4.data(), sizeof(mg_session), keys4.size());
+    batch(skel_->maps.mg_sessions6, keys6.data(), sizeof(mg_addr), values6.data(), sizeof(mg_session), keys6.size());
 }
 
 std::optional<mg_session> Datapath::session(const Prefix &prefix) const
@@ -391,7 +434,7 @@ std::optional<mg_session> Datapath::session(const Prefix &prefix) const
     mg_session session;
     int err;
     if (prefix.is_host()) {
-        err = bpf_map__lookup_elem(skel_->maps.mg_sessions, &prefix.addr, sizeof(prefix.addr), &session,
+        err = bpf_map__lookup_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), &session,
                                    sizeof(session), 0);
     } else {
         // An LPM lookup would return the longest match; the exact prefix is wanted here.
@@ -406,7 +449,8 @@ std::optional<mg_session> Datapath::session(const Prefix &prefix) const
 bool Datapath::delete_session(const Prefix &prefix)
 {
     if (prefix.is_host()) {
-        bool found = bpf_map__delete_elem(skel_->maps.mg_sessions, &prefix.addr, sizeof(prefix.addr), 0) == 0;
+        bool found =
+            bpf_map__delete_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), 0) == 0;
         bpf_map__delete_elem(skel_->maps.mg_session_stats, &prefix.addr, sizeof(prefix.addr), 0);
         return found;
     }
@@ -427,7 +471,10 @@ std::vector<SessionEntry> Datapath::pools() const
 std::vector<SessionEntry> Datapath::sessions() const
 {
     std::vector<SessionEntry> out;
-    walk<mg_addr, mg_session>(skel_->maps.mg_sessions, [&](const mg_addr &k, const mg_session &v) {
+    walk<uint32_t, mg_session>(skel_->maps.mg_sessions4, [&](uint32_t k, const mg_session &v) {
+        out.push_back(make_entry(map_ipv4(k), 128, v));
+    });
+    walk<mg_addr, mg_session>(skel_->maps.mg_sessions6, [&](const mg_addr &k, const mg_session &v) {
         out.push_back(make_entry(k, 128, v));
     });
     std::vector<SessionEntry> pool_entries = pools();
@@ -446,7 +493,7 @@ std::optional<mg_session_stats> Datapath::session_stats(const Prefix &prefix) co
 
 int Datapath::program_fd() const { return bpf_program__fd(skel_->progs.mtuguard_xdp); }
 
-uint32_t Datapath::max_sessions() const { return bpf_map__max_entries(skel_->maps.mg_sessions); }
+uint32_t Datapath::max_sessions() const { return bpf_map__max_entries(skel_->maps.mg_sessions4); }
 
 int Datapath::map_fd(const char *name) const
 {

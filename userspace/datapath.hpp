@@ -19,6 +19,7 @@
 #include "mtuguard_kern_user.h"
 
 struct mtuguard_bpf;
+struct bpf_map;
 
 namespace mtuguard {
 
@@ -129,6 +130,9 @@ public:
     int map_fd(const char *name) const;
 
 private:
+    ::bpf_map *iface_map(uint32_t ifindex) const;
+    ::bpf_map *session_map(const Prefix &prefix) const;
+
     mtuguard_bpf *skel_ = nullptr;
     std::string pin_dir_;
     bool adopted_ = false;
