@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <limits>
+#include <mutex>
 #include <string>
 
 namespace mtuguard {
@@ -96,7 +97,19 @@ ClientMetric &add(MetricFamily &f, std::vector<ClientMetric::Label> labels, doub
 
 } // namespace
 
+void Collector::stop()
+{
+    std::unique_lock lock(stopping_);
+    stopped_ = true;
+}
+
 std::vector<MetricFamily> Collector::Collect() const
+{
+    std::shared_lock lock(stopping_);
+    return stopped_ ? std::vector<MetricFamily>{} : collect();
+}
+
+std::vector<MetricFamily> Collector::collect() const
 {
     std::vector<MetricFamily> out;
     auto info = family("mtuguard_build_info", "Version of the running agent (always 1).", MetricType::Gauge);

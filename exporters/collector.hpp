@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <shared_mutex>
 #include <vector>
 
 #include <prometheus/collectable.h>
@@ -19,9 +20,16 @@ class Collector : public prometheus::Collectable {
 public:
     explicit Collector(const AgentView &agent) : agent_(agent) {}
     std::vector<prometheus::MetricFamily> Collect() const override;
+    // Waits for a scrape in progress, then answers every later one with nothing: after this the
+    // agent may go away while the HTTP server still runs.
+    void stop();
 
 private:
+    std::vector<prometheus::MetricFamily> collect() const;
+
     const AgentView &agent_;
+    mutable std::shared_mutex stopping_;
+    bool stopped_ = false;
     mutable std::atomic<uint64_t> scrape_errors_{0};
 };
 

@@ -19,6 +19,11 @@ MetricsServer::MetricsServer(const std::string &listen, const AgentView &agent)
     exposer_->RegisterCollectable(collector_);
 }
 
-MetricsServer::~MetricsServer() = default;
+MetricsServer::~MetricsServer()
+{
+    collector_->stop();
+    // Deliberately not destroyed: the daemon is exiting (mtuguardd ends with _exit).
+    static_cast<void>(exposer_.release());
+}
 
 } // namespace mtuguard

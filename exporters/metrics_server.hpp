@@ -19,6 +19,8 @@ public:
     // listen is HOST:PORT ("127.0.0.1:9784", "[::1]:9784"). Throws std::runtime_error when the
     // address cannot be bound.
     MetricsServer(const std::string &listen, const AgentView &agent);
+    // Stops reading the agent at once. The HTTP server's threads are left to the process exit:
+    // stopping them takes civetweb up to two seconds, which would stretch every restart.
     ~MetricsServer();
 
 private:

@@ -84,6 +84,7 @@ ControlServer::~ControlServer() { unlink(path_.c_str()); }
 void ControlServer::serve(int stop_fd, const Handler &handler, const Refusal &refuse)
 {
     std::list<Client> clients;
+    Clock::time_point accept_paused_until{};
     std::vector<pollfd> fds;
     std::vector<Client *> owners;
     bool stopping = false;
@@ -92,7 +93,10 @@ void ControlServer::serve(int stop_fd, const Handler &handler, const Refusal &re
         fds.clear();
         owners.clear();
         fds.push_back({stop_fd, POLLIN, 0});
-        fds.push_back({listener_.get(), short(stopping || clients.size() >= limits_.max_clients ? 0 : POLLIN), 0});
+        // Out of descriptors, accept() fails at once: stop asking until a client leaves or a
+        // moment passes, instead of spinning on a listener that stays readable.
+        const bool accepting = !stopping && clients.size() < limits_.max_clients && Clock::now() >= accept_paused_until;
+        fds.push_back({listener_.get(), short(accepting ? POLLIN : 0), 0});
         for (auto &client : clients) {
             short events = client.closing ? 0 : POLLIN;
             if (!client.out.empty())
@@ -100,7 +104,7 @@ void ControlServer::serve(int stop_fd, const Handler &handler, const Refusal &re
             fds.push_back({client.fd.get(), events, 0});
             owners.push_back(&client);
         }
-        int ready = poll(fds.data(), fds.size(), 1000);
+        int ready = poll(fds.data(), fds.size(), accepting ? 1000 : 100);
         if (ready < 0 && errno != EINTR)
             throw std::runtime_error(std::string("control socket poll: ") + std::strerror(errno));
         if (fds[0].revents & POLLIN)
@@ -109,8 +113,11 @@ void ControlServer::serve(int stop_fd, const Handler &handler, const Refusal &re
         if (fds[1].revents & POLLIN) {
             for (;;) {
                 int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (fd < 0)
+                if (fd < 0) {
+                    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        accept_paused_until = Clock::now() + std::chrono::milliseconds(100);
                     break;
+                }
                 clients.emplace_back();
                 clients.back().fd = Fd(fd);
                 if (clients.size() >= limits_.max_clients)

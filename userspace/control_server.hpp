@@ -1,8 +1,9 @@
 // The control socket: a Unix stream socket serving newline-delimited JSON requests, one
 // response line per request. One thread, poll(2), non-blocking clients: a slow or stalled
 // client (half a request, never reading its answer) never blocks the others; a request over
-// the size limit is answered with an error and the connection closed; a connection idle with a
-// partial request is closed after a timeout.
+// the size limit is answered with an error and the connection closed; a connection that neither
+// sends nor reads for the idle timeout is closed. Out of file descriptors, it stops accepting for
+// a moment instead of spinning.
 #pragma once
 
 #include <chrono>
@@ -18,7 +19,7 @@ namespace mtuguard {
 struct ControlLimits {
     size_t max_request = 16 << 20;          // bytes in one request line (bulk session loads)
     size_t max_clients = 4096;
-    std::chrono::milliseconds idle_timeout{10000}; // for a client holding a partial request
+    std::chrono::milliseconds idle_timeout{10000}; // a client silent this long is closed
 };
 
 class ControlServer {

@@ -4,9 +4,11 @@
 // unless --keep-attached leaves it running for the next daemon.
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -33,6 +35,17 @@ sigset_t stop_signals()
     return set;
 }
 
+// Every control client holds a descriptor: use all the hard limit allows (systemd's soft limit
+// is 1024) rather than refusing clients early.
+void raise_file_limit()
+{
+    rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
 int run(const Config &config)
 {
     sigset_t stop = stop_signals();
@@ -49,7 +62,7 @@ int run(const Config &config)
     Agent agent(config);
     agent.keep_attached(config.keep_attached);
 
-    // 3. Metrics, read from the maps at scrape time.
+    // 3. Metrics, read from the maps at scrape time. Stopped before the agent goes (scope order).
     std::unique_ptr<MetricsServer> metrics;
     if (!config.metrics_listen.empty()) {
         metrics = std::make_unique<MetricsServer>(config.metrics_listen, agent);
@@ -90,6 +103,7 @@ int main(int argc, char **argv)
     sigset_t stop = stop_signals();
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
+    raise_file_limit();
     CommandLine command_line;
     try {
         command_line = parse_command_line(argc, argv);
@@ -105,13 +119,18 @@ int main(int argc, char **argv)
         std::cout << "mtuguardd " MTUGUARD_VERSION "\n";
         return 0;
     }
+    int status;
     try {
-        return run(command_line.config);
+        status = run(command_line.config);
     } catch (const ConfigError &e) {
         log::error(e.what());
-        return exit_usage;
+        status = exit_usage;
     } catch (const std::exception &e) {
         log::error(e.what());
-        return exit_runtime;
+        status = exit_runtime;
     }
+    // Everything the daemon owns is undone by now; _exit leaves the metrics server's threads to
+    // the kernel instead of waiting for them (MetricsServer).
+    std::fflush(nullptr);
+    _exit(status);
 }

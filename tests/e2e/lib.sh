@@ -195,11 +195,17 @@ mg_kill_registered()
 MG_DAEMON_SEQ=0
 
 # mg_daemon_args ARGS...: ARGS plus a pin path and control socket of this test run's own, unless
-# ARGS name them: bpffs and the filesystem are shared by all namespaces.
+# ARGS name them. The pins go to a bpffs mounted under the run's scratch directory: `ip netns exec`
+# gives the daemon a fresh /sys, so pins under /sys/fs/bpf would die with it and a restart could
+# not re-adopt them; the scratch directory is the same in every namespace.
 mg_daemon_args()
 {
     MG_ARGS=("$@")
-    case " $* " in *" --pin-path"*) ;; *) MG_ARGS+=(--pin-path "/sys/fs/bpf/${NS_GATEWAY}") ;; esac
+    if ! mountpoint -q "$MG_TMP/bpffs"; then
+        mkdir -p "$MG_TMP/bpffs"
+        mount -t bpf bpf "$MG_TMP/bpffs"
+    fi
+    case " $* " in *" --pin-path"*) ;; *) MG_ARGS+=(--pin-path "$MG_TMP/bpffs/mtuguard") ;; esac
     case " $* " in *" --control-socket"*) ;; *) MG_ARGS+=(--control-socket "$MG_TMP/control.sock") ;; esac
 }
 
@@ -427,7 +433,8 @@ mg_cleanup()
         done
         ip netns del "$ns" 2>/dev/null || true
     done
-    # Pins a killed daemon left behind (bpffs is not per namespace).
+    # Pins a killed daemon left behind go with their filesystem.
+    [ -n "$MG_TMP" ] && umount "$MG_TMP/bpffs" 2>/dev/null
     [ -n "$NS_GATEWAY" ] && rm -rf "/sys/fs/bpf/$NS_GATEWAY"
     if [ -n "$MG_TMP" ] && [ "${MTUGUARD_E2E_DEBUG:-0}" != 1 ]; then
         rm -rf "$MG_TMP"
