@@ -77,7 +77,7 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet *pkt,
 				      const struct mg_iface *iface)
 {
-	const struct mg_session *session = mg_session_lookup(&pkt->peer, pkt->family);
+	const struct mg_session *session = mg_session_lookup(pkt);
 	struct mg_session_stats *stats;
 	__u32 mtu, threshold;
 
@@ -95,7 +95,7 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	if (iface && iface->mtu && pkt->l3_len > iface->mtu)
 		return MG_REASON_AGGREGATED;
 	mg_count_oversize(iface, pkt);
-	stats = mg_session_stats_lookup(&pkt->peer);
+	stats = mg_session_stats_lookup(pkt);
 	if (stats) {
 		__sync_fetch_and_add(&stats->oversize_packets, 1);
 		stats->last_oversize_ns = bpf_ktime_get_coarse_ns(); /* a tick is precise enough */
@@ -112,7 +112,7 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 static __always_inline int mg_from_client(struct xdp_md *ctx, const struct mg_packet *pkt,
 					  const struct mg_iface *iface)
 {
-	const struct mg_session *session = mg_session_lookup(&pkt->peer, pkt->family);
+	const struct mg_session *session = mg_session_lookup(pkt);
 
 	if (!session)
 		return MG_REASON_NO_SESSION;

@@ -18,9 +18,14 @@ SEC("xdp")
 int mtuguard_xdp(struct xdp_md *ctx)
 {
 	const struct mg_iface *iface = mg_iface_lookup(ctx);
-	struct mg_packet pkt = {};
+	struct mg_packet pkt;
 	int reason;
 
+	/* Only what the parser may leave unwritten is zeroed: this runs for every packet. */
+	pkt.family = MG_FAMILY_OTHER;
+	pkt.nvlan = 0;
+	pkt.df = 0;
+	pkt.eth_group = 0;
 	reason = mg_parse(ctx, iface, &pkt);
 	if (reason == MG_PARSED)
 		reason = pkt.from_client ? mg_from_client(ctx, &pkt, iface) : mg_enforce(ctx, &pkt, iface);

@@ -40,9 +40,17 @@ struct mg_packet {
 	__u8 eth_group; /* destination MAC is multicast or broadcast */
 	__u8 from_client; /* arrived on a --client-iface */
 	__u8 pad[3];
-	/* The session address: the destination toward clients, the source from them (mapped). */
-	struct mg_addr peer;
+	/*
+	 * The session address: the destination toward clients, the source from them. IPv4 keeps
+	 * the bare address (its session map is keyed by it); the mapped form is made only when an
+	 * oversize packet or a pool needs it (mg_peer_mapped).
+	 */
+	__be32 peer4;
+	struct mg_addr peer6;
 };
+
+/* The peer as the 16-byte maps key it: IPv6 as is, IPv4 mapped as ::ffff:a.b.c.d. */
+static __always_inline void mg_peer_mapped(const struct mg_packet *pkt, struct mg_addr *out);
 
 /* The upper layer of an oversize packet, as far as the rules on ICMP errors need it. */
 struct mg_upper {
@@ -71,6 +79,14 @@ static __always_inline void mg_map_ipv4(struct mg_addr *a, __be32 v4)
 	__builtin_memcpy(&a->bytes[12], &v4, 4);
 }
 
+static __always_inline void mg_peer_mapped(const struct mg_packet *pkt, struct mg_addr *out)
+{
+	if (pkt->family == MG_FAMILY_IPV4)
+		mg_map_ipv4(out, pkt->peer4);
+	else
+		*out = pkt->peer6;
+}
+
 static __always_inline int mg_parse_ipv4(void *data, void *data_end, struct mg_packet *pkt)
 {
 	struct iphdr *iph = data + pkt->l3_off;
@@ -85,7 +101,7 @@ static __always_inline int mg_parse_ipv4(void *data, void *data_end, struct mg_p
 		return MG_REASON_MALFORMED;
 	pkt->l3_len = total;
 	pkt->df = !!(iph->frag_off & bpf_htons(MG_IP_DF));
-	mg_map_ipv4(&pkt->peer, pkt->from_client ? iph->saddr : iph->daddr);
+	pkt->peer4 = pkt->from_client ? iph->saddr : iph->daddr;
 	return MG_PARSED;
 }
 
@@ -102,9 +118,9 @@ static __always_inline int mg_parse_ipv6(void *data, void *data_end, struct mg_p
 		return MG_REASON_MALFORMED;
 	pkt->l3_len = total;
 	if (pkt->from_client)
-		__builtin_memcpy(&pkt->peer, &ip6->saddr, sizeof(pkt->peer));
+		__builtin_memcpy(&pkt->peer6, &ip6->saddr, sizeof(pkt->peer6));
 	else
-		__builtin_memcpy(&pkt->peer, &ip6->daddr, sizeof(pkt->peer));
+		__builtin_memcpy(&pkt->peer6, &ip6->daddr, sizeof(pkt->peer6));
 	return MG_PARSED;
 }
 

@@ -12,6 +12,7 @@
 
 #include "config.bpf.h"
 #include "mtuguard_kern_user.h"
+#include "parse.bpf.h"
 
 /*
  * Exact sessions, by family: IPv4 keyed by the bare address (hashing 4 bytes, not 16, on every
@@ -59,28 +60,30 @@ struct {
 } mg_abi SEC(".maps");
 
 /* The trie lookup is skipped while no pool of the family exists: most packets are no session. */
-static __always_inline const struct mg_session *mg_session_lookup(const struct mg_addr *dst,
-								   __u8 family)
+static __always_inline const struct mg_session *mg_session_lookup(const struct mg_packet *pkt)
 {
-	__u32 pool_bit = family == MG_FAMILY_IPV4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
+	__u32 pool_bit = pkt->family == MG_FAMILY_IPV4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
 	const struct mg_session *session;
 	struct mg_pool_key key;
 
-	if (family == MG_FAMILY_IPV4)
-		session = bpf_map_lookup_elem(&mg_sessions4, &dst->bytes[12]);
+	if (pkt->family == MG_FAMILY_IPV4)
+		session = bpf_map_lookup_elem(&mg_sessions4, &pkt->peer4);
 	else
-		session = bpf_map_lookup_elem(&mg_sessions6, dst);
+		session = bpf_map_lookup_elem(&mg_sessions6, &pkt->peer6);
 	if (session || !(mg_settings.has_pools & pool_bit))
 		return session;
 	key.prefixlen = 8 * MG_ADDR_LEN;
-	key.addr = *dst;
+	mg_peer_mapped(pkt, &key.addr);
 	return bpf_map_lookup_elem(&mg_pools, &key);
 }
 
 /* Only exact sessions have an entry: pool traffic is counted per interface. */
-static __always_inline struct mg_session_stats *mg_session_stats_lookup(const struct mg_addr *dst)
+static __always_inline struct mg_session_stats *mg_session_stats_lookup(const struct mg_packet *pkt)
 {
-	return bpf_map_lookup_elem(&mg_session_stats, dst);
+	struct mg_addr peer;
+
+	mg_peer_mapped(pkt, &peer);
+	return bpf_map_lookup_elem(&mg_session_stats, &peer);
 }
 
 static __always_inline __u32 mg_effective_mtu(const struct mg_session *session)
