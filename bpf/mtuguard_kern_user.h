@@ -14,7 +14,7 @@
 #define MG_ADDR_LEN 16
 
 /* Interfaces one daemon enforces on; slot 0 counts packets from an interface it does not know. */
-#define MG_MAX_IFACES 64
+#define MG_MAX_IFACES 128
 /*
  * Interfaces with an ifindex below this are found by direct index (an array lookup the verifier
  * inlines: no hashing on every packet); higher ones, rare, by hash.

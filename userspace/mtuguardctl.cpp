@@ -45,7 +45,7 @@ Commands:
   session add ADDR[/PREFIX] (--dtls-mtu N --tls-mtu N | --cipher C [--base-mtu N]
               [--padding exact|conservative]) [--transport dtls|tls] [--mss-clamp on|off]
   session add --file FILE        one session spec per line (ADDR,dtls-mtu=N,tls-mtu=N,...),
-                                 applied as one batch: all or nothing
+                                 sent in batches of 65536, each applied all or nothing
   session del ADDR[/PREFIX]
   session transport ADDR[/PREFIX] dtls|tls
   session list [ADDR[/PREFIX]]   with per-session oversize packets, ICMP sent, last oversize
@@ -403,9 +403,22 @@ int run(const std::vector<std::string> &argv)
             }
             specs.push_back(spec);
         }
-        json reply = client.call({{"command", "session.add"}, {"sessions", specs}});
+        // A file goes in batches, each applied whole or not at all, so a million sessions do not
+        // make one request of tens of megabytes.
+        constexpr size_t batch = 65536;
+        json reply;
+        for (size_t done = 0; done < specs.size(); done += batch) {
+            std::vector<std::string> part(specs.begin() + done, specs.begin() + std::min(specs.size(), done + batch));
+            try {
+                reply = client.call({{"command", "session.add"}, {"sessions", part}});
+            } catch (const Failure &e) {
+                throw Failure(std::string(e.what()) + (done ? "; the first " + std::to_string(done) +
+                                                                  " sessions of the file were added"
+                                                            : ""));
+            }
+        }
         if (as_json)
-            std::cout << reply.dump(2) << "\n";
+            std::cout << json{{"ok", true}, {"added", specs.size()}}.dump(2) << "\n";
         else
             std::cout << (specs.size() == 1 ? (reply.value("replaced", 0) ? "replaced " : "added ") + specs[0]
                                             : "added " + std::to_string(specs.size()) + " sessions")
