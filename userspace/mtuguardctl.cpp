@@ -94,7 +94,8 @@ const std::map<std::string, std::string> command_help = {
                           "Example:\n  mtuguardctl session transport 10.8.0.5 tls\n"},
     {"session list", "Usage: mtuguardctl [-o json] session list [ADDR[/PREFIX]]\n\n"
                      "Every session and pool, or one, with its oversize packets, ICMP errors sent for it and\n"
-                     "the time of its last oversize packet (exact sessions only).\n\n"
+                     "the time of its last oversize packet (exact sessions only; counted without locks, so two\n"
+                     "CPUs racing on one session can lose a count — `stats` is exact).\n\n"
                      "Example:\n  mtuguardctl session list 10.8.0.5\n"},
     {"stats", "Usage: mtuguardctl [-o json] stats\n\nPackets and bytes by verdict reason, per interface and "
               "family, since the maps were created.\n\nExample:\n  mtuguardctl -o json stats\n"},
