@@ -10,14 +10,16 @@
 #   | 192.0.2.10/24    +---+ 192.0.2.1/24       10.8.0.1/24      +---+ 10.8.0.5/24      |
 #   +------------------+   +-------------------------------------+   +------------------+
 #    nft: input drops       mtuguardd --iface gw-in                   curl --max-time 20
-#    all ICMP (tests 1-2)             --client-iface gw-vpn           tcpdump on cli0
-#    http.server :808x      session 10.8.0.5: DTLS 1418, TLS 1347
+#    all ICMP (tests 1-3)             --client-iface gw-vpn           tcpdump on cli0
+#    http.server :808x      session 10.8.0.5: DTLS 1418, TLS 1347     (MTU 1418 in test 5)
+#    tbf 1 MB/s (test 5)
 #                           SYN-ACK toward the client: MSS clamped on gw-in  (to_client)
 #                           SYN from the client:       MSS clamped on gw-vpn (from_client)
 #
 # Every link has MTU 1500, so both ends announce MSS 1460 unless the gateway clamps it; with
 # TCP timestamps a full segment is then a 1500-byte packet, and only mtuguard knows that 1347
-# bytes is the limit. IPv4 only. Tests (one function each):
+# bytes is the limit. IPv4 only. cli0 and srv0 run without checksum offload, so TCP segments carry
+# complete checksums as on a wire and both kernels verify them. Tests (one function each):
 #   blackhole_drop_no_clamp   --on-oversize drop --mss-clamp off, ICMP filtered: the download
 #                             stalls (incomplete after 20 s), the agent counted the drops
 #   blackhole_icmp_filtered   the same with --on-oversize icmp: the agent answers, the firewall
@@ -29,12 +31,14 @@
 #   icmp_pmtud_cures          ICMP allowed, --on-oversize icmp --mss-clamp off: it completes
 #                             through PMTU discovery, the server's route shows mtu 1347
 #   transport_flip            ICMP allowed, session on DTLS (client adapter MTU 1418, as the
-#                             AnyConnect client sets it), a rate-limited download; at ~2 s the
-#                             session flips to TLS: frag-needed 1347 follows and the transfer
-#                             completes; the longest gap in received data at the flip is reported
+#                             AnyConnect client sets it), a download paced to 1 MB/s (~5 s); at
+#                             ~2 s `mtuguardctl session transport 10.8.0.5 tls`: frag-needed 1347
+#                             follows and the transfer completes; the longest gap in received
+#                             data at the flip (client-side tcpdump timestamps) is reported
 #
 # Run as root: tests/e2e/blackhole_test.sh (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
-# MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
+# MTUGUARD_E2E_ONLY=REGEX runs the tests whose names match; MTUGUARD_E2E_DEBUG=1 opens a shell
+# before the namespaces are removed). About 70 s, 40 of them the two stalls.
 set -eu
 
 # shellcheck source=lib.sh
@@ -109,12 +113,12 @@ for s in sessions["sessions"]:
 PYTHON
 }
 
-# stat KEY TEXT: a value of stats' output; 0 when absent.
-stat()
+# counter KEY TEXT: a value of stats' output; "absent" (which fails any assertion) when missing.
+counter()
 {
     local v
     v=$(mg_kv "$1" "$2")
-    echo "${v:-0}"
+    echo "${v:-absent}"
 }
 
 # show_stats TEXT: the non-zero counters, for the log.
@@ -129,6 +133,12 @@ kill_flows()
 {
     ip netns exec "$NS_SERVER" ss -K -tn 'sport >= :8080' >/dev/null 2>&1 || true
     ip netns exec "$NS_CLIENT" ss -K -tn 'dport >= :8080' >/dev/null 2>&1 || true
+}
+
+# no_connection PORT: the server has no TCP connection on PORT left (any state but listening).
+no_connection()
+{
+    [ -z "$(ip netns exec "$NS_SERVER" ss -Htn state all exclude listening "sport = :$1")" ]
 }
 
 # prepare FIREWALL CLIENT_MTU PORT: a clean start for one test: no connections left, nothing
@@ -176,7 +186,7 @@ download()
     DL_SECONDS=${result##* }
     [ -n "$DL_SIZE" ] || DL_SIZE=$(stat_size "$out")
     DL_SHA=$(sha256sum "$out" 2>/dev/null | cut -d' ' -f1)
-    mg_note "curl $*: exit $DL_STATUS, $DL_SIZE of $DOWNLOAD_BYTES bytes in ${DL_SECONDS:-?} s $(tr '\n' ' ' <"$out.err")"
+    mg_note "curl $* $URL: exit $DL_STATUS, $DL_SIZE of $DOWNLOAD_BYTES bytes in ${DL_SECONDS:-?} s $(tr '\n' ' ' <"$out.err")"
 }
 
 stat_size() { if [ -f "$1" ]; then wc -c <"$1"; else echo 0; fi; }
@@ -229,6 +239,7 @@ PYTHON
 # tcp_csum_errors NS: TCP segments NS dropped for a bad checksum (InCsumErrors).
 tcp_csum_errors()
 {
+    # shellcheck disable=SC2016 # awk fields
     ip netns exec "$1" awk '$1 == "Tcp:" && !h { for (i = 2; i <= NF; i++) n[$i] = i; h = 1; next }
         $1 == "Tcp:" { print $n["InCsumErrors"] }' /proc/net/snmp
 }
@@ -261,6 +272,7 @@ check_stall()
     fw=$(firewall_dropped)
     route=$(ip -n "$NS_SERVER" route get "$MG_CLIENT4")
     kill_flows
+    mg_wait_for 5 "the stalled connection aborted" no_connection "$port"
     mg_capture_stop "$capture" "$pcap"
     summary=$(mg_pcap_summary "$pcap" "$TLS_MTU")
     mg_note "at the client: $(mg_kv packets "$summary") packets of the transfer, largest $(mg_kv max_len "$summary") bytes"
@@ -273,27 +285,27 @@ check_stall()
 
     mg_assert_cmp "curl exit status (the download must not complete in $BOUND s)" "$DL_STATUS" -ne 0
     mg_assert_cmp "bytes downloaded in $BOUND s" "${DL_SIZE:-0}" -lt "$DOWNLOAD_BYTES"
-    mg_assert_cmp "the session's oversize packets" "$(stat session.oversize_packets "$s")" -ge 1
+    mg_assert_cmp "the session's oversize packets" "$(counter session.oversize_packets "$s")" -ge 1
     if [ "$action" = drop ]; then
         mg_assert_cmp "oversize packets the agent dropped (gw-in, IPv4)" \
-            "$(stat gw-in.ipv4.dropped "$s")" -ge 1
-        mg_assert_eq "ICMP errors the agent sent" 0 "$(stat gw-in.ipv4.icmp_sent "$s")"
+            "$(counter gw-in.ipv4.dropped "$s")" -ge 1
+        mg_assert_eq "ICMP errors the agent sent" 0 "$(counter gw-in.ipv4.icmp_sent "$s")"
         mg_assert_eq "ICMP the server's firewall dropped" 0 "$fw"
     else
         mg_assert_cmp "ICMP errors the agent sent (gw-in, IPv4)" \
-            "$(stat gw-in.ipv4.icmp_sent "$s")" -ge 1
+            "$(counter gw-in.ipv4.icmp_sent "$s")" -ge 1
         mg_assert_eq "ICMP the server's firewall dropped, vs the errors the agent sent" \
-            "$(stat gw-in.ipv4.icmp_sent "$s")" "$fw"
+            "$(counter gw-in.ipv4.icmp_sent "$s")" "$fw"
     fi
     mg_assert_no_match "the server's route toward the client (it learned no MTU)" 'mtu [0-9]' "$route"
     mg_assert_eq "SYN-ACKs clamped toward the client (clamping is off)" 0 \
-        "$(stat gw-in.mss.to_client.clamped "$s")"
+        "$(counter gw-in.mss.to_client.clamped "$s")"
     mg_assert_eq "SYNs clamped from the client (clamping is off)" 0 \
-        "$(stat gw-vpn.mss.from_client.clamped "$s")"
+        "$(counter gw-vpn.mss.from_client.clamped "$s")"
     mg_assert_eq "SYN-ACKs toward the client with clamping disabled (gw-in)" 1 \
-        "$(stat gw-in.mss.to_client.disabled "$s")"
+        "$(counter gw-in.mss.to_client.disabled "$s")"
     mg_assert_eq "SYNs from the client with clamping disabled (gw-vpn)" 1 \
-        "$(stat gw-vpn.mss.from_client.disabled "$s")"
+        "$(counter gw-vpn.mss.from_client.disabled "$s")"
     mg_assert_cmp "largest packet that reached the client" "$(mg_kv max_len "$summary")" -le "$TLS_MTU"
 
     mg_daemon_stop
@@ -366,11 +378,11 @@ $ssyns"
     mg_assert_eq "TCP segments with a bad checksum received by the client" 0 \
         "$(tcp_csum_errors "$NS_CLIENT")"
     mg_assert_eq "SYN-ACKs clamped toward the client (gw-in, to_client)" 1 \
-        "$(stat gw-in.mss.to_client.clamped "$s")"
+        "$(counter gw-in.mss.to_client.clamped "$s")"
     mg_assert_eq "SYNs clamped from the client (gw-vpn, from_client)" 1 \
-        "$(stat gw-vpn.mss.from_client.clamped "$s")"
-    mg_assert_eq "oversize packets the agent dropped" 0 "$(stat gw-in.ipv4.dropped "$s")"
-    mg_assert_eq "the session's oversize packets" 0 "$(stat session.oversize_packets "$s")"
+        "$(counter gw-vpn.mss.from_client.clamped "$s")"
+    mg_assert_eq "oversize packets the agent dropped" 0 "$(counter gw-in.ipv4.dropped "$s")"
+    mg_assert_eq "the session's oversize packets" 0 "$(counter session.oversize_packets "$s")"
 
     mg_daemon_stop
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
@@ -393,9 +405,9 @@ test_icmp_pmtud_cures()
 
     mg_assert_match "the server's path MTU toward the client" "mtu $TLS_MTU( |$)" "$route"
     mg_assert_cmp "ICMP frag-needed the agent sent (gw-in, IPv4)" \
-        "$(stat gw-in.ipv4.icmp_sent "$s")" -ge 1
-    mg_assert_cmp "the session's ICMP errors" "$(stat session.icmp_sent "$s")" -ge 1
-    mg_assert_eq "SYN-ACKs clamped (clamping is off)" 0 "$(stat gw-in.mss.to_client.clamped "$s")"
+        "$(counter gw-in.ipv4.icmp_sent "$s")" -ge 1
+    mg_assert_cmp "the session's ICMP errors" "$(counter session.icmp_sent "$s")" -ge 1
+    mg_assert_eq "SYN-ACKs clamped (clamping is off)" 0 "$(counter gw-in.mss.to_client.clamped "$s")"
 
     mg_daemon_stop
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
@@ -467,6 +479,7 @@ gap, gap_start = longest_gap(around)
 base, _ = longest_gap(before)
 print(f"segments={len(data)}")
 print(f"flip_at={flip:.3f}")
+print(f"flip_cmd_ms={(flipped - flip) * 1000:.1f}")
 print(f"before_max_len={max((p[1] for p in before), default=0):.0f}")
 print(f"after_max_len={max((p[1] for p in data if p[0] >= flip), default=0):.0f}")
 print(f"last_dtls_size_at={max((p[0] for p in data if p[1] > tls), default=-1):.3f}")
@@ -483,6 +496,7 @@ PYTHON
     s=$(stats)
     route=$(ip -n "$NS_SERVER" route get "$MG_CLIENT4")
     mg_note "at the client: $(mg_kv segments "$report") data segments; largest before the flip $(mg_kv before_max_len "$report") bytes, after it $(mg_kv after_max_len "$report")"
+    mg_note "mtuguardctl session transport took $(mg_kv flip_cmd_ms "$report") ms"
     mg_note "last ${DTLS_MTU}-byte segment at $(mg_kv last_dtls_size_at "$report") s, first full $TLS_MTU-byte segment at $(mg_kv first_tls_full_at "$report") s (flip at $(mg_kv flip_at "$report") s)"
     mg_note "frag-needed at the server: $(mg_kv icmp_before_flip "$report") before the flip, $(mg_kv icmp_after_flip "$report") after (MTU $(mg_kv icmp_mtus "$report")), the first $(mg_kv icmp_first_after_flip_ms "$report") ms after the flip command"
     mg_note "STALL AT THE FLIP: longest gap in received data $(mg_kv gap_ms "$report") ms (starting at $(mg_kv gap_start "$report") s); longest gap before the flip (rate limit alone) $(mg_kv baseline_gap_ms "$report") ms"
@@ -496,7 +510,7 @@ PYTHON
     mg_assert_eq "frag-needed before the flip" 0 "$(mg_kv icmp_before_flip "$report")"
     mg_assert_cmp "frag-needed after the flip" "$(mg_kv icmp_after_flip "$report")" -ge 1
     mg_assert_eq "MTU in the frag-needed messages" "$TLS_MTU" "$(mg_kv icmp_mtus "$report")"
-    mg_assert_cmp "ICMP errors the agent counted" "$(stat gw-in.ipv4.icmp_sent "$s")" -ge 1
+    mg_assert_cmp "ICMP errors the agent counted" "$(counter gw-in.ipv4.icmp_sent "$s")" -ge 1
     mg_assert_match "the server's path MTU toward the client" "mtu $TLS_MTU( |$)" "$route"
 
     mg_daemon_stop
