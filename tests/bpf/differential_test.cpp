@@ -197,18 +197,18 @@ protected:
         ProgramTest::SetUp();
         if (IsSkipped() || HasFatalFailure())
             return;
-        add_session("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls");
-        add_session("10.8.0.6,dtls-mtu=1418,tls-mtu=1347,transport=dtls");
-        add_session("10.9.0.0/16,dtls-mtu=1400,tls-mtu=1300,transport=tls");
-        add_session("10.9.0.7,dtls-mtu=1418,tls-mtu=1347,transport=tls,mss-clamp=off");
-        add_session("198.51.100.10,dtls-mtu=1400,tls-mtu=1300,transport=tls,mss-clamp=on");
-        add_session("224.1.2.3,dtls-mtu=1418,tls-mtu=1347");
-        add_session("255.255.255.255,dtls-mtu=1418,tls-mtu=1347");
-        add_session("2001:db8::5,dtls-mtu=1418,tls-mtu=1347,transport=tls,mss-clamp=on");
-        add_session("2001:db8::6,dtls-mtu=1200,tls-mtu=1200,transport=tls");
-        add_session("2001:db8:9::/48,dtls-mtu=1400,tls-mtu=1300,transport=tls");
-        add_session("2001:db8:100::10,dtls-mtu=1418,tls-mtu=1347,transport=dtls");
-        add_session("ff0e::1,dtls-mtu=1418,tls-mtu=1347");
+        add_sessions({"10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls",
+                      "10.8.0.6,dtls-mtu=1418,tls-mtu=1347,transport=dtls",
+                      "10.9.0.0/16,dtls-mtu=1400,tls-mtu=1300,transport=tls",
+                      "10.9.0.7,dtls-mtu=1418,tls-mtu=1347,transport=tls,mss-clamp=off",
+                      "198.51.100.10,dtls-mtu=1400,tls-mtu=1300,transport=tls,mss-clamp=on",
+                      "224.1.2.3,dtls-mtu=1418,tls-mtu=1347",
+                      "255.255.255.255,dtls-mtu=1418,tls-mtu=1347",
+                      "2001:db8::5,dtls-mtu=1418,tls-mtu=1347,transport=tls,mss-clamp=on",
+                      "2001:db8::6,dtls-mtu=1200,tls-mtu=1200,transport=tls",
+                      "2001:db8:9::/48,dtls-mtu=1400,tls-mtu=1300,transport=tls",
+                      "2001:db8:100::10,dtls-mtu=1418,tls-mtu=1347,transport=dtls",
+                      "ff0e::1,dtls-mtu=1418,tls-mtu=1347"});
     }
 };
 

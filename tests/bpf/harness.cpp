@@ -73,6 +73,12 @@ void ProgramTest::add_session(const std::string &text)
         model.add_pool(spec.prefix.pool_key(), spec.session);
 }
 
+void ProgramTest::add_sessions(std::initializer_list<const char *> specs)
+{
+    for (const char *spec : specs)
+        add_session(spec);
+}
+
 void ProgramTest::set_settings(const mg_settings &settings)
 {
     datapath->set_settings(settings);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -37,6 +38,7 @@ protected:
     void SetUp() override;
 
     void add_session(const std::string &spec);
+    void add_sessions(std::initializer_list<const char *> specs);
     void set_settings(const mg_settings &settings);
     void set_iface(const mg_iface &iface);
     mg_iface default_iface() const;

@@ -17,9 +17,9 @@ protected:
         mg_settings s{};
         s.mss_clamp = 1;
         set_settings(s);
-        add_session("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls");
-        add_session("10.8.0.6,dtls-mtu=1418,tls-mtu=1347,transport=tls,mss-clamp=off");
-        add_session("2001:db8::5,dtls-mtu=1418,tls-mtu=1347,transport=tls");
+        add_sessions({"10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls",
+                      "10.8.0.6,dtls-mtu=1418,tls-mtu=1347,transport=tls,mss-clamp=off",
+                      "2001:db8::5,dtls-mtu=1418,tls-mtu=1347,transport=tls"});
     }
 
     // A SYN toward (or, from_client, from) the session 10.8.0.5, with a valid TCP checksum.

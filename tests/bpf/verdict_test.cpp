@@ -16,13 +16,13 @@ protected:
         ProgramTest::SetUp();
         if (IsSkipped() || HasFatalFailure())
             return;
-        add_session("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls");
-        add_session("10.8.0.6,dtls-mtu=1418,tls-mtu=1347,transport=dtls");
-        add_session("10.9.0.0/16,dtls-mtu=1400,tls-mtu=1300,transport=tls");
-        add_session("10.9.0.7,dtls-mtu=1418,tls-mtu=1347,transport=tls");
-        add_session("2001:db8::5,dtls-mtu=1418,tls-mtu=1347,transport=tls");
-        add_session("2001:db8::6,dtls-mtu=1200,tls-mtu=1200,transport=tls");
-        add_session("2001:db8:9::/48,dtls-mtu=1400,tls-mtu=1300,transport=tls");
+        add_sessions({"10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls",
+                      "10.8.0.6,dtls-mtu=1418,tls-mtu=1347,transport=dtls",
+                      "10.9.0.0/16,dtls-mtu=1400,tls-mtu=1300,transport=tls",
+                      "10.9.0.7,dtls-mtu=1418,tls-mtu=1347,transport=tls",
+                      "2001:db8::5,dtls-mtu=1418,tls-mtu=1347,transport=tls",
+                      "2001:db8::6,dtls-mtu=1200,tls-mtu=1200,transport=tls",
+                      "2001:db8:9::/48,dtls-mtu=1400,tls-mtu=1300,transport=tls"});
     }
 
     void set_action(mg_action action)
