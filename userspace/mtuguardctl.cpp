@@ -53,6 +53,7 @@ Commands:
   status                         programs, interfaces, modes, session map use, version
   mtu-calc --cipher C (--link-mtu N | --tcp-mss N) [--tls-version 1.2|1.3]
            [--dtls-version 1.0|1.2] [--outer ipv4|ipv6] [--padding exact|conservative]
+  diagnose [ADDR]                what looks wrong, in plain words, and what to do about it
   detach [--pin-path DIR]        remove the programs and the pinned state (stops enforcement)
 
 Options:
@@ -108,6 +109,13 @@ const std::map<std::string, std::string> command_help = {
                  "counted conservatively (a whole block, GnuTLS/ocserv) unless --padding exact (Cisco ASA).\n\n"
                  "Examples:\n  mtuguardctl mtu-calc --cipher aes256-gcm --link-mtu 1500\n"
                  "  mtuguardctl mtu-calc --cipher rc4-sha1 --tcp-mss 1380\n"},
+    {"diagnose", "Usage: mtuguardctl [-o json] diagnose [ADDR]\n\n"
+                 "Reads the daemon's status and counters (and one session's, with ADDR) and says in plain words\n"
+                 "what looks wrong and what to do: programs not attached, no address to answer from, ICMP errors\n"
+                 "withheld by the rate limit or never sent, a session on TLS collecting oversize packets (the\n"
+                 "DTLS-to-TLS fallback case), MSS clamping that cannot see the clients, a nearly full session map.\n"
+                 "Exit status 0 whatever it finds; 1 only when the daemon cannot be asked.\n\n"
+                 "Examples:\n  mtuguardctl diagnose\n  mtuguardctl diagnose 10.8.0.5\n"},
     {"detach", "Usage: mtuguardctl detach [--pin-path DIR]\n\n"
                "Asks the running daemon to remove its programs and pinned state and exit; with no daemon\n"
                "running, removes what one left pinned under DIR (default /sys/fs/bpf/mtuguard).\n"
@@ -275,6 +283,85 @@ void print_status(const json &s)
                   << i["mode"].get<std::string>() << " mode, program id " << i["program_id"] << "\n";
 }
 
+// Plain-word findings from the daemon's status, counters and, optionally, one session.
+json diagnose(const json &status, const json &stats, const std::optional<json> &session)
+{
+    json findings = json::array();
+    auto add = [&](const char *severity, const std::string &finding, const std::string &advice) {
+        findings.push_back({{"severity", severity}, {"finding", finding}, {"advice", advice}});
+    };
+    const json &settings = status["settings"];
+    const bool answers = settings["on_oversize"] == "icmp" || settings["on_oversize"] == "clear-df";
+    bool client_side = false;
+    for (const auto &i : status["interfaces"]) {
+        const std::string name = i["name"];
+        client_side |= i.value("direction", "") == "from_client";
+        if (!i["attached"].get<bool>())
+            add("problem", name + ": the program is not attached: nothing is enforced there",
+                "check `ip -d link show " + name + "` for another XDP program; restart mtuguardd");
+        if (answers && i.value("direction", "to_client") == "to_client") {
+            if (i["icmp_source4"].is_null())
+                add("problem", name + ": no IPv4 address to send frag-needed from", "add one, or set --icmp-source");
+            if (i["icmp_source6"].is_null())
+                add("warning", name + ": no IPv6 address to send Packet Too Big from", "add one, or set --icmp-source");
+        }
+    }
+    auto sum = [&](const std::string &reason) {
+        uint64_t n = 0;
+        for (const auto &i : stats["interfaces"])
+            for (const auto &family : {"ipv4", "ipv6", "other"})
+                if (i["counters"][family].contains(reason))
+                    n += i["counters"][family][reason]["packets"].get<uint64_t>();
+        return n;
+    };
+    const uint64_t sent = sum("icmp_sent"), limited = sum("icmp_ratelimited"), dropped = sum("dropped");
+    const uint64_t no_address = sum("suppressed_no_address"), within = sum("within_mtu");
+    if (limited)
+        add("problem", std::to_string(limited) + " oversize packets were dropped without the ICMP error their sender "
+                           "needed: the rate limit was exhausted (" + std::to_string(sent) + " errors sent)",
+            "raise --icmp-rate / --icmp-burst (global) or --icmp-rate-per-source; see runbook.md");
+    if (dropped)
+        add(settings["on_oversize"] == "drop" ? "warning" : "info",
+            std::to_string(dropped) + " oversize packets were dropped silently (--on-oversize drop)",
+            "senders learn nothing from a silent drop; --on-oversize icmp answers them");
+    if (no_address)
+        add("problem", std::to_string(no_address) + " oversize packets got no error: no address to answer from",
+            "add an address to the interface or set --icmp-source");
+    if (sent && within && sent * 50 > within)
+        add("warning", std::to_string(sent) + " ICMP errors against " + std::to_string(within) +
+                           " packets within MTU: senders keep sending too big",
+            "the errors may be filtered before the servers: allow ICMP type 3 code 4 and ICMPv6 type 2 toward "
+            "them; MSS clamping (--mss-clamp on with a --client-iface) fixes TCP even then");
+    if (settings.value("mss_clamp", true) && !client_side)
+        add("info", "MSS clamping sees only the servers' SYN-ACKs: no --client-iface is configured",
+            "name the interface where the clients' packets arrive with --client-iface, so the MSS the servers send "
+            "with is clamped too");
+    const json &count = status["sessions"];
+    if (count["capacity"].get<uint64_t>() && count["exact"].get<uint64_t>() * 10 > count["capacity"].get<uint64_t>() * 9)
+        add("warning", "the session map is over 90% full (" + count["exact"].dump() + " of " + count["capacity"].dump() + ")",
+            "remove stale sessions or raise --max-sessions (needs `mtuguardctl detach` and a restart)");
+    if (session) {
+        const json &s = *session;
+        std::string line = s["address"].get<std::string>() + ": on " + s["transport"].get<std::string>() +
+                           ", enforcing MTU " + s["effective_mtu"].dump() + " (DTLS " + s["dtls_mtu"].dump() +
+                           ", TLS " + s["tls_mtu"].dump() + ")";
+        if (s.contains("oversize_packets") && s["oversize_packets"].get<uint64_t>()) {
+            add(s["transport"] == "tls" ? "warning" : "info",
+                line + "; " + s["oversize_packets"].dump() + " oversize packets, " + s["icmp_sent"].dump() +
+                    " ICMP errors sent",
+                s["transport"] == "tls" && s["dtls_mtu"].get<int>() > s["tls_mtu"].get<int>()
+                    ? "the seed's case: the client fell back to TLS but servers send for the DTLS MTU; if DTLS is "
+                      "blocked on the path, unblock UDP to the headend's DTLS port, or lower the tunnel MTU so both agree"
+                    : "");
+        } else {
+            add("info", line + "; no oversize packets", "");
+        }
+    }
+    if (findings.empty())
+        add("ok", "nothing looks wrong: programs attached, no ICMP error withheld, no silent drops", "");
+    return findings;
+}
+
 int run(const std::vector<std::string> &argv)
 {
     std::string socket_path = "/run/mtuguard/control.sock", output = "table";
@@ -318,6 +405,7 @@ int run(const std::vector<std::string> &argv)
         {"session del", {}}, {"session transport", {}}, {"session list", {}}, {"stats", {}}, {"status", {}},
         {"mtu-calc", {"cipher", "link-mtu", "tcp-mss", "tls-version", "dtls-version", "outer", "padding"}},
         {"detach", {"pin-path"}},
+        {"diagnose", {}},
     };
     Args args(rest, known.at(command));
     if (args.help) {
@@ -452,6 +540,23 @@ int run(const std::vector<std::string> &argv)
             std::cout << reply.dump(2) << "\n";
         else
             print_sessions(reply);
+        return exit_ok;
+    }
+    if (command == "diagnose") {
+        words(0, 1);
+        json status = client.call({{"command", "status"}});
+        json stats = client.call({{"command", "stats"}});
+        std::optional<json> session;
+        if (!args.words.empty())
+            session = client.call({{"command", "session.list"}, {"address", args.words[0]}})["sessions"].at(0);
+        json findings = diagnose(status, stats, session);
+        if (as_json) {
+            std::cout << json{{"ok", true}, {"findings", findings}}.dump(2) << "\n";
+        } else {
+            for (const auto &f : findings)
+                std::cout << f["severity"].get<std::string>() << ": " << f["finding"].get<std::string>() << "\n"
+                          << (f["advice"].get<std::string>().empty() ? "" : "  -> " + f["advice"].get<std::string>() + "\n");
+        }
         return exit_ok;
     }
     if (command == "stats" || command == "status") {

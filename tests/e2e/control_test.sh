@@ -803,6 +803,46 @@ mg_require_tools
 mg_topology_up
 # A private copy, as lib.sh does for the daemon: a rebuild during the run cannot pull it away.
 cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
+# --- 6. diagnose --------------------------------------------------------------------------------
+
+# mtuguardctl diagnose turns the counters into findings: the seed's case on one session (on TLS,
+# collecting oversize packets), ICMP errors withheld by the rate limit, no --client-iface.
+test_diagnose()
+{
+    local i
+    fresh_state
+    mg_daemon_start --iface gw-in --icmp-rate 1 --icmp-burst 1 \
+        --session "$MG_CLIENT4,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=tls"
+    ctl_ok diagnose
+    mg_assert_match "an idle gateway: only the missing client side is mentioned" \
+        'info: MSS clamping sees only the servers. SYN-ACKs: no --client-iface' "$CTL_OUT"
+    for i in 1 2 3; do
+        expect_oversize_sent_quietly
+    done
+    ctl_ok diagnose "$MG_CLIENT4"
+    mg_note "$CTL_OUT"
+    mg_assert_match "the rate limit is named, with the count" \
+        'problem: [12] oversize packets were dropped without the ICMP error .* rate limit was exhausted \([12] errors sent\)' \
+        "$CTL_OUT"
+    mg_assert_match "the advice names the options" 'raise --icmp-rate' "$CTL_OUT"
+    mg_assert_match "the session is the seed's case" \
+        "warning: $MG_CLIENT4: on tls, enforcing MTU $TLS_MTU \(DTLS $DTLS_MTU, TLS $TLS_MTU\); 3 oversize packets, [12] ICMP errors sent" \
+        "$CTL_OUT"
+    mg_assert_match "and what to do about it" "the seed's case: the client fell back to TLS" "$CTL_OUT"
+    ctl_ok -o json diagnose
+    mg_assert_eq "json: findings of severity problem" 1 \
+        "$(json_get 'sum(1 for f in d["findings"] if f["severity"] == "problem")' "$CTL_OUT")"
+    mg_daemon_stop
+}
+
+# One oversize DF ping toward the client. The three come about a second apart, so the limit of
+# one error a second answers one or two of them: the test asserts the split adds up, not its shape.
+expect_oversize_sent_quietly()
+{
+    mg_flush_pmtu
+    ping_server -M "do" -s "$OVERSIZE_PAYLOAD" -c 1 -W 1 "$MG_CLIENT4"
+}
+
 mg_run_test session_lifecycle test_session_lifecycle
 mg_run_test max_sessions test_max_sessions
 mg_run_test bad_control_input test_bad_control_input
@@ -810,4 +850,5 @@ mg_run_test hitless_sigkill test_hitless_sigkill
 mg_run_test hitless_keep_attached test_hitless_keep_attached
 mg_run_test stop_removes_all test_stop_removes_all
 mg_run_test incompatible_pins test_incompatible_pins
+mg_run_test diagnose test_diagnose
 mg_finish
