@@ -11,6 +11,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr uint64_t default_list_limit = 10000;
+
 struct BadRequest : std::runtime_error {
     BadRequest(ControlResult result, const std::string &message) : std::runtime_error(message), result(result) {}
     ControlResult result;
@@ -121,14 +123,23 @@ json run(Agent &agent, const json &request, bool &stop)
         return json::object();
     }
     if (command == "session.list") {
-        expect_fields(request, command, {"address"});
+        expect_fields(request, command, {"address", "limit"});
         std::optional<Prefix> only;
         if (request.contains("address"))
             only = prefix_field(request);
+        // A million sessions would make an answer of hundreds of megabytes: a limit keeps the
+        // daemon's memory flat, and "total" says how many there are.
+        uint64_t limit = default_list_limit;
+        if (auto it = request.find("limit"); it != request.end()) {
+            if (!it->is_number_unsigned() || it->get<uint64_t>() == 0)
+                throw BadRequest(ControlResult::BadRequest, "'limit' must be a positive whole number");
+            limit = it->get<uint64_t>();
+        }
         json sessions = json::array();
-        for (const auto &view : agent.list_sessions(only))
-            sessions.push_back(session_json(view));
-        return {{"sessions", sessions}};
+        const auto views = agent.list_sessions(only);
+        for (size_t i = 0; i < views.size() && i < limit; ++i)
+            sessions.push_back(session_json(views[i]));
+        return {{"sessions", sessions}, {"total", views.size()}, {"truncated", views.size() > limit}};
     }
     if (command == "stats") {
         expect_fields(request, command, {});

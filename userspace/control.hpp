@@ -4,6 +4,7 @@
 //   {"command": "session.del", "address": "10.8.0.5"}
 //   {"command": "session.transport", "address": "10.8.0.5", "transport": "dtls"}
 //   {"command": "session.list"}  or  {"command": "session.list", "address": "10.8.0.5"}
+//     (at most "limit" sessions, default 10000; the answer's "total" counts them all)
 //   {"command": "stats"}   {"command": "status"}   {"command": "detach"}
 //
 // Every answer has "ok"; a refusal has "error" (the result code: bad_request, unknown_command,

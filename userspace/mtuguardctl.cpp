@@ -48,7 +48,9 @@ Commands:
                                  sent in batches of 65536, each applied all or nothing
   session del ADDR[/PREFIX]
   session transport ADDR[/PREFIX] dtls|tls
-  session list [ADDR[/PREFIX]]   with per-session oversize packets, ICMP sent, last oversize
+  session list [ADDR[/PREFIX]] [--limit N]
+                                 with per-session oversize packets, ICMP sent, last oversize
+                                 (the first 10000 unless --limit says otherwise)
   stats                          packets by verdict reason, per interface and family
   status                         programs, interfaces, modes, session map use, version
   mtu-calc --cipher C (--link-mtu N | --tcp-mss N) [--tls-version 1.2|1.3]
@@ -93,7 +95,7 @@ const std::map<std::string, std::string> command_help = {
                           "Switches the MTU enforced for the session: the DTLS MTU while on DTLS, else the TLS MTU.\n"
                           "New TCP connections get the new MSS; existing ones learn it from ICMP.\n\n"
                           "Example:\n  mtuguardctl session transport 10.8.0.5 tls\n"},
-    {"session list", "Usage: mtuguardctl [-o json] session list [ADDR[/PREFIX]]\n\n"
+    {"session list", "Usage: mtuguardctl [-o json] session list [ADDR[/PREFIX]] [--limit N]\n\n"
                      "Every session and pool, or one, with its oversize packets, ICMP errors sent for it and\n"
                      "the time of its last oversize packet (exact sessions only; counted without locks, so two\n"
                      "CPUs racing on one session can lose a count — `stats` is exact).\n\n"
@@ -402,7 +404,7 @@ int run(const std::vector<std::string> &argv)
 
     static const std::map<std::string, std::vector<std::string>> known = {
         {"session add", {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "base-mtu", "padding", "file"}},
-        {"session del", {}}, {"session transport", {}}, {"session list", {}}, {"stats", {}}, {"status", {}},
+        {"session del", {}}, {"session transport", {}}, {"session list", {"limit"}}, {"stats", {}}, {"status", {}},
         {"mtu-calc", {"cipher", "link-mtu", "tcp-mss", "tls-version", "dtls-version", "outer", "padding"}},
         {"detach", {"pin-path"}},
         {"diagnose", {}},
@@ -535,11 +537,17 @@ int run(const std::vector<std::string> &argv)
         json request = {{"command", "session.list"}};
         if (!args.words.empty())
             request["address"] = args.words[0];
+        if (auto limit = args.get("limit"))
+            request["limit"] = number("limit", *limit, 1, 100'000'000);
         json reply = client.call(request);
-        if (as_json)
+        if (as_json) {
             std::cout << reply.dump(2) << "\n";
-        else
+        } else {
             print_sessions(reply);
+            if (reply.value("truncated", false))
+                std::cout << "(" << reply["sessions"].size() << " of " << reply["total"]
+                          << " shown; --limit N for more)\n";
+        }
         return exit_ok;
     }
     if (command == "diagnose") {

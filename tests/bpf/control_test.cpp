@@ -208,3 +208,25 @@ TEST_F(ControlProtocol, DetachAsksToStop)
 
 } // namespace
 } // namespace mtuguard::test
+
+namespace mtuguard::test {
+namespace {
+
+TEST_F(ControlProtocol, ListingIsLimited)
+{
+    request(R"({"command":"session.add","sessions":["10.8.0.1,dtls-mtu=1418,tls-mtu=1347",
+        "10.8.0.2,dtls-mtu=1418,tls-mtu=1347","10.8.0.3,dtls-mtu=1418,tls-mtu=1347"]})");
+    json all = request(R"({"command":"session.list"})");
+    EXPECT_EQ(all["sessions"].size(), 3u);
+    EXPECT_EQ(all["total"], 3);
+    EXPECT_EQ(all["truncated"], false);
+    json two = request(R"({"command":"session.list","limit":2})");
+    EXPECT_EQ(two["sessions"].size(), 2u);
+    EXPECT_EQ(two["total"], 3);
+    EXPECT_EQ(two["truncated"], true);
+    EXPECT_EQ(request(R"({"command":"session.list","limit":0})")["error"], "bad_request");
+    EXPECT_EQ(request(R"({"command":"session.list","limit":"all"})")["error"], "bad_request");
+}
+
+} // namespace
+} // namespace mtuguard::test
