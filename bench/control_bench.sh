@@ -122,7 +122,7 @@ met() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "yes" : "**no**" }'; }
 status_field() { ctl -o json status | jq -r "$1"; }
 rss_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$daemon_pid/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$daemon_pid/stat"; }
-session_maps=(mg_sessions4 mg_sessions6 mg_session_stats)
+session_maps=(mg_sessions4 mg_sessions6)
 # memlock INTO: the session maps' bytes_memlock by name into the associative array INTO, and
 # their sum under "total".
 memlock() {
@@ -351,8 +351,8 @@ out=${markdown:-/dev/stdout}
     echo "\`--max-sessions\` and allocated when the maps are created; ${slab_per_session} B by the"
     echo "machine's unreclaimable slab, which also holds the allocator's rounding of each element to"
     echo "its slab size (a cross-check: other activity on the machine moves it too). An IPv4 session"
-    echo "is two hash elements, its entry in \`mg_sessions4\` and its statistics in"
-    echo "\`mg_session_stats\`, each with the kernel's per-element header."
+    echo "is one hash element in \`mg_sessions4\`, its MTUs and its counters in one value, with the"
+    echo "kernel's per-element header."
     echo
     echo "### Other timings"
     echo

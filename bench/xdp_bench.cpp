@@ -297,9 +297,6 @@ public:
         update(skel_->maps.mg_ifaces_direct, &ifindex, sizeof(ifindex), &iface, sizeof(iface),
                "mg_ifaces_direct");
         for (const auto &[prefix, session] : sessions) {
-            const mg_session_stats zero{};
-            update(skel_->maps.mg_session_stats, &prefix.addr, sizeof(prefix.addr), &zero,
-                   sizeof(zero), "mg_session_stats");
             if (prefix.ipv4)
                 update(skel_->maps.mg_sessions4, &prefix.addr.bytes[12], 4, &session,
                        sizeof(session), "mg_sessions4");
@@ -357,12 +354,14 @@ public:
     }
     uint64_t session_icmp_sent(const Prefix &prefix) const
     {
-        mg_session_stats stats{};
-        if (bpf_map__lookup_elem(skel_->maps.mg_session_stats, &prefix.addr, sizeof(prefix.addr),
-                                 &stats, sizeof(stats), 0))
-            throw std::system_error(errno, std::generic_category(),
-                                    "icmp_warm: reading mg_session_stats");
-        return stats.icmp_sent;
+        mg_session session{};
+        int err = prefix.ipv4 ? bpf_map__lookup_elem(skel_->maps.mg_sessions4, &prefix.addr.bytes[12], 4,
+                                                     &session, sizeof(session), 0)
+                              : bpf_map__lookup_elem(skel_->maps.mg_sessions6, &prefix.addr,
+                                                     sizeof(prefix.addr), &session, sizeof(session), 0);
+        if (err)
+            throw std::system_error(errno, std::generic_category(), "icmp_warm: reading the session");
+        return session.stats.icmp_sent;
     }
 
 private:

@@ -69,15 +69,14 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 		return MG_REASON_ICMP_RATELIMITED;
 	if (mg_icmp_build(ctx, pkt, iface, threshold))
 		return MG_REASON_ICMP_FAILED;
-	if (stats)
-		stats->icmp_sent++;
+	stats->icmp_sent++;
 	return MG_REASON_ICMP_SENT;
 }
 
 static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet *pkt,
 				      const struct mg_iface *iface)
 {
-	const struct mg_session *session = mg_session_lookup(pkt);
+	struct mg_session *session = mg_session_lookup(pkt);
 	struct mg_session_stats *stats;
 	__u32 mtu, threshold;
 
@@ -100,11 +99,9 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	 * packets arrive on one CPU as long as RSS keeps a flow on one queue; two CPUs racing on one
 	 * session can lose a count, which the per-CPU interface counters never do.
 	 */
-	stats = mg_session_stats_lookup(pkt);
-	if (stats) {
-		stats->oversize_packets++;
-		stats->last_oversize_ns = bpf_ktime_get_coarse_ns(); /* a tick is precise enough */
-	}
+	stats = &session->stats;
+	stats->oversize_packets++;
+	stats->last_oversize_ns = bpf_ktime_get_coarse_ns(); /* a tick is precise enough */
 	if (pkt->l3_len <= threshold)
 		return MG_REASON_IPV6_BELOW_MIN;
 	if (pkt->family == MG_FAMILY_IPV4 && !pkt->df)
@@ -117,7 +114,7 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 static __always_inline int mg_from_client(struct xdp_md *ctx, const struct mg_packet *pkt,
 					  const struct mg_iface *iface)
 {
-	const struct mg_session *session = mg_session_lookup(pkt);
+	struct mg_session *session = mg_session_lookup(pkt);
 
 	if (!session)
 		return MG_REASON_NO_SESSION;

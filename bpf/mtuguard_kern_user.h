@@ -132,6 +132,17 @@ enum mg_mss_mode {
 	MG_MSS_OFF = 2,
 };
 
+/*
+ * Counters of one session (or pool), updated by the program in place on the oversize path only.
+ * They live in the session's own map value: no second lookup per oversize packet, and no second
+ * map entry per session. The daemon carries them over when it replaces a session.
+ */
+struct mg_session_stats {
+	__u64 oversize_packets;
+	__u64 icmp_sent;
+	__u64 last_oversize_ns; /* bpf_ktime_get_coarse_ns() of the last oversize packet, 0 = never */
+};
+
 struct mg_session {
 	__u16 dtls_mtu;
 	__u16 tls_mtu;
@@ -139,21 +150,14 @@ struct mg_session {
 	__u8 source;    /* enum mg_source; the data path ignores it */
 	__u8 mss_clamp; /* enum mg_mss_mode */
 	__u8 pad;
-};
-
-/* Per exact session, created and deleted by the daemon with the session, updated by the
- * program on the oversize path only. */
-struct mg_session_stats {
-	__u64 oversize_packets;
-	__u64 icmp_sent;
-	__u64 last_oversize_ns; /* bpf_ktime_get_coarse_ns() of the last oversize packet, 0 = never */
+	struct mg_session_stats stats;
 };
 
 /*
  * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
  * another ABI instead of reading them wrongly.
  */
-#define MG_ABI_VERSION 2
+#define MG_ABI_VERSION 3
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {

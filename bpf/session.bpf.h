@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Sessions: the exact tunnel addresses (hash) and the pool prefixes that give defaults to a
- * whole client pool (LPM trie), and a session's effective MTU. The daemon replaces a session's
+ * whole client pool (LPM trie), and a session's effective MTU. A session's value also holds its
+ * counters, which the program updates in place. The daemon replaces a session's
  * value with one map update, so a packet sees either the old or the new session, never a mix.
  */
 #ifndef MTUGUARD_SESSION_BPF_H
@@ -42,15 +43,6 @@ struct {
 	__type(value, struct mg_session);
 } mg_pools SEC(".maps");
 
-/* Bounded by the session map's size: the daemon creates and deletes entries with sessions. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* --max-sessions sets it at load time */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct mg_addr);
-	__type(value, struct mg_session_stats);
-} mg_session_stats SEC(".maps");
-
 /* The ABI version of the pinned maps, written once by the daemon that created them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -60,10 +52,10 @@ struct {
 } mg_abi SEC(".maps");
 
 /* The trie lookup is skipped while no pool of the family exists: most packets are no session. */
-static __always_inline const struct mg_session *mg_session_lookup(const struct mg_packet *pkt)
+static __always_inline struct mg_session *mg_session_lookup(const struct mg_packet *pkt)
 {
 	__u32 pool_bit = pkt->family == MG_FAMILY_IPV4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
-	const struct mg_session *session;
+	struct mg_session *session;
 	struct mg_pool_key key;
 
 	if (pkt->family == MG_FAMILY_IPV4)
@@ -75,15 +67,6 @@ static __always_inline const struct mg_session *mg_session_lookup(const struct m
 	key.prefixlen = 8 * MG_ADDR_LEN;
 	mg_peer_mapped(pkt, &key.addr);
 	return bpf_map_lookup_elem(&mg_pools, &key);
-}
-
-/* Only exact sessions have an entry: pool traffic is counted per interface. */
-static __always_inline struct mg_session_stats *mg_session_stats_lookup(const struct mg_packet *pkt)
-{
-	struct mg_addr peer;
-
-	mg_peer_mapped(pkt, &peer);
-	return bpf_map_lookup_elem(&mg_session_stats, &peer);
 }
 
 static __always_inline __u32 mg_effective_mtu(const struct mg_session *session)

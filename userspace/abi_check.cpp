@@ -5,7 +5,8 @@
 #include "mtuguard_kern_user.h"
 
 static_assert(sizeof(mg_addr) == 16);
-static_assert(sizeof(mg_session) == 8);
+static_assert(sizeof(mg_session) == 32);
+static_assert(offsetof(mg_session, stats) == 8);
 static_assert(offsetof(mg_session, dtls_mtu) == 0);
 static_assert(offsetof(mg_session, tls_mtu) == 2);
 static_assert(offsetof(mg_session, transport) == 4);

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -152,7 +154,7 @@ void Agent::adopt_sessions()
             log::info("removed " + describe(entry.prefix, entry.session) + ": no longer configured");
             continue;
         }
-        count_session(entry.session, entry.prefix.is_host(), +1);
+        count_session(entry.prefix, entry.session, +1);
         kept += entry.session.source != MG_SOURCE_STATIC;
     }
     if (kept)
@@ -198,30 +200,44 @@ void Agent::assign_interfaces()
     }
 }
 
-void Agent::count_session(const mg_session &session, bool host, int delta)
+// Counts and the index of exact sessions move together, on every change.
+void Agent::count_session(const Prefix &prefix, const mg_session &session, int delta)
 {
-    if (host)
-        counts_.by_transport[session.transport == MG_TRANSPORT_DTLS ? MG_TRANSPORT_DTLS : MG_TRANSPORT_TLS] += delta;
-    (host ? counts_.map_entries : counts_.pools) += delta;
+    if (!prefix.is_host()) {
+        counts_.pools += delta;
+        return;
+    }
+    counts_.by_transport[session.transport == MG_TRANSPORT_DTLS ? MG_TRANSPORT_DTLS : MG_TRANSPORT_TLS] += delta;
+    counts_.map_entries += delta;
+    if (delta > 0)
+        exact_.insert(prefix.addr);
+    else
+        exact_.erase(prefix.addr);
 }
 
 bool Agent::add_session(const SessionSpec &spec, mg_source source)
 {
     std::lock_guard lock(mutex_);
+    return set_session_locked(spec, source);
+}
+
+bool Agent::set_session_locked(const SessionSpec &spec, mg_source source)
+{
     std::optional<mg_session> old = datapath_.session(spec.prefix);
     if (!old && spec.prefix.is_host() && counts_.map_entries >= datapath_.max_sessions())
         throw ControlFailure(ControlResult::MapFull, "session map full: " + std::to_string(counts_.map_entries) +
                                                          " sessions (--max-sessions); nothing was evicted");
     mg_session session = spec.session;
     session.source = source;
+    session.stats = old ? old->stats : mg_session_stats{}; // a replaced session keeps its counters
     try {
         datapath_.set_session(spec.prefix, session);
     } catch (const std::system_error &e) {
         throw ControlFailure(e.code().value() == ENOSPC ? ControlResult::MapFull : ControlResult::Failed, e.what());
     }
     if (old)
-        count_session(*old, spec.prefix.is_host(), -1);
-    count_session(session, spec.prefix.is_host(), +1);
+        count_session(spec.prefix, *old, -1);
+    count_session(spec.prefix, session, +1);
     log::info(std::string(old ? "replaced " : "added ") + describe(spec.prefix, session));
     return old.has_value();
 }
@@ -230,38 +246,45 @@ void Agent::add_sessions(const std::vector<SessionSpec> &specs, mg_source source
 {
     std::lock_guard lock(mutex_);
     std::vector<SessionEntry> entries;
-    std::vector<bool> fresh;
-    std::vector<std::optional<mg_session>> old;
-    uint64_t new_hosts = 0, new_pools = 0;
-    std::set<std::string> seen;
+    std::unordered_set<std::string> seen;
     for (const auto &spec : specs) {
-        if (!seen.insert(spec.prefix.to_string()).second)
+        // Binary keys: formatting a million addresses only to compare them costs seconds.
+        std::string key(reinterpret_cast<const char *>(spec.prefix.addr.bytes), MG_ADDR_LEN);
+        key += char(spec.prefix.mapped_length());
+        if (!seen.insert(key).second)
             throw ControlFailure(ControlResult::BadRequest, spec.prefix.to_string() + " given twice");
-        old.push_back(datapath_.session(spec.prefix));
-        fresh.push_back(!old.back());
-        new_hosts += !old.back() && spec.prefix.is_host();
-        new_pools += !old.back() && !spec.prefix.is_host();
         SessionEntry entry{spec.prefix, spec.session};
         entry.session.source = source;
         entries.push_back(entry);
     }
-    // Checked before the first write: a batch that does not fit changes nothing.
-    if (counts_.map_entries + new_hosts > datapath_.max_sessions())
+    // Checked before the first write: a batch that does not fit changes nothing. The index of
+    // exact sessions says which are new without a lookup per session.
+    std::vector<bool> fresh;
+    uint64_t new_hosts = 0, new_pools = 0;
+    for (const auto &entry : entries) {
+        const bool is_new = entry.prefix.is_host() ? !exact_.count(entry.prefix.addr) : !datapath_.session(entry.prefix);
+        fresh.push_back(is_new);
+        new_hosts += is_new && entry.prefix.is_host();
+        new_pools += is_new && !entry.prefix.is_host();
+    }
+    const uint64_t capacity = datapath_.max_sessions();
+    if (counts_.map_entries + new_hosts > capacity)
         throw ControlFailure(ControlResult::MapFull,
                              "session map full: " + std::to_string(counts_.map_entries) + " + " +
                                  std::to_string(new_hosts) + " new sessions exceed --max-sessions " +
-                                 std::to_string(datapath_.max_sessions()) + "; nothing was changed");
+                                 std::to_string(capacity) + "; nothing was changed");
     if (counts_.pools + new_pools > MG_MAX_POOLS)
         throw ControlFailure(ControlResult::MapFull, "pool map full; nothing was changed");
+    std::vector<std::optional<mg_session>> old;
     try {
-        datapath_.set_sessions(entries, fresh);
+        old = datapath_.set_sessions(entries, fresh);
     } catch (const std::system_error &e) {
         throw ControlFailure(ControlResult::Failed, e.what());
     }
     for (size_t i = 0; i < entries.size(); ++i) {
         if (old[i])
-            count_session(*old[i], entries[i].prefix.is_host(), -1);
-        count_session(entries[i].session, entries[i].prefix.is_host(), +1);
+            count_session(entries[i].prefix, *old[i], -1);
+        count_session(entries[i].prefix, entries[i].session, +1);
     }
     log::info("added " + std::to_string(entries.size()) + " sessions in one batch (" +
               std::to_string(new_hosts + new_pools) + " new)");
@@ -273,7 +296,7 @@ void Agent::delete_session(const Prefix &prefix)
     std::optional<mg_session> old = datapath_.session(prefix);
     if (!old || !datapath_.delete_session(prefix))
         throw ControlFailure(ControlResult::NotFound, "no session " + prefix.to_string());
-    count_session(*old, prefix.is_host(), -1);
+    count_session(prefix, *old, -1);
     log::info("deleted " + describe(prefix, *old));
 }
 
@@ -290,8 +313,8 @@ void Agent::set_transport(const Prefix &prefix, mg_transport transport)
     } catch (const std::system_error &e) {
         throw ControlFailure(ControlResult::Failed, e.what());
     }
-    count_session(*old, prefix.is_host(), -1);
-    count_session(session, prefix.is_host(), +1);
+    count_session(prefix, *old, -1);
+    count_session(prefix, session, +1);
     log::info((prefix.is_host() ? "session " : "pool ") + prefix.to_string() + " transport " +
               transport_name(old->transport) + " -> " + transport_name(transport) + ": effective mtu " +
               std::to_string(effective_mtu(*old)) + " -> " + std::to_string(effective_mtu(session)) +
@@ -301,7 +324,7 @@ void Agent::set_transport(const Prefix &prefix, mg_transport transport)
 std::vector<SessionView> Agent::list_sessions(const std::optional<Prefix> &only) const
 {
     std::vector<SessionView> out;
-    auto add = [&](const SessionEntry &entry) { out.push_back({entry, datapath_.session_stats(entry.prefix)}); };
+    auto add = [&](const SessionEntry &entry) { out.push_back({entry, entry.session.stats}); };
     if (only) {
         if (auto session = datapath_.session(*only))
             add({*only, *session});
@@ -393,6 +416,196 @@ void Agent::count_request(ControlResult result)
     control_requests_[size_t(result)].fetch_add(1, std::memory_order_relaxed);
 }
 
+namespace {
+
+bool same_session(const mg_session &a, const mg_session &b)
+{
+    return a.dtls_mtu == b.dtls_mtu && a.tls_mtu == b.tls_mtu && a.transport == b.transport &&
+           a.mss_clamp == b.mss_clamp;
+}
+
+std::string list_text(std::vector<std::string> items)
+{
+    std::sort(items.begin(), items.end());
+    std::string out;
+    for (const auto &item : items)
+        out += (out.empty() ? "" : ",") + item;
+    return out.empty() ? "(none)" : out;
+}
+
+std::string path_text(const std::string &path) { return path.empty() ? "''" : path; }
+
+std::string rate_text(const RateLimit &limit, bool burst)
+{
+    return std::to_string(burst ? limit.burst : limit.rate);
+}
+
+std::string source_text(const std::optional<Prefix> &source)
+{
+    return source ? source->to_string() : "(the interface's address)";
+}
+
+} // namespace
+
+std::string ReloadReport::describe() const
+{
+    std::string out = std::to_string(sessions_added) + " session(s) added, " + std::to_string(sessions_changed) +
+                      " changed, " + std::to_string(sessions_removed) + " removed";
+    for (const auto &change : applied)
+        out += "; " + change;
+    if (!restart_needed.empty()) {
+        out += "; needs a restart, kept as running:";
+        for (const auto &option : restart_needed)
+            out += " " + option;
+    }
+    return out;
+}
+
+ReloadReport Agent::reload(const Config &next)
+{
+    ReloadReport report;
+    Config merged = next;
+
+    // 1. The static sessions: planned and checked against the running maps before anything
+    //    changes. The configuration owns its sessions as at start-up (adopt_sessions): one it no
+    //    longer names goes unless mtuguardctl has replaced it since; one it names is written
+    //    unless it is unchanged since the last configuration and still there as written, so a
+    //    transport switched at runtime survives a reload that did not touch that session.
+    std::map<std::string, const SessionSpec *> before, after;
+    for (const auto &spec : config_.sessions)
+        before[spec.prefix.to_string()] = &spec;
+    for (const auto &spec : next.sessions)
+        after[spec.prefix.to_string()] = &spec;
+    std::unique_lock lock(mutex_);
+    std::map<std::string, SessionEntry> running;
+    for (const auto &entry : datapath_.sessions())
+        running[entry.prefix.to_string()] = entry;
+    std::vector<SessionEntry> removals;
+    std::vector<const SessionSpec *> writes;
+    int64_t hosts = int64_t(counts_.map_entries), pools = int64_t(counts_.pools);
+    for (const auto &[key, spec] : before) {
+        auto it = running.find(key);
+        if (!after.count(key) && it != running.end() && it->second.session.source == MG_SOURCE_STATIC) {
+            removals.push_back(it->second);
+            (spec->prefix.is_host() ? hosts : pools) -= 1;
+        }
+    }
+    for (const auto &[key, spec] : after) {
+        auto it = running.find(key);
+        auto previous = before.find(key);
+        if (previous != before.end() && same_session(previous->second->session, spec->session) &&
+            it != running.end() && it->second.session.source == MG_SOURCE_STATIC)
+            continue;
+        writes.push_back(spec);
+        if (it == running.end())
+            (spec->prefix.is_host() ? hosts : pools) += 1;
+    }
+    if (hosts > int64_t(datapath_.max_sessions()))
+        throw ConfigError("--session: " + std::to_string(hosts) + " sessions with those added through mtuguardctl, "
+                          "over the running --max-sessions " + std::to_string(datapath_.max_sessions()) +
+                          " (a larger map needs a restart after `mtuguardctl detach`)");
+    if (pools > int64_t(MG_MAX_POOLS))
+        throw ConfigError("--session: " + std::to_string(pools) + " pool prefixes with those added through "
+                          "mtuguardctl, over the limit of " + std::to_string(MG_MAX_POOLS));
+
+    // 2. What only a restart can change keeps its running value.
+    auto restart_only = [&](bool differs, const std::string &option, const std::string &running_value,
+                            const std::string &wanted) {
+        if (!differs)
+            return;
+        report.restart_needed.push_back(option);
+        log::warning("reload: " + option + " " + wanted + " needs a restart; running on with " + running_value);
+    };
+    auto sorted = [](std::vector<std::string> v) {
+        std::sort(v.begin(), v.end());
+        return v;
+    };
+    restart_only(sorted(next.ifaces) != sorted(config_.ifaces), "--iface", list_text(config_.ifaces),
+                 list_text(next.ifaces));
+    restart_only(sorted(next.client_ifaces) != sorted(config_.client_ifaces), "--client-iface",
+                 list_text(config_.client_ifaces), list_text(next.client_ifaces));
+    restart_only(next.xdp_mode != config_.xdp_mode, "--xdp-mode", xdp_mode_name(config_.xdp_mode),
+                 xdp_mode_name(next.xdp_mode));
+    restart_only(next.max_sessions != config_.max_sessions, "--max-sessions", std::to_string(config_.max_sessions),
+                 std::to_string(next.max_sessions));
+    restart_only(next.pin_path != config_.pin_path, "--pin-path", path_text(config_.pin_path),
+                 path_text(next.pin_path));
+    restart_only(next.control_socket != config_.control_socket, "--control-socket",
+                 path_text(config_.control_socket), path_text(next.control_socket));
+    restart_only(next.metrics_listen != config_.metrics_listen, "--metrics-listen",
+                 path_text(config_.metrics_listen), path_text(next.metrics_listen));
+    merged.ifaces = config_.ifaces;
+    merged.client_ifaces = config_.client_ifaces;
+    merged.xdp_mode = config_.xdp_mode;
+    merged.max_sessions = config_.max_sessions;
+    merged.pin_path = config_.pin_path;
+    merged.control_socket = config_.control_socket;
+    merged.metrics_listen = config_.metrics_listen;
+
+    // 3. The settings the program reads on every packet.
+    auto applied = [&](bool differs, const std::string &option, const std::string &was, const std::string &is) {
+        if (differs)
+            report.applied.push_back(option + " " + was + " -> " + is);
+    };
+    applied(next.on_oversize != config_.on_oversize, "--on-oversize", action_name(config_.on_oversize),
+            action_name(next.on_oversize));
+    applied(next.mss_clamp != config_.mss_clamp, "--mss-clamp", config_.mss_clamp ? "on" : "off",
+            next.mss_clamp ? "on" : "off");
+    applied(next.icmp_global.rate != config_.icmp_global.rate, "--icmp-rate", rate_text(config_.icmp_global, false),
+            rate_text(next.icmp_global, false));
+    applied(next.icmp_global.burst != config_.icmp_global.burst, "--icmp-burst",
+            rate_text(config_.icmp_global, true), rate_text(next.icmp_global, true));
+    applied(next.icmp_per_source.rate != config_.icmp_per_source.rate, "--icmp-rate-per-source",
+            rate_text(config_.icmp_per_source, false), rate_text(next.icmp_per_source, false));
+    applied(next.icmp_per_source.burst != config_.icmp_per_source.burst, "--icmp-burst-per-source",
+            rate_text(config_.icmp_per_source, true), rate_text(next.icmp_per_source, true));
+    applied(next.icmp_source4 != config_.icmp_source4, "--icmp-source (IPv4)", source_text(config_.icmp_source4),
+            source_text(next.icmp_source4));
+    applied(next.icmp_source6 != config_.icmp_source6, "--icmp-source (IPv6)", source_text(config_.icmp_source6),
+            source_text(next.icmp_source6));
+    applied(next.keep_attached != config_.keep_attached, "--keep-attached", config_.keep_attached ? "on" : "off",
+            next.keep_attached ? "on" : "off");
+    datapath_.set_settings(make_settings(merged));
+
+    // 4. The interface table: ICMP sources from the new configuration, or the interfaces'
+    //    addresses as they are now. An interface deleted or re-created since start-up is left
+    //    as it is: attaching to it again is a restart.
+    for (size_t i = 0; i < interfaces_.size(); ++i) {
+        InterfaceInfo &info = interfaces_[i];
+        try {
+            InterfaceInfo now = query_interface(info.name);
+            if (now.ifindex == info.ifindex)
+                info = now;
+            else
+                log::warning("reload: " + info.name + " was re-created (ifindex " + std::to_string(info.ifindex) +
+                             " -> " + std::to_string(now.ifindex) + "): restart mtuguardd to enforce there again");
+        } catch (const std::exception &e) {
+            log::warning("reload: " + info.name + ": " + e.what() + "; restart mtuguardd once it is back");
+        }
+        datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], merged));
+    }
+
+    // 5. The sessions, as planned.
+    for (const auto &entry : removals) {
+        if (datapath_.delete_session(entry.prefix)) {
+            count_session(entry.prefix, entry.session, -1);
+            ++report.sessions_removed;
+            log::info("reload: removed " + describe(entry.prefix, entry.session) + ": no longer configured");
+        }
+    }
+    for (const SessionSpec *spec : writes) {
+        if (set_session_locked(*spec, MG_SOURCE_STATIC))
+            ++report.sessions_changed;
+        else
+            ++report.sessions_added;
+    }
+    lock.unlock();
+
+    keep_attached_ = merged.keep_attached;
+    config_ = merged;
+    return report;
+}
+
 std::string Agent::summary() const
 {
     SessionCounts counts = sessions();
@@ -409,6 +622,7 @@ std::vector<uint64_t> Agent::mss_counters() const { return datapath_.mss_counter
 
 std::vector<InterfaceStatus> Agent::interfaces() const
 {
+    std::lock_guard lock(mutex_);
     std::vector<InterfaceStatus> out;
     for (size_t i = 0; i < interfaces_.size(); ++i) {
         InterfaceStatus s;

@@ -10,7 +10,10 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <cstring>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -38,6 +41,15 @@ struct SessionView {
     std::optional<mg_session_stats> stats;
 };
 
+// What a reload changed (Agent::reload), for its log line and for tests.
+struct ReloadReport {
+    std::vector<std::string> applied;        // "--on-oversize icmp -> drop": in effect now
+    std::vector<std::string> restart_needed; // "--max-sessions": kept at the running value
+    size_t sessions_added = 0, sessions_changed = 0, sessions_removed = 0;
+
+    std::string describe() const;
+};
+
 class Agent final : public AgentView {
 public:
     // Resolves interfaces, loads (re-adopting pinned maps), fills the maps, attaches or swaps
@@ -47,10 +59,21 @@ public:
     // Unless told to keep them, removes the pins: the programs detach, the maps go.
     ~Agent() override;
 
+    // Applies a new configuration to the running program without re-attaching it: the
+    // settings (--on-oversize, --mss-clamp, ICMP rates and bursts), the ICMP source addresses
+    // (and the interfaces' current addresses), the static sessions (added, changed, removed;
+    // those added through mtuguardctl stay, and a static session the configuration did not
+    // change keeps the transport it was switched to at runtime) and --keep-attached. What only
+    // a restart can change (--iface, --client-iface, --xdp-mode, --max-sessions, --pin-path,
+    // --control-socket, --metrics-listen) keeps its running value and is reported. Throws
+    // ConfigError, having changed nothing, when the sessions would not fit the running maps.
+    ReloadReport reload(const Config &config);
+
     std::string summary() const;
     bool adopted() const { return datapath_.adopted(); }
     int program_fd() const { return datapath_.program_fd(); } // for tests and tools
     void keep_attached(bool keep) { keep_attached_ = keep; }
+    bool keeps_attached() const { return keep_attached_; }
 
     // Session operations, each wholly applied or not at all (throw ControlFailure).
     // Returns true when an existing session was replaced.
@@ -75,19 +98,34 @@ public:
 
 private:
     void adopt_sessions();
+    bool set_session_locked(const SessionSpec &spec, mg_source source); // mutex_ held
     void assign_interfaces();
-    void count_session(const mg_session &session, bool host, int delta);
+    void count_session(const Prefix &prefix, const mg_session &session, int delta);
 
     Config config_;
-    std::vector<InterfaceInfo> interfaces_;
+    std::vector<InterfaceInfo> interfaces_; // names fixed; addresses refreshed by reload (mutex_)
     std::vector<uint32_t> slots_;
     Datapath datapath_;
     std::vector<XdpLink> links_;
     bool keep_attached_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
-    mutable std::mutex mutex_; // session counts, read by the exporter's threads
+    mutable std::mutex mutex_; // session counts and interfaces_, read by the exporter's threads
     SessionCounts counts_;
+    // The exact sessions' addresses, so a bulk load knows which are new without a syscall each.
+    struct AddrHash {
+        size_t operator()(const mg_addr &a) const noexcept
+        {
+            return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char *>(a.bytes), sizeof(a.bytes)));
+        }
+    };
+    struct AddrEqual {
+        bool operator()(const mg_addr &a, const mg_addr &b) const noexcept
+        {
+            return std::memcmp(a.bytes, b.bytes, sizeof(a.bytes)) == 0;
+        }
+    };
+    std::unordered_set<mg_addr, AddrHash, AddrEqual> exact_;
     std::array<std::atomic<uint64_t>, size_t(ControlResult::Count)> control_requests_{};
 };
 

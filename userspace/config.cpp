@@ -29,6 +29,17 @@ Sessions (SPEC):
 Config file: the same option names in INI syntax (one "session = SPEC" line per
 session); an option given on the command line replaces the file's value(s).
 
+Signals: SIGINT and SIGTERM stop (removing everything unless --keep-attached).
+SIGHUP re-reads the configuration (this command line and its --config file as
+they are now) and applies it without re-attaching: sessions, --on-oversize,
+--mss-clamp, the --icmp-* options and --keep-attached; sessions added through
+mtuguardctl stay. A configuration that does not parse, or whose sessions do not
+fit the running map, is refused whole and logged; the running one is kept.
+--iface, --client-iface, --xdp-mode, --max-sessions, --pin-path,
+--control-socket and --metrics-listen change only with a restart: a reload logs
+them and applies the rest. Under systemd (Type=notify) mtuguardd reports
+readiness once attached, its status and reloads, and feeds the watchdog.
+
 Exit status: 0 after a clean stop, 1 when loading or attaching fails, 2 for a
 usage or configuration error (nothing is attached then).
 

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <list>
@@ -83,6 +84,11 @@ ControlServer::~ControlServer() { unlink(path_.c_str()); }
 
 void ControlServer::serve(int stop_fd, const Handler &handler, const Refusal &refuse)
 {
+    serve(Events{stop_fd, [] { return false; }, nullptr}, handler, refuse);
+}
+
+void ControlServer::serve(const Events &events, const Handler &handler, const Refusal &refuse)
+{
     std::list<Client> clients;
     Clock::time_point accept_paused_until{};
     std::vector<pollfd> fds;
@@ -92,22 +98,25 @@ void ControlServer::serve(int stop_fd, const Handler &handler, const Refusal &re
     while (!stopping || !clients.empty()) {
         fds.clear();
         owners.clear();
-        fds.push_back({stop_fd, POLLIN, 0});
+        fds.push_back({events.fd, POLLIN, 0});
         // Out of descriptors, accept() fails at once: stop asking until a client leaves or a
         // moment passes, instead of spinning on a listener that stays readable.
         const bool accepting = !stopping && clients.size() < limits_.max_clients && Clock::now() >= accept_paused_until;
         fds.push_back({listener_.get(), short(accepting ? POLLIN : 0), 0});
         for (auto &client : clients) {
-            short events = client.closing ? 0 : POLLIN;
+            short wanted = client.closing ? 0 : POLLIN;
             if (!client.out.empty())
-                events |= POLLOUT;
-            fds.push_back({client.fd.get(), events, 0});
+                wanted |= POLLOUT;
+            fds.push_back({client.fd.get(), wanted, 0});
             owners.push_back(&client);
         }
-        int ready = poll(fds.data(), fds.size(), accepting ? 1000 : 100);
+        const int timeout = int(std::min<int64_t>(accepting ? 1000 : 100, events.tick_interval.count()));
+        int ready = poll(fds.data(), fds.size(), std::max(timeout, 1));
         if (ready < 0 && errno != EINTR)
             throw std::runtime_error(std::string("control socket poll: ") + std::strerror(errno));
-        if (fds[0].revents & POLLIN)
+        if (events.on_tick)
+            events.on_tick();
+        if ((fds[0].revents & POLLIN) && !events.on_readable())
             return;
 
         if (fds[1].revents & POLLIN) {

@@ -40,8 +40,19 @@ public:
     ControlServer(const ControlServer &) = delete;
     ControlServer &operator=(const ControlServer &) = delete;
 
+    // What the daemon's main loop needs besides the clients: its own descriptor (a signalfd)
+    // and a periodic call (the systemd watchdog).
+    struct Events {
+        int fd = -1;
+        std::function<bool()> on_readable;        // `fd` is readable: false stops serving at once
+        std::function<void()> on_tick;            // after every wake-up, at least every tick_interval
+        std::chrono::milliseconds tick_interval{1000};
+    };
+
     // Serves until `stop_fd` becomes readable or a reply asks to stop.
     void serve(int stop_fd, const Handler &handler, const Refusal &refuse);
+    // Serves until events.on_readable returns false or a reply asks to stop.
+    void serve(const Events &events, const Handler &handler, const Refusal &refuse);
 
 private:
     std::string path_;

@@ -78,8 +78,7 @@ void check_pinned_map(const bpf_map *map, const std::string &path)
     auto differs = [&](const char *what, uint32_t pinned, uint32_t wanted) {
         if (pinned == wanted)
             return;
-        std::string advice = std::string(bpf_map__name(map)).rfind("mg_sessions", 0) == 0 ||
-                                     std::string(bpf_map__name(map)) == "mg_session_stats"
+        std::string advice = std::string(bpf_map__name(map)).rfind("mg_sessions", 0) == 0
                                  ? "start with --max-sessions " + std::to_string(pinned) + ", or "
                                  : "";
         throw std::runtime_error("pinned map " + path + " has " + what + " " + std::to_string(pinned) +
@@ -218,11 +217,14 @@ uint32_t XdpLink::program_id() const
     return bpf_obj_get_info_by_fd(fd_.get(), &info, &length) == 0 ? info.prog_id : 0;
 }
 
+// One syscall on the link itself: a netlink query per interface costs ~0.5 ms, which at 64
+// interfaces made every scrape slow. The kernel reports ifindex 0 once the interface is gone or
+// the link was detached from outside; while the link holds the hook nothing else can replace it.
 bool XdpLink::attached() const
 {
-    uint32_t running = 0;
-    const uint32_t flags = mode_ == XdpMode::Generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-    return bpf_xdp_query_id(ifindex_, flags, &running) == 0 && running && running == program_id();
+    bpf_link_info info{};
+    uint32_t length = sizeof(info);
+    return bpf_obj_get_info_by_fd(fd_.get(), &info, &length) == 0 && info.xdp.ifindex == ifindex_;
 }
 
 mg_settings make_settings(const Config &config)
@@ -242,7 +244,7 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir) : pin_dir_
         fail(errno, "opening the BPF object");
     try {
         int err = 0;
-        for (bpf_map *map : {skel_->maps.mg_sessions4, skel_->maps.mg_sessions6, skel_->maps.mg_session_stats})
+        for (bpf_map *map : {skel_->maps.mg_sessions4, skel_->maps.mg_sessions6})
             if (!err)
                 err = bpf_map__set_max_entries(map, max_sessions);
         if (err)
@@ -362,15 +364,8 @@ void Datapath::set_session(const Prefix &prefix, const mg_session &session)
 {
     int err;
     if (prefix.is_host()) {
-        // Stats first: the program never finds a session without its stats entry.
-        mg_session_stats zero{};
-        err = bpf_map__update_elem(skel_->maps.mg_session_stats, &prefix.addr, sizeof(prefix.addr), &zero,
-                                   sizeof(zero), BPF_NOEXIST);
-        if (err == -EEXIST)
-            err = 0;
-        if (!err)
-            err = bpf_map__update_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), &session,
-                                       sizeof(session), BPF_ANY);
+        err = bpf_map__update_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), &session,
+                                   sizeof(session), BPF_ANY);
         if (err == -E2BIG || err == -ENOSPC)
             fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
     } else {
@@ -385,18 +380,24 @@ void Datapath::set_session(const Prefix &prefix, const mg_session &session)
         fail(err, "writing session " + prefix.to_string());
 }
 
-void Datapath::set_sessions(const std::vector<SessionEntry> &sessions, const std::vector<bool> &fresh)
+// New sessions go in with batched updates; each existing one is read first (its counters carry
+// over) and replaced on its own. Batch updates cannot say "only if new" per element, so the
+// caller, which knows its sessions, says which are new.
+std::vector<std::optional<mg_session>> Datapath::set_sessions(std::vector<SessionEntry> sessions,
+                                                              const std::vector<bool> &fresh)
 {
+    std::vector<std::optional<mg_session>> old(sessions.size());
     std::vector<uint32_t> keys4;
-    std::vector<mg_addr> keys6, fresh_keys;
+    std::vector<mg_addr> keys6;
     std::vector<mg_session> values4, values6;
     for (size_t i = 0; i < sessions.size(); ++i) {
-        const auto &entry = sessions[i];
-        if (!entry.prefix.is_host()) {
+        SessionEntry &entry = sessions[i];
+        if (!fresh[i] || !entry.prefix.is_host()) {
+            old[i] = session(entry.prefix);
+            if (old[i])
+                entry.session.stats = old[i]->stats;
             set_session(entry.prefix, entry.session);
-            continue;
-        }
-        if (entry.prefix.ipv4) {
+        } else if (entry.prefix.ipv4) {
             uint32_t key;
             std::memcpy(&key, &entry.prefix.addr.bytes[12], 4);
             keys4.push_back(key);
@@ -405,16 +406,12 @@ void Datapath::set_sessions(const std::vector<SessionEntry> &sessions, const std
             keys6.push_back(entry.prefix.addr);
             values6.push_back(entry.session);
         }
-        if (fresh[i])
-            fresh_keys.push_back(entry.prefix.addr);
     }
-    auto batch = [this](bpf_map *map, const void *keys, size_t key_size, const void *values, size_t value_size,
-                        size_t count) {
+    auto load = [&](bpf_map *map, const auto &keys, const std::vector<mg_session> &values) {
         LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-        for (size_t done = 0; done < count;) {
-            uint32_t n = count - done;
-            int err = bpf_map_update_batch(bpf_map__fd(map), static_cast<const uint8_t *>(keys) + done * key_size,
-                                           static_cast<const uint8_t *>(values) + done * value_size, &n, &opts);
+        for (size_t done = 0; done < keys.size();) {
+            uint32_t n = keys.size() - done;
+            int err = bpf_map_update_batch(bpf_map__fd(map), &keys[done], &values[done], &n, &opts);
             if (err == -E2BIG || err == -ENOSPC)
                 fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
             if (err)
@@ -422,12 +419,9 @@ void Datapath::set_sessions(const std::vector<SessionEntry> &sessions, const std
             done += n;
         }
     };
-    // Stats first, as in set_session: the program never finds a session without them.
-    std::vector<mg_session_stats> zeros(fresh_keys.size());
-    batch(skel_->maps.mg_session_stats, fresh_keys.data(), sizeof(mg_addr), zeros.data(), sizeof(mg_session_stats),
-          fresh_keys.size());
-    batch(skel_->maps.mg_sessions4, keys4.data(), 4, values4.data(), sizeof(mg_session), keys4.size());
-    batch(skel_->maps.mg_sessions6, keys6.data(), sizeof(mg_addr), values6.data(), sizeof(mg_session), keys6.size());
+    load(skel_->maps.mg_sessions4, keys4, values4);
+    load(skel_->maps.mg_sessions6, keys6, values6);
+    return old;
 }
 
 std::optional<mg_session> Datapath::session(const Prefix &prefix) const
@@ -450,10 +444,7 @@ std::optional<mg_session> Datapath::session(const Prefix &prefix) const
 bool Datapath::delete_session(const Prefix &prefix)
 {
     if (prefix.is_host()) {
-        bool found =
-            bpf_map__delete_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), 0) == 0;
-        bpf_map__delete_elem(skel_->maps.mg_session_stats, &prefix.addr, sizeof(prefix.addr), 0);
-        return found;
+        return bpf_map__delete_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), 0) == 0;
     }
     mg_pool_key key = prefix.pool_key();
     return bpf_map__delete_elem(skel_->maps.mg_pools, &key, sizeof(key), 0) == 0;
@@ -481,15 +472,6 @@ std::vector<SessionEntry> Datapath::sessions() const
     std::vector<SessionEntry> pool_entries = pools();
     out.insert(out.end(), pool_entries.begin(), pool_entries.end());
     return out;
-}
-
-std::optional<mg_session_stats> Datapath::session_stats(const Prefix &prefix) const
-{
-    mg_session_stats stats;
-    if (!prefix.is_host() || bpf_map__lookup_elem(skel_->maps.mg_session_stats, &prefix.addr, sizeof(prefix.addr),
-                                                  &stats, sizeof(stats), 0) != 0)
-        return std::nullopt;
-    return stats;
 }
 
 int Datapath::program_fd() const { return bpf_program__fd(skel_->progs.mtuguard_xdp); }

@@ -104,19 +104,21 @@ public:
     void delete_iface(uint32_t ifindex);
     std::vector<std::pair<uint32_t, mg_iface>> ifaces() const;
 
-    // An exact address goes to the session map (with a zeroed stats entry), a prefix to the
-    // pool trie. One map update each: the program sees the whole old or the whole new session.
-    // Throws std::system_error (ENOSPC when the session map is full).
+    // An exact address goes to its family's session map, a prefix to the pool trie, the value
+    // as given (counters included). One map update each: the program sees the whole old or the
+    // whole new session. Throws std::system_error (ENOSPC when the session map is full).
     void set_session(const Prefix &prefix, const mg_session &session);
-    // Many sessions with batched updates; the caller checks capacity first. Stats entries are
-    // created for the entries marked fresh only, so existing sessions keep their counters.
-    void set_sessions(const std::vector<SessionEntry> &sessions, const std::vector<bool> &fresh);
+    // Many sessions, the new ones (`fresh`) with batched updates; the caller checks capacity
+    // first. Existing sessions keep their counters. Returns the previous value of each entry
+    // that was not fresh.
+    std::vector<std::optional<mg_session>> set_sessions(std::vector<SessionEntry> sessions,
+                                                        const std::vector<bool> &fresh);
+    // The session or pool with exactly this prefix, counters included.
     std::optional<mg_session> session(const Prefix &prefix) const;
     bool delete_session(const Prefix &prefix);
     // Every session and pool in the maps (to re-adopt what an earlier daemon left).
     std::vector<SessionEntry> sessions() const;
     std::vector<SessionEntry> pools() const;
-    std::optional<mg_session_stats> session_stats(const Prefix &prefix) const;
 
     int program_fd() const;
     uint32_t max_sessions() const;

@@ -1,7 +1,9 @@
 // mtuguardd: loads the enforcement program, fills its maps from the configuration (re-adopting
-// what an earlier daemon pinned), attaches it to every --iface, serves /metrics and the control
-// socket, and runs until SIGINT or SIGTERM, when everything it created is removed again —
-// unless --keep-attached leaves it running for the next daemon.
+// what an earlier daemon pinned), attaches it to every --iface, gives up its capabilities, serves
+// /metrics and the control socket, and runs until SIGINT or SIGTERM, when everything it created
+// is removed again — unless --keep-attached leaves it running for the next daemon. SIGHUP
+// re-reads the configuration and applies it without re-attaching. Under systemd (Type=notify)
+// it reports readiness, its status and reloads, and feeds the watchdog.
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -18,6 +20,8 @@
 #include "control.hpp"
 #include "log.hpp"
 #include "metrics_server.hpp"
+#include "privileges.hpp"
+#include "service_manager.hpp"
 
 using namespace mtuguard;
 
@@ -26,12 +30,13 @@ namespace {
 constexpr int exit_runtime = 1;
 constexpr int exit_usage = 2;
 
-sigset_t stop_signals()
+sigset_t handled_signals()
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     return set;
 }
 
@@ -46,12 +51,102 @@ void raise_file_limit()
     }
 }
 
-int run(const Config &config)
+// The running daemon's main loop: signals, the watchdog and the status line.
+class MainLoop {
+public:
+    MainLoop(int argc, const char *const *argv, Agent &agent, ServiceManager &service, int signal_fd)
+        : argc_(argc), argv_(argv), agent_(agent), service_(service), signal_fd_(signal_fd)
+    {
+    }
+
+    std::string status_line() const
+    {
+        return agent_.summary() + (reload_error_.empty() ? "" : "; last reload refused: " + reload_error_);
+    }
+
+    // The signalfd is readable: false once it is time to stop.
+    bool on_signal()
+    {
+        signalfd_siginfo info{};
+        if (read(signal_fd_, &info, sizeof(info)) != sizeof(info))
+            return true;
+        if (info.ssi_signo == SIGHUP) {
+            reload();
+            return true;
+        }
+        stop_signal_ = int(info.ssi_signo);
+        return false;
+    }
+
+    void on_tick()
+    {
+        const auto now = ServiceManager::Clock::now();
+        service_.tick(now);
+        // Session counts change through the control socket: keep systemd's status line current.
+        if (now - last_status_ >= std::chrono::seconds(1)) {
+            last_status_ = now;
+            service_.status(status_line());
+        }
+    }
+
+    // Without a control socket: wait for signals alone, waking for the watchdog.
+    void run_without_control_socket()
+    {
+        pollfd wait{signal_fd_, POLLIN, 0};
+        for (;;) {
+            int ready = poll(&wait, 1, int(service_.tick_interval().count()));
+            if (ready < 0 && errno != EINTR)
+                throw std::system_error(errno, std::generic_category(), "poll");
+            on_tick();
+            if (ready > 0 && (wait.revents & POLLIN) && !on_signal())
+                return;
+        }
+    }
+
+    int stop_signal() const { return stop_signal_; }
+
+private:
+    // The same command line again, and with it the --config file as it is now. Refused as a
+    // whole when it does not parse or its sessions do not fit; see Agent::reload for the rest.
+    void reload()
+    {
+        service_.reloading();
+        log::info("reload: re-reading the configuration (SIGHUP)");
+        try {
+            CommandLine next = parse_command_line(argc_, argv_);
+            ReloadReport report = agent_.reload(next.config);
+            reload_error_.clear();
+            log::info("reloaded: " + report.describe());
+        } catch (const UsageError &e) {
+            reload_error_ = e.what();
+        } catch (const ConfigError &e) {
+            reload_error_ = e.what();
+        } catch (const std::exception &e) {
+            // A map write the kernel refused half-way: what was applied stays applied.
+            reload_error_ = std::string("failed part-way: ") + e.what();
+        }
+        if (!reload_error_.empty())
+            log::error("reload refused: " + reload_error_ + "; running on with the configuration as it was");
+        service_.ready(status_line());
+    }
+
+    int argc_;
+    const char *const *argv_;
+    Agent &agent_;
+    ServiceManager &service_;
+    int signal_fd_;
+    int stop_signal_ = 0;
+    std::string reload_error_;
+    ServiceManager::Clock::time_point last_status_ = ServiceManager::Clock::now();
+};
+
+int run(int argc, const char *const *argv, const Config &config)
 {
-    sigset_t stop = stop_signals();
-    Fd signals(signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK));
+    sigset_t signals_handled = handled_signals();
+    Fd signals(signalfd(-1, &signals_handled, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!signals)
         throw std::system_error(errno, std::generic_category(), "signalfd");
+    ServiceManager service;
 
     // 1. The control socket first: a second daemon must fail before touching the pins.
     std::unique_ptr<ControlServer> control;
@@ -62,30 +157,37 @@ int run(const Config &config)
     Agent agent(config);
     agent.keep_attached(config.keep_attached);
 
-    // 3. Metrics, read from the maps at scrape time. Stopped before the agent goes (scope order).
+    // 3. Nothing from here on needs a capability (privileges.hpp). Capabilities belong to
+    //    threads: dropped before the metrics server starts its own.
+    drop_capabilities();
+    log::info("dropped all capabilities: the maps are updated through the descriptors already open");
+
+    // 4. Metrics, read from the maps at scrape time. Stopped before the agent goes (scope order).
     std::unique_ptr<MetricsServer> metrics;
     if (!config.metrics_listen.empty()) {
         metrics = std::make_unique<MetricsServer>(config.metrics_listen, agent);
         log::info("metrics on http://" + config.metrics_listen + "/metrics");
     }
     log::info(agent.summary());
+    MainLoop loop(argc, argv, agent, service, signals.get());
+    service.ready(loop.status_line());
 
-    // 4. Serve the control socket until a stop signal or a detach request.
+    // 5. Serve the control socket until a stop signal or a detach request.
     if (control) {
         log::info("control socket " + config.control_socket);
+        ControlServer::Events events{signals.get(), [&] { return loop.on_signal(); }, [&] { loop.on_tick(); },
+                                     service.tick_interval()};
         control->serve(
-            signals.get(), [&](std::string_view request) { return handle_control_request(agent, request); },
+            events, [&](std::string_view request) { return handle_control_request(agent, request); },
             [&](std::string_view reason) { return refuse_control_request(agent, reason); });
     } else {
-        pollfd wait{signals.get(), POLLIN, 0};
-        while (poll(&wait, 1, -1) < 0 && errno == EINTR) {
-        }
+        loop.run_without_control_socket();
     }
 
-    signalfd_siginfo info{};
-    if (read(signals.get(), &info, sizeof(info)) == sizeof(info)) {
-        bool keep = config.keep_attached;
-        log::info(std::string("stopping on ") + strsignal(info.ssi_signo) +
+    service.stopping();
+    if (loop.stop_signal()) {
+        bool keep = agent.keeps_attached();
+        log::info(std::string("stopping on ") + strsignal(loop.stop_signal()) +
                   (keep ? ": leaving the programs attached and the state pinned at " + config.pin_path
                         : ": detaching"));
     } else {
@@ -100,8 +202,8 @@ int main(int argc, char **argv)
 {
     // Blocked before any thread starts, so every thread inherits the mask and only the
     // signalfd sees them.
-    sigset_t stop = stop_signals();
-    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    sigset_t signals_handled = handled_signals();
+    pthread_sigmask(SIG_BLOCK, &signals_handled, nullptr);
 
     raise_file_limit();
     CommandLine command_line;
@@ -121,7 +223,7 @@ int main(int argc, char **argv)
     }
     int status;
     try {
-        status = run(command_line.config);
+        status = run(argc, argv, command_line.config);
     } catch (const ConfigError &e) {
         log::error(e.what());
         status = exit_usage;

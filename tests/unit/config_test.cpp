@@ -79,7 +79,7 @@ TEST(Config, HelpAndVersion)
     CommandLine help = parse({"--help"});
     EXPECT_TRUE(help.help);
     for (const char *word : {"--iface", "--session", "--on-oversize", "--icmp-rate", "Examples:",
-                             "Exit status"})
+                             "Exit status", "SIGHUP re-reads the configuration", "refused whole"})
         EXPECT_NE(help.help_text.find(word), std::string::npos) << word;
     EXPECT_TRUE(parse({"--version"}).version);
 }

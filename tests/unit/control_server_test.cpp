@@ -189,5 +189,44 @@ TEST_F(ControlServerTest, ASecondServerOnALiveSocketIsRefused)
     EXPECT_EQ(read_line(client.get()), "{\"echo\":1}");
 }
 
+// The daemon's own descriptor (its signalfd) and the watchdog tick share the clients' loop: an
+// event that does not stop serving leaves the connections as they are, and the tick comes at
+// least every tick_interval while nothing happens.
+TEST_F(ControlServerTest, EventsAndTicksShareTheLoop)
+{
+    server = std::make_unique<ControlServer>(path);
+    std::atomic<int> ticks{0}, hups{0};
+    ControlServer::Events events{stop[0],
+                                 [&] {
+                                     char c = 0;
+                                     if (read(stop[0], &c, 1) == 1 && c == 'h') {
+                                         ++hups;
+                                         return true; // a reload: keep serving
+                                     }
+                                     return false;
+                                 },
+                                 [&] { ++ticks; }, std::chrono::milliseconds(20)};
+    thread = std::thread([&] {
+        server->serve(
+            events, [](std::string_view request) { return ControlServer::Reply{std::string(request), false}; },
+            [](std::string_view reason) { return std::string(reason); });
+    });
+    Fd client = connect_client();
+    send_all(client.get(), "before\n");
+    EXPECT_EQ(read_line(client.get()), "before");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_GE(ticks.load(), 5) << "an idle loop still ticks every 20 ms";
+
+    ASSERT_EQ(write(stop[1], "h", 1), 1);
+    for (int i = 0; i < 100 && hups.load() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(hups.load(), 1);
+    send_all(client.get(), "after\n");
+    EXPECT_EQ(read_line(client.get()), "after") << "the same connection, still served";
+
+    ASSERT_EQ(write(stop[1], "q", 1), 1);
+    thread.join();
+}
+
 } // namespace
 } // namespace mtuguard

@@ -1,0 +1,221 @@
+// Agent::reload against the real program attached to a veth made for the test: what a SIGHUP
+// changes is checked on packets run through the attached program with BPF_PROG_TEST_RUN, and
+// the attachment itself must stay the same.
+#include <gtest/gtest.h>
+
+#include <bpf/bpf.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "agent.hpp"
+#include "harness.hpp"
+
+namespace mtuguard::test {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint32_t drop = 1, pass = 2, tx = 3;
+
+class Reload : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        require_privileges();
+        if (IsSkipped() || HasFatalFailure())
+            return;
+        veth = "mgrl" + std::to_string(getpid() % 100000);
+        ASSERT_EQ(std::system(("ip link add " + veth + " type veth peer name " + veth + "p && ip link set " + veth +
+                               " up && ip addr add 192.0.2.1/24 dev " + veth)
+                                  .c_str()),
+                  0);
+        config.ifaces = {veth};
+        config.max_sessions = 4;
+        config.pin_path.clear();
+        config.metrics_listen.clear();
+        config.control_socket.clear();
+        config.icmp_global = {0, 1};
+        config.icmp_per_source = {0, 1};
+        config.sessions = {session("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls")};
+        agent = std::make_unique<Agent>(config);
+    }
+    void TearDown() override
+    {
+        agent.reset();
+        if (!veth.empty())
+            (void)!std::system(("ip link del " + veth + " 2>/dev/null").c_str());
+    }
+
+    static SessionSpec session(const char *text) { return parse_session_spec(text); }
+
+    uint32_t verdict(const std::string &dst, uint16_t length)
+    {
+        Ipv4Packet p;
+        p.dst = dst;
+        p.total_length = length;
+        Bytes in = p.build(), out(4096);
+        xdp_md ctx{};
+        ctx.data_end = in.size();
+        ctx.ingress_ifindex = if_nametoindex(veth.c_str());
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = out.data(),
+                    .data_size_in = uint32_t(in.size()), .data_size_out = uint32_t(out.size()), .ctx_in = &ctx,
+                    .ctx_size_in = sizeof(ctx), .repeat = 1);
+        EXPECT_EQ(bpf_prog_test_run_opts(agent->program_fd(), &opts), 0);
+        return opts.retval;
+    }
+
+    // "address/source/transport/effective mtu" of every session, sorted.
+    std::vector<std::string> sessions()
+    {
+        std::vector<std::string> out;
+        for (const auto &view : agent->list_sessions(std::nullopt)) {
+            const mg_session &s = view.entry.session;
+            out.push_back(view.entry.prefix.to_string() + "/" +
+                          (s.source == MG_SOURCE_STATIC ? "static" : "mtuguardctl") + "/" +
+                          transport_name(s.transport) + "/" +
+                          std::to_string(s.transport == MG_TRANSPORT_DTLS ? s.dtls_mtu : s.tls_mtu));
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    uint32_t program_id() { return agent->status()["interfaces"][0]["program_id"].get<uint32_t>(); }
+
+    std::string veth;
+    Config config;
+    std::unique_ptr<Agent> agent;
+};
+
+using Strings = std::vector<std::string>;
+
+TEST_F(Reload, SettingsAndSessionsApplyWithoutReattaching)
+{
+    const uint32_t program = program_id();
+    agent->add_session(session("10.8.0.77,dtls-mtu=1418,tls-mtu=1347"), MG_SOURCE_CONTROL);
+    agent->set_transport(parse_prefix("10.8.0.5"), MG_TRANSPORT_DTLS);
+    EXPECT_EQ(verdict("10.8.0.5", 1419), tx);
+
+    Config next = config;
+    next.sessions.push_back(session("10.8.0.6,dtls-mtu=1400,tls-mtu=1300,transport=dtls"));
+    next.on_oversize = MG_ACTION_DROP;
+    next.icmp_global = {500, 50};
+    next.max_sessions = 1000;
+    next.xdp_mode = XdpMode::Generic;
+    ReloadReport report = agent->reload(next);
+
+    EXPECT_EQ(report.sessions_added, 1u);
+    EXPECT_EQ(report.sessions_changed, 0u);
+    EXPECT_EQ(report.sessions_removed, 0u);
+    EXPECT_EQ(report.applied, (Strings{"--on-oversize icmp -> drop", "--icmp-rate 0 -> 500", "--icmp-burst 1 -> 50"}));
+    EXPECT_EQ(report.restart_needed, (Strings{"--xdp-mode", "--max-sessions"}));
+    EXPECT_EQ(program_id(), program) << "the same program stays attached";
+    EXPECT_EQ(agent->status()["interfaces"][0]["attached"], true);
+    EXPECT_EQ(agent->status()["interfaces"][0]["mode"], "native") << "--xdp-mode waits for a restart";
+    EXPECT_EQ(agent->sessions().map_capacity, 4u) << "--max-sessions waits for a restart";
+    EXPECT_EQ(agent->status()["settings"]["on_oversize"], "drop");
+    EXPECT_EQ(agent->status()["settings"]["icmp_rate"], 500);
+
+    // The unchanged static session keeps the transport it was switched to; the mtuguardctl one stays.
+    EXPECT_EQ(sessions(), (Strings{"10.8.0.5/static/dtls/1418", "10.8.0.6/static/dtls/1400",
+                                   "10.8.0.77/mtuguardctl/tls/1347"}));
+    EXPECT_EQ(verdict("10.8.0.5", 1419), drop) << "--on-oversize drop in effect";
+    EXPECT_EQ(verdict("10.8.0.6", 1400), pass);
+    EXPECT_EQ(verdict("10.8.0.6", 1401), drop);
+    EXPECT_EQ(agent->sessions().map_entries, 3u);
+    EXPECT_EQ(agent->sessions().by_transport[MG_TRANSPORT_DTLS], 2u);
+    EXPECT_NE(agent->summary().find("oversize action drop"), std::string::npos) << agent->summary();
+}
+
+TEST_F(Reload, ChangedStaticSessionsAreRewrittenAndRemovedOnesGo)
+{
+    Config with_pool = config;
+    with_pool.sessions.push_back(session("10.9.0.0/16,dtls-mtu=1418,tls-mtu=1347"));
+    with_pool.sessions.push_back(session("10.8.0.7,dtls-mtu=1418,tls-mtu=1347"));
+    agent->reload(with_pool);
+    agent->set_transport(parse_prefix("10.8.0.5"), MG_TRANSPORT_DTLS);
+    // mtuguardctl replaced a static session: it is no longer the configuration's to remove.
+    agent->add_session(session("10.8.0.7,dtls-mtu=1300,tls-mtu=1300"), MG_SOURCE_CONTROL);
+
+    Config next = config;
+    next.sessions = {session("10.8.0.5,dtls-mtu=1418,tls-mtu=1300,transport=tls")};
+    ReloadReport report = agent->reload(next);
+    EXPECT_EQ(report.sessions_changed, 1u);
+    EXPECT_EQ(report.sessions_removed, 1u) << "the pool";
+    EXPECT_TRUE(report.applied.empty());
+    EXPECT_EQ(sessions(), (Strings{"10.8.0.5/static/tls/1300", "10.8.0.7/mtuguardctl/tls/1300"}));
+    EXPECT_EQ(verdict("10.8.0.5", 1301), tx) << "the changed session as the file says, transport included";
+    EXPECT_EQ(verdict("10.9.0.1", 1500), pass) << "the pool is gone";
+    EXPECT_EQ(agent->sessions().pools, 0u);
+    EXPECT_EQ(agent->sessions().map_entries, 2u);
+
+    // A static session deleted at runtime comes back with the next reload.
+    agent->delete_session(parse_prefix("10.8.0.5"));
+    report = agent->reload(next);
+    EXPECT_EQ(report.sessions_added, 1u);
+    EXPECT_EQ(verdict("10.8.0.5", 1301), tx);
+}
+
+TEST_F(Reload, SessionsThatDoNotFitChangeNothing)
+{
+    agent->add_session(session("10.8.0.70,dtls-mtu=1418,tls-mtu=1347"), MG_SOURCE_CONTROL);
+    agent->add_session(session("10.8.0.71,dtls-mtu=1418,tls-mtu=1347"), MG_SOURCE_CONTROL);
+    const Strings before = sessions();
+
+    Config next = config;
+    next.on_oversize = MG_ACTION_DROP;
+    next.sessions.push_back(session("10.8.0.6,dtls-mtu=1418,tls-mtu=1347"));
+    next.sessions.push_back(session("10.8.0.8,dtls-mtu=1418,tls-mtu=1347"));
+    try {
+        agent->reload(next);
+        FAIL() << "5 sessions on a map of 4 were accepted";
+    } catch (const ConfigError &e) {
+        EXPECT_NE(std::string(e.what()).find("--max-sessions 4"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(sessions(), before);
+    EXPECT_EQ(agent->status()["settings"]["on_oversize"], "icmp") << "the settings were not applied either";
+    EXPECT_EQ(verdict("10.8.0.5", 1348), tx);
+    EXPECT_NE(agent->summary().find("oversize action icmp"), std::string::npos);
+
+    // Without the mtuguardctl sessions the same file fits.
+    agent->delete_session(parse_prefix("10.8.0.70"));
+    agent->delete_session(parse_prefix("10.8.0.71"));
+    EXPECT_EQ(agent->reload(next).sessions_added, 2u);
+    EXPECT_EQ(agent->sessions().map_entries, 3u);
+}
+
+TEST_F(Reload, IcmpSourceAddressesAreRewritten)
+{
+    EXPECT_EQ(agent->status()["interfaces"][0]["icmp_source4"], "192.0.2.1");
+    Config next = config;
+    next.icmp_source4 = parse_address("198.51.100.1");
+    ReloadReport report = agent->reload(next);
+    EXPECT_EQ(report.applied, (Strings{"--icmp-source (IPv4) (the interface's address) -> 198.51.100.1"}));
+    EXPECT_EQ(agent->status()["interfaces"][0]["icmp_source4"], "198.51.100.1");
+
+    // The frag-needed the program builds now comes from the new address.
+    Ipv4Packet p;
+    p.dst = "10.8.0.5";
+    p.total_length = 1348;
+    Bytes in = p.build(), out(4096);
+    xdp_md ctx{};
+    ctx.data_end = in.size();
+    ctx.ingress_ifindex = if_nametoindex(veth.c_str());
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = out.data(),
+                .data_size_in = uint32_t(in.size()), .data_size_out = uint32_t(out.size()), .ctx_in = &ctx,
+                .ctx_size_in = sizeof(ctx), .repeat = 1);
+    ASSERT_EQ(bpf_prog_test_run_opts(agent->program_fd(), &opts), 0);
+    ASSERT_EQ(opts.retval, tx);
+    const uint8_t expected[4] = {198, 51, 100, 1};
+    EXPECT_TRUE(std::equal(expected, expected + 4, out.begin() + 14 + 12)) << "IPv4 source of the error";
+
+    // And the interface's own address again once the option is gone.
+    agent->reload(config);
+    EXPECT_EQ(agent->status()["interfaces"][0]["icmp_source4"], "192.0.2.1");
+}
+
+} // namespace
+} // namespace mtuguard::test

@@ -1,0 +1,21 @@
+// Giving up privileges once start-up is done. Loading the program and creating its maps need
+// CAP_BPF (and CAP_PERFMON for the verifier's pointer arithmetic on packet pointers), attaching
+// XDP needs CAP_NET_ADMIN, handing the control socket to group mtuguard needs CAP_CHOWN. After
+// that the daemon only updates maps through descriptors it already holds, reads them, closes
+// links and unlinks its own pins and socket: none of that takes a capability.
+#pragma once
+
+#include <cstdint>
+
+namespace mtuguard {
+
+// Clears the permitted, effective, inheritable and ambient sets of the calling thread, drops
+// the bounding set where allowed (CAP_SETPCAP) and sets no_new_privs, so that nothing, not even
+// an execve as uid 0, brings a capability back. Capabilities belong to threads: call it before
+// starting any thread. Throws std::system_error.
+void drop_capabilities();
+
+// The calling thread's effective set, as /proc/self/status shows it (CapEff).
+uint64_t effective_capabilities();
+
+} // namespace mtuguard
