@@ -17,6 +17,17 @@ static __always_inline __u16 mg_csum_fold(__u64 sum)
 	return (__u16)~sum;
 }
 
+/* The ones' complement sum (unfolded) of `words` 16-bit words, for short spans. */
+static __always_inline __u64 mg_sum16(const __u16 *data, const int words)
+{
+	__u64 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < words; i++)
+		sum += data[i];
+	return sum;
+}
+
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for one 16-bit field changing from m to m'. */
 static __always_inline __u16 mg_csum_replace16(__u16 check, __u16 old, __u16 new)
 {

@@ -200,10 +200,8 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 	iph->check = 0;
 	__builtin_memcpy(&iph->saddr, iface->icmp_src4, 4);
 	iph->daddr = sender;
-	sum = bpf_csum_diff(0, 0, (void *)iph, sizeof(*iph), 0);
-	if (sum < 0)
-		return -1;
-	iph->check = mg_csum_fold(sum);
+	/* Summed from the words just written: cheaper than a helper call over the header. */
+	iph->check = mg_csum_fold(mg_sum16((const __u16 *)iph, sizeof(*iph) / 2));
 
 	icmp->type = MG_ICMP_DEST_UNREACH;
 	icmp->code = MG_ICMP_FRAG_NEEDED;
