@@ -58,6 +58,17 @@ static __always_inline __u32 mg_tcp_syn_offset(struct xdp_md *ctx, const struct 
 	__u32 l4_off;
 	__u8 *flags;
 
+	/*
+	 * Not TCP, decided from what the parser already read: IPv4's protocol, or an IPv6 next
+	 * header that is neither TCP nor an extension header TCP could hide behind.
+	 */
+	if (pkt->family == MG_FAMILY_IPV4 && pkt->next_header != IPPROTO_TCP)
+		return 0;
+	if (pkt->family == MG_FAMILY_IPV6 && pkt->next_header != IPPROTO_TCP &&
+	    pkt->next_header != IPPROTO_HOPOPTS && pkt->next_header != IPPROTO_ROUTING &&
+	    pkt->next_header != IPPROTO_FRAGMENT && pkt->next_header != IPPROTO_DSTOPTS &&
+	    pkt->next_header != IPPROTO_AH)
+		return 0;
 	if (pkt->family == MG_FAMILY_IPV4) {
 		struct iphdr *iph = mg_l3(data, pkt);
 

@@ -39,7 +39,8 @@ struct mg_packet {
 	__u8 df;       /* IPv4 don't-fragment flag */
 	__u8 eth_group; /* destination MAC is multicast or broadcast */
 	__u8 from_client; /* arrived on a --client-iface */
-	__u8 pad[3];
+	__u8 next_header; /* IPv4 protocol, IPv6 next header: lets a non-TCP packet skip MSS work */
+	__u8 pad[2];
 	/*
 	 * The session address: the destination toward clients, the source from them. IPv4 keeps
 	 * the bare address (its session map is keyed by it); the mapped form is made only when an
@@ -101,6 +102,7 @@ static __always_inline int mg_parse_ipv4(void *data, void *data_end, struct mg_p
 		return MG_REASON_MALFORMED;
 	pkt->l3_len = total;
 	pkt->df = !!(iph->frag_off & bpf_htons(MG_IP_DF));
+	pkt->next_header = iph->protocol;
 	pkt->peer4 = pkt->from_client ? iph->saddr : iph->daddr;
 	return MG_PARSED;
 }
@@ -117,6 +119,7 @@ static __always_inline int mg_parse_ipv6(void *data, void *data_end, struct mg_p
 	if (ip6->version != 6 || total > avail)
 		return MG_REASON_MALFORMED;
 	pkt->l3_len = total;
+	pkt->next_header = ip6->nexthdr;
 	if (pkt->from_client)
 		__builtin_memcpy(&pkt->peer6, &ip6->saddr, sizeof(pkt->peer6));
 	else
