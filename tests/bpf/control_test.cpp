@@ -12,6 +12,7 @@
 
 #include "agent.hpp"
 #include "control.hpp"
+#include "attached_agent.hpp"
 #include "harness.hpp"
 
 namespace mtuguard::test {
@@ -19,66 +20,18 @@ namespace {
 
 using nlohmann::json;
 
-class ControlProtocol : public ::testing::Test {
+class ControlProtocol : public AttachedAgent {
 protected:
-    void SetUp() override
-    {
-        require_privileges();
-        if (IsSkipped() || HasFatalFailure())
-            return;
-        veth = "mgct" + std::to_string(getpid() % 100000);
-        ASSERT_EQ(std::system(("ip link add " + veth + " type veth peer name " + veth + "p && ip link set " + veth +
-                               " up && ip addr add 192.0.2.1/24 dev " + veth)
-                                  .c_str()),
-                  0);
-        Config config;
-        config.ifaces = {veth};
-        config.max_sessions = 4;
-        config.pin_path.clear();
-        config.metrics_listen.clear();
-        config.control_socket.clear();
-        config.icmp_global = {0, 1};
-        config.icmp_per_source = {0, 1};
-        agent = std::make_unique<Agent>(config);
-    }
-    void TearDown() override
-    {
-        agent.reset();
-        if (!veth.empty())
-            (void)!std::system(("ip link del " + veth + " 2>/dev/null").c_str());
-    }
-
     json request(const std::string &text)
     {
         ControlServer::Reply reply = handle_control_request(*agent, text);
         return json::parse(reply.line);
     }
 
-    // The verdict of the attached program for an IPv4 packet of `length` bytes to `dst`,
-    // arriving on the test's veth (so its interface entry and ICMP source apply).
-    uint32_t verdict(const std::string &dst, uint16_t length)
-    {
-        Ipv4Packet p;
-        p.dst = dst;
-        p.total_length = length;
-        Bytes in = p.build(), out(4096);
-        xdp_md ctx{};
-        ctx.data_end = in.size();
-        ctx.ingress_ifindex = if_nametoindex(veth.c_str());
-        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = out.data(),
-                    .data_size_in = uint32_t(in.size()), .data_size_out = uint32_t(out.size()), .ctx_in = &ctx,
-                    .ctx_size_in = sizeof(ctx), .repeat = 1);
-        EXPECT_EQ(bpf_prog_test_run_opts(agent->program_fd(), &opts), 0);
-        return opts.retval;
-    }
-
     uint64_t requests(ControlResult result) { return agent->control_requests()[size_t(result)]; }
-
-    std::string veth;
-    std::unique_ptr<Agent> agent;
 };
 
-constexpr uint32_t pass = 2, tx = 3;
+constexpr uint32_t pass = xdp_pass, tx = xdp_tx;
 
 TEST_F(ControlProtocol, AddTransportDeleteChangeWhatThePacketsMeet)
 {

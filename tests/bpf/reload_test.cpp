@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent.hpp"
+#include "attached_agent.hpp"
 #include "harness.hpp"
 
 namespace mtuguard::test {
@@ -19,54 +20,16 @@ namespace {
 
 using nlohmann::json;
 
-constexpr uint32_t drop = 1, pass = 2, tx = 3;
+constexpr uint32_t drop = xdp_drop, pass = xdp_pass, tx = xdp_tx;
 
-class Reload : public ::testing::Test {
+class Reload : public AttachedAgent {
 protected:
-    void SetUp() override
+    void configure(Config &c) override
     {
-        require_privileges();
-        if (IsSkipped() || HasFatalFailure())
-            return;
-        veth = "mgrl" + std::to_string(getpid() % 100000);
-        ASSERT_EQ(std::system(("ip link add " + veth + " type veth peer name " + veth + "p && ip link set " + veth +
-                               " up && ip addr add 192.0.2.1/24 dev " + veth)
-                                  .c_str()),
-                  0);
-        config.ifaces = {veth};
-        config.max_sessions = 4;
-        config.pin_path.clear();
-        config.metrics_listen.clear();
-        config.control_socket.clear();
-        config.icmp_global = {0, 1};
-        config.icmp_per_source = {0, 1};
-        config.sessions = {session("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls")};
-        agent = std::make_unique<Agent>(config);
-    }
-    void TearDown() override
-    {
-        agent.reset();
-        if (!veth.empty())
-            (void)!std::system(("ip link del " + veth + " 2>/dev/null").c_str());
+        c.sessions = {session("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls")};
     }
 
     static SessionSpec session(const char *text) { return parse_session_spec(text); }
-
-    uint32_t verdict(const std::string &dst, uint16_t length)
-    {
-        Ipv4Packet p;
-        p.dst = dst;
-        p.total_length = length;
-        Bytes in = p.build(), out(4096);
-        xdp_md ctx{};
-        ctx.data_end = in.size();
-        ctx.ingress_ifindex = if_nametoindex(veth.c_str());
-        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = out.data(),
-                    .data_size_in = uint32_t(in.size()), .data_size_out = uint32_t(out.size()), .ctx_in = &ctx,
-                    .ctx_size_in = sizeof(ctx), .repeat = 1);
-        EXPECT_EQ(bpf_prog_test_run_opts(agent->program_fd(), &opts), 0);
-        return opts.retval;
-    }
 
     // "address/source/transport/effective mtu" of every session, sorted.
     std::vector<std::string> sessions()
@@ -84,10 +47,6 @@ protected:
     }
 
     uint32_t program_id() { return agent->status()["interfaces"][0]["program_id"].get<uint32_t>(); }
-
-    std::string veth;
-    Config config;
-    std::unique_ptr<Agent> agent;
 };
 
 using Strings = std::vector<std::string>;
@@ -197,20 +156,10 @@ TEST_F(Reload, IcmpSourceAddressesAreRewritten)
     EXPECT_EQ(agent->status()["interfaces"][0]["icmp_source4"], "198.51.100.1");
 
     // The frag-needed the program builds now comes from the new address.
-    Ipv4Packet p;
-    p.dst = "10.8.0.5";
-    p.total_length = 1348;
-    Bytes in = p.build(), out(4096);
-    xdp_md ctx{};
-    ctx.data_end = in.size();
-    ctx.ingress_ifindex = if_nametoindex(veth.c_str());
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = out.data(),
-                .data_size_in = uint32_t(in.size()), .data_size_out = uint32_t(out.size()), .ctx_in = &ctx,
-                .ctx_size_in = sizeof(ctx), .repeat = 1);
-    ASSERT_EQ(bpf_prog_test_run_opts(agent->program_fd(), &opts), 0);
-    ASSERT_EQ(opts.retval, tx);
+    Run run = run_ipv4("10.8.0.5", 1348);
+    ASSERT_EQ(run.action, tx);
     const uint8_t expected[4] = {198, 51, 100, 1};
-    EXPECT_TRUE(std::equal(expected, expected + 4, out.begin() + 14 + 12)) << "IPv4 source of the error";
+    EXPECT_TRUE(std::equal(expected, expected + 4, run.frame.begin() + 14 + 12)) << "IPv4 source of the error";
 
     // And the interface's own address again once the option is gone.
     agent->reload(config);
