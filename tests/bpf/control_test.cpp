@@ -3,11 +3,7 @@
 // effect is checked on packets run through the attached program with BPF_PROG_TEST_RUN.
 #include <gtest/gtest.h>
 
-#include <bpf/bpf.h>
-#include <net/if.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "agent.hpp"

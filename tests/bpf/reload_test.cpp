@@ -3,12 +3,8 @@
 // the attachment itself must stay the same.
 #include <gtest/gtest.h>
 
-#include <bpf/bpf.h>
-#include <net/if.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "agent.hpp"
