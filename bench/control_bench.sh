@@ -309,7 +309,7 @@ out=${markdown:-/dev/stdout}
     echo "| bulk load of $n_text sessions, \`mtuguardctl session add --file\`, 1 interface | ${load1_s} s | ≤ 5 s | $(met "$load1_s" 5) |"
     echo "| the same, $many_ifaces interfaces | ${load_many_s} s | ≤ 5 s | $(met "$load_many_s" 5) |"
     echo "| daemon RSS (VmRSS) at $n_text sessions | ${rss_full_mib} MiB | ≤ 128 MiB | $(met "$rss_full_mib" 128) |"
-    echo "| kernel memory per session, session + stats maps (memlock, $n_text vs empty) | ${per_session} B | ≤ 160 B | $(met "$per_session" 160) |"
+    echo "| kernel memory per session, session maps with their counters (memlock, $n_text vs empty) | ${per_session} B | ≤ 160 B | $(met "$per_session" 160) |"
     echo "| /metrics scrape p99, 1 interface, $n_text sessions | ${scrape1_p99} ms | ≤ 50 ms | $(met "$scrape1_p99" 50) |"
     echo "| /metrics scrape p99, $many_ifaces interfaces, $n_text sessions | ${scrape_many_p99} ms | ≤ 50 ms | $(met "$scrape_many_p99" 50) |"
     echo
