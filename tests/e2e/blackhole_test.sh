@@ -44,7 +44,6 @@ set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-MG_CTL=${MTUGUARD_CTL:-$MG_BUILD_DIR/userspace/mtuguardctl}
 DTLS_MTU=1418
 TLS_MTU=1347
 TLS_MSS=$((TLS_MTU - 40)) # 1307
@@ -53,13 +52,6 @@ BOUND=20 # seconds a download may take (curl --max-time)
 PACED_RATE=8mbit # the transport flip test's download: 1 MB/s, ~5 s
 
 # --- helpers -----------------------------------------------------------------------------------
-
-# ctl ARGS...: mtuguardctl against this run's daemon, at most 20 s; sets CTL_OUT.
-ctl()
-{
-    CTL_OUT=$(timeout 20 "$MG_CTL" --socket "$MG_TMP/control.sock" "$@" 2>&1) ||
-        mg_fail "mtuguardctl $* failed: $CTL_OUT"
-}
 
 # firewall on|off: the server's nftables input chain drops all ICMP (ICMPv6 neighbour discovery
 # excepted), or the table is gone.
@@ -92,9 +84,9 @@ firewall_dropped()
 stats()
 {
     local json sessions
-    ctl -o json stats
+    ctl_ok -o json stats
     json=$CTL_OUT
-    ctl -o json session list "$MG_CLIENT4"
+    ctl_ok -o json session list "$MG_CLIENT4"
     sessions=$CTL_OUT
     "$MG_PYTHON" - "$json" "$sessions" <<'PYTHON'
 import json, sys
@@ -439,7 +431,7 @@ test_transport_flip()
     curl_pid=$!
     sleep 2
     t_flip=$(date +%s.%N)
-    ctl session transport "$MG_CLIENT4" tls
+    ctl_ok session transport "$MG_CLIENT4" tls
     t_flipped=$(date +%s.%N)
     mg_note "flipped the session to TLS at $(awk -v a="$t_flip" -v b="$t0" 'BEGIN { printf "%.3f", a - b }') s: $CTL_OUT"
     wait "$curl_pid" || true

@@ -46,7 +46,6 @@ set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-MG_CTL=${MTUGUARD_CTL:-$MG_BUILD_DIR/userspace/mtuguardctl}
 TLS_MTU=1347
 DTLS_MTU=1418
 SESSION4="$MG_CLIENT4,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=tls"
@@ -58,40 +57,6 @@ STREAM_COUNT=500 # pings per stream in the restart tests (-i 0.01: 5 s)
 CLIENT_NET4=10.8.0.0/24
 
 # --- helpers -----------------------------------------------------------------------------------
-
-pin_dir() { echo "$MG_TMP/bpffs/mtuguard"; } # lib.sh mounts that bpffs for the run
-
-# ctl ARGS...: mtuguardctl from the host against this run's socket, at most 30 s; sets CTL_OUT
-# (stdout), CTL_ERR (stderr) and CTL_STATUS.
-ctl()
-{
-    CTL_STATUS=0
-    CTL_OUT=$(timeout 30 "$MG_CTL" --socket "$MG_TMP/control.sock" "$@" 2>"$MG_TMP/ctl.err") ||
-        CTL_STATUS=$?
-    CTL_ERR=$(cat "$MG_TMP/ctl.err")
-}
-
-# ctl_ok ARGS...: ctl that must exit 0.
-ctl_ok()
-{
-    ctl "$@"
-    [ "$CTL_STATUS" -eq 0 ] || mg_fail "mtuguardctl $* exited $CTL_STATUS: $CTL_ERR $CTL_OUT"
-}
-
-# json_get EXPRESSION JSON-TEXT: a Python expression over the parsed document `d` (fails the
-# test when the text is not JSON).
-json_get()
-{
-    local out status=0
-    out=$(printf '%s' "$2" | "$MG_PYTHON" -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" 2>&1) || status=$?
-    [ "$status" -eq 0 ] || mg_fail "evaluating $1 on the JSON answer failed: $out
-$(printf '%s\n' "$2" | head -n 40 | sed 's/^/    | /')"
-    printf '%s\n' "$out"
-}
 
 # ping_server ARGS...: ping from the server, at most 30 s; sets PING_OUT and PING_STATUS.
 ping_server()

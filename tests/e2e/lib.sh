@@ -34,6 +34,7 @@ MG_BUILD_DIR=${MTUGUARD_BUILD_DIR:-$MG_REPO/build}
 MG_DAEMON=${MTUGUARD_DAEMON:-$MG_BUILD_DIR/userspace/mtuguardd}
 MG_XDP_PASS=${MTUGUARD_XDP_PASS:-$MG_BUILD_DIR/bpf/xdp_pass.bpf.o}
 MG_PYTHON=${MTUGUARD_PYTHON:-/usr/bin/python3}
+MG_CTL=${MTUGUARD_CTL:-$MG_BUILD_DIR/userspace/mtuguardctl}
 
 # Addresses (see the diagram).
 MG_SERVER4=192.0.2.10
@@ -262,6 +263,42 @@ mg_daemon_run()
     mg_daemon_args "$@"
     timeout --signal=KILL 20 ip netns exec "$NS_GATEWAY" "$MG_DAEMON" "${MG_ARGS[@]}" \
         >"$MG_DAEMON_LOG" 2>&1 </dev/null || MG_DAEMON_STATUS=$?
+}
+
+# --- mtuguardctl ------------------------------------------------------------------------------
+
+pin_dir() { echo "$MG_TMP/bpffs/mtuguard"; } # the bpffs mg_daemon_args mounts for the run
+
+# ctl ARGS...: mtuguardctl from the host against this run's socket, at most 30 s; sets CTL_OUT
+# (stdout), CTL_ERR (stderr) and CTL_STATUS.
+ctl()
+{
+    CTL_STATUS=0
+    CTL_OUT=$(timeout 30 "$MG_CTL" --socket "$MG_TMP/control.sock" "$@" 2>"$MG_TMP/ctl.err") ||
+        CTL_STATUS=$?
+    CTL_ERR=$(cat "$MG_TMP/ctl.err")
+}
+
+# ctl_ok ARGS...: ctl that must exit 0.
+ctl_ok()
+{
+    ctl "$@"
+    [ "$CTL_STATUS" -eq 0 ] || mg_fail "mtuguardctl $* exited $CTL_STATUS: $CTL_ERR $CTL_OUT"
+}
+
+# json_get EXPRESSION JSON-TEXT: a Python expression over the parsed document `d` (fails the
+# test when the text is not JSON).
+json_get()
+{
+    local out status=0
+    out=$(printf '%s' "$2" | "$MG_PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" 2>&1) || status=$?
+    [ "$status" -eq 0 ] || mg_fail "evaluating $1 on the JSON answer failed: $out
+$(printf '%s\n' "$2" | head -n 40 | sed 's/^/    | /')"
+    printf '%s\n' "$out"
 }
 
 # --- XDP state ---------------------------------------------------------------------------------

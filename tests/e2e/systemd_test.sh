@@ -40,42 +40,11 @@ set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-MG_CTL=${MTUGUARD_CTL:-$MG_BUILD_DIR/userspace/mtuguardctl}
 SESSION4="$MG_CLIENT4,dtls-mtu=1418,tls-mtu=1347,transport=tls"
 OVER_DTLS_PAYLOAD=1391 # 1391 + 28 = 1419 bytes: over both MTUs of the session
 NO_CAPABILITIES=0000000000000000
 
 # --- helpers -----------------------------------------------------------------------------------
-
-pin_dir() { echo "$MG_TMP/bpffs/mtuguard"; }
-
-# ctl ARGS...: mtuguardctl against this run's socket; sets CTL_OUT, CTL_ERR and CTL_STATUS.
-ctl()
-{
-    CTL_STATUS=0
-    CTL_OUT=$(timeout 30 "$MG_CTL" --socket "$MG_TMP/control.sock" "$@" 2>"$MG_TMP/ctl.err") ||
-        CTL_STATUS=$?
-    CTL_ERR=$(cat "$MG_TMP/ctl.err")
-}
-
-ctl_ok()
-{
-    ctl "$@"
-    [ "$CTL_STATUS" -eq 0 ] || mg_fail "mtuguardctl $* exited $CTL_STATUS: $CTL_ERR $CTL_OUT"
-}
-
-# json_get EXPRESSION JSON-TEXT: a Python expression over the parsed document `d`.
-json_get()
-{
-    local out status=0
-    out=$(printf '%s' "$2" | "$MG_PYTHON" -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" 2>&1) || status=$?
-    [ "$status" -eq 0 ] || mg_fail "evaluating $1 on the JSON answer failed: $out"
-    printf '%s\n' "$out"
-}
 
 # sessions_text: "ADDRESS/SOURCE/TRANSPORT/EFFECTIVE_MTU ..." of every session, sorted.
 sessions_text()
