@@ -541,26 +541,6 @@ PYTHON
 link_inode() { stat -c %i "$(pin_dir)/links/gw-in"; }
 link_id() { bpftool link show pinned "$(pin_dir)/links/gw-in" | sed -n 's/^\([0-9]*\): xdp .*/\1/p'; }
 
-# start_daemon_timed ARGS...: mg_daemon_start, but watching the log every 10 ms; sets
-# ENFORCING_MS (when the new daemon said it is enforcing).
-start_daemon_timed()
-{
-    MG_DAEMON_SEQ=$((MG_DAEMON_SEQ + 1))
-    MG_DAEMON_LOG="$MG_TMP/mtuguardd.$MG_DAEMON_SEQ.log"
-    mg_daemon_args "$@"
-    mg_ns_bg "$NS_GATEWAY" "$MG_DAEMON_LOG" "$MG_DAEMON" "${MG_ARGS[@]}"
-    MG_DAEMON_PID=$MG_BG_PID
-    local tries=2000
-    until grep -q 'enforcing' "$MG_DAEMON_LOG"; do
-        mg_alive "$MG_DAEMON_PID" || mg_fail "the restarted mtuguardd exited:
-$(sed 's/^/    | /' "$MG_DAEMON_LOG")"
-        tries=$((tries - 1))
-        [ "$tries" -gt 0 ] || mg_fail "the restarted mtuguardd did not enforce within 20 s"
-        sleep 0.01
-    done
-    ENFORCING_MS=$(now_ms)
-}
-
 # check_hitless_restart kill|term: the proof. Under a stream of 500 oversize DF pings (each must
 # be answered with frag-needed) and 500 within-MTU pings (none may be lost), stop the daemon at
 # 1.5 s (SIGKILL, or SIGTERM of a --keep-attached daemon) and start it again with the same
@@ -621,7 +601,7 @@ check_hitless_restart()
     # No daemon at all now: the pinned link alone keeps the program on the interface.
     mg_assert_eq "program on gw-in with no daemon running" "$p1" "$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)"
 
-    start_daemon_timed "${args[@]}"
+    mg_daemon_start "${args[@]}"
 
     mg_wait_exit "$oversize_pid" 60
     mg_wait_exit "$within_pid" 60
@@ -646,8 +626,8 @@ check_hitless_restart()
         "^$STREAM_COUNT packets transmitted, $STREAM_COUNT received, 0% packet loss" "$(ping_summary "$out")"
 
     # --- the restart happened inside the window, and the program never left the interface
-    mg_note "stop at +$((t_stop - t0)) ms, daemon gone at +$((t_stopped - t0)) ms, new daemon enforcing at +$((ENFORCING_MS - t0)) ms ($((ENFORCING_MS - t_stop)) ms after the $how), streams done at +$((t_done - t0)) ms"
-    mg_assert_cmp "new daemon enforcing (ms) before the streams ended (ms)" "$ENFORCING_MS" -lt "$t_done"
+    mg_note "stop at +$((t_stop - t0)) ms, daemon gone at +$((t_stopped - t0)) ms, new daemon enforcing at +$((MG_ENFORCING_MS - t0)) ms ($((MG_ENFORCING_MS - t_stop)) ms after the $how), streams done at +$((t_done - t0)) ms"
+    mg_assert_cmp "new daemon enforcing (ms) before the streams ended (ms)" "$MG_ENFORCING_MS" -lt "$t_done"
     samples=$(wc -l <"$MG_TMP/samples")
     none=$(grep -cv ' [0-9][0-9]*$' "$MG_TMP/samples" || true)
     ids=$(awk '{ print $2 }' "$MG_TMP/samples" | uniq | tr '\n' ' ' | sed 's/ $//')

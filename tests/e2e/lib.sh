@@ -211,7 +211,8 @@ mg_daemon_args()
 }
 
 # mg_daemon_start ARGS...: starts mtuguardd in the gateway namespace and waits until it says it
-# is enforcing. Sets MG_DAEMON_PID and MG_DAEMON_LOG.
+# is enforcing, looking every 10 ms. Sets MG_DAEMON_PID, MG_DAEMON_LOG and MG_ENFORCING_MS (when
+# it said so, in ms since the epoch: restart tests time the gap with it).
 mg_daemon_start()
 {
     MG_DAEMON_SEQ=$((MG_DAEMON_SEQ + 1))
@@ -219,7 +220,7 @@ mg_daemon_start()
     mg_daemon_args "$@"
     mg_ns_bg "$NS_GATEWAY" "$MG_DAEMON_LOG" "$MG_DAEMON" "${MG_ARGS[@]}"
     MG_DAEMON_PID=$MG_BG_PID
-    local tries=200
+    local tries=2000
     until grep -q 'enforcing' "$MG_DAEMON_LOG"; do
         if ! mg_alive "$MG_DAEMON_PID"; then
             mg_wait_exit "$MG_DAEMON_PID" 1
@@ -229,8 +230,9 @@ $(sed 's/^/    | /' "$MG_DAEMON_LOG")"
         tries=$((tries - 1))
         [ "$tries" -gt 0 ] || mg_fail "mtuguardd did not start enforcing within 20 s:
 $(sed 's/^/    | /' "$MG_DAEMON_LOG")"
-        sleep 0.1
+        sleep 0.01
     done
+    MG_ENFORCING_MS=$(($(date +%s%N) / 1000000))
     # Attaching XDP to a veth can take its carrier down for a moment.
     mg_wait_for 10 "carrier on every link after attaching" mg_links_up
 }
