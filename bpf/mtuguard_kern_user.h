@@ -121,7 +121,9 @@ struct mg_addr {
 /* Where a session came from: a restarted daemon keeps the ones its configuration does not own. */
 enum mg_source {
 	MG_SOURCE_STATIC = 0,  /* --session / config file */
-	MG_SOURCE_CONTROL = 1, /* mtuguardctl */
+	MG_SOURCE_CONTROL = 1, /* mtuguardctl (and ocserv's connect-script through it) */
+	MG_SOURCE_OCSERV = 2,  /* --ocserv: occtl's list of users */
+	MG_SOURCE_ASA = 3,     /* --syslog-listen: Cisco ASA syslog */
 	MG_SOURCE_COUNT,
 };
 
@@ -263,5 +265,45 @@ static inline __u32 mg_counter_index(__u32 slot, __u32 family, __u32 reason)
 }
 
 #define MG_COUNTER_ENTRIES (MG_MAX_IFACES * MG_FAMILY_COUNT * MG_REASON_COUNT)
+
+/*
+ * Passive observation on the client-facing side (observe.bpf.c): per client public address, what
+ * the VPN's two channels carry. The daemon's transport tracker reads it: DTLS datagrams both ways
+ * mean the session rides DTLS; TLS segments and no DTLS, TLS. Counters are atomic adds (several
+ * CPUs see one client); times are bpf_ktime_get_coarse_ns(), CLOCK_MONOTONIC_COARSE.
+ */
+struct mg_client_obs {
+	__u64 tls_syns;      /* TCP SYNs to the TLS port: new TLS connections */
+	__u64 tls_packets;   /* TCP segments to the TLS port */
+	__u64 dtls_in;       /* UDP datagrams to the DTLS port */
+	__u64 dtls_out;      /* UDP datagrams from the DTLS port to the client */
+	__u64 dtls_hellos;   /* of dtls_in: DTLS ClientHellos (the client trying to bring DTLS up) */
+	__u64 other_udp;     /* UDP datagrams to other ports (a DTLS port mismatch) */
+	__u64 last_syn_ns;
+	__u64 last_tls_ns;
+	__u64 last_dtls_in_ns;
+	__u64 last_dtls_out_ns;
+	__u64 last_other_udp_ns;
+	__u16 other_udp_port; /* the destination port of the last of those */
+	__u16 pad[3];
+};
+
+/* Totals over all clients, per-CPU: what diagnose and the metrics read without walking the LRU. */
+enum mg_observed {
+	MG_OBSERVED_TLS_SYNS = 0,
+	MG_OBSERVED_TLS_PACKETS,
+	MG_OBSERVED_DTLS_IN,
+	MG_OBSERVED_DTLS_OUT,
+	MG_OBSERVED_DTLS_HELLOS,
+	MG_OBSERVED_OTHER_UDP,
+	MG_OBSERVED_COUNT,
+};
+
+/* The observation program's settings (host byte order), written by the daemon before attaching. */
+struct mg_observe_settings {
+	__u16 tls_port;
+	__u16 dtls_port;
+	__u32 pad;
+};
 
 #endif /* MTUGUARD_KERN_USER_H */

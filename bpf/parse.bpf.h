@@ -146,19 +146,16 @@ static __always_inline int mg_parse_l3_only(void *data, void *data_end, struct m
 	return MG_REASON_NOT_IP;
 }
 
-static __always_inline int mg_parse(struct xdp_md *ctx, const struct mg_iface *iface,
-				    struct mg_packet *pkt)
+/*
+ * An Ethernet frame, tags and all. pkt->from_client says which address is the peer; the caller
+ * sets it (and zeroes what mtuguard_xdp zeroes) first.
+ */
+static __always_inline int mg_parse_frame(void *data, void *data_end, struct mg_packet *pkt)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);
 	__be16 proto;
 
-	pkt->frame_len = data_end - data;
-	pkt->from_client = iface && iface->direction == MG_DIR_FROM_CLIENT;
-	if (iface && iface->l3_only)
-		return mg_parse_l3_only(data, data_end, pkt);
 	if ((void *)(eth + 1) > data_end)
 		return MG_REASON_NOT_IP;
 	pkt->eth_group = eth->h_dest[0] & 1;
@@ -185,6 +182,19 @@ static __always_inline int mg_parse(struct xdp_md *ctx, const struct mg_iface *i
 		return mg_parse_ipv6(data, data_end, pkt);
 	}
 	return MG_REASON_NOT_IP;
+}
+
+static __always_inline int mg_parse(struct xdp_md *ctx, const struct mg_iface *iface,
+				    struct mg_packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	pkt->frame_len = data_end - data;
+	pkt->from_client = iface && iface->direction == MG_DIR_FROM_CLIENT;
+	if (iface && iface->l3_only)
+		return mg_parse_l3_only(data, data_end, pkt);
+	return mg_parse_frame(data, data_end, pkt);
 }
 
 static __always_inline void mg_parse_upper4(void *data, void *data_end,

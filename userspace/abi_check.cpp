@@ -32,3 +32,7 @@ static_assert(offsetof(mg_locked_bucket, bucket) == 8);
 static_assert(sizeof(mg_counter) == 16);
 static_assert(MG_REASON_ICMP_SENT == MG_REASON_COUNT - 1, "ICMP_SENT must stay last: it is the one XDP_TX reason");
 static_assert(MG_ICMP4_QUOTE % 4 == 0 && MG_ICMP6_QUOTE % 4 == 0, "bpf_csum_diff sums whole words");
+static_assert(sizeof(mg_client_obs) == 96);
+static_assert(offsetof(mg_client_obs, last_syn_ns) == 48);
+static_assert(offsetof(mg_client_obs, other_udp_port) == 88);
+static_assert(sizeof(mg_observe_settings) == 8);

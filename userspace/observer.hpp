@@ -1,0 +1,73 @@
+// The observation programs (bpf/observe.bpf.c) on the client-facing interfaces: loaded once,
+// attached with tc in both directions to every --outside-iface, and read by the transport
+// tracker. Every kernel object is owned: the filters come off when this goes, and the clsact
+// qdisc too where this created it (one the operator had is left in place).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "address.hpp"
+#include "datapath.hpp"
+#include "mtuguard_kern_user.h"
+
+struct observe_bpf;
+
+namespace mtuguard {
+
+// One tc filter (this program, one interface, one direction) and, when it made it, the clsact
+// qdisc under it.
+class TcFilter {
+public:
+    // Throws std::system_error naming the interface.
+    static TcFilter attach(int program_fd, uint32_t ifindex, bool ingress, const std::string &name);
+    TcFilter(TcFilter &&other) noexcept;
+    TcFilter &operator=(TcFilter &&) = delete;
+    ~TcFilter();
+
+private:
+    TcFilter(uint32_t ifindex, bool ingress, bool created_qdisc)
+        : ifindex_(ifindex), ingress_(ingress), created_qdisc_(created_qdisc) {}
+    uint32_t ifindex_ = 0;
+    bool ingress_ = false;
+    bool created_qdisc_ = false;
+    bool attached_ = false;
+};
+
+struct ObserverSettings {
+    uint16_t tls_port = 443;
+    uint16_t dtls_port = 443;
+    uint32_t max_clients = 65536;
+};
+
+class Observer {
+public:
+    // Loads the programs. Throws std::system_error.
+    explicit Observer(const ObserverSettings &settings);
+    ~Observer();
+    Observer(const Observer &) = delete;
+    Observer &operator=(const Observer &) = delete;
+
+    // Attaches to both directions of an interface; on a throw nothing of it stays attached.
+    void attach(uint32_t ifindex, const std::string &name);
+
+    std::optional<mg_client_obs> client(const mg_addr &public_address) const;
+    // Every client in the table (bounded by max_clients).
+    std::vector<std::pair<mg_addr, mg_client_obs>> clients() const;
+    // Totals over all clients, summed over CPUs, indexed by enum mg_observed.
+    std::array<uint64_t, MG_OBSERVED_COUNT> totals() const;
+    const ObserverSettings &settings() const { return settings_; }
+    int program_fd(bool ingress) const;
+    int clients_fd() const;
+
+private:
+    observe_bpf *skel_ = nullptr;
+    ObserverSettings settings_;
+    std::vector<TcFilter> filters_;
+};
+
+} // namespace mtuguard
