@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -56,12 +57,17 @@ Examples:
   mtuguardd --config /etc/mtuguard/mtuguard.conf --iface eth2
 )";
 
-po::options_description make_options(std::vector<std::string> &ifaces,
-                                     std::vector<std::string> &client_ifaces,
-                                     std::vector<std::string> &sessions,
-                                     std::vector<std::string> &icmp_sources,
-                                     std::map<std::string, std::string> &scalars, bool &keep_attached)
+// Where program_options stores what it parsed, before validation turns it into a Config.
+struct RawOptions {
+    std::vector<std::string> ifaces, client_ifaces, sessions, icmp_sources, outside_ifaces, asa_groups;
+    std::map<std::string, std::string> scalars;
+    bool keep_attached = false;
+    bool ocserv = false;
+};
+
+po::options_description make_options(RawOptions &raw)
 {
+    auto &[ifaces, client_ifaces, sessions, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
     po::options_description general("General");
     general.add_options()
         ("help,h", "show this help and exit")
@@ -118,13 +124,52 @@ po::options_description make_options(std::vector<std::string> &ifaces,
         ("metrics-listen", po::value<std::string>(&scalars["metrics-listen"])->value_name("HOST:PORT")->default_value("127.0.0.1:9784"),
          "serve Prometheus metrics on http://HOST:PORT/metrics; IPv6 as [ADDR]:PORT; '' disables");
 
+    po::options_description tracking("Transport tracking and reconnects");
+    tracking.add_options()
+        ("outside-iface", po::value(&outside_ifaces)->value_name("IF"),
+         "interface facing the VPN clients (the headend's public side): its TLS and DTLS traffic is "
+         "watched, per client, with tc programs that only count (repeatable)")
+        ("tls-port", po::value<std::string>(&scalars["tls-port"])->value_name("PORT")->default_value("443"),
+         "TCP port of the VPN's TLS channel")
+        ("dtls-port", po::value<std::string>(&scalars["dtls-port"])->value_name("PORT")->default_value("443"),
+         "UDP port of the VPN's DTLS channel")
+        ("dtls-idle-timeout", po::value<std::string>(&scalars["dtls-idle-timeout"])->value_name("SECONDS")->default_value("10"),
+         "a session whose client sent TLS but no DTLS both ways for this long is on TLS (1-3600)")
+        ("transport-tracking", po::value<std::string>(&scalars["transport-tracking"])->value_name("on|off")->default_value("on"),
+         "switch sessions' transports as observed; off keeps them as configured")
+        ("storm-reconnects", po::value<std::string>(&scalars["storm-reconnects"])->value_name("N")->default_value("5"),
+         "reconnects of one client within --storm-window that make a reconnect storm (2-1000)")
+        ("storm-window", po::value<std::string>(&scalars["storm-window"])->value_name("SECONDS")->default_value("300"),
+         "the window --storm-reconnects counts in (10-86400)");
+
+    po::options_description sources("Session sources");
+    sources.add_options()
+        ("ocserv", po::bool_switch(&ocserv),
+         "take sessions from ocserv: poll 'occtl --json show users' for users, tunnel addresses, MTUs "
+         "and public addresses; a vanished user's session is removed")
+        ("occtl", po::value<std::string>(&scalars["occtl"])->value_name("PATH")->default_value("/usr/bin/occtl"),
+         "the occtl program")
+        ("occtl-socket", po::value<std::string>(&scalars["occtl-socket"])->value_name("PATH"),
+         "ocserv's occtl socket (occtl --socket-file), when not occtl's default")
+        ("ocserv-interval", po::value<std::string>(&scalars["ocserv-interval"])->value_name("SECONDS")->default_value("1"),
+         "how often occtl is asked (0.1-3600)")
+        ("occtl-timeout", po::value<std::string>(&scalars["occtl-timeout"])->value_name("SECONDS")->default_value("5"),
+         "an occtl that has not answered by then is killed and counted (0.1-600)")
+        ("syslog-listen", po::value<std::string>(&scalars["syslog-listen"])->value_name("ADDR:PORT"),
+         "receive Cisco ASA syslog on ADDR:PORT, UDP and TCP (newline or octet-counted framing): "
+         "sessions from 722051, transports and reconnects from the SVC messages")
+        ("asa-group", po::value(&asa_groups)->value_name("GROUP,PARAMS"),
+         "MTUs of the ASA sessions of group policy GROUP ('*' for any other group), PARAMS as in a "
+         "session spec without its address: dtls-mtu=N,tls-mtu=N or cipher=C[,link-mtu=N|tcp-mss=N] "
+         "(repeatable)");
+
     po::options_description all;
-    all.add(general).add(enforcement).add(icmp).add(lifecycle).add(metrics);
+    all.add(general).add(enforcement).add(icmp).add(lifecycle).add(metrics).add(tracking).add(sources);
     return all;
 }
 
 // HOST:PORT with HOST an IPv4 address or a bracketed IPv6 address.
-void validate_listen(const std::string &listen)
+void validate_listen(const std::string &option, const std::string &listen)
 {
     auto colon = listen.rfind(':');
     std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
@@ -137,7 +182,7 @@ void validate_listen(const std::string &listen)
             throw std::invalid_argument("write an IPv6 address as [ADDR]:PORT");
         parse_number("port", port, 1, 65535);
     } catch (const std::invalid_argument &e) {
-        throw UsageError("--metrics-listen " + listen + ": expected HOST:PORT (" + e.what() + ")");
+        throw UsageError(option + " " + listen + ": expected HOST:PORT (" + e.what() + ")");
     }
 }
 
@@ -157,6 +202,87 @@ void validate_sessions(const std::vector<SessionSpec> &sessions)
         if (!seen.insert(spec.prefix.to_string()).second)
             throw UsageError("--session " + spec.prefix.to_string() + ": given twice");
     }
+}
+
+// Seconds with up to three decimals ("2", "0.5"), as milliseconds in [min_ms, max_ms].
+std::chrono::milliseconds parse_seconds(const std::string &option, const std::string &text, uint64_t min_ms, uint64_t max_ms)
+{
+    auto dot = text.find('.');
+    std::string whole = text.substr(0, dot), fraction = dot == std::string::npos ? "" : text.substr(dot + 1);
+    try {
+        if (whole.empty() || fraction.size() > 3 || (dot != std::string::npos && fraction.empty()))
+            throw std::invalid_argument("expected seconds such as 5 or 0.5");
+        uint64_t ms = parse_number("seconds", whole, 0, max_ms / 1000) * 1000;
+        if (!fraction.empty())
+            ms += parse_number("fraction", fraction, 0, 999) * (fraction.size() == 1 ? 100 : fraction.size() == 2 ? 10 : 1);
+        if (ms < min_ms || ms > max_ms)
+            throw std::invalid_argument("out of range " + std::to_string(min_ms / 1000.0).substr(0, 5) + "-" +
+                                        std::to_string(max_ms / 1000));
+        return std::chrono::milliseconds(ms);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError("--" + option + " " + text + ": " + e.what());
+    }
+}
+
+bool parse_on_off(const std::string &option, const std::string &value)
+{
+    if (value != "on" && value != "off")
+        throw UsageError("--" + option + " " + value + ": expected on or off");
+    return value == "on";
+}
+
+void parse_tracking(RawOptions &raw, Config &config)
+{
+    auto &scalars = raw.scalars;
+    auto number = [&](const char *option, uint64_t min, uint64_t max) {
+        try {
+            return parse_number(std::string("--") + option, scalars[option], min, max);
+        } catch (const std::invalid_argument &e) {
+            throw UsageError(e.what());
+        }
+    };
+    for (const auto &iface : raw.outside_ifaces) {
+        if (iface.empty() || iface.size() >= 16)
+            throw UsageError("--outside-iface '" + iface + "': not a valid interface name");
+        // tc, not XDP: an --iface may be observed too, but naming one twice is a mistake.
+        if (std::count(raw.outside_ifaces.begin(), raw.outside_ifaces.end(), iface) > 1)
+            throw UsageError("--outside-iface " + iface + ": given twice");
+    }
+    config.outside_ifaces = raw.outside_ifaces;
+    config.tls_port = uint16_t(number("tls-port", 1, 65535));
+    config.dtls_port = uint16_t(number("dtls-port", 1, 65535));
+    config.dtls_idle_timeout = parse_seconds("dtls-idle-timeout", scalars["dtls-idle-timeout"], 1000, 3'600'000);
+    config.transport_tracking = parse_on_off("transport-tracking", scalars["transport-tracking"]);
+    config.storm_reconnects = unsigned(number("storm-reconnects", 2, 1000));
+    config.storm_window = std::chrono::seconds(number("storm-window", 10, 86400));
+
+    config.ocserv = raw.ocserv;
+    config.occtl = scalars["occtl"];
+    if (config.occtl.empty() || config.occtl.front() != '/')
+        throw UsageError("--occtl " + config.occtl + ": must be an absolute path");
+    config.occtl_socket = scalars["occtl-socket"];
+    config.ocserv_interval = parse_seconds("ocserv-interval", scalars["ocserv-interval"], 100, 3'600'000);
+    config.occtl_timeout = parse_seconds("occtl-timeout", scalars["occtl-timeout"], 100, 600'000);
+
+    config.syslog_listen = scalars["syslog-listen"];
+    if (!config.syslog_listen.empty())
+        validate_listen("--syslog-listen", config.syslog_listen);
+    for (const auto &text : raw.asa_groups) {
+        auto comma = text.find(',');
+        const std::string group = text.substr(0, comma);
+        if (group.empty() || comma == std::string::npos)
+            throw UsageError("--asa-group " + text + ": expected GROUP,dtls-mtu=N,tls-mtu=N (or GROUP,cipher=C...)");
+        SessionSpec spec;
+        try {
+            spec = parse_session_parameters(text.substr(comma + 1));
+        } catch (const std::invalid_argument &e) {
+            throw UsageError("--asa-group " + text + ": " + e.what());
+        }
+        if (!config.asa_groups.emplace(group, spec).second)
+            throw UsageError("--asa-group " + group + ": given twice");
+    }
+    if (!config.asa_groups.empty() && config.syslog_listen.empty())
+        throw UsageError("--asa-group: goes with --syslog-listen (ASA sessions come from its syslog)");
 }
 
 } // namespace
@@ -183,10 +309,9 @@ const char *xdp_mode_name(XdpMode mode)
 
 CommandLine parse_command_line(int argc, const char *const argv[])
 {
-    std::vector<std::string> ifaces, client_ifaces, sessions, icmp_sources;
-    std::map<std::string, std::string> scalars;
-    bool keep_attached = false;
-    po::options_description options = make_options(ifaces, client_ifaces, sessions, icmp_sources, scalars, keep_attached);
+    RawOptions raw;
+    auto &[ifaces, client_ifaces, sessions, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
+    po::options_description options = make_options(raw);
     CommandLine result;
     po::variables_map vm;
 
@@ -314,7 +439,9 @@ CommandLine parse_command_line(int argc, const char *const argv[])
 
     config.metrics_listen = scalars["metrics-listen"];
     if (!config.metrics_listen.empty())
-        validate_listen(config.metrics_listen);
+        validate_listen("--metrics-listen", config.metrics_listen);
+
+    parse_tracking(raw, config);
     return result;
 }
 

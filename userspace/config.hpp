@@ -2,7 +2,9 @@
 // file alike. The rest of the daemon sees only this plain struct, never program_options.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -37,6 +39,25 @@ struct Config {
     std::string control_socket = "/run/mtuguard/control.sock"; // empty: no control socket
     std::string pin_path = "/sys/fs/bpf/mtuguard";             // empty: nothing pinned
     bool keep_attached = false; // on stop, leave programs and state pinned and enforcing
+
+    // Transport tracking and reconnects (observation on the client-facing side).
+    std::vector<std::string> outside_ifaces;
+    uint16_t tls_port = 443;
+    uint16_t dtls_port = 443;
+    std::chrono::milliseconds dtls_idle_timeout{10000};
+    bool transport_tracking = true;
+    unsigned storm_reconnects = 5;
+    std::chrono::seconds storm_window{300};
+
+    // Session sources besides the static ones and mtuguardctl.
+    bool ocserv = false;
+    std::string occtl = "/usr/bin/occtl";
+    std::string occtl_socket; // occtl --socket-file; empty: occtl's default
+    std::chrono::milliseconds ocserv_interval{1000};
+    std::chrono::milliseconds occtl_timeout{5000};
+    std::string syslog_listen; // ADDR:PORT, UDP and TCP; empty: none
+    // ASA sessions' MTUs by group policy; "*" for every group without its own entry.
+    std::map<std::string, SessionSpec> asa_groups;
 };
 
 // A bad option, value or config file: the message names it; the daemon exits 2.

@@ -25,15 +25,16 @@ const char *transport_name(uint8_t transport)
     return transport == MG_TRANSPORT_DTLS ? "dtls" : "tls";
 }
 
-SessionSpec parse_session_spec(std::string_view text)
+namespace {
+
+// KEY=VALUE items after the first comma of `text` (none when there is no comma).
+SessionSpec parse_items(std::string_view text, std::string::size_type comma)
 {
     SessionSpec spec;
-    bool have_dtls = false, have_tls = false, have_transport = false;
+    bool have_dtls = false, have_tls = false, have_transport = false, have_public = false, have_tcp_mss = false;
     bool have_cipher = false, have_link = false, have_padding = false, have_mss = false;
     MtuRequest mtu_request;
 
-    auto comma = text.find(',');
-    spec.prefix = parse_prefix(text.substr(0, comma));
     // Until something says DTLS is up, the TLS MTU is the one that cannot black-hole.
     spec.session.transport = MG_TRANSPORT_TLS;
 
@@ -77,6 +78,13 @@ SessionSpec parse_session_spec(std::string_view text)
         } else if (key == "link-mtu") {
             once(have_link);
             mtu_request.link_mtu = parse_number(key, value, MG_MIN_MTU, 65535);
+        } else if (key == "tcp-mss") {
+            once(have_tcp_mss);
+            mtu_request.tcp_mss = parse_number(key, value, 536, 65495);
+        } else if (key == "public") {
+            once(have_public);
+            Prefix address = parse_address(value);
+            spec.public_address = address;
         } else if (key == "padding") {
             once(have_padding);
             if (value != "exact" && value != "conservative")
@@ -84,12 +92,13 @@ SessionSpec parse_session_spec(std::string_view text)
             mtu_request.padding = value == "exact" ? Padding::Exact : Padding::Conservative;
         } else {
             throw std::invalid_argument("unknown key '" + std::string(key) +
-                                        "' (expected dtls-mtu, tls-mtu, transport, mss-clamp, cipher, link-mtu, padding)");
+                                        "' (expected dtls-mtu, tls-mtu, transport, mss-clamp, public, cipher, link-mtu, "
+                                        "tcp-mss, padding)");
         }
     }
     if (have_cipher) {
         // The calculator fills in the MTUs not given explicitly (REFERENCE.md §2).
-        if (!mtu_request.link_mtu)
+        if (!mtu_request.link_mtu && !mtu_request.tcp_mss)
             mtu_request.link_mtu = 1500;
         MtuResult mtus = calculate_mtu(mtu_request);
         if (!have_tls && mtus.tls) {
@@ -103,12 +112,35 @@ SessionSpec parse_session_spec(std::string_view text)
         if (!have_dtls)
             throw std::invalid_argument("cipher " + mtus.cipher + " gives no DTLS MTU (" + mtus.note +
                                         "): add dtls-mtu=N");
-    } else if (have_link || have_padding) {
-        throw std::invalid_argument("link-mtu and padding go with cipher=C");
+    } else if (have_link || have_padding || have_tcp_mss) {
+        throw std::invalid_argument("link-mtu, tcp-mss and padding go with cipher=C");
     }
     if (!have_dtls || !have_tls)
         throw std::invalid_argument(std::string("missing ") + (have_dtls ? "tls-mtu" : "dtls-mtu") +
                                     " (or cipher=C to compute both)");
+    return spec;
+}
+
+} // namespace
+
+SessionSpec parse_session_spec(std::string_view text)
+{
+    auto comma = text.find(',');
+    Prefix prefix = parse_prefix(text.substr(0, comma));
+    SessionSpec spec = parse_items(text, comma);
+    spec.prefix = prefix;
+    if (spec.public_address && !prefix.is_host())
+        throw std::invalid_argument("public= names one client: it goes with an address, not a pool");
+    return spec;
+}
+
+SessionSpec parse_session_parameters(std::string_view text)
+{
+    // parse_items reads from the first comma on: put one in front.
+    const std::string items = "," + std::string(text);
+    SessionSpec spec = parse_items(items, 0);
+    if (spec.public_address)
+        throw std::invalid_argument("public= is not a parameter here: the source knows the client's address");
     return spec;
 }
 
