@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -494,6 +496,29 @@ TEST(SyslogFramer, HugeLineWithoutNewlineStaysBounded)
         counting.feed(block, sink);
     EXPECT_EQ(counting.buffered(), 0u);
     EXPECT_EQ(counting.oversize(), 1u);
+}
+
+TEST(SyslogFramer, StreamFromRsyslog)
+{
+    // Captured from rsyslog 8.2302 running deploy/rsyslog/mtuguard-asa.conf: three ASA datagrams
+    // sent to it, 302013 filtered out, the other two forwarded octet-counted and unchanged.
+    std::ifstream in(std::string(MTUGUARD_TEST_DATA) + "/asa/rsyslog-8.2302-octet-counted.bin",
+                     std::ios::binary);
+    ASSERT_TRUE(in);
+    std::ostringstream stream;
+    stream << in.rdbuf();
+    Framed f = frame(stream.str());
+    ASSERT_EQ(f.messages.size(), 2u);
+    EXPECT_EQ(f.malformed, 0u);
+    AsaMessage large = ok(f.messages[0]);
+    EXPECT_EQ(large.event, AsaEvent::large_packet_out);
+    EXPECT_EQ(large.packet_len, 1418u);
+    EXPECT_EQ(large.threshold, 1347u);
+    AsaMessage assigned = ok(f.messages[1]);
+    EXPECT_EQ(assigned.event, AsaEvent::address_assigned);
+    EXPECT_EQ(assigned.severity, 4u);
+    EXPECT_EQ(addr(assigned.tunnel_v4), "10.8.0.5");
+    EXPECT_EQ(addr(assigned.public_ip), "198.51.100.7");
 }
 
 TEST(SyslogFramer, DatagramsLoseTheirLineEnd)
