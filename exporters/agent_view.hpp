@@ -31,6 +31,36 @@ enum class ControlResult { Ok, BadRequest, UnknownCommand, NotFound, TooLarge, M
 constexpr std::array<const char *, size_t(ControlResult::Count)> control_result_names{
     "ok", "bad_request", "unknown_command", "not_found", "too_large", "map_full", "failed"};
 
+// What the session sources met, the label values of their counters (collector.cpp maps them).
+enum class SourceEvent {
+    OcctlOk,            // occtl answered and its list was applied
+    OcctlFailed,        // occtl exited non-zero or printed no usable list: sessions kept as they were
+    OcctlTimeout,       // occtl hung and was killed
+    OcctlRejectedUser,  // an entry of occtl's list that could not be used (named in the log)
+    SyslogApplied,      // an ASA message that changed or confirmed a session
+    SyslogIgnored,      // an ASA message of an id mtuguard does not use
+    SyslogNotAsa,       // not an ASA message
+    SyslogMalformed,    // an ASA message of ours with a field wrong
+    SyslogOversize,     // longer than a syslog message may be: dropped
+    SyslogUnknownSession, // about a session mtuguard does not know (its 722051 was missed)
+    SyslogNoMtu,        // 722051 for a group without --asa-group: no session made
+    HeadendOversizeOut, // 722036: the headend dropped a packet too large for the client's tunnel
+    HeadendOversizeIn,  // 722035
+    HeadendPmtud,       // 602101: the headend sent frag-needed itself
+    Count
+};
+
+struct TrackingStatus {
+    bool observing = false; // --outside-iface given
+    std::array<uint64_t, MG_OBSERVED_COUNT> observed{};
+    uint64_t tracked_sessions = 0;
+    uint64_t reconnects = 0;
+    uint64_t sessions_in_storm = 0;
+    uint64_t periodic_sessions = 0;
+    std::array<uint64_t, MG_TRANSPORT_COUNT> transport_changes{};
+    std::array<uint64_t, size_t(SourceEvent::Count)> source_events{};
+};
+
 class AgentView {
 public:
     virtual ~AgentView() = default;
@@ -43,6 +73,7 @@ public:
     virtual std::vector<InterfaceStatus> interfaces() const = 0;
     virtual SessionCounts sessions() const = 0;
     virtual std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const = 0;
+    virtual TrackingStatus tracking() const = 0;
 };
 
 } // namespace mtuguard

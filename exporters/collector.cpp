@@ -1,5 +1,6 @@
 #include "collector.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -36,6 +37,48 @@ ReasonLabel reason_label(int reason)
     case MG_REASON_COUNT: break;
     }
     return {ReasonKind::Passed, "unknown"};
+}
+
+const char *observed_kind_name(int kind)
+{
+    switch (static_cast<mg_observed>(kind)) {
+    case MG_OBSERVED_TLS_SYNS: return "tls_syn";
+    case MG_OBSERVED_TLS_PACKETS: return "tls";
+    case MG_OBSERVED_DTLS_IN: return "dtls_from_client";
+    case MG_OBSERVED_DTLS_OUT: return "dtls_to_client";
+    case MG_OBSERVED_DTLS_HELLOS: return "dtls_client_hello";
+    case MG_OBSERVED_OTHER_UDP: return "other_udp";
+    case MG_OBSERVED_COUNT: break;
+    }
+    return "unknown";
+}
+
+SourceEventLabel source_event_label(SourceEvent event)
+{
+    constexpr const char *occtl = "mtuguard_occtl_runs_total", *occtl_help = "Runs of occtl (--ocserv), by result.";
+    constexpr const char *syslog = "mtuguard_syslog_messages_total",
+                         *syslog_help = "Syslog messages received (--syslog-listen), by what became of them.";
+    constexpr const char *headend = "mtuguard_headend_oversize_reports_total",
+                         *headend_help = "Oversize packets the ASA reported in its syslog, by kind.";
+    switch (event) {
+    case SourceEvent::OcctlOk: return {occtl, occtl_help, "result", "ok"};
+    case SourceEvent::OcctlFailed: return {occtl, occtl_help, "result", "failed"};
+    case SourceEvent::OcctlTimeout: return {occtl, occtl_help, "result", "timeout"};
+    case SourceEvent::OcctlRejectedUser:
+        return {"mtuguard_occtl_rejected_users_total", "Entries of occtl's user list that could not be used.", "", ""};
+    case SourceEvent::SyslogApplied: return {syslog, syslog_help, "result", "applied"};
+    case SourceEvent::SyslogIgnored: return {syslog, syslog_help, "result", "ignored"};
+    case SourceEvent::SyslogNotAsa: return {syslog, syslog_help, "result", "not_asa"};
+    case SourceEvent::SyslogMalformed: return {syslog, syslog_help, "result", "malformed"};
+    case SourceEvent::SyslogOversize: return {syslog, syslog_help, "result", "oversize"};
+    case SourceEvent::SyslogUnknownSession: return {syslog, syslog_help, "result", "unknown_session"};
+    case SourceEvent::SyslogNoMtu: return {syslog, syslog_help, "result", "no_group_mtu"};
+    case SourceEvent::HeadendOversizeOut: return {headend, headend_help, "kind", "to_client"};
+    case SourceEvent::HeadendOversizeIn: return {headend, headend_help, "kind", "from_client"};
+    case SourceEvent::HeadendPmtud: return {headend, headend_help, "kind", "frag_needed_sent"};
+    case SourceEvent::Count: break;
+    }
+    return {"", "", "", ""};
 }
 
 namespace {
@@ -237,7 +280,65 @@ std::vector<MetricFamily> Collector::collect() const
     add(errors, {}, scrape_errors_.load(std::memory_order_relaxed));
     for (auto *f : {&by_transport, &entries, &capacity, &pools, &control, &errors})
         out.push_back(std::move(*f));
+    try {
+        collect_tracking(out);
+    } catch (const std::exception &e) {
+        scrape_errors_.fetch_add(1, std::memory_order_relaxed);
+        report_scrape_error(e.what());
+    }
     return out;
+}
+
+void Collector::collect_tracking(std::vector<MetricFamily> &out) const
+{
+    const TrackingStatus tracking = agent_.tracking();
+    if (tracking.observing) {
+        auto observed = family("mtuguard_observed_packets_total",
+                               "Packets of the VPN's channels seen on the --outside-iface interfaces, by kind.",
+                               MetricType::Counter);
+        for (int kind = 0; kind < MG_OBSERVED_COUNT; ++kind)
+            add(observed, {{"kind", observed_kind_name(kind)}}, tracking.observed[kind]);
+        out.push_back(std::move(observed));
+    }
+    auto changes = family("mtuguard_transport_changes_total",
+                          "Sessions switched to another transport by what was observed, by the new transport.",
+                          MetricType::Counter);
+    add(changes, {{"to", "dtls"}}, tracking.transport_changes[MG_TRANSPORT_DTLS]);
+    add(changes, {{"to", "tls"}}, tracking.transport_changes[MG_TRANSPORT_TLS]);
+    auto tracked = family("mtuguard_tracked_sessions", "Sessions whose client's public address is known.",
+                          MetricType::Gauge);
+    add(tracked, {}, tracking.tracked_sessions);
+    auto reconnects = family("mtuguard_reconnects_total", "Client reconnects (new TLS connections of known clients, "
+                                                          "sessions back after ending, session sources' reports).",
+                             MetricType::Counter);
+    add(reconnects, {}, tracking.reconnects);
+    auto storm = family("mtuguard_sessions_in_storm",
+                        "Sessions whose client reconnected at least --storm-reconnects times within --storm-window.",
+                        MetricType::Gauge);
+    add(storm, {}, tracking.sessions_in_storm);
+    auto periodic = family("mtuguard_periodic_reconnect_sessions",
+                           "Sessions whose client reconnects at a near-constant interval (the MTU-mismatch signature).",
+                           MetricType::Gauge);
+    add(periodic, {}, tracking.periodic_sessions);
+    for (auto *f : {&changes, &tracked, &reconnects, &storm, &periodic})
+        out.push_back(std::move(*f));
+
+    // The session sources' counters, each family with all its label values (pre-created at 0).
+    std::vector<MetricFamily> sources;
+    for (size_t i = 0; i < tracking.source_events.size(); ++i) {
+        const SourceEventLabel label = source_event_label(SourceEvent(i));
+        auto it = std::find_if(sources.begin(), sources.end(), [&](const MetricFamily &f) { return f.name == label.family; });
+        if (it == sources.end()) {
+            sources.push_back(family(label.family, label.help, MetricType::Counter));
+            it = sources.end() - 1;
+        }
+        if (*label.label_name)
+            add(*it, {{label.label_name, label.label}}, tracking.source_events[i]);
+        else
+            add(*it, {}, tracking.source_events[i]);
+    }
+    for (auto &f : sources)
+        out.push_back(std::move(f));
 }
 
 } // namespace mtuguard

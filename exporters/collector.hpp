@@ -26,6 +26,7 @@ public:
 
 private:
     std::vector<prometheus::MetricFamily> collect() const;
+    void collect_tracking(std::vector<prometheus::MetricFamily> &out) const;
 
     const AgentView &agent_;
     mutable std::shared_mutex stopping_;
@@ -40,5 +41,16 @@ struct ReasonLabel {
     const char *label; // `reason` for passed and suppressed, `action` for oversize
 };
 ReasonLabel reason_label(int reason);
+
+// Label values of mtuguard_observed_packets_total{kind} (enum mg_observed) and of the session
+// sources' counters (SourceEvent): switches without default, so a new value fails the build.
+const char *observed_kind_name(int kind);
+struct SourceEventLabel {
+    const char *family;     // the metric family it is counted in
+    const char *help;
+    const char *label_name; // "" for a family without labels
+    const char *label;
+};
+SourceEventLabel source_event_label(SourceEvent event);
 
 } // namespace mtuguard

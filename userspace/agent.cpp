@@ -79,6 +79,43 @@ std::string address_text(const uint8_t *bytes, bool v4)
     return text;
 }
 
+TrackerPolicy tracker_policy(const Config &config)
+{
+    TrackerPolicy policy;
+    policy.transport_tracking = config.transport_tracking;
+    policy.dtls_idle_timeout = config.dtls_idle_timeout;
+    policy.storm.storm_reconnects = config.storm_reconnects;
+    policy.storm.storm_window = config.storm_window;
+    // A reconnect is often reported twice, its SYN first and occtl's new ID a poll later: one.
+    policy.storm.debounce = std::max<std::chrono::milliseconds>(std::chrono::seconds(2),
+                                                                config.ocserv_interval + std::chrono::seconds(1));
+    return policy;
+}
+
+std::unique_ptr<Observer> start_observer(const Config &config)
+{
+    if (config.outside_ifaces.empty())
+        return nullptr;
+    auto observer = std::make_unique<Observer>(
+        ObserverSettings{config.tls_port, config.dtls_port, std::max<uint32_t>(config.max_sessions, 1024)});
+    for (const auto &name : config.outside_ifaces) {
+        InterfaceInfo info;
+        try {
+            info = query_interface(name);
+        } catch (const std::exception &e) {
+            throw ConfigError("--outside-iface " + name + ": " + e.what());
+        }
+        try {
+            observer->attach(info.ifindex, name);
+        } catch (const std::system_error &e) {
+            throw std::runtime_error("--outside-iface " + name + ": " + e.what());
+        }
+        log::info("watching the VPN's channels on " + name + " (TLS tcp/" + std::to_string(config.tls_port) +
+                  ", DTLS udp/" + std::to_string(config.dtls_port) + ")");
+    }
+    return observer;
+}
+
 std::string link_pin(const Config &config, const std::string &iface)
 {
     return config.pin_path.empty() ? "" : config.pin_path + "/links/" + iface;
@@ -87,7 +124,8 @@ std::string link_pin(const Config &config, const std::string &iface)
 } // namespace
 
 Agent::Agent(const Config &config)
-    : config_(config), interfaces_(resolve(config)), datapath_(config.max_sessions, config.pin_path)
+    : config_(config), interfaces_(resolve(config)), datapath_(config.max_sessions, config.pin_path),
+      tracker_(tracker_policy(config), std::chrono::steady_clock::now())
 {
     if (datapath_.adopted())
         log::info("re-adopting the maps pinned at " + config_.pin_path);
@@ -127,6 +165,7 @@ Agent::Agent(const Config &config)
             }
         }
     }
+    observer_ = start_observer(config_);
     datapath_.keep();
     for (auto &link : links_)
         link.keep();
@@ -218,7 +257,10 @@ void Agent::count_session(const Prefix &prefix, const mg_session &session, int d
 bool Agent::add_session(const SessionSpec &spec, mg_source source)
 {
     std::lock_guard lock(mutex_);
-    return set_session_locked(spec, source);
+    const bool replaced = set_session_locked(spec, source);
+    if (spec.public_address)
+        tracker_.bind(spec.prefix, *spec.public_address, source, std::chrono::steady_clock::now());
+    return replaced;
 }
 
 bool Agent::set_session_locked(const SessionSpec &spec, mg_source source)
@@ -230,6 +272,9 @@ bool Agent::set_session_locked(const SessionSpec &spec, mg_source source)
     mg_session session = spec.session;
     session.source = source;
     session.stats = old ? old->stats : mg_session_stats{}; // a replaced session keeps its counters
+    // ocserv and the ASA say nothing of the transport: a session they update keeps the one it has.
+    if (old && (source == MG_SOURCE_OCSERV || source == MG_SOURCE_ASA))
+        session.transport = old->transport;
     try {
         datapath_.set_session(spec.prefix, session);
     } catch (const std::system_error &e) {
@@ -281,10 +326,13 @@ void Agent::add_sessions(const std::vector<SessionSpec> &specs, mg_source source
     } catch (const std::system_error &e) {
         throw ControlFailure(ControlResult::Failed, e.what());
     }
+    const auto now = std::chrono::steady_clock::now();
     for (size_t i = 0; i < entries.size(); ++i) {
         if (old[i])
             count_session(entries[i].prefix, *old[i], -1);
         count_session(entries[i].prefix, entries[i].session, +1);
+        if (specs[i].public_address)
+            tracker_.bind(specs[i].prefix, *specs[i].public_address, source, now);
     }
     log::info("added " + std::to_string(entries.size()) + " sessions in one batch (" +
               std::to_string(new_hosts + new_pools) + " new)");
@@ -297,7 +345,50 @@ void Agent::delete_session(const Prefix &prefix)
     if (!old || !datapath_.delete_session(prefix))
         throw ControlFailure(ControlResult::NotFound, "no session " + prefix.to_string());
     count_session(prefix, *old, -1);
+    tracker_.unbind(prefix, std::chrono::steady_clock::now());
     log::info("deleted " + describe(prefix, *old));
+}
+
+bool Agent::has_session(const Prefix &prefix) const
+{
+    std::lock_guard lock(mutex_);
+    return prefix.is_host() ? exact_.count(prefix.addr) != 0 : datapath_.session(prefix).has_value();
+}
+
+std::chrono::milliseconds Agent::tracking_interval() const
+{
+    // A quarter of the timeout: a fallback is applied within the timeout + a quarter of it.
+    return std::clamp(config_.dtls_idle_timeout / 4, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
+}
+
+void Agent::track_transports()
+{
+    if (!observer_)
+        return;
+    const auto changes = tracker_.tick(std::chrono::steady_clock::now(), [&](const mg_addr &address) {
+        return observer_->client(address);
+    });
+    for (const auto &change : changes) {
+        std::optional<mg_session> current;
+        {
+            std::lock_guard lock(mutex_);
+            current = datapath_.session(change.session);
+        }
+        if (!current || current->transport == change.transport)
+            continue;
+        try {
+            log::info("transport of " + change.session.to_string() + " observed: " + change.evidence);
+            set_transport(change.session, change.transport);
+            tracker_.count_change(change.transport);
+        } catch (const ControlFailure &e) {
+            log::warning("transport of " + change.session.to_string() + " not changed: " + e.what());
+        }
+    }
+}
+
+void Agent::report_reconnect(const Prefix &prefix)
+{
+    tracker_.reconnect(prefix, std::chrono::steady_clock::now());
 }
 
 void Agent::set_transport(const Prefix &prefix, mg_transport transport)
@@ -634,6 +725,86 @@ std::vector<InterfaceStatus> Agent::interfaces() const
         s.mode = i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none";
         out.push_back(s);
     }
+    return out;
+}
+
+const char *source_name(uint8_t source)
+{
+    switch (source) {
+    case MG_SOURCE_STATIC: return "static";
+    case MG_SOURCE_CONTROL: return "mtuguardctl";
+    case MG_SOURCE_OCSERV: return "ocserv";
+    case MG_SOURCE_ASA: return "asa-syslog";
+    default: return "unknown";
+    }
+}
+
+json Agent::tracking_report(size_t limit) const
+{
+    const auto now = std::chrono::steady_clock::now();
+    const TrackingStatus totals = tracking();
+    json observed = json::object();
+    for (int i = 0; i < MG_OBSERVED_COUNT; ++i)
+        observed[observed_kind_name(i)] = totals.observed[i];
+    json sessions = json::array();
+    const auto tracked = tracker_.sessions(now);
+    auto age = [&](uint64_t ns) -> json {
+        if (!ns)
+            return nullptr;
+        return std::chrono::duration<double>(now - std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns))).count();
+    };
+    for (size_t i = 0; i < tracked.size() && i < limit; ++i) {
+        const TrackedSession &t = tracked[i];
+        json entry = {{"address", t.session.to_string()},
+                      {"public_address", t.public_address.to_string()},
+                      {"source", source_name(t.source)},
+                      {"observed_transport", t.observed ? json(transport_name(*t.observed)) : json(nullptr)},
+                      {"reconnects", t.reconnects},
+                      {"storm", t.storm},
+                      {"periodic", t.periodic},
+                      {"reconnect_interval_seconds", t.typical_interval_seconds ? json(*t.typical_interval_seconds) : json(nullptr)}};
+        if (auto obs = observer_ ? observer_->client(t.public_address.addr) : std::nullopt) {
+            entry["client"] = {{"tls_syns", obs->tls_syns},
+                               {"tls_packets", obs->tls_packets},
+                               {"dtls_in", obs->dtls_in},
+                               {"dtls_out", obs->dtls_out},
+                               {"dtls_client_hellos", obs->dtls_hellos},
+                               {"other_udp", obs->other_udp},
+                               {"other_udp_port", obs->other_udp ? json(obs->other_udp_port) : json(nullptr)},
+                               {"seconds_since_tls", age(obs->last_tls_ns)},
+                               {"seconds_since_dtls_in", age(obs->last_dtls_in_ns)},
+                               {"seconds_since_dtls_out", age(obs->last_dtls_out_ns)}};
+        }
+        sessions.push_back(entry);
+    }
+    return {{"observing", totals.observing},
+            {"transport_tracking", config_.transport_tracking},
+            {"dtls_idle_timeout_seconds", config_.dtls_idle_timeout.count() / 1000.0},
+            {"tls_port", config_.tls_port},
+            {"dtls_port", config_.dtls_port},
+            {"observed", observed},
+            {"reconnects", totals.reconnects},
+            {"sessions_in_storm", totals.sessions_in_storm},
+            {"periodic_reconnect_sessions", totals.periodic_sessions},
+            {"sessions", sessions},
+            {"total", tracked.size()},
+            {"truncated", tracked.size() > limit}};
+}
+
+TrackingStatus Agent::tracking() const
+{
+    TrackingStatus out;
+    out.observing = observer_ != nullptr;
+    if (observer_)
+        out.observed = observer_->totals();
+    const TrackerSummary summary = tracker_.summary(std::chrono::steady_clock::now());
+    out.tracked_sessions = summary.tracked_sessions;
+    out.reconnects = summary.reconnects;
+    out.sessions_in_storm = summary.sessions_in_storm;
+    out.periodic_sessions = summary.periodic_sessions;
+    out.transport_changes = summary.changes_to;
+    for (size_t i = 0; i < out.source_events.size(); ++i)
+        out.source_events[i] = source_events_[i];
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -22,6 +23,8 @@
 #include "config.hpp"
 #include "datapath.hpp"
 #include "interface.hpp"
+#include "observer.hpp"
+#include "transport_tracker.hpp"
 
 namespace mtuguard {
 
@@ -83,6 +86,17 @@ public:
     void delete_session(const Prefix &prefix);
     void set_transport(const Prefix &prefix, mg_transport transport);
     std::vector<SessionView> list_sessions(const std::optional<Prefix> &only) const;
+    bool has_session(const Prefix &prefix) const;
+
+    // Transport tracking: reads the observations and applies the transports they show. Called
+    // periodically (tracking_interval) by the session sources' thread.
+    void track_transports();
+    std::chrono::milliseconds tracking_interval() const;
+    // A session source says this session's client reconnected.
+    void report_reconnect(const Prefix &prefix);
+    void count(SourceEvent event, uint64_t n = 1) { source_events_[size_t(event)] += n; }
+    // Tracked sessions with what was observed of their clients (control "tracking").
+    nlohmann::json tracking_report(size_t limit) const;
 
     nlohmann::json status() const;
     nlohmann::json stats() const;
@@ -95,6 +109,7 @@ public:
     std::vector<InterfaceStatus> interfaces() const override;
     SessionCounts sessions() const override;
     std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override;
+    TrackingStatus tracking() const override;
 
 private:
     void adopt_sessions();
@@ -107,6 +122,9 @@ private:
     std::vector<uint32_t> slots_;
     Datapath datapath_;
     std::vector<XdpLink> links_;
+    std::unique_ptr<Observer> observer_; // with --outside-iface
+    TransportTracker tracker_;
+    std::array<std::atomic<uint64_t>, size_t(SourceEvent::Count)> source_events_{};
     bool keep_attached_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 

@@ -49,9 +49,7 @@ void TransportTracker::set_policy(const TrackerPolicy &policy)
 
 void TransportTracker::record_reconnect(Client &client, Clock::time_point at)
 {
-    const uint64_t before = client.history.count_total();
-    client.history.record(at);
-    reconnects_ += client.history.count_total() - before;
+    reconnects_ += client.history.record(at, policy_.storm);
 }
 
 void TransportTracker::bind(const Prefix &session, const Prefix &public_address, mg_source source,
@@ -196,7 +194,7 @@ TrackedSession TransportTracker::describe(const Session &session, Clock::time_po
         out.reconnects = history.count_total();
         out.storm = history.storm(now, policy_.storm);
         out.periodic = history.periodic(now, policy_.storm);
-        out.typical_interval_seconds = history.typical_interval_seconds(now, policy_.storm);
+        out.typical_interval_seconds = history.typical_interval_seconds(policy_.storm);
     }
     return out;
 }

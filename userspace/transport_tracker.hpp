@@ -9,7 +9,7 @@
 //  - A reconnect: a new TLS connection (SYN) from a client with a live or recently ended
 //    session, a session that comes back for a client whose last one ended within the storm
 //    window, or a session source saying so. Reports of one reconnect that arrive close together
-//    (the SYN, then occtl's new ID) count once (ReconnectHistory's merge window).
+//    (the SYN, then occtl's new ID) count once (StormPolicy::debounce).
 //
 // Reconnect history belongs to the client (its public address), not to the session entry, so it
 // survives the session being removed and re-added on every reconnect. Everything is bounded:

@@ -59,6 +59,8 @@ public:
     std::vector<InterfaceStatus> interfaces() const override { return iface_table; }
     SessionCounts sessions() const override { return session_counts; }
     std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override { return request_counts; }
+    TrackingStatus tracking_status;
+    TrackingStatus tracking() const override { return tracking_status; }
 
     mg_counter &at(uint32_t slot, uint32_t family, uint32_t reason)
     {
@@ -265,6 +267,15 @@ TEST(Collector, FamilyTypesAndNames)
         {"mtuguard_session_map_capacity", MetricType::Gauge},
         {"mtuguard_control_requests_total", MetricType::Counter},
         {"mtuguard_scrape_errors_total", MetricType::Counter},
+        {"mtuguard_transport_changes_total", MetricType::Counter},
+        {"mtuguard_tracked_sessions", MetricType::Gauge},
+        {"mtuguard_reconnects_total", MetricType::Counter},
+        {"mtuguard_sessions_in_storm", MetricType::Gauge},
+        {"mtuguard_periodic_reconnect_sessions", MetricType::Gauge},
+        {"mtuguard_occtl_runs_total", MetricType::Counter},
+        {"mtuguard_occtl_rejected_users_total", MetricType::Counter},
+        {"mtuguard_syslog_messages_total", MetricType::Counter},
+        {"mtuguard_headend_oversize_reports_total", MetricType::Counter},
     };
     std::map<std::string, MetricType> seen;
     for (const auto &f : families) {
@@ -707,4 +718,39 @@ TEST(CollectorMss, OutcomesByDirectionUnderTheirInterface)
 }
 
 } // namespace
+// The tracking families: each source event counted under its own family and label, the
+// observed packets only while something is observed.
+TEST(Collector, TrackingAndSourceCountersLandUnderTheirLabels)
+{
+    FakeAgent agent = two_interfaces();
+    EXPECT_EQ(find_family(Collector(agent).Collect(), "mtuguard_observed_packets_total"), nullptr);
+    for (size_t i = 0; i < size_t(SourceEvent::Count); ++i)
+        agent.tracking_status.source_events[i] = 100 + i;
+    agent.tracking_status.observing = true;
+    agent.tracking_status.observed[MG_OBSERVED_DTLS_HELLOS] = 9;
+    agent.tracking_status.transport_changes[MG_TRANSPORT_TLS] = 3;
+    agent.tracking_status.sessions_in_storm = 2;
+    agent.tracking_status.periodic_sessions = 1;
+    agent.tracking_status.reconnects = 17;
+    const auto families = Collector(agent).Collect();
+    EXPECT_EQ(value(families, "mtuguard_observed_packets_total", {{"kind", "dtls_client_hello"}}), 9);
+    EXPECT_EQ(value(families, "mtuguard_observed_packets_total", {{"kind", "tls_syn"}}), 0);
+    EXPECT_EQ(value(families, "mtuguard_transport_changes_total", {{"to", "tls"}}), 3);
+    EXPECT_EQ(value(families, "mtuguard_transport_changes_total", {{"to", "dtls"}}), 0);
+    EXPECT_EQ(value(families, "mtuguard_sessions_in_storm", {}), 2);
+    EXPECT_EQ(value(families, "mtuguard_periodic_reconnect_sessions", {}), 1);
+    EXPECT_EQ(value(families, "mtuguard_reconnects_total", {}), 17);
+    EXPECT_EQ(value(families, "mtuguard_occtl_runs_total", {{"result", "ok"}}), 100 + size_t(SourceEvent::OcctlOk));
+    EXPECT_EQ(value(families, "mtuguard_occtl_runs_total", {{"result", "timeout"}}), 100 + size_t(SourceEvent::OcctlTimeout));
+    EXPECT_EQ(value(families, "mtuguard_occtl_rejected_users_total", {}), 100 + size_t(SourceEvent::OcctlRejectedUser));
+    EXPECT_EQ(value(families, "mtuguard_syslog_messages_total", {{"result", "no_group_mtu"}}), 100 + size_t(SourceEvent::SyslogNoMtu));
+    EXPECT_EQ(value(families, "mtuguard_headend_oversize_reports_total", {{"kind", "frag_needed_sent"}}),
+              100 + size_t(SourceEvent::HeadendPmtud));
+    size_t series = 0;
+    for (const char *name : {"mtuguard_occtl_runs_total", "mtuguard_occtl_rejected_users_total",
+                             "mtuguard_syslog_messages_total", "mtuguard_headend_oversize_reports_total"})
+        series += find_family(families, name)->metric.size();
+    EXPECT_EQ(series, size_t(SourceEvent::Count)) << "every source event is one series";
+}
+
 } // namespace mtuguard
