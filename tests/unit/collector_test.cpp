@@ -518,7 +518,8 @@ TEST(Collector, NoLabelIsAnAddress)
     agent.session_counts.map_capacity = 16;
     const auto f = Collector(agent).Collect();
     const std::set<std::string> allowed = {"interface", "family", "action", "reason",  "transport",
-                                           "result",    "mode",   "version", "direction", "outcome"};
+                                           "result",    "mode",   "version", "direction", "outcome",
+                                           "to",        "kind"};
     size_t checked = 0;
     for (const auto &fam : f) {
         for (const auto &m : fam.metric) {
