@@ -20,7 +20,7 @@ static __always_inline void mg_observe_skb(struct __sk_buff *skb, int inbound)
 	/* Headers may sit beyond the linear part of a large skb: pull just enough of them in. */
 	if (skb->data_end - skb->data < MG_OBSERVE_HEADROOM && skb->len > skb->data_end - skb->data)
 		bpf_skb_pull_data(skb, skb->len < MG_OBSERVE_HEADROOM ? skb->len : MG_OBSERVE_HEADROOM);
-	mg_observe((void *)(long)skb->data, (void *)(long)skb->data_end, inbound,
+	mg_observe((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, inbound,
 		   skb->gso_segs > 1 ? skb->gso_segs : 1);
 }
 

@@ -91,12 +91,14 @@ static __always_inline __u32 mg_observe_l4(void *data, void *data_end, const str
 
 /*
  * One packet on the outside interface: `inbound` from a client (the peer is the source),
- * otherwise toward one (the peer is the destination). `segments` > 1 for a GSO packet.
+ * otherwise toward one (the peer is the destination). Only its headers need to be at data;
+ * frame_len is its whole length. `segments` > 1 for a GSO packet.
  */
-static __always_inline void mg_observe(void *data, void *data_end, int inbound, __u32 segments)
+static __always_inline void mg_observe(void *data, void *data_end, __u32 frame_len, int inbound,
+				       __u32 segments)
 {
 	const struct mg_observe_settings *cfg = &mg_observe_settings;
-	struct mg_packet pkt = { .from_client = inbound };
+	struct mg_packet pkt = { .from_client = inbound, .frame_len = frame_len };
 	struct mg_client_obs *obs;
 	struct mg_addr peer;
 	__u64 now;

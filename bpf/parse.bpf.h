@@ -91,7 +91,7 @@ static __always_inline void mg_peer_mapped(const struct mg_packet *pkt, struct m
 static __always_inline int mg_parse_ipv4(void *data, void *data_end, struct mg_packet *pkt)
 {
 	struct iphdr *iph = data + pkt->l3_off;
-	__u32 avail = (__u32)(data_end - data) - pkt->l3_off;
+	__u32 avail = pkt->frame_len - pkt->l3_off;
 	__u32 hlen, total;
 
 	if ((void *)(iph + 1) > data_end)
@@ -110,7 +110,7 @@ static __always_inline int mg_parse_ipv4(void *data, void *data_end, struct mg_p
 static __always_inline int mg_parse_ipv6(void *data, void *data_end, struct mg_packet *pkt)
 {
 	struct ipv6hdr *ip6 = data + pkt->l3_off;
-	__u32 avail = (__u32)(data_end - data) - pkt->l3_off;
+	__u32 avail = pkt->frame_len - pkt->l3_off;
 	__u32 total;
 
 	if ((void *)(ip6 + 1) > data_end)
@@ -147,8 +147,9 @@ static __always_inline int mg_parse_l3_only(void *data, void *data_end, struct m
 }
 
 /*
- * An Ethernet frame, tags and all. pkt->from_client says which address is the peer; the caller
- * sets it (and zeroes what mtuguard_xdp zeroes) first.
+ * An Ethernet frame, tags and all. pkt->from_client says which address is the peer and
+ * pkt->frame_len how long the frame really is (XDP: all of it is at data; a tc skb may hold only
+ * its headers there); the caller sets both (and zeroes what mtuguard_xdp zeroes) first.
  */
 static __always_inline int mg_parse_frame(void *data, void *data_end, struct mg_packet *pkt)
 {

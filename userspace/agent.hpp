@@ -53,6 +53,9 @@ struct ReloadReport {
     std::string describe() const;
 };
 
+// "static", "mtuguardctl", "ocserv", "asa-syslog".
+const char *source_name(uint8_t source);
+
 class Agent final : public AgentView {
 public:
     // Resolves interfaces, loads (re-adopting pinned maps), fills the maps, attaches or swaps

@@ -50,6 +50,16 @@ Prefix prefix_field(const json &request)
     }
 }
 
+uint64_t limit_field(const json &request)
+{
+    auto it = request.find("limit");
+    if (it == request.end())
+        return default_list_limit;
+    if (!it->is_number_unsigned() || it->get<uint64_t>() == 0)
+        throw BadRequest(ControlResult::BadRequest, "'limit' must be a positive whole number");
+    return it->get<uint64_t>();
+}
+
 // Kernel time (bpf_ktime_get_ns, CLOCK_MONOTONIC) to wall-clock seconds.
 json wall_time(uint64_t monotonic_ns)
 {
@@ -71,7 +81,7 @@ json session_json(const SessionView &view)
                 {"tls_mtu", s.tls_mtu},
                 {"transport", transport_name(s.transport)},
                 {"effective_mtu", s.transport == MG_TRANSPORT_DTLS ? s.dtls_mtu : s.tls_mtu},
-                {"source", s.source == MG_SOURCE_CONTROL ? "mtuguardctl" : "static"},
+                {"source", source_name(s.source)},
                 {"mss_clamp", s.mss_clamp == MG_MSS_ON ? "on" : s.mss_clamp == MG_MSS_OFF ? "off" : "default"}};
     if (view.stats) {
         out["oversize_packets"] = view.stats->oversize_packets;
@@ -129,17 +139,17 @@ json run(Agent &agent, const json &request, bool &stop)
             only = prefix_field(request);
         // A million sessions would make an answer of hundreds of megabytes: a limit keeps the
         // daemon's memory flat, and "total" says how many there are.
-        uint64_t limit = default_list_limit;
-        if (auto it = request.find("limit"); it != request.end()) {
-            if (!it->is_number_unsigned() || it->get<uint64_t>() == 0)
-                throw BadRequest(ControlResult::BadRequest, "'limit' must be a positive whole number");
-            limit = it->get<uint64_t>();
-        }
+        const uint64_t limit = limit_field(request);
         json sessions = json::array();
         const auto views = agent.list_sessions(only);
         for (size_t i = 0; i < views.size() && i < limit; ++i)
             sessions.push_back(session_json(views[i]));
         return {{"sessions", sessions}, {"total", views.size()}, {"truncated", views.size() > limit}};
+    }
+    if (command == "tracking") {
+        expect_fields(request, command, {"limit"});
+        const uint64_t limit = limit_field(request);
+        return agent.tracking_report(limit);
     }
     if (command == "stats") {
         expect_fields(request, command, {});
@@ -157,7 +167,7 @@ json run(Agent &agent, const json &request, bool &stop)
     }
     throw BadRequest(ControlResult::UnknownCommand, "unknown command '" + command +
                                                         "' (session.add, session.del, session.transport, "
-                                                        "session.list, stats, status, detach)");
+                                                        "session.list, tracking, stats, status, detach)");
 }
 
 } // namespace

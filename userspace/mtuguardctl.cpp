@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -44,6 +45,7 @@ constexpr const char *help_text = R"(Usage: mtuguardctl [--socket PATH] [-o tabl
 Commands:
   session add ADDR[/PREFIX] (--dtls-mtu N --tls-mtu N | --cipher C [--base-mtu N]
               [--padding exact|conservative]) [--transport dtls|tls] [--mss-clamp on|off]
+              [--public ADDR]            the client's public address, for transport tracking
   session add --file FILE        one session spec per line (ADDR,dtls-mtu=N,tls-mtu=N,...),
                                  sent in batches of 65536, each applied all or nothing
   session del ADDR[/PREFIX]
@@ -51,6 +53,8 @@ Commands:
   session list [ADDR[/PREFIX]] [--limit N]
                                  with per-session oversize packets, ICMP sent, last oversize
                                  (the first 10000 unless --limit says otherwise)
+  tracking [--limit N]           sessions with a known client: observed transport, DTLS/TLS
+                                 traffic seen, reconnects, storms
   stats                          packets by verdict reason, per interface and family
   status                         programs, interfaces, modes, session map use, version
   mtu-calc --cipher C (--link-mtu N | --tcp-mss N) [--tls-version 1.2|1.3]
@@ -86,6 +90,8 @@ const std::map<std::string, std::string> command_help = {
                     "Adds a session (an exact tunnel address) or a pool (a prefix), or replaces it whole.\n"
                     "transport defaults to tls. --base-mtu is the outer link MTU (default 1500).\n"
                     "--mss-clamp overrides the daemon's --mss-clamp for this session.\n"
+                    "--public names the client's public address: with --outside-iface the daemon then switches\n"
+                    "the session's transport as it sees DTLS come and go, and counts its reconnects.\n"
                     "A full session map is refused; nothing is evicted.\n\n"
                     "Examples:\n  mtuguardctl session add 10.8.0.5 --dtls-mtu 1418 --tls-mtu 1347\n"
                     "  mtuguardctl session add 10.8.0.0/16 --cipher aes256-gcm --transport dtls\n"
@@ -100,6 +106,11 @@ const std::map<std::string, std::string> command_help = {
                      "the time of its last oversize packet (exact sessions only; counted without locks, so two\n"
                      "CPUs racing on one session can lose a count — `stats` is exact).\n\n"
                      "Example:\n  mtuguardctl session list 10.8.0.5\n"},
+    {"tracking", "Usage: mtuguardctl [-o json] tracking [--limit N]\n\n"
+                 "Sessions whose client's public address is known (ocserv, ASA syslog, --public): the transport\n"
+                 "observed for them, what the observation programs saw of their client (TLS SYNs, DTLS datagrams\n"
+                 "each way, DTLS ClientHellos, UDP to other ports), reconnects and whether they are in a storm.\n\n"
+                 "Example:\n  mtuguardctl tracking\n  mtuguardctl -o json tracking | jq '.sessions[] | select(.storm)'\n"},
     {"stats", "Usage: mtuguardctl [-o json] stats\n\nPackets and bytes by verdict reason, per interface and "
               "family, since the maps were created.\n\nExample:\n  mtuguardctl -o json stats\n"},
     {"status", "Usage: mtuguardctl [-o json] status\n\nThe daemon's version, uptime, interfaces with their XDP "
@@ -268,6 +279,28 @@ void print_stats(const json &reply)
     }
 }
 
+void print_tracking(const json &reply)
+{
+    if (!reply.value("observing", false))
+        std::cout << "not observing: start mtuguardd with --outside-iface to track transports\n";
+    std::cout << "reconnects " << reply["reconnects"] << ", sessions in storm " << reply["sessions_in_storm"]
+              << ", periodic " << reply["periodic_reconnect_sessions"] << "\n";
+    for (const auto &s : reply["sessions"]) {
+        std::cout << s["address"].get<std::string>() << " client " << s["public_address"].get<std::string>() << " ("
+                  << s["source"].get<std::string>() << "): observed "
+                  << (s["observed_transport"].is_null() ? "-" : s["observed_transport"].get<std::string>())
+                  << ", reconnects " << s["reconnects"] << (s["storm"].get<bool>() ? " STORM" : "")
+                  << (s["periodic"].get<bool>() ? " PERIODIC" : "") << "\n";
+        if (s.contains("client")) {
+            const json &c = s["client"];
+            std::cout << "    tls syns " << c["tls_syns"] << ", dtls in " << c["dtls_in"] << " out " << c["dtls_out"]
+                      << ", client hellos " << c["dtls_client_hellos"] << ", other udp " << c["other_udp"] << "\n";
+        }
+    }
+    if (reply.value("truncated", false))
+        std::cout << "(" << reply["sessions"].size() << " of " << reply["total"] << " shown; --limit N for more)\n";
+}
+
 void print_status(const json &s)
 {
     std::cout << "mtuguardd " << s["version"].get<std::string>() << ", pid " << s["pid"] << ", up "
@@ -286,7 +319,58 @@ void print_status(const json &s)
 }
 
 // Plain-word findings from the daemon's status, counters and, optionally, one session.
-json diagnose(const json &status, const json &stats, const std::optional<json> &session)
+// What the tracking report shows about the VPN's channels (REFERENCE.md §1): clients whose
+// DTLS never gets through, clients sending UDP to another port, reconnect loops.
+void diagnose_tracking(const json &tracking, const std::function<void(const char *, const std::string &, const std::string &)> &add)
+{
+    if (!tracking.value("observing", false))
+        return;
+    const std::string dtls_port = tracking["dtls_port"].dump(), tls_port = tracking["tls_port"].dump();
+    std::vector<std::string> blocked, mismatch, storms, periodic;
+    std::string mismatch_port;
+    for (const auto &s : tracking["sessions"]) {
+        const std::string who = s["address"].get<std::string>() + " (client " + s["public_address"].get<std::string>() + ")";
+        if (s.value("storm", false))
+            storms.push_back(who);
+        if (s.value("periodic", false))
+            periodic.push_back(who + " every ~" + std::to_string(int(s["reconnect_interval_seconds"].get<double>() + 0.5)) + " s");
+        if (!s.contains("client"))
+            continue;
+        const json &c = s["client"];
+        const uint64_t tls = c["tls_packets"], dtls_in = c["dtls_in"], dtls_out = c["dtls_out"], other = c["other_udp"];
+        if (tls && other && !dtls_in) {
+            mismatch.push_back(who);
+            mismatch_port = c["other_udp_port"].dump();
+        } else if (tls && (!dtls_in || !dtls_out)) {
+            blocked.push_back(who + (dtls_in ? ": " + std::to_string(dtls_in) + " DTLS datagrams in, none answered" : ": no DTLS at all"));
+        }
+    }
+    auto list = [](const std::vector<std::string> &items) {
+        std::string out;
+        for (size_t i = 0; i < items.size() && i < 5; ++i)
+            out += (i ? "; " : "") + items[i];
+        return out + (items.size() > 5 ? "; and " + std::to_string(items.size() - 5) + " more" : "");
+    };
+    if (!mismatch.empty())
+        add("problem", std::to_string(mismatch.size()) + " client(s) send UDP to port " + mismatch_port + " but none to the DTLS port " +
+                           dtls_port + ": a DTLS port mismatch (" + list(mismatch) + ")",
+            "make the headend listen for DTLS on the port it announces, or run mtuguardd with --dtls-port " + mismatch_port +
+                "; until then those clients ride TLS and need its smaller MTU");
+    if (!blocked.empty())
+        add("problem", std::to_string(blocked.size()) + " client(s) use TLS (tcp/" + tls_port + ") but their DTLS (udp/" + dtls_port +
+                           ") does not get through: DTLS blocked on the path (" + list(blocked) + ")",
+            "allow UDP " + dtls_port + " both ways between clients and the headend; or make both channels agree on "
+            "one MTU (the ASA's `anyconnect mtu`, e.g. 1300); or let the tunnel fragment (`anyconnect ssl "
+            "df-bit-ignore enable`, --on-oversize clear-df)");
+    if (!storms.empty() || !periodic.empty())
+        add("problem", std::to_string(storms.size()) + " session(s) in a reconnect storm" +
+                           (periodic.empty() ? "" : ", " + std::to_string(periodic.size()) + " reconnecting like clockwork (" + list(periodic) + ")") +
+                           (storms.empty() ? "" : ": " + list(storms)),
+            "a client that reconnects about every minute is applying a new MTU after a black hole: check the "
+            "findings above for DTLS blocked or an MTU mismatch, and that ICMP frag-needed reaches the servers");
+}
+
+json diagnose(const json &status, const json &stats, const json &tracking, const std::optional<json> &session)
 {
     json findings = json::array();
     auto add = [&](const char *severity, const std::string &finding, const std::string &advice) {
@@ -359,6 +443,7 @@ json diagnose(const json &status, const json &stats, const std::optional<json> &
             add("info", line + "; no oversize packets", "");
         }
     }
+    diagnose_tracking(tracking, add);
     if (findings.empty())
         add("ok", "nothing looks wrong: programs attached, no ICMP error withheld, no silent drops", "");
     return findings;
@@ -403,7 +488,8 @@ int run(const std::vector<std::string> &argv)
         throw Usage("unknown command '" + command + "'");
 
     static const std::map<std::string, std::vector<std::string>> known = {
-        {"session add", {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "base-mtu", "padding", "file"}},
+        {"session add", {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "base-mtu", "padding", "public", "file"}},
+        {"tracking", {"limit"}},
         {"session del", {}}, {"session transport", {}}, {"session list", {"limit"}}, {"stats", {}}, {"status", {}},
         {"mtu-calc", {"cipher", "link-mtu", "tcp-mss", "tls-version", "dtls-version", "outer", "padding"}},
         {"detach", {"pin-path"}},
@@ -482,7 +568,7 @@ int run(const std::vector<std::string> &argv)
         } else {
             words(1, 1);
             std::string spec = args.words[0];
-            for (const char *key : {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "padding"})
+            for (const char *key : {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "padding", "public"})
                 if (auto v = args.get(key))
                     spec += std::string(",") + key + "=" + *v;
             if (auto v = args.get("base-mtu"))
@@ -550,14 +636,27 @@ int run(const std::vector<std::string> &argv)
         }
         return exit_ok;
     }
+    if (command == "tracking") {
+        words(0, 0);
+        json request = {{"command", "tracking"}};
+        if (auto limit = args.get("limit"))
+            request["limit"] = number("limit", *limit, 1, 100'000'000);
+        json reply = client.call(request);
+        if (as_json)
+            std::cout << reply.dump(2) << "\n";
+        else
+            print_tracking(reply);
+        return exit_ok;
+    }
     if (command == "diagnose") {
         words(0, 1);
         json status = client.call({{"command", "status"}});
         json stats = client.call({{"command", "stats"}});
+        json tracking = client.call({{"command", "tracking"}, {"limit", 100000}});
         std::optional<json> session;
         if (!args.words.empty())
             session = client.call({{"command", "session.list"}, {"address", args.words[0]}})["sessions"].at(0);
-        json findings = diagnose(status, stats, session);
+        json findings = diagnose(status, stats, tracking, session);
         if (as_json) {
             std::cout << json{{"ok", true}, {"findings", findings}}.dump(2) << "\n";
         } else {

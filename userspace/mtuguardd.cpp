@@ -22,6 +22,7 @@
 #include "metrics_server.hpp"
 #include "privileges.hpp"
 #include "service_manager.hpp"
+#include "session_sources.hpp"
 
 using namespace mtuguard;
 
@@ -156,6 +157,8 @@ int run(int argc, const char *const *argv, const Config &config)
     // 2. Load, fill and attach (or re-adopt): one step that wholly succeeds or unwinds.
     Agent agent(config);
     agent.keep_attached(config.keep_attached);
+    // Session sources' sockets are bound now, while binding a port below 1024 is still allowed.
+    SessionSources sources(config, agent);
 
     // 3. Nothing from here on needs a capability (privileges.hpp). Capabilities belong to
     //    threads: dropped before the metrics server starts its own.
@@ -169,6 +172,7 @@ int run(int argc, const char *const *argv, const Config &config)
         log::info("metrics on http://" + config.metrics_listen + "/metrics");
     }
     log::info(agent.summary());
+    sources.start(); // ocserv, ASA syslog and the transport tracker, on a thread of their own
     MainLoop loop(argc, argv, agent, service, signals.get());
     service.ready(loop.status_line());
 

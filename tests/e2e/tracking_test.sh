@@ -1,0 +1,178 @@
+#!/bin/bash
+# shellcheck disable=SC2317 # the test functions are called through mg_run_test
+#
+# End-to-end: transport tracking and reconnect storms with simulated VPN clients. The client
+# namespace also plays the client's public side: 198.51.100.7 talks to the "headend" at
+# 198.51.100.1 on the gateway, TLS as a TCP connection to port 443 and DTLS as UDP datagrams to
+# port 443 that the headend answers; mtuguardd watches gw-vpn with --outside-iface.
+#
+#    server                gateway                                   client
+#   +------------------+   +-------------------------------------+   +------------------+
+#   | srv0             |   | gw-in [XDP]        gw-vpn [tc obs.] |   |             cli0 |
+#   | 192.0.2.10/24    +---+ 192.0.2.1/24       10.8.0.1/24      +---+ 10.8.0.5/24      |
+#   |                  |   |                    198.51.100.1/24  |   | 198.51.100.7/24  |
+#   +------------------+   +-------------------------------------+   +------------------+
+#    ping -M do             headend stand-in: tcp/443 sink,           client stand-in: TLS
+#                           udp/443 echo                              keepalive + DTLS every
+#                           session 10.8.0.5: DTLS 1418, TLS 1347,    100 ms; nft output drop
+#                           public=198.51.100.7                       of udp/443 = DTLS blocked
+#
+#   transport_follows_dtls  DTLS flowing: the session goes to DTLS and a 1400-byte DF ping passes;
+#                           DTLS blocked with nftables: within --dtls-idle-timeout (2 s) + 1 s the
+#                           session is on TLS and the same ping gets frag-needed mtu 1347; DTLS
+#                           unblocked: back on DTLS within 3 s; transport changes counted (1 to
+#                           tls, 2 to dtls) in /metrics
+#   reconnect_storm         a client opening a new TLS connection every 2.5 s: the reconnects are
+#                           counted and mtuguard_sessions_in_storm becomes 1 (--storm-reconnects 3)
+#
+# Run as root: tests/e2e/tracking_test.sh (MTUGUARD_BUILD_DIR as for the other e2e tests).
+set -eu
+
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+PUBLIC_CLIENT=198.51.100.7
+PUBLIC_GATEWAY=198.51.100.1
+TIMEOUT=2
+SESSION="$MG_CLIENT4,dtls-mtu=1418,tls-mtu=1347,transport=tls,public=$PUBLIC_CLIENT"
+
+
+write_sims()
+{
+    # The headend's stand-in (gateway namespace) and the client's (client namespace).
+    cat >"$MG_TMP/sim.py" <<'PY'
+import socket, sys, threading, time
+role, address = sys.argv[1], sys.argv[2]
+if role == "headend":
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind((address, 443))
+    tcp = socket.socket(); tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind((address, 443)); tcp.listen(64)
+    def sink(conn):
+        while conn.recv(65536): pass
+    def accept():
+        while True:
+            threading.Thread(target=sink, args=(tcp.accept()[0],), daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
+    while True:
+        data, peer = udp.recvfrom(65536); udp.sendto(data, peer)
+# client: one TLS connection with traffic every 100 ms (a new one every `reconnect` seconds when
+# given), and a DTLS application-data record every 100 ms
+reconnect = float(sys.argv[3]) if len(sys.argv) > 3 else 0
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.setblocking(False)
+record = bytes([23, 0xfe, 0xfd]) + bytes(10) + bytes(64)
+tls, opened = None, 0
+while True:
+    if tls is None or (reconnect and time.time() - opened >= reconnect):
+        if tls: tls.close()
+        tls = socket.create_connection((address, 443)); opened = time.time()
+    tls.send(bytes(100))
+    try: udp.sendto(record, (address, 443))
+    except OSError: pass
+    try:
+        while udp.recv(65536): pass
+    except OSError: pass
+    time.sleep(0.1)
+PY
+}
+
+start_sims() # [RECONNECT-SECONDS]
+{
+    mg_ns_bg "$NS_GATEWAY" "$MG_TMP/headend.log" "$MG_PYTHON" "$MG_TMP/sim.py" headend "$PUBLIC_GATEWAY"
+    sleep 0.3
+    mg_ns_bg "$NS_CLIENT" "$MG_TMP/client.log" "$MG_PYTHON" "$MG_TMP/sim.py" client "$PUBLIC_GATEWAY" "$@"
+}
+
+transport_is() # WANTED
+{
+    ctl -o json session list "$MG_CLIENT4"
+    [ "$CTL_STATUS" -eq 0 ] && [ "$(json_get 'd["sessions"][0]["transport"]' "$CTL_OUT")" = "$1" ]
+}
+
+# wait_transport WANTED SECONDS: waits, and says how long it took (ms).
+wait_transport()
+{
+    local start=$(($(date +%s%N) / 1000000))
+    mg_wait_for "$2" "session on $1" transport_is "$1"
+    WAITED_MS=$(($(date +%s%N) / 1000000 - start))
+    mg_note "on $1 after $WAITED_MS ms"
+}
+
+dtls_blocked() # on|off: the path drops the client's DTLS (nft in the client namespace)
+{
+    ip netns exec "$NS_CLIENT" nft delete table inet path 2>/dev/null || true
+    [ "$1" = off ] && return 0
+    ip netns exec "$NS_CLIENT" nft -f - <<'NFT'
+table inet path {
+    chain output { type filter hook output priority 0; udp dport 443 drop; }
+}
+NFT
+}
+
+metric() # NAME-WITH-LABELS: its value from /metrics in the gateway namespace
+{
+    ip netns exec "$NS_GATEWAY" curl -sf http://127.0.0.1:9784/metrics | awk -v m="$1" '$1 == m { print $2 }'
+}
+
+test_transport_follows_dtls()
+{
+    start_sims
+    mg_daemon_start --iface gw-in --outside-iface gw-vpn --dtls-idle-timeout "$TIMEOUT" --session "$SESSION"
+    wait_transport dtls 5
+    local out
+    out=$(ip netns exec "$NS_SERVER" ping -c 1 -W 2 -M do -s 1372 "$MG_CLIENT4" 2>&1 || true)
+    mg_assert_match "1400-byte ping on DTLS (MTU 1418)" "1 received" "$out"
+
+    dtls_blocked on
+    wait_transport tls $((TIMEOUT + 2))
+    mg_assert_cmp "fallback noticed within the timeout + 1 s" "$WAITED_MS" -le $(((TIMEOUT + 1) * 1000))
+    out=$(ip netns exec "$NS_SERVER" ping -c 1 -W 2 -M do -s 1372 "$MG_CLIENT4" 2>&1 || true)
+    mg_assert_match "1400-byte ping on TLS" "Frag needed and DF set \\(mtu = 1347\\)" "$out"
+    mg_assert_match "the change is logged with its evidence" "transport of $MG_CLIENT4 observed: TLS busy" "$(cat "$MG_DAEMON_LOG")"
+
+    dtls_blocked off
+    wait_transport dtls $((TIMEOUT + 2))
+    mg_assert_cmp "DTLS back within the timeout + 1 s" "$WAITED_MS" -le $(((TIMEOUT + 1) * 1000))
+    mg_assert_eq "changes to tls" "1" "$(metric 'mtuguard_transport_changes_total{to="tls"}')"
+    mg_assert_eq "changes to dtls" "2" "$(metric 'mtuguard_transport_changes_total{to="dtls"}')"
+    ctl_ok -o json tracking
+    mg_assert_eq "tracked sessions" "1" "$(json_get 'd["total"]' "$CTL_OUT")"
+    mg_assert_eq "observed transport" "dtls" "$(json_get 'd["sessions"][0]["observed_transport"]' "$CTL_OUT")"
+    mg_assert_cmp "DTLS datagrams seen from the client" "$(json_get 'd["sessions"][0]["client"]["dtls_in"]' "$CTL_OUT")" -gt 10
+    mg_daemon_stop
+}
+
+in_storm() { [ "$(metric mtuguard_sessions_in_storm)" = 1 ]; }
+
+test_reconnect_storm()
+{
+    start_sims 2.5
+    mg_daemon_start --iface gw-in --outside-iface gw-vpn --storm-reconnects 3 --storm-window 60 --session "$SESSION"
+    mg_assert_eq "no storm at first" "0" "$(metric mtuguard_sessions_in_storm)"
+    mg_wait_for 20 "a reconnect storm" in_storm
+    local reconnects
+    reconnects=$(metric mtuguard_reconnects_total)
+    mg_assert_cmp "reconnects counted" "$reconnects" -ge 3
+    mg_note "storm after $reconnects reconnects"
+    ctl_ok -o json tracking
+    mg_assert_eq "the session is in a storm" "True" "$(json_get 'd["sessions"][0]["storm"]' "$CTL_OUT" | sed 's/true/True/')"
+    ctl_ok diagnose
+    mg_assert_match "diagnose names the storm" "reconnect storm" "$CTL_OUT"
+    mg_daemon_stop
+}
+
+mg_require_tools
+mg_topology_up
+ip -n "$NS_GATEWAY" addr add "$PUBLIC_GATEWAY/24" dev gw-vpn
+ip -n "$NS_CLIENT" addr add "$PUBLIC_CLIENT/24" dev cli0
+cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
+write_sims
+
+run()
+{
+    [[ $1 =~ ${MTUGUARD_E2E_ONLY:-.} ]] || return 0
+    mg_run_test "$@"
+}
+
+run transport_follows_dtls test_transport_follows_dtls
+run reconnect_storm test_reconnect_storm
+mg_finish
