@@ -4,6 +4,7 @@
 // is removed again — unless --keep-attached leaves it running for the next daemon. SIGHUP
 // re-reads the configuration and applies it without re-attaching. Under systemd (Type=notify)
 // it reports readiness, its status and reloads, and feeds the watchdog.
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -162,8 +163,14 @@ int run(int argc, const char *const *argv, const Config &config)
 
     // 3. Nothing from here on needs a capability (privileges.hpp). Capabilities belong to
     //    threads: dropped before the metrics server starts its own.
-    drop_capabilities();
-    log::info("dropped all capabilities: the maps are updated through the descriptors already open");
+    if (config.ocserv) {
+        drop_capabilities(uint64_t(1) << CAP_DAC_OVERRIDE);
+        log::info("dropped all capabilities (CAP_DAC_OVERRIDE kept inheritable, not effective, for occtl: ocserv "
+                  "gives its socket to its own user)");
+    } else {
+        drop_capabilities();
+        log::info("dropped all capabilities: the maps are updated through the descriptors already open");
+    }
 
     // 4. Metrics, read from the maps at scrape time. Stopped before the agent goes (scope order).
     std::unique_ptr<MetricsServer> metrics;

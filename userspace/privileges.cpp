@@ -24,11 +24,13 @@ int capset_raw(__user_cap_header_struct *header, const __user_cap_data_struct *d
 
 } // namespace
 
-void drop_capabilities()
+void drop_capabilities(uint64_t for_children)
 {
     // While CAP_SETPCAP is still effective (a root shell, not systemd, which bounds it already):
     // also empty the bounding set. Stops at the first capability the kernel does not know.
     for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap) {
+        if (cap < 64 && (for_children >> cap & 1))
+            continue; // an inheritable capability must stay in the bounding set
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
             break; // EPERM without CAP_SETPCAP: the bounding set stays as the service manager set it
     }
@@ -37,8 +39,12 @@ void drop_capabilities()
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw std::system_error(errno, std::generic_category(), "setting no_new_privs");
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
-    if (capset_raw(&header, none) != 0)
+    __user_cap_data_struct kept[_LINUX_CAPABILITY_U32S_3] = {};
+    // Permitted and inheritable, never effective: a program run as uid 0 gets its inheritable
+    // set as permitted and effective on execve, the daemon itself cannot use them.
+    for (int word = 0; word < _LINUX_CAPABILITY_U32S_3; ++word)
+        kept[word].permitted = kept[word].inheritable = uint32_t(for_children >> (32 * word));
+    if (capset_raw(&header, kept) != 0)
         throw std::system_error(errno, std::generic_category(), "dropping the capabilities");
 }
 

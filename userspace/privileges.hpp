@@ -11,9 +11,11 @@ namespace mtuguard {
 
 // Clears the permitted, effective, inheritable and ambient sets of the calling thread, drops
 // the bounding set where allowed (CAP_SETPCAP) and sets no_new_privs, so that nothing, not even
-// an execve as uid 0, brings a capability back. Capabilities belong to threads: call it before
-// starting any thread. Throws std::system_error.
-void drop_capabilities();
+// an execve as uid 0, brings a capability back. `for_children` (a mask of CAP_* bits) stays
+// permitted and inheritable but not effective: only the programs the daemon runs get it. occtl
+// needs CAP_DAC_OVERRIDE, since ocserv hands its socket to its unprivileged user. Capabilities
+// belong to threads: call it before starting any thread. Throws std::system_error.
+void drop_capabilities(uint64_t for_children = 0);
 
 // The calling thread's effective set, as /proc/self/status shows it (CapEff).
 uint64_t effective_capabilities();

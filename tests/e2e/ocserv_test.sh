@@ -1,0 +1,226 @@
+#!/bin/bash
+# shellcheck disable=SC2317 # the test functions are called through mg_run_test
+#
+# End-to-end with the real thing: ocserv on the gateway, openconnect in the client namespace,
+# mtuguardd taking its sessions from `occtl --json show users` and watching the VPN's channels.
+#
+#    server                gateway                                   client
+#   +------------------+   +-------------------------------------+   +------------------+
+#   | srv0             |   | gw-in [XDP]        gw-vpn [tc obs.] |   |             cli0 |
+#   | 192.0.2.10/24    +---+ 192.0.2.1/24       198.51.100.1/24  +---+ 198.51.100.7/24  |
+#   +------------------+   | ocserv :443 tcp+udp, vpnsN 10.9.0.1  |   | openconnect, tun0 |
+#                          | mtuguardd --ocserv --outside-iface   |   | 10.9.0.x, ping    |
+#                          +-------------------------------------+   +------------------+
+#
+#   ocserv_session_lifecycle  a connected client is a session within 2 s of occtl listing it, with
+#                             occtl's tunnel address and MTU and the client's public address;
+#                             with traffic in the tunnel it is seen on DTLS; UDP 443 blocked on
+#                             the client's path: ocserv and openconnect fall back to TLS and the
+#                             session follows; openconnect disconnects: the session is removed
+#                             within 2 s of occtl no longer listing it
+#   occtl_hangs               an occtl that never answers is killed after --occtl-timeout and
+#                             counted; the daemon keeps answering and enforcing
+#   occtl_garbage             an occtl that prints garbage is counted as failed; the sessions it
+#                             made before stay
+#
+# Run as root: tests/e2e/ocserv_test.sh (MTUGUARD_BUILD_DIR as for the other e2e tests).
+set -eu
+
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+PUBLIC_CLIENT=198.51.100.7
+PUBLIC_GATEWAY=198.51.100.1
+
+# ocserv's files: a self-signed certificate, a password file, the configuration. Its workers run
+# as nobody and must reach the sockets in the scratch directory.
+ocserv_setup()
+{
+    OC=$MG_TMP/oc
+    mkdir -p "$OC"
+    chmod 711 "$MG_TMP"
+    chmod 755 "$OC"
+    certtool --generate-privkey --outfile "$OC/key.pem" >/dev/null 2>&1
+    printf 'cn = "vpn.test"\nexpiration_days = 10\nsigning_key\nencryption_key\ntls_www_server\n' >"$OC/template"
+    certtool --generate-self-signed --load-privkey "$OC/key.pem" --template "$OC/template" \
+        --outfile "$OC/cert.pem" >/dev/null 2>&1
+    PIN=$(openssl x509 -in "$OC/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+        openssl dgst -sha256 -binary | base64)
+    printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" alice
+    cat >"$OC/ocserv.conf" <<CONF
+auth = "plain[passwd=$OC/passwd]"
+listen-host = $PUBLIC_GATEWAY
+tcp-port = 443
+udp-port = 443
+run-as-user = nobody
+run-as-group = nogroup
+socket-file = $OC/ocserv.sock
+occtl-socket-file = $OC/occtl.sock
+use-occtl = true
+server-cert = $OC/cert.pem
+server-key = $OC/key.pem
+isolate-workers = false
+max-clients = 16
+keepalive = 32400
+dpd = 5
+mobile-dpd = 5
+switch-to-tcp-timeout = 5
+try-mtu-discovery = false
+device = vpns
+predictable-ips = true
+ipv4-network = 10.9.0.0
+ipv4-netmask = 255.255.255.0
+pid-file = $OC/ocserv.pid
+CONF
+    # openconnect's --script: the tunnel address and MTU on tun0, nothing else.
+    cat >"$OC/vpnc-script" <<'SCRIPT'
+#!/bin/sh
+if [ "$reason" = connect ]; then
+    ip link set dev "$TUNDEV" up mtu "$INTERNAL_IP4_MTU"
+    ip addr add "$INTERNAL_IP4_ADDRESS/32" dev "$TUNDEV"
+    ip route add 10.9.0.0/24 dev "$TUNDEV"
+fi
+exit 0
+SCRIPT
+    chmod +x "$OC/vpnc-script"
+}
+
+occtl_users() { ip netns exec "$NS_GATEWAY" occtl -s "$OC/occtl.sock" --json show users 2>/dev/null; }
+occtl_lists_user() { [ "$(json_get 'len(d)' "$(occtl_users)")" -ge 1 ]; }
+occtl_lists_nobody() { [ "$(json_get 'len(d)' "$(occtl_users)")" -eq 0 ]; }
+
+session_listed() # ADDR
+{
+    ctl -o json session list "$1"
+    [ "$CTL_STATUS" -eq 0 ]
+}
+session_gone() { ctl -o json session list "$1"; [ "$CTL_STATUS" -eq 1 ]; }
+transport_is() { session_listed "$1" && [ "$(json_get 'd["sessions"][0]["transport"]' "$CTL_OUT")" = "$2" ]; }
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+test_ocserv_session_lifecycle()
+{
+    mg_ns_bg "$NS_GATEWAY" "$OC/ocserv.log" ocserv -f -c "$OC/ocserv.conf"
+    mg_wait_for 10 "ocserv listening" ip netns exec "$NS_GATEWAY" ss -ltn "sport = :443" -H
+    mg_wait_for 10 "ocserv's occtl socket" test -S "$OC/occtl.sock"
+    mg_daemon_start --iface gw-in --outside-iface gw-vpn --ocserv --occtl-socket "$OC/occtl.sock" \
+        --dtls-idle-timeout 3
+
+    echo secret >"$OC/password"
+    # exec: the pid mg_ns_bg records is openconnect's own, for the SIGTERM that logs it out.
+    mg_ns_bg "$NS_CLIENT" "$OC/openconnect.log" sh -c 'exec openconnect --user=alice --passwd-on-stdin \
+        --servercert "pin-sha256:$1" --script="$2" "$3" <"$4"' sh "$PIN" "$OC/vpnc-script" "$PUBLIC_GATEWAY:443" "$OC/password"
+    local client=$MG_BG_PID
+    mg_wait_for 20 "occtl listing the client" occtl_lists_user
+    local listed users address mtu
+    listed=$(now_ms)
+    users=$(occtl_users)
+    address=$(json_get 'd[0]["IPv4"]' "$users")
+    mtu=$(json_get 'd[0]["MTU"]' "$users")
+    mg_wait_for 5 "session $address" session_listed "$address"
+    mg_note "session $address (MTU $mtu) listed $(($(now_ms) - listed)) ms after occtl listed the client"
+    mg_assert_cmp "session within 2 s of occtl" $(($(now_ms) - listed)) -le 2000
+    mg_assert_eq "DTLS MTU from occtl" "$mtu" "$(json_get 'd["sessions"][0]["dtls_mtu"]' "$CTL_OUT")"
+    mg_assert_eq "TLS MTU from occtl" "$mtu" "$(json_get 'd["sessions"][0]["tls_mtu"]' "$CTL_OUT")"
+    mg_assert_eq "source" "ocserv" "$(json_get 'd["sessions"][0]["source"]' "$CTL_OUT")"
+    ctl_ok -o json tracking
+    mg_assert_eq "the client's public address" "$PUBLIC_CLIENT" "$(json_get 'd["sessions"][0]["public_address"]' "$CTL_OUT")"
+
+    # Traffic in the tunnel, so each channel has something to carry.
+    mg_ns_bg "$NS_CLIENT" "$MG_TMP/ping.log" ping -i 0.2 -s 200 10.9.0.1
+    mg_wait_for 15 "session on dtls" transport_is "$address" dtls
+    ip netns exec "$NS_CLIENT" nft -f - <<'NFT'
+table inet path {
+    chain output { type filter hook output priority 0; udp dport 443 drop; }
+}
+NFT
+    local blocked
+    blocked=$(now_ms)
+    mg_wait_for 40 "session on tls after UDP 443 is blocked" transport_is "$address" tls
+    mg_note "on TLS $(($(now_ms) - blocked)) ms after UDP 443 was blocked"
+    mg_assert_match "the change is logged" "transport of $address observed: TLS busy" "$(cat "$MG_DAEMON_LOG")"
+
+    kill -TERM "$client"
+    mg_wait_for 10 "occtl no longer listing the client" occtl_lists_nobody
+    local gone
+    gone=$(now_ms)
+    mg_wait_for 5 "session $address removed" session_gone "$address"
+    mg_note "removed $(($(now_ms) - gone)) ms after occtl stopped listing it"
+    mg_assert_cmp "removed within 2 s" $(($(now_ms) - gone)) -le 2000
+    mg_daemon_stop
+}
+
+metric() { ip netns exec "$NS_GATEWAY" curl -sf http://127.0.0.1:9784/metrics | awk -v m="$1" '$1 == m { print $2 }'; }
+two_timeouts() { [ "$(metric 'mtuguard_occtl_runs_total{result="timeout"}')" -ge 2 ]; }
+two_failures() { [ "$(metric 'mtuguard_occtl_runs_total{result="failed"}')" -ge 2 ]; }
+
+# A stand-in occtl: prints a file's contents (when it exists), else hangs.
+fake_occtl()
+{
+    cat >"$MG_TMP/occtl" <<SCRIPT
+#!/bin/sh
+[ -f "$MG_TMP/occtl.out" ] && exec cat "$MG_TMP/occtl.out"
+exec sleep 987
+SCRIPT
+    chmod +x "$MG_TMP/occtl"
+}
+
+oversize_ping_answered()
+{
+    local out
+    out=$(ip netns exec "$NS_SERVER" ping -c 1 -W 2 -M do -s 1372 "$MG_CLIENT4" 2>&1 || true)
+    mg_assert_match "oversize ping answered" "Frag needed and DF set \\(mtu = 1347\\)" "$out"
+}
+
+test_occtl_hangs()
+{
+    fake_occtl
+    mg_daemon_start --iface gw-in --ocserv --occtl "$MG_TMP/occtl" --occtl-timeout 0.5 --ocserv-interval 0.5 \
+        --session "$MG_CLIENT4,dtls-mtu=1418,tls-mtu=1347"
+    mg_wait_for 10 "two occtl runs killed" two_timeouts
+    ctl_ok status
+    oversize_ping_answered
+    mg_assert_match "logged once" "occtl did not answer within 500 ms: killed" "$(cat "$MG_DAEMON_LOG")"
+    mg_daemon_stop
+    mg_assert_eq "no occtl left running after the daemon stopped" "" "$(pgrep -fx "sleep 987" || true)"
+}
+
+test_occtl_garbage()
+{
+    fake_occtl
+    cat >"$MG_TMP/occtl.out" <<JSON
+[{"ID": 7, "Username": "bob", "MTU": "1400", "Remote IP": "$PUBLIC_CLIENT", "IPv4": "10.9.0.77",
+  "Full session": "x", "raw_connected_at": 1}]
+JSON
+    mg_daemon_start --iface gw-in --ocserv --occtl "$MG_TMP/occtl" --ocserv-interval 0.2
+    mg_wait_for 5 "session from the stand-in occtl" session_listed 10.9.0.77
+    echo '[{"ID": 7, "Username": ' >"$MG_TMP/occtl.out" # cut short
+    mg_wait_for 10 "two failed occtl runs" two_failures
+    session_listed 10.9.0.77 || mg_fail "the session made before the garbage is gone"
+    mg_assert_match "logged" "occtl's output is not a list of users" "$(cat "$MG_DAEMON_LOG")"
+    echo '[]' >"$MG_TMP/occtl.out" # the user left
+    mg_wait_for 5 "session removed" session_gone 10.9.0.77
+    mg_daemon_stop
+}
+
+mg_require_tools
+for tool in ocserv occtl ocpasswd openconnect certtool openssl; do
+    command -v "$tool" >/dev/null || { echo "missing tool: $tool (run scripts/deps)" >&2; exit 1; }
+done
+mg_topology_up
+ip -n "$NS_GATEWAY" addr add "$PUBLIC_GATEWAY/24" dev gw-vpn
+ip -n "$NS_CLIENT" addr add "$PUBLIC_CLIENT/24" dev cli0
+cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
+ocserv_setup
+
+run()
+{
+    [[ $1 =~ ${MTUGUARD_E2E_ONLY:-.} ]] || return 0
+    mg_run_test "$@"
+}
+
+run ocserv_session_lifecycle test_ocserv_session_lifecycle
+run occtl_hangs test_occtl_hangs
+run occtl_garbage test_occtl_garbage
+mg_finish
