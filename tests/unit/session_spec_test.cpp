@@ -107,7 +107,7 @@ TEST(SessionSpec, CipherErrors)
 {
     expect_error("10.8.0.5,cipher=rot13", "unknown cipher 'rot13'");
     expect_error("10.8.0.5,cipher=rc4-sha1", "gives no DTLS MTU");
-    expect_error("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,link-mtu=1500", "link-mtu and padding go with cipher=C");
+    expect_error("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,link-mtu=1500", "link-mtu, tcp-mss and padding go with cipher=C");
     expect_error("10.8.0.5,cipher=aes256-sha1,padding=tight", "padding 'tight' is not exact or conservative");
 }
 
