@@ -127,6 +127,8 @@ Agent::Agent(const Config &config)
             }
         }
     }
+    present_.assign(interfaces_.size(), true);
+    reattaches_.assign(interfaces_.size(), 0);
     datapath_.keep();
     for (auto &link : links_)
         link.keep();
@@ -198,6 +200,78 @@ void Agent::assign_interfaces()
         if (!configured)
             datapath_.delete_iface(ifindex);
     }
+}
+
+void Agent::refresh_interfaces(const LinkChanges &changes)
+{
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < interfaces_.size(); ++i) {
+        if (changes.overrun || changes.names.count(interfaces_[i].name) ||
+            changes.ifindexes.count(interfaces_[i].ifindex)) {
+            try {
+                refresh_interface_locked(i, config_);
+            } catch (const std::exception &e) {
+                log::error(interfaces_[i].name + ": updating the interface table failed: " + e.what());
+            }
+        }
+    }
+}
+
+// Level-triggered: whatever the messages said, the interface of this name as the kernel has it
+// now decides. The program belongs on it unless it is the very link this daemon holds.
+void Agent::refresh_interface_locked(size_t i, const Config &config)
+{
+    InterfaceInfo &info = interfaces_[i];
+    std::optional<InterfaceInfo> now;
+    try {
+        now = query_interface(info.name);
+    } catch (const std::exception &) {
+    }
+    if (!now) {
+        if (present_[i]) {
+            present_[i] = false;
+            datapath_.delete_iface(info.ifindex);
+            log::warning(info.name + " went away (ifindex " + std::to_string(info.ifindex) +
+                         "): nothing is enforced there until an interface of that name returns");
+        }
+        return;
+    }
+    if (now->ifindex == info.ifindex && links_[i].attached()) {
+        if (now->mtu != info.mtu || now->address4 != info.address4 || now->address6 != info.address6)
+            log::info(info.name + ": mtu " + std::to_string(now->mtu) + ", ICMP source addresses as the interface has them now");
+        info = *now;
+        datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
+        present_[i] = true;
+        return;
+    }
+    const bool enforced = i < config.ifaces.size();
+    if (enforced && now->l3_only) {
+        log::error(info.name + " is back without an Ethernet header (a tun device): not attaching; it can only be "
+                               "a --client-iface");
+        present_[i] = true;
+        return;
+    }
+    std::optional<XdpLink> link;
+    try {
+        link.emplace(XdpLink::attach(datapath_.program_fd(), now->ifindex, config.xdp_mode, link_pin(config, info.name)));
+    } catch (const std::system_error &e) {
+        log::error(info.name + " is there (ifindex " + std::to_string(now->ifindex) + ") but attaching failed: " +
+                   e.what() + "; trying again at its next change");
+        return;
+    }
+    link->keep();
+    const uint32_t old_ifindex = info.ifindex;
+    if (old_ifindex != now->ifindex)
+        datapath_.delete_iface(old_ifindex);
+    info = *now;
+    datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
+    links_[i] = std::move(*link);
+    present_[i] = true;
+    ++reattaches_[i];
+    log::info("re-attached to " + info.name + " (ifindex " + std::to_string(old_ifindex) + " -> " +
+              std::to_string(info.ifindex) + ", " + xdp_mode_name(links_[i].mode()) + " mode, mtu " +
+              std::to_string(info.mtu) + ", program id " + std::to_string(links_[i].program_id()) +
+              "): enforcing there again");
 }
 
 // Counts and the index of exact sessions move together, on every change.
@@ -352,7 +426,9 @@ json Agent::status() const
                       {"mtu", info.mtu},
                       {"attached", i < links_.size() && links_[i].attached()},
                       {"mode", i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none"},
-                      {"program_id", i < links_.size() ? links_[i].program_id() : 0}};
+                      {"program_id", i < links_.size() ? links_[i].program_id() : 0},
+                      {"present", bool(present_[i])},
+                      {"reattaches", reattaches_[i]}};
         mg_iface entry = make_iface(info, slots_[i], config_);
         iface["icmp_source4"] = entry.has_src4 ? json(address_text(entry.icmp_src4, true)) : json(nullptr);
         iface["icmp_source6"] = entry.has_src6 ? json(address_text(entry.icmp_src6, false)) : json(nullptr);
@@ -568,22 +644,9 @@ ReloadReport Agent::reload(const Config &next)
     datapath_.set_settings(make_settings(merged));
 
     // 4. The interface table: ICMP sources from the new configuration, or the interfaces'
-    //    addresses as they are now. An interface deleted or re-created since start-up is left
-    //    as it is: attaching to it again is a restart.
-    for (size_t i = 0; i < interfaces_.size(); ++i) {
-        InterfaceInfo &info = interfaces_[i];
-        try {
-            InterfaceInfo now = query_interface(info.name);
-            if (now.ifindex == info.ifindex)
-                info = now;
-            else
-                log::warning("reload: " + info.name + " was re-created (ifindex " + std::to_string(info.ifindex) +
-                             " -> " + std::to_string(now.ifindex) + "): restart mtuguardd to enforce there again");
-        } catch (const std::exception &e) {
-            log::warning("reload: " + info.name + ": " + e.what() + "; restart mtuguardd once it is back");
-        }
-        datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], merged));
-    }
+    //    addresses as they are now; an interface re-created since is attached again.
+    for (size_t i = 0; i < interfaces_.size(); ++i)
+        refresh_interface_locked(i, merged);
 
     // 5. The sessions, as planned.
     for (const auto &entry : removals) {
@@ -628,10 +691,11 @@ std::vector<InterfaceStatus> Agent::interfaces() const
         InterfaceStatus s;
         s.name = interfaces_[i].name;
         s.slot = slots_[i];
-        // Asked of the kernel at every scrape: an interface deleted and re-created, or a program
-        // replaced from outside, shows as detached.
+        // Asked of the kernel at every scrape: an interface deleted (until it is back and
+        // re-attached), or a program detached from outside, shows as detached.
         s.attached = i < links_.size() && links_[i].attached();
         s.mode = i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none";
+        s.reattaches = reattaches_[i];
         out.push_back(s);
     }
     return out;

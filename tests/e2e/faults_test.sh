@@ -1,0 +1,169 @@
+#!/bin/bash
+# shellcheck disable=SC2317 # the test functions are called through mg_run_test
+#
+# End-to-end: faults. The daemon killed in the middle of a burst of session changes, no bpf
+# filesystem where the pins go, an enforced interface deleted and re-created, a full session map,
+# a thousand control clients with one stalled among them, /metrics readers that stall. In every
+# case enforcement carries on and the daemon (or the one restarted in its place) still answers
+# `mtuguardctl status`. docs/reliability-faults.md says what the agent promises in each case.
+#
+#    server                gateway                                   client
+#   +------------------+   +-------------------------------------+   +------------------+
+#   | srv0             |   | gw-in [XDP]        gw-vpn [XDP]     |   |             cli0 |
+#   | 192.0.2.10/24    +---+ 192.0.2.1/24       10.8.0.1/24      +---+ 10.8.0.5/24      |
+#   +------------------+   +-------------------------------------+   +------------------+
+#    ping -M do -s 1390 --> session 10.8.0.5: DTLS 1418, TLS 1347     ping -M do -s 1400
+#    <-- frag-needed 1347   (iface_recreated: session 192.0.2.10,  --> toward the server
+#                            MTU 1300, enforced on gw-vpn)          <-- frag-needed 1300
+#    bpffs: $MG_TMP/bpffs/mtuguard (pins), control socket $MG_TMP/control.sock (mtuguardctl)
+#
+# Tests (one function each; name them on the command line to run only those):
+#   sigkill_burst     SIGKILL in the middle of 16 clients' session adds, replacements and
+#                     transport flips; after the restart every session is wholly old or wholly
+#                     new (control socket and the pinned map read with bpftool agree), every
+#                     acknowledged change is there, the daemon's counts match the map
+#   bpffs_missing     no bpffs on /sys/fs/bpf in the daemon's mount namespace: it mounts one and
+#                     enforces; a --pin-path on another filesystem, or no right to mount: exit 1,
+#                     the message names the path, nothing attached
+#   iface_recreated   gw-in deleted: logged, status says so; gw-vpn keeps enforcing; gw-in
+#                     re-created with the same name: re-attached within 5 s, frag-needed again,
+#                     mtuguard_interface_reattach_total{interface="gw-in"} +1 exactly (twice)
+#   map_full          --max-sessions 1000 filled; the next add: exit 1, the message names the
+#                     limit; the 1000 keep enforcing; del then add works
+#   control_flood     1000 concurrent status clients and one stalled half-way through a request:
+#                     all answered, the stalled one closed after the 10 s idle timeout, oversize
+#                     pings answered with frag-needed throughout
+#   slow_metrics      /metrics readers that take 1 byte a second, or connect and send nothing:
+#                     other scrapes answer within 2 s, the control socket and enforcement carry
+#                     on, SIGTERM stops the daemon within 5 s
+#
+# Run as root: tests/e2e/faults_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
+# MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
+set -eu
+
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+TLS_MTU=1347
+DTLS_MTU=1418
+SESSION4="$MG_CLIENT4,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=tls"
+METRICS_PORT=9784
+
+# fresh_state: what an earlier test may have left that mg_reset does not know about.
+fresh_state()
+{
+    rm -rf "$(pin_dir)"
+    ip -n "$NS_GATEWAY" link set dev gw-in xdp off 2>/dev/null || true
+    ip -n "$NS_CLIENT" link set dev cli0 xdp off 2>/dev/null || true
+    mg_flush_pmtu
+}
+
+# status_json EXPRESSION: evaluates EXPRESSION over `mtuguardctl -o json status`.
+status_json()
+{
+    ctl_ok -o json status
+    json_get "$1" "$CTL_OUT"
+}
+
+# --- an enforced interface deleted and re-created ----------------------------------------------
+
+REATTACH_GW_IN='mtuguard_interface_reattach_total{interface="gw-in"}'
+REATTACH_GW_VPN='mtuguard_interface_reattach_total{interface="gw-vpn"}'
+
+# client_ping_enforced: a 1428-byte DF ping from the client toward the server is answered by
+# gw-vpn's program with frag-needed mtu 1300 (the session 192.0.2.10 of this test).
+client_ping_enforced()
+{
+    ip -n "$NS_CLIENT" route flush cache
+    mg_ping "$NS_CLIENT" -M "do" -s 1400 -c 1 -W 2 "$MG_SERVER4"
+    mg_assert_match "ping -M do -s 1400 from the client answered by gw-vpn" \
+        "From ${MG_GW_VPN4//./\\.} icmp_seq=1 Frag needed and DF set \\(mtu = 1300\\)" "$PING_OUT"
+}
+
+# recreate_gw_in: gw-in (and with it srv0) deleted and made again, as the topology made them.
+recreate_gw_in()
+{
+    ip -n "$NS_GATEWAY" link del gw-in
+    mg_server_link_up
+}
+
+reattached_count() { grep -c 're-attached to gw-in' "$MG_DAEMON_LOG" || true; }
+reattached_at_least() { [ "$(reattached_count)" -ge "$1" ]; }
+
+test_iface_recreated()
+{
+    local m0 m1 id1 id2 ifindex1 ifindex2 sent0 sent1
+    fresh_state
+    # The client's side needs XDP for gw-vpn's XDP_TX frames (lib.sh).
+    mg_attach_xdp_pass "$NS_CLIENT" cli0
+    mg_daemon_start --iface gw-in --iface gw-vpn --session "$SESSION4" \
+        --session "$MG_SERVER4,dtls-mtu=1300,tls-mtu=1300" --metrics-listen "127.0.0.1:$METRICS_PORT"
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+    client_ping_enforced
+    m0=$(mg_scrape) || mg_fail "no /metrics"
+    mg_assert_eq "$REATTACH_GW_IN at start" 0 "$(mg_metric "$m0" "$REATTACH_GW_IN")"
+    mg_assert_eq "$REATTACH_GW_VPN at start" 0 "$(mg_metric "$m0" "$REATTACH_GW_VPN")"
+    sent0=$(mg_metric "$m0" 'mtuguard_oversize_packets_total{interface="gw-in",family="ipv4",action="icmp_sent"}')
+    id1=$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)
+    ifindex1=$(status_json '[i["ifindex"] for i in d["interfaces"] if i["name"] == "gw-in"][0]')
+
+    # Gone: logged, shown as detached, the other interface unaffected.
+    ip -n "$NS_GATEWAY" link del gw-in
+    mg_wait_for 5 "the daemon logs that gw-in went away" mg_log_has "gw-in went away \\(ifindex $ifindex1\\)"
+    mg_note "$(grep 'went away' "$MG_DAEMON_LOG")"
+    mg_assert_eq "status: gw-in present, attached" "False False" \
+        "$(status_json '" ".join(str(i[k]) for i in d["interfaces"] if i["name"] == "gw-in" for k in ("present", "attached"))')"
+    mg_assert_eq "status: gw-vpn attached" true \
+        "$(status_json '[i["attached"] for i in d["interfaces"] if i["name"] == "gw-vpn"][0]')"
+    m1=$(mg_scrape) || mg_fail "no /metrics with gw-in gone"
+    mg_assert_eq "program_attached for gw-in while it is gone" 0 \
+        "$(mg_metric "$m1" 'mtuguard_program_attached{interface="gw-in",mode="native"}')"
+    client_ping_enforced
+    mg_note "gw-in deleted: status and /metrics say detached, gw-vpn still answers with frag-needed 1300"
+
+    # Back under the same name: attached again, in the same counter slot.
+    mg_server_link_up
+    mg_wait_for 5 "the daemon re-attaches to gw-in" mg_log_has 're-attached to gw-in'
+    mg_wait_for 10 "carrier on every link" mg_links_up
+    mg_note "$(grep 're-attached' "$MG_DAEMON_LOG")"
+    id2=$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)
+    ifindex2=$(ip netns exec "$NS_GATEWAY" cat /sys/class/net/gw-in/ifindex)
+    mg_assert_eq "the program on the new gw-in (the one that was on the old)" "$id1" "$id2"
+    mg_assert_eq "status: gw-in present, attached, ifindex, reattaches" "True True $ifindex2 1" \
+        "$(status_json '" ".join(str(i[k]) for i in d["interfaces"] if i["name"] == "gw-in" for k in ("present", "attached", "ifindex", "reattaches"))')"
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+    client_ping_enforced
+    m1=$(mg_scrape) || mg_fail "no /metrics after the re-attach"
+    mg_assert_eq "$REATTACH_GW_IN after one re-creation" 1 "$(mg_metric "$m1" "$REATTACH_GW_IN")"
+    mg_assert_eq "$REATTACH_GW_VPN" 0 "$(mg_metric "$m1" "$REATTACH_GW_VPN")"
+    mg_assert_eq "program_attached for gw-in" 1 \
+        "$(mg_metric "$m1" 'mtuguard_program_attached{interface="gw-in",mode="native"}')"
+    sent1=$(mg_metric "$m1" 'mtuguard_oversize_packets_total{interface="gw-in",family="ipv4",action="icmp_sent"}')
+    mg_assert_eq "icmp_sent on gw-in continues in its slot (before + 1)" $((sent0 + 1)) "$sent1"
+    mg_note "gw-in re-created (ifindex $ifindex1 -> $ifindex2): program $id2 attached, frag-needed again, reattach counter 0 -> 1, icmp_sent $sent0 -> $sent1"
+
+    # Deleted and re-created at once: however the messages arrive, one more re-attach.
+    recreate_gw_in
+    mg_wait_for 5 "the second re-attach" reattached_at_least 2
+    mg_wait_for 10 "carrier on every link" mg_links_up
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+    m1=$(mg_scrape) || mg_fail "no /metrics after the second re-attach"
+    mg_assert_eq "$REATTACH_GW_IN after two re-creations" 2 "$(mg_metric "$m1" "$REATTACH_GW_IN")"
+    mg_assert_eq "re-attach log lines" 2 "$(reattached_count)"
+
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+    mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
+}
+
+ALL_TESTS="iface_recreated"
+
+mg_require_tools
+[ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
+mg_topology_up
+cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
+for name in ${*:-$ALL_TESTS}; do
+    case " $ALL_TESTS " in *" $name "*) ;; *) echo "no test $name (tests: $ALL_TESTS)" >&2; exit 2 ;; esac
+    mg_run_test "$name" "test_$name"
+done
+mg_finish
