@@ -148,7 +148,8 @@ void Agent::adopt_sessions()
     std::set<std::string> configured;
     for (const auto &spec : config_.sessions)
         configured.insert(spec.prefix.to_string());
-    size_t kept = 0;
+    size_t kept = 0, kept_static = 0;
+    std::map<std::string, mg_session> pinned_static;
     for (const auto &entry : datapath_.sessions()) {
         // The configuration owns the static sessions: one it no longer names goes.
         if (entry.session.source == MG_SOURCE_STATIC && !configured.count(entry.prefix.to_string())) {
@@ -158,11 +159,27 @@ void Agent::adopt_sessions()
         }
         count_session(entry.prefix, entry.session, +1);
         kept += entry.session.source != MG_SOURCE_STATIC;
+        if (entry.session.source == MG_SOURCE_STATIC)
+            pinned_static.emplace(entry.prefix.to_string(), entry.session);
     }
     if (kept)
         log::info("kept " + std::to_string(kept) + " session(s) added by mtuguardctl");
-    for (const auto &spec : config_.sessions)
+    for (const auto &spec : config_.sessions) {
+        // A static session still pinned with the MTUs the configuration gives it keeps the
+        // transport it was last switched to, as across a reload: the transport is what a session
+        // source saw, and going back to the configured one after a restart (a crash, an upgrade)
+        // would enforce the DTLS MTU on a client that fell back to TLS.
+        auto pinned = pinned_static.find(spec.prefix.to_string());
+        if (pinned != pinned_static.end() && pinned->second.dtls_mtu == spec.session.dtls_mtu &&
+            pinned->second.tls_mtu == spec.session.tls_mtu && pinned->second.mss_clamp == spec.session.mss_clamp) {
+            ++kept_static;
+            continue;
+        }
         add_session(spec, MG_SOURCE_STATIC);
+    }
+    if (kept_static)
+        log::info("kept " + std::to_string(kept_static) + " static session(s) as pinned, each on the transport it "
+                                                            "was last switched to");
 }
 
 // Counter slots stay with their interface across restarts, so counters continue.

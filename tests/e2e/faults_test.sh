@@ -65,6 +65,66 @@ status_json()
     json_get "$1" "$CTL_OUT"
 }
 
+# --- SIGKILL in the middle of a burst of session changes --------------------------------------
+
+BURST="$(dirname "$0")/session_burst.py"
+
+test_sigkill_burst()
+{
+    local dir="$MG_TMP/burst" args out total acked check g
+    fresh_state
+    mkdir -p "$dir"
+    "$MG_PYTHON" "$BURST" plan "$dir"
+    # The seed's session answers pings; 400 static sessions get their transport switched.
+    echo "session = $SESSION4" >>"$dir/static.conf"
+    args=(--config "$dir/static.conf" --iface gw-in --max-sessions 4096)
+    mg_daemon_start "${args[@]}"
+    ctl_ok session add --file "$dir/preload.txt"
+    mg_assert_eq "sessions before the burst (401 static + 1200 added)" 1601 \
+        "$(status_json 'd["sessions"]["exact"]')"
+
+    # 2004 changes from 16 clients at once; SIGKILL once 800 are acknowledged.
+    out=$("$MG_PYTHON" "$BURST" burst "$dir" "$MG_TMP/control.sock" "$MG_DAEMON_PID" 800) ||
+        mg_fail "the burst failed: $out"
+    { mg_wait_exit "$MG_DAEMON_PID" 10; } 2>/dev/null
+    total=$(mg_kv total "$out")
+    acked=$(mg_kv acked "$out")
+    mg_note "burst: $acked of $total changes acknowledged when SIGKILL landed, $(mg_kv in_flight "$out") in flight, $(mg_kv refused "$out") refused $(mg_kv first_refusal "$out")"
+    mg_assert_eq "status of the killed daemon" 137 "$MG_EXIT_STATUS"
+    mg_assert_eq "changes the daemon refused" 0 "$(mg_kv refused "$out")"
+    mg_assert_cmp "acknowledged changes when killed" "$acked" -ge 800
+    mg_assert_cmp "acknowledged changes (the kill came mid-burst)" "$acked" -lt "$total"
+    # With nobody running, the pinned link alone keeps enforcing.
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+
+    mg_daemon_start "${args[@]}"
+    mg_assert_match "restarted daemon's log" 're-adopting the maps pinned at' "$(cat "$MG_DAEMON_LOG")"
+    ctl_ok -o json session list --limit 100000
+    printf '%s\n' "$CTL_OUT" >"$dir/list.json"
+    bpftool -j map dump pinned "$(pin_dir)/maps/mg_sessions4" >"$dir/map.json" ||
+        mg_fail "bpftool map dump of $(pin_dir)/maps/mg_sessions4 failed"
+    ctl_ok -o json status
+    printf '%s\n' "$CTL_OUT" >"$dir/status.json"
+    check=$("$MG_PYTHON" "$BURST" check "$dir" "$dir/list.json" "$dir/map.json" "$dir/status.json") ||
+        mg_fail "checking the sessions failed: $check"
+    for g in replace transport create delete batch; do
+        mg_note "$(printf '%-9s' "$g"): $(mg_kv "$g.old" "$check") old, $(mg_kv "$g.new" "$check") new ($(mg_kv "$g.acked" "$check") acknowledged)"
+    done
+    mg_assert_eq "sessions with a mix of old and new fields (or a state never written); the first: $(mg_kv first_mixed "$check")" 0 \
+        "$(mg_kv mixed "$check")"
+    mg_assert_eq "acknowledged changes missing after the restart; the first: $(mg_kv first_acked_missing "$check")" 0 \
+        "$(mg_kv acked_missing "$check")"
+    mg_assert_eq "sessions where session list and the kernel's map (bpftool) differ; the first: $(mg_kv first_list_vs_map "$check")" 0 \
+        "$(mg_kv list_vs_map "$check")"
+    mg_assert_eq "status counts (exact, dtls, tls) against the listed sessions" \
+        "$(mg_kv listed_counts "$check")" "$(mg_kv status_counts "$check")"
+    mg_note "after the restart: $(mg_kv map_entries "$check") sessions in the pinned map, none mixed, every acknowledged change there, status counts $(mg_kv status_counts "$check")"
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+}
+
 # --- an enforced interface deleted and re-created ----------------------------------------------
 
 REATTACH_GW_IN='mtuguard_interface_reattach_total{interface="gw-in"}'
@@ -156,7 +216,7 @@ test_iface_recreated()
     mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
 }
 
-ALL_TESTS="iface_recreated"
+ALL_TESTS="sigkill_burst iface_recreated"
 
 mg_require_tools
 [ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
