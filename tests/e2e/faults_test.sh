@@ -125,6 +125,56 @@ test_sigkill_burst()
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
 }
 
+# --- no bpf filesystem where the pins go --------------------------------------------------------
+
+# The daemon in a mount namespace of its own in which /sys/fs/bpf is not a bpffs ("$@" are more
+# wrappers, e.g. setpriv).
+without_bpffs() { MG_DAEMON_WRAP=(unshare -m --propagation private sh -c 'umount /sys/fs/bpf 2>/dev/null; exec "$@"' without-bpffs "$@"); }
+
+test_bpffs_missing()
+{
+    local pins="/sys/fs/bpf/$MG_RUN_ID" inside log
+    fresh_state
+
+    # 1. The default place, unmounted: the daemon mounts bpffs there itself and says what that means.
+    without_bpffs
+    mg_daemon_start --iface gw-in --session "$SESSION4" --pin-path "$pins"
+    MG_DAEMON_WRAP=()
+    mg_assert_match "its log" 'warning: mounted a bpf filesystem on /sys/fs/bpf;.*the pins end with it' \
+        "$(cat "$MG_DAEMON_LOG")"
+    inside=$(nsenter -t "$MG_DAEMON_PID" -m sh -c "stat -f -c %T /sys/fs/bpf; ls $pins/links")
+    mg_note "inside the daemon's mount namespace: /sys/fs/bpf is $(echo "$inside" | head -n 1), links pinned: $(echo "$inside" | tail -n +2 | tr '\n' ' ')"
+    mg_assert_eq "filesystem type of /sys/fs/bpf and the pinned links, inside" "bpf_fs gw-in" "$(printf '%s\n' "$inside" | tr '\n' ' ' | sed 's/ $//')"
+    [ ! -e "$pins" ] || mg_fail "$pins exists outside the daemon's mount namespace"
+    mg_assert_eq "status: pin path" "$pins" "$(status_json 'd["pin_path"]')"
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+    mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
+
+    # 2. The same without the right to mount (CAP_SYS_ADMIN, as under the shipped unit): refused.
+    without_bpffs setpriv --bounding-set -sys_admin
+    mg_daemon_run --iface gw-in --session "$SESSION4" --pin-path "$pins"
+    MG_DAEMON_WRAP=()
+    log=$(cat "$MG_DAEMON_LOG")
+    mg_note "no CAP_SYS_ADMIN: exit $MG_DAEMON_STATUS: $log"
+    mg_assert_eq "mtuguardd exit status without bpffs and without the right to mount it" 1 "$MG_DAEMON_STATUS"
+    mg_assert_match "its message" \
+        "error: --pin-path $pins: not on a bpf filesystem; mounting one on /sys/fs/bpf failed: Operation not permitted" "$log"
+    mg_assert_no_match "its log" 'enforcing' "$log"
+    mg_assert_eq "XDP attachments in the gateway" "" "$(mg_gateway_xdp)"
+
+    # 3. A --pin-path on another filesystem: refused, not mounted over.
+    mkdir -p "$MG_TMP/not-bpffs"
+    mg_daemon_run --iface gw-in --session "$SESSION4" --pin-path "$MG_TMP/not-bpffs/mtuguard"
+    log=$(cat "$MG_DAEMON_LOG")
+    mg_note "--pin-path on $(stat -f -c %T "$MG_TMP/not-bpffs"): exit $MG_DAEMON_STATUS: $log"
+    mg_assert_eq "mtuguardd exit status with --pin-path on $(stat -f -c %T "$MG_TMP/not-bpffs")" 1 "$MG_DAEMON_STATUS"
+    mg_assert_match "its message" "error: --pin-path $MG_TMP/not-bpffs/mtuguard: not on a bpf filesystem \\(mount one" "$log"
+    mg_assert_eq "XDP attachments in the gateway" "" "$(mg_gateway_xdp)"
+    [ ! -e "$MG_TMP/not-bpffs/mtuguard" ] || mg_fail "the refused daemon created $MG_TMP/not-bpffs/mtuguard"
+}
+
 # --- an enforced interface deleted and re-created ----------------------------------------------
 
 REATTACH_GW_IN='mtuguard_interface_reattach_total{interface="gw-in"}'
@@ -216,7 +266,7 @@ test_iface_recreated()
     mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
 }
 
-ALL_TESTS="sigkill_burst iface_recreated"
+ALL_TESTS="sigkill_burst bpffs_missing iface_recreated"
 
 mg_require_tools
 [ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }

@@ -194,6 +194,9 @@ mg_kill_registered()
 # --- the daemon --------------------------------------------------------------------------------
 
 MG_DAEMON_SEQ=0
+# A command the daemon runs under, inside the gateway namespace (e.g. unshare -m ...), for the
+# tests that change its surroundings; empty for everyone else.
+MG_DAEMON_WRAP=()
 
 # mg_daemon_args ARGS...: ARGS plus a pin path and control socket of this test run's own, unless
 # ARGS name them. The pins go to a bpffs mounted under the run's scratch directory: `ip netns exec`
@@ -218,7 +221,7 @@ mg_daemon_start()
     MG_DAEMON_SEQ=$((MG_DAEMON_SEQ + 1))
     MG_DAEMON_LOG="$MG_TMP/mtuguardd.$MG_DAEMON_SEQ.log"
     mg_daemon_args "$@"
-    mg_ns_bg "$NS_GATEWAY" "$MG_DAEMON_LOG" "$MG_DAEMON" "${MG_ARGS[@]}"
+    mg_ns_bg "$NS_GATEWAY" "$MG_DAEMON_LOG" "${MG_DAEMON_WRAP[@]}" "$MG_DAEMON" "${MG_ARGS[@]}"
     MG_DAEMON_PID=$MG_BG_PID
     local tries=2000
     until grep -q 'enforcing' "$MG_DAEMON_LOG"; do
@@ -263,7 +266,7 @@ mg_daemon_run()
     MG_DAEMON_LOG="$MG_TMP/mtuguardd.$MG_DAEMON_SEQ.log"
     MG_DAEMON_STATUS=0
     mg_daemon_args "$@"
-    timeout --signal=KILL 20 ip netns exec "$NS_GATEWAY" "$MG_DAEMON" "${MG_ARGS[@]}" \
+    timeout --signal=KILL 20 ip netns exec "$NS_GATEWAY" "${MG_DAEMON_WRAP[@]}" "$MG_DAEMON" "${MG_ARGS[@]}" \
         >"$MG_DAEMON_LOG" 2>&1 </dev/null || MG_DAEMON_STATUS=$?
 }
 
