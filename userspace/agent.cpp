@@ -317,7 +317,9 @@ bool Agent::set_session_locked(const SessionSpec &spec, mg_source source)
     std::optional<mg_session> old = datapath_.session(spec.prefix);
     if (!old && spec.prefix.is_host() && counts_.map_entries >= datapath_.max_sessions())
         throw ControlFailure(ControlResult::MapFull, "session map full: " + std::to_string(counts_.map_entries) +
-                                                         " sessions (--max-sessions); nothing was evicted");
+                                                         " sessions, the limit set by --max-sessions " +
+                                                         std::to_string(datapath_.max_sessions()) +
+                                                         "; nothing was evicted (delete one first)");
     mg_session session = spec.session;
     session.source = source;
     session.stats = old ? old->stats : mg_session_stats{}; // a replaced session keeps its counters

@@ -175,6 +175,64 @@ test_bpffs_missing()
     [ ! -e "$MG_TMP/not-bpffs/mtuguard" ] || mg_fail "the refused daemon created $MG_TMP/not-bpffs/mtuguard"
 }
 
+# --- a full session map -------------------------------------------------------------------------
+
+MAP_FULL_SERIES='mtuguard_control_requests_total{result="map_full"}'
+
+test_map_full()
+{
+    local i m0 m1 list
+    fresh_state
+    mg_daemon_start --iface gw-in --session "$SESSION4" --max-sessions 1000 --metrics-listen "127.0.0.1:$METRICS_PORT"
+    # 999 more: 10.9.0.1 ... 10.9.3.231.
+    for i in $(seq 1 999); do
+        echo "10.9.$((i / 256)).$((i % 256)),dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=dtls"
+    done >"$MG_TMP/fill.txt"
+    ctl_ok session add --file "$MG_TMP/fill.txt"
+    mg_assert_eq "status: map use" "1000 of 1000" \
+        "$(status_json 'str(d["sessions"]["exact"]) + " of " + str(d["sessions"]["capacity"])')"
+    m0=$(mg_scrape) || mg_fail "no /metrics"
+
+    ctl session add 10.9.100.1 --dtls-mtu "$DTLS_MTU" --tls-mtu "$TLS_MTU"
+    mg_note "1001st session: exit $CTL_STATUS: $CTL_ERR"
+    mg_assert_eq "exit status of the 1001st session add" 1 "$CTL_STATUS"
+    mg_assert_match "its message names the limit" \
+        'session map full: 1000 sessions, the limit set by --max-sessions 1000; nothing was evicted' "$CTL_ERR"
+    ctl session add 2001:db8:8::77 --dtls-mtu "$DTLS_MTU" --tls-mtu "$TLS_MTU"
+    mg_assert_eq "exit status of an IPv6 session add on the full map" 1 "$CTL_STATUS"
+    mg_assert_match "its message" 'session map full.*--max-sessions 1000' "$CTL_ERR"
+    printf '%s\n' "10.9.100.2,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU" "10.9.100.3,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU" \
+        >"$MG_TMP/two.txt"
+    ctl session add --file "$MG_TMP/two.txt"
+    mg_assert_eq "exit status of a batch of 2 on the full map" 1 "$CTL_STATUS"
+    mg_assert_match "its message" 'session map full: 1000 \+ 2 new sessions exceed --max-sessions 1000' "$CTL_ERR"
+
+    # The 1000 are untouched and still enforce.
+    ctl_ok -o json session list --limit 2000
+    list=$CTL_OUT
+    mg_assert_eq "sessions listed after the refusals" 1000 "$(json_get 'len(d["sessions"])' "$list")"
+    mg_assert_eq "sessions of the refused adds listed" 0 \
+        "$(json_get 'sum(1 for s in d["sessions"] if s["address"] in ("10.9.100.1", "10.9.100.2", "10.9.100.3", "2001:db8:8::77"))' "$list")"
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+    m1=$(mg_scrape) || mg_fail "no /metrics"
+    mg_assert_eq "$MAP_FULL_SERIES increase" 3 $(($(mg_metric "$m1" "$MAP_FULL_SERIES") - $(mg_metric "$m0" "$MAP_FULL_SERIES")))
+
+    # Room made: the add goes through and the new session is enforced; the map is full again.
+    ctl_ok session del 10.9.0.1
+    ctl_ok session add 10.9.100.1 --dtls-mtu "$DTLS_MTU" --tls-mtu "$TLS_MTU"
+    mg_assert_eq "session add after a del" "added 10.9.100.1,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU" "$CTL_OUT"
+    ctl_ok -o json session list 10.9.100.1
+    mg_assert_eq "the new session's effective MTU" "$TLS_MTU" "$(json_get 'd["sessions"][0]["effective_mtu"]' "$CTL_OUT")"
+    ctl session add 10.9.100.2 --dtls-mtu "$DTLS_MTU" --tls-mtu "$TLS_MTU"
+    mg_assert_eq "exit status of the next add (full again)" 1 "$CTL_STATUS"
+    mg_assert_eq "status: map use" "1000 of 1000" \
+        "$(status_json 'str(d["sessions"]["exact"]) + " of " + str(d["sessions"]["capacity"])')"
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+    mg_note "full at 1000: 3 adds refused (map_full +3), the 1000 unchanged and enforcing; del + add went through"
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+}
+
 # --- an enforced interface deleted and re-created ----------------------------------------------
 
 REATTACH_GW_IN='mtuguard_interface_reattach_total{interface="gw-in"}'
@@ -266,7 +324,7 @@ test_iface_recreated()
     mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
 }
 
-ALL_TESTS="sigkill_burst bpffs_missing iface_recreated"
+ALL_TESTS="sigkill_burst bpffs_missing iface_recreated map_full"
 
 mg_require_tools
 [ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
