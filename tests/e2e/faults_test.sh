@@ -233,6 +233,57 @@ test_map_full()
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
 }
 
+# --- a thousand control clients and a stalled one --------------------------------------------
+
+# oversize_stream COUNT LOG: COUNT 1418-byte DF pings toward the client, 50 ms apart, in the
+# background (sets STREAM_PID); the route's MTU is locked at 1500 first, so frag-needed does not
+# make the server send smaller: every one of them must be answered by the gateway.
+oversize_stream()
+{
+    ip -n "$NS_SERVER" route replace 10.8.0.0/24 via "$MG_GW_IN4" mtu lock 1500
+    mg_flush_pmtu
+    mg_ns_bg "$NS_SERVER" "$2" timeout 60 ping -n -M "do" -s 1390 -i 0.05 -c "$1" -W 2 "$MG_CLIENT4"
+    STREAM_PID=$MG_BG_PID
+}
+
+# oversize_stream_answered COUNT LOG: the stream ended, each of its COUNT pings answered with
+# frag-needed mtu 1347 and none with an echo reply.
+oversize_stream_answered()
+{
+    local errors
+    mg_wait_exit "$STREAM_PID" 60
+    ip -n "$NS_SERVER" route del 10.8.0.0/24
+    errors=$(grep -cE "Frag needed and DF set \\(mtu = $TLS_MTU\\)" "$2" || true)
+    mg_note "oversize pings meanwhile: $(grep transmitted "$2"); $errors answered with frag-needed"
+    mg_assert_match "oversize ping stream" "^$1 packets transmitted, 0 received, \\+$1 errors" "$(grep transmitted "$2")"
+    mg_assert_eq "frag-needed (mtu $TLS_MTU) answers in the stream" "$1" "$errors"
+}
+
+test_control_flood()
+{
+    local out
+    fresh_state
+    mg_daemon_start --iface gw-in --session "$SESSION4"
+    oversize_stream 200 "$MG_TMP/flood-pings.log"
+
+    out=$("$MG_PYTHON" "$(dirname "$0")/control_flood.py" "$MG_TMP/control.sock" 1000) ||
+        mg_fail "control_flood.py failed: $out"
+    mg_note "1000 concurrent status clients: $(mg_kv answered "$out") answered in $(mg_kv seconds "$out") s $(mg_kv first_failure "$out")"
+    mg_note "the client stalled half-way through its request: closed ($(mg_kv stalled_closed "$out")) $(mg_kv stalled_seconds "$out") s after its last byte, $(mg_kv stalled_bytes "$out") bytes received"
+    mg_assert_eq "concurrent clients answered" 1000 "$(mg_kv answered "$out")"
+    mg_assert_eq "the stalled connection was closed by the daemon" eof "$(mg_kv stalled_closed "$out")"
+    mg_assert_eq "bytes the stalled client received (no answer to half a request)" 0 "$(mg_kv stalled_bytes "$out")"
+    # The idle timeout is 10 s; the loop looks at least once a second.
+    mg_assert_eq "stalled client closed between 10 and 12 s after its last byte" 1 \
+        "$(awk -v s="$(mg_kv stalled_seconds "$out")" 'BEGIN { print (s >= 10.0 && s <= 12.0) ? 1 : 0 }')"
+
+    ctl_ok status
+    mg_assert_match "mtuguardctl status afterwards" "interface +gw-in .*: attached" "$CTL_OUT"
+    oversize_stream_answered 200 "$MG_TMP/flood-pings.log"
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+}
+
 # --- an enforced interface deleted and re-created ----------------------------------------------
 
 REATTACH_GW_IN='mtuguard_interface_reattach_total{interface="gw-in"}'
@@ -324,7 +375,7 @@ test_iface_recreated()
     mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
 }
 
-ALL_TESTS="sigkill_burst bpffs_missing iface_recreated map_full"
+ALL_TESTS="sigkill_burst bpffs_missing iface_recreated map_full control_flood"
 
 mg_require_tools
 [ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
