@@ -284,6 +284,54 @@ test_control_flood()
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
 }
 
+# --- /metrics readers that stall ---------------------------------------------------------------
+
+STALL="$(dirname "$0")/metrics_stall.py"
+
+# stall_value KEY: from the stalling clients' report.
+stall_value() { sed -n "s/^$1=//p" "$MG_TMP/stall.ready"; }
+silent_dropped_at_least() { [ -f "$MG_TMP/stall.ready" ] && [ "$(stall_value silent_reconnects)" -ge "$1" ]; }
+
+test_slow_metrics()
+{
+    local out t0 t1 bytes0
+    fresh_state
+    mg_daemon_start --iface gw-in --session "$SESSION4" --metrics-listen "127.0.0.1:$METRICS_PORT"
+    # Four readers taking a byte a second and four clients that send nothing (and come back
+    # whenever they are dropped): as many as the HTTP server has threads, twice over.
+    rm -f "$MG_TMP/stall.ready"
+    mg_ns_bg "$NS_GATEWAY" "$MG_TMP/stall.log" "$MG_PYTHON" "$STALL" hold 127.0.0.1 "$METRICS_PORT" 4 4 \
+        "$MG_TMP/stall.ready"
+    mg_wait_for 10 "the slow readers have their first byte" test -f "$MG_TMP/stall.ready"
+    bytes0=$(stall_value slow_bytes)
+
+    out=$(ip netns exec "$NS_GATEWAY" "$MG_PYTHON" "$STALL" scrape 127.0.0.1 "$METRICS_PORT" 8 10)
+    mg_note "8 scrapes among the stalled clients: $(mg_kv ok "$out") answered, the slowest in $(mg_kv max_seconds "$out") s $(mg_kv first_failure "$out")"
+    mg_assert_eq "scrapes answered among the stalled clients" 8 "$(mg_kv ok "$out")"
+    # A stalled client holds a server thread for at most 2 s (MetricsServer::stall_timeout_ms).
+    mg_assert_eq "every scrape answered within 3 s" 1 \
+        "$(awk -v s="$(mg_kv max_seconds "$out")" 'BEGIN { print (s <= 3.0) ? 1 : 0 }')"
+    mg_wait_for 10 "the server dropped silent clients" silent_dropped_at_least 4
+
+    t0=$(date +%s%N)
+    ctl_ok status
+    t1=$(date +%s%N)
+    mg_note "mtuguardctl status meanwhile: $(((t1 - t0) / 1000000)) ms"
+    mg_assert_cmp "mtuguardctl status meanwhile (ms)" $(((t1 - t0) / 1000000)) -le 1000
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+    mg_assert_cmp "bytes the slow readers have taken (still reading)" "$(stall_value slow_bytes)" -gt "$bytes0"
+    mg_note "slow readers took $(stall_value slow_bytes) bytes so far; silent clients dropped $(stall_value silent_reconnects) times"
+
+    # SIGTERM with all of them still connected.
+    t0=$(date +%s%N)
+    mg_daemon_stop
+    t1=$(date +%s%N)
+    mg_note "SIGTERM to exit with the stalled clients connected: $(((t1 - t0) / 1000000)) ms"
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+    mg_assert_cmp "SIGTERM to exit (ms)" $(((t1 - t0) / 1000000)) -le 5000
+    mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
+}
+
 # --- an enforced interface deleted and re-created ----------------------------------------------
 
 REATTACH_GW_IN='mtuguard_interface_reattach_total{interface="gw-in"}'
@@ -375,7 +423,7 @@ test_iface_recreated()
     mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
 }
 
-ALL_TESTS="sigkill_burst bpffs_missing iface_recreated map_full control_flood"
+ALL_TESTS="sigkill_burst bpffs_missing iface_recreated map_full control_flood slow_metrics"
 
 mg_require_tools
 [ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
