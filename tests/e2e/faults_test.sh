@@ -1,5 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2317 # the test functions are called through mg_run_test
+# shellcheck disable=SC2034 # MG_DAEMON_WRAP is for lib.sh
 #
 # End-to-end: faults. The daemon killed in the middle of a burst of session changes, no bpf
 # filesystem where the pins go, an enforced interface deleted and re-created, a full session map,
@@ -191,7 +192,7 @@ test_map_full()
     ctl_ok session add --file "$MG_TMP/fill.txt"
     mg_assert_eq "status: map use" "1000 of 1000" \
         "$(status_json 'str(d["sessions"]["exact"]) + " of " + str(d["sessions"]["capacity"])')"
-    m0=$(mg_scrape) || mg_fail "no /metrics"
+    m0=$(mg_scrape "$METRICS_PORT") || mg_fail "no /metrics"
 
     ctl session add 10.9.100.1 --dtls-mtu "$DTLS_MTU" --tls-mtu "$TLS_MTU"
     mg_note "1001st session: exit $CTL_STATUS: $CTL_ERR"
@@ -214,7 +215,7 @@ test_map_full()
     mg_assert_eq "sessions of the refused adds listed" 0 \
         "$(json_get 'sum(1 for s in d["sessions"] if s["address"] in ("10.9.100.1", "10.9.100.2", "10.9.100.3", "2001:db8:8::77"))' "$list")"
     mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
-    m1=$(mg_scrape) || mg_fail "no /metrics"
+    m1=$(mg_scrape "$METRICS_PORT") || mg_fail "no /metrics"
     mg_assert_eq "$MAP_FULL_SERIES increase" 3 $(($(mg_metric "$m1" "$MAP_FULL_SERIES") - $(mg_metric "$m0" "$MAP_FULL_SERIES")))
 
     # Room made: the add goes through and the new session is enforced; the map is full again.
@@ -367,7 +368,7 @@ test_iface_recreated()
         --session "$MG_SERVER4,dtls-mtu=1300,tls-mtu=1300" --metrics-listen "127.0.0.1:$METRICS_PORT"
     mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
     client_ping_enforced
-    m0=$(mg_scrape) || mg_fail "no /metrics"
+    m0=$(mg_scrape "$METRICS_PORT") || mg_fail "no /metrics"
     mg_assert_eq "$REATTACH_GW_IN at start" 0 "$(mg_metric "$m0" "$REATTACH_GW_IN")"
     mg_assert_eq "$REATTACH_GW_VPN at start" 0 "$(mg_metric "$m0" "$REATTACH_GW_VPN")"
     sent0=$(mg_metric "$m0" 'mtuguard_oversize_packets_total{interface="gw-in",family="ipv4",action="icmp_sent"}')
@@ -382,7 +383,7 @@ test_iface_recreated()
         "$(status_json '" ".join(str(i[k]) for i in d["interfaces"] if i["name"] == "gw-in" for k in ("present", "attached"))')"
     mg_assert_eq "status: gw-vpn attached" true \
         "$(status_json '[i["attached"] for i in d["interfaces"] if i["name"] == "gw-vpn"][0]')"
-    m1=$(mg_scrape) || mg_fail "no /metrics with gw-in gone"
+    m1=$(mg_scrape "$METRICS_PORT") || mg_fail "no /metrics with gw-in gone"
     mg_assert_eq "program_attached for gw-in while it is gone" 0 \
         "$(mg_metric "$m1" 'mtuguard_program_attached{interface="gw-in",mode="native"}')"
     client_ping_enforced
@@ -400,7 +401,7 @@ test_iface_recreated()
         "$(status_json '" ".join(str(i[k]) for i in d["interfaces"] if i["name"] == "gw-in" for k in ("present", "attached", "ifindex", "reattaches"))')"
     mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
     client_ping_enforced
-    m1=$(mg_scrape) || mg_fail "no /metrics after the re-attach"
+    m1=$(mg_scrape "$METRICS_PORT") || mg_fail "no /metrics after the re-attach"
     mg_assert_eq "$REATTACH_GW_IN after one re-creation" 1 "$(mg_metric "$m1" "$REATTACH_GW_IN")"
     mg_assert_eq "$REATTACH_GW_VPN" 0 "$(mg_metric "$m1" "$REATTACH_GW_VPN")"
     mg_assert_eq "program_attached for gw-in" 1 \
@@ -414,7 +415,7 @@ test_iface_recreated()
     mg_wait_for 5 "the second re-attach" reattached_at_least 2
     mg_wait_for 10 "carrier on every link" mg_links_up
     mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
-    m1=$(mg_scrape) || mg_fail "no /metrics after the second re-attach"
+    m1=$(mg_scrape "$METRICS_PORT") || mg_fail "no /metrics after the second re-attach"
     mg_assert_eq "$REATTACH_GW_IN after two re-creations" 2 "$(mg_metric "$m1" "$REATTACH_GW_IN")"
     mg_assert_eq "re-attach log lines" 2 "$(reattached_count)"
 
@@ -429,7 +430,9 @@ mg_require_tools
 [ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
 mg_topology_up
 cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-for name in ${*:-$ALL_TESTS}; do
+# shellcheck disable=SC2086 # the names split on spaces
+[ $# -gt 0 ] || set -- $ALL_TESTS
+for name in "$@"; do
     case " $ALL_TESTS " in *" $name "*) ;; *) echo "no test $name (tests: $ALL_TESTS)" >&2; exit 2 ;; esac
     mg_run_test "$name" "test_$name"
 done

@@ -227,7 +227,9 @@ mg_require_tools
 [ -x "$MG_FLOOD" ] || { echo "no $MG_FLOOD: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
 mg_topology_up
 cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-for name in ${*:-$ALL_TESTS}; do
+# shellcheck disable=SC2086 # the names split on spaces
+[ $# -gt 0 ] || set -- $ALL_TESTS
+for name in "$@"; do
     case " $ALL_TESTS " in *" $name "*) ;; *) echo "no test $name (tests: $ALL_TESTS)" >&2; exit 2 ;; esac
     mg_run_test "$name" "test_$name"
 done
