@@ -167,6 +167,10 @@ std::vector<MetricFamily> Collector::collect() const
 
         auto attached = family("mtuguard_program_attached",
                                "1 while the enforcement program is attached to the interface.", MetricType::Gauge);
+        auto reattached = family("mtuguard_interface_reattach_total",
+                                 "Times the program was attached again to an interface of this name after it "
+                                 "was deleted and re-created.",
+                                 MetricType::Counter);
         auto packets = family("mtuguard_packets_total", "Packets seen by the enforcement program.", MetricType::Counter);
         auto bytes = family("mtuguard_bytes_total", "Bytes (whole frames) seen by the enforcement program.",
                             MetricType::Counter);
@@ -189,6 +193,7 @@ std::vector<MetricFamily> Collector::collect() const
         static constexpr uint32_t bounds[] = MG_SIZE_BUCKET_BOUNDS;
         for (const auto &iface : interfaces) {
             add(attached, {{"interface", iface.name}, {"mode", iface.mode}}, iface.attached ? 1 : 0);
+            add(reattached, {{"interface", iface.name}}, double(iface.reattaches));
             uint64_t iface_packets = 0, iface_bytes = 0, iface_suppressed[MG_REASON_COUNT] = {};
             for (int fam = 0; fam < MG_FAMILY_COUNT; ++fam) {
                 for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
@@ -246,7 +251,7 @@ std::vector<MetricFamily> Collector::collect() const
                 histogram.metric.push_back(std::move(m));
             }
         }
-        for (auto *f : {&attached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram, &mss_family})
+        for (auto *f : {&attached, &reattached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram, &mss_family})
             out.push_back(std::move(*f));
     } catch (const std::exception &e) {
         // The per-interface families are left out of this scrape rather than half read; the

@@ -12,7 +12,13 @@ MetricsServer::MetricsServer(const std::string &listen, const AgentView &agent)
     : collector_(std::make_shared<Collector>(agent))
 {
     try {
-        exposer_ = std::make_unique<prometheus::Exposer>(listen, 2);
+        // civetweb serves each connection on one of a fixed set of threads and by default waits
+        // 30 s for a request and for each write: two clients that connect and send nothing took
+        // /metrics away for half a minute. A stalled client now holds a thread for at most
+        // stall_timeout_ms; a Prometheus request and its answer take milliseconds.
+        exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+            "listening_ports", listen, "num_threads", std::to_string(threads), "request_timeout_ms",
+            std::to_string(stall_timeout_ms)});
     } catch (const std::exception &e) {
         throw std::runtime_error("--metrics-listen " + listen + ": cannot listen: " + e.what());
     }

@@ -1,4 +1,5 @@
-// The /metrics endpoint: prometheus-cpp's exposer serving one Collector.
+// The /metrics endpoint: prometheus-cpp's exposer serving one Collector, on a few threads of its
+// own, each held by a stalled client for a bounded time (threads, stall_timeout_ms).
 #pragma once
 
 #include <memory>
@@ -16,6 +17,11 @@ class Collector;
 
 class MetricsServer {
 public:
+    // The HTTP server's threads, and how long one client may keep one of them without sending
+    // its request or taking its answer.
+    static constexpr int threads = 4;
+    static constexpr int stall_timeout_ms = 2000;
+
     // listen is HOST:PORT ("127.0.0.1:9784", "[::1]:9784"). Throws std::runtime_error when the
     // address cannot be bound.
     MetricsServer(const std::string &listen, const AgentView &agent);

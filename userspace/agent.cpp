@@ -165,6 +165,8 @@ Agent::Agent(const Config &config)
             }
         }
     }
+    present_.assign(interfaces_.size(), true);
+    reattaches_.assign(interfaces_.size(), 0);
     observer_ = start_observer(config_);
     datapath_.keep();
     for (auto &link : links_)
@@ -185,7 +187,8 @@ void Agent::adopt_sessions()
     std::set<std::string> configured;
     for (const auto &spec : config_.sessions)
         configured.insert(spec.prefix.to_string());
-    size_t kept = 0;
+    size_t kept = 0, kept_static = 0;
+    std::map<std::string, mg_session> pinned_static;
     for (const auto &entry : datapath_.sessions()) {
         // The configuration owns the static sessions: one it no longer names goes.
         if (entry.session.source == MG_SOURCE_STATIC && !configured.count(entry.prefix.to_string())) {
@@ -195,11 +198,27 @@ void Agent::adopt_sessions()
         }
         count_session(entry.prefix, entry.session, +1);
         kept += entry.session.source != MG_SOURCE_STATIC;
+        if (entry.session.source == MG_SOURCE_STATIC)
+            pinned_static.emplace(entry.prefix.to_string(), entry.session);
     }
     if (kept)
         log::info("kept " + std::to_string(kept) + " session(s) added by mtuguardctl");
-    for (const auto &spec : config_.sessions)
+    for (const auto &spec : config_.sessions) {
+        // A static session still pinned with the MTUs the configuration gives it keeps the
+        // transport it was last switched to, as across a reload: the transport is what a session
+        // source saw, and going back to the configured one after a restart (a crash, an upgrade)
+        // would enforce the DTLS MTU on a client that fell back to TLS.
+        auto pinned = pinned_static.find(spec.prefix.to_string());
+        if (pinned != pinned_static.end() && pinned->second.dtls_mtu == spec.session.dtls_mtu &&
+            pinned->second.tls_mtu == spec.session.tls_mtu && pinned->second.mss_clamp == spec.session.mss_clamp) {
+            ++kept_static;
+            continue;
+        }
         add_session(spec, MG_SOURCE_STATIC);
+    }
+    if (kept_static)
+        log::info("kept " + std::to_string(kept_static) + " static session(s) as pinned, each on the transport it "
+                                                            "was last switched to");
 }
 
 // Counter slots stay with their interface across restarts, so counters continue.
@@ -239,6 +258,78 @@ void Agent::assign_interfaces()
     }
 }
 
+void Agent::refresh_interfaces(const LinkChanges &changes)
+{
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < interfaces_.size(); ++i) {
+        if (changes.overrun || changes.names.count(interfaces_[i].name) ||
+            changes.ifindexes.count(interfaces_[i].ifindex)) {
+            try {
+                refresh_interface_locked(i, config_);
+            } catch (const std::exception &e) {
+                log::error(interfaces_[i].name + ": updating the interface table failed: " + e.what());
+            }
+        }
+    }
+}
+
+// Level-triggered: whatever the messages said, the interface of this name as the kernel has it
+// now decides. The program belongs on it unless it is the very link this daemon holds.
+void Agent::refresh_interface_locked(size_t i, const Config &config)
+{
+    InterfaceInfo &info = interfaces_[i];
+    std::optional<InterfaceInfo> now;
+    try {
+        now = query_interface(info.name);
+    } catch (const std::exception &) {
+    }
+    if (!now) {
+        if (present_[i]) {
+            present_[i] = false;
+            datapath_.delete_iface(info.ifindex);
+            log::warning(info.name + " went away (ifindex " + std::to_string(info.ifindex) +
+                         "): nothing is enforced there until an interface of that name returns");
+        }
+        return;
+    }
+    if (now->ifindex == info.ifindex && links_[i].attached()) {
+        if (now->mtu != info.mtu || now->address4 != info.address4 || now->address6 != info.address6)
+            log::info(info.name + ": mtu " + std::to_string(now->mtu) + ", ICMP source addresses as the interface has them now");
+        info = *now;
+        datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
+        present_[i] = true;
+        return;
+    }
+    const bool enforced = i < config.ifaces.size();
+    if (enforced && now->l3_only) {
+        log::error(info.name + " is back without an Ethernet header (a tun device): not attaching; it can only be "
+                               "a --client-iface");
+        present_[i] = true;
+        return;
+    }
+    std::optional<XdpLink> link;
+    try {
+        link.emplace(XdpLink::attach(datapath_.program_fd(), now->ifindex, config.xdp_mode, link_pin(config, info.name)));
+    } catch (const std::system_error &e) {
+        log::error(info.name + " is there (ifindex " + std::to_string(now->ifindex) + ") but attaching failed: " +
+                   e.what() + "; trying again at its next change");
+        return;
+    }
+    link->keep();
+    const uint32_t old_ifindex = info.ifindex;
+    if (old_ifindex != now->ifindex)
+        datapath_.delete_iface(old_ifindex);
+    info = *now;
+    datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
+    links_[i] = std::move(*link);
+    present_[i] = true;
+    ++reattaches_[i];
+    log::info("re-attached to " + info.name + " (ifindex " + std::to_string(old_ifindex) + " -> " +
+              std::to_string(info.ifindex) + ", " + xdp_mode_name(links_[i].mode()) + " mode, mtu " +
+              std::to_string(info.mtu) + ", program id " + std::to_string(links_[i].program_id()) +
+              "): enforcing there again");
+}
+
 // Counts and the index of exact sessions move together, on every change.
 void Agent::count_session(const Prefix &prefix, const mg_session &session, int delta)
 {
@@ -268,7 +359,9 @@ bool Agent::set_session_locked(const SessionSpec &spec, mg_source source)
     std::optional<mg_session> old = datapath_.session(spec.prefix);
     if (!old && spec.prefix.is_host() && counts_.map_entries >= datapath_.max_sessions())
         throw ControlFailure(ControlResult::MapFull, "session map full: " + std::to_string(counts_.map_entries) +
-                                                         " sessions (--max-sessions); nothing was evicted");
+                                                         " sessions, the limit set by --max-sessions " +
+                                                         std::to_string(datapath_.max_sessions()) +
+                                                         "; nothing was evicted (delete one first)");
     mg_session session = spec.session;
     session.source = source;
     session.stats = old ? old->stats : mg_session_stats{}; // a replaced session keeps its counters
@@ -443,7 +536,9 @@ json Agent::status() const
                       {"mtu", info.mtu},
                       {"attached", i < links_.size() && links_[i].attached()},
                       {"mode", i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none"},
-                      {"program_id", i < links_.size() ? links_[i].program_id() : 0}};
+                      {"program_id", i < links_.size() ? links_[i].program_id() : 0},
+                      {"present", bool(present_[i])},
+                      {"reattaches", reattaches_[i]}};
         mg_iface entry = make_iface(info, slots_[i], config_);
         iface["icmp_source4"] = entry.has_src4 ? json(address_text(entry.icmp_src4, true)) : json(nullptr);
         iface["icmp_source6"] = entry.has_src6 ? json(address_text(entry.icmp_src6, false)) : json(nullptr);
@@ -659,22 +754,9 @@ ReloadReport Agent::reload(const Config &next)
     datapath_.set_settings(make_settings(merged));
 
     // 4. The interface table: ICMP sources from the new configuration, or the interfaces'
-    //    addresses as they are now. An interface deleted or re-created since start-up is left
-    //    as it is: attaching to it again is a restart.
-    for (size_t i = 0; i < interfaces_.size(); ++i) {
-        InterfaceInfo &info = interfaces_[i];
-        try {
-            InterfaceInfo now = query_interface(info.name);
-            if (now.ifindex == info.ifindex)
-                info = now;
-            else
-                log::warning("reload: " + info.name + " was re-created (ifindex " + std::to_string(info.ifindex) +
-                             " -> " + std::to_string(now.ifindex) + "): restart mtuguardd to enforce there again");
-        } catch (const std::exception &e) {
-            log::warning("reload: " + info.name + ": " + e.what() + "; restart mtuguardd once it is back");
-        }
-        datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], merged));
-    }
+    //    addresses as they are now; an interface re-created since is attached again.
+    for (size_t i = 0; i < interfaces_.size(); ++i)
+        refresh_interface_locked(i, merged);
 
     // 5. The sessions, as planned.
     for (const auto &entry : removals) {
@@ -719,10 +801,11 @@ std::vector<InterfaceStatus> Agent::interfaces() const
         InterfaceStatus s;
         s.name = interfaces_[i].name;
         s.slot = slots_[i];
-        // Asked of the kernel at every scrape: an interface deleted and re-created, or a program
-        // replaced from outside, shows as detached.
+        // Asked of the kernel at every scrape: an interface deleted (until it is back and
+        // re-attached), or a program detached from outside, shows as detached.
         s.attached = i < links_.size() && links_[i].attached();
         s.mode = i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none";
+        s.reattaches = reattaches_[i];
         out.push_back(s);
     }
     return out;

@@ -25,6 +25,7 @@
 #include "interface.hpp"
 #include "observer.hpp"
 #include "transport_tracker.hpp"
+#include "link_monitor.hpp"
 
 namespace mtuguard {
 
@@ -75,6 +76,15 @@ public:
     // ConfigError, having changed nothing, when the sessions would not fit the running maps.
     ReloadReport reload(const Config &config);
 
+    // After link or address changes (LinkMonitor): an enforced interface that went away is
+    // logged and no longer counted as attached; when an interface of that name is there again
+    // (re-created, or moved back into this namespace) the program is attached to it anew, in the
+    // same counter slot, and counted (mtuguard_interface_reattach_total); a changed MTU or
+    // address is written to the interface table. Only interfaces the changes name are looked
+    // at, all of them after an overrun. A failed attach is logged and tried again at the next
+    // change of that interface.
+    void refresh_interfaces(const LinkChanges &changes);
+
     std::string summary() const;
     bool adopted() const { return datapath_.adopted(); }
     int program_fd() const { return datapath_.program_fd(); } // for tests and tools
@@ -118,16 +128,19 @@ private:
     void adopt_sessions();
     bool set_session_locked(const SessionSpec &spec, mg_source source); // mutex_ held
     void assign_interfaces();
+    void refresh_interface_locked(size_t i, const Config &config); // mutex_ held
     void count_session(const Prefix &prefix, const mg_session &session, int delta);
 
     Config config_;
     std::vector<InterfaceInfo> interfaces_; // names fixed; addresses refreshed by reload (mutex_)
     std::vector<uint32_t> slots_;
     Datapath datapath_;
-    std::vector<XdpLink> links_;
+    std::vector<XdpLink> links_;          // replaced on a re-attach (mutex_)
     std::unique_ptr<Observer> observer_; // with --outside-iface
     TransportTracker tracker_;
     std::array<std::atomic<uint64_t>, size_t(SourceEvent::Count)> source_events_{};
+    std::vector<bool> present_;           // the interface exists (mutex_)
+    std::vector<uint64_t> reattaches_;    // re-attaches since start-up (mutex_)
     bool keep_attached_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 

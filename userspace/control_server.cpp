@@ -99,6 +99,9 @@ void ControlServer::serve(const Events &events, const Handler &handler, const Re
         fds.clear();
         owners.clear();
         fds.push_back({events.fd, POLLIN, 0});
+        for (const auto &watch : events.watches)
+            fds.push_back({watch.fd, POLLIN, 0});
+        const size_t listener = fds.size(), first_client = listener + 1;
         // Out of descriptors, accept() fails at once: stop asking until a client leaves or a
         // moment passes, instead of spinning on a listener that stays readable.
         const bool accepting = !stopping && clients.size() < limits_.max_clients && Clock::now() >= accept_paused_until;
@@ -118,8 +121,11 @@ void ControlServer::serve(const Events &events, const Handler &handler, const Re
             events.on_tick();
         if ((fds[0].revents & POLLIN) && !events.on_readable())
             return;
+        for (size_t i = 0; i < events.watches.size(); ++i)
+            if (fds[1 + i].revents & POLLIN)
+                events.watches[i].on_readable();
 
-        if (fds[1].revents & POLLIN) {
+        if (fds[listener].revents & POLLIN) {
             for (;;) {
                 int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
@@ -137,7 +143,7 @@ void ControlServer::serve(const Events &events, const Handler &handler, const Re
         const auto now = Clock::now();
         for (size_t i = 0; i < owners.size(); ++i) {
             Client &client = *owners[i];
-            const short revents = fds[i + 2].revents;
+            const short revents = fds[first_client + i].revents;
             if (revents & POLLIN) {
                 char buffer[65536];
                 ssize_t n = read(client.fd.get(), buffer, sizeof(buffer));

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "datapath.hpp"
 
@@ -40,13 +41,19 @@ public:
     ControlServer(const ControlServer &) = delete;
     ControlServer &operator=(const ControlServer &) = delete;
 
-    // What the daemon's main loop needs besides the clients: its own descriptor (a signalfd)
-    // and a periodic call (the systemd watchdog).
+    // What the daemon's main loop needs besides the clients: its own descriptor (a signalfd),
+    // a periodic call (the systemd watchdog) and any more descriptors it waits on (the link
+    // monitor).
+    struct Watch {
+        int fd = -1;
+        std::function<void()> on_readable;
+    };
     struct Events {
         int fd = -1;
         std::function<bool()> on_readable;        // `fd` is readable: false stops serving at once
         std::function<void()> on_tick;            // after every wake-up, at least every tick_interval
         std::chrono::milliseconds tick_interval{1000};
+        std::vector<Watch> watches;
     };
 
     // Serves until `stop_fd` becomes readable or a reply asks to stop.

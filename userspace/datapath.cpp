@@ -547,14 +547,18 @@ void ensure_bpffs(const std::string &path)
     struct statfs fs;
     if (statfs(probe.c_str(), &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
         return;
-    if (probe == "/sys/fs/bpf" && mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") == 0) {
-        log::warning("mounted a bpf filesystem on /sys/fs/bpf; if this runs in a mount namespace of its "
-                     "own (ip netns exec, a container), the pins end with it and a restart cannot re-adopt "
-                     "them: mount bpffs where it outlives the daemon and point --pin-path there");
-        return;
+    std::string tried;
+    if (probe == "/sys/fs/bpf") {
+        if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") == 0) {
+            log::warning("mounted a bpf filesystem on /sys/fs/bpf; if this runs in a mount namespace of its "
+                         "own (ip netns exec, a container), the pins end with it and a restart cannot re-adopt "
+                         "them: mount bpffs where it outlives the daemon and point --pin-path there");
+            return;
+        }
+        tried = std::string("; mounting one on /sys/fs/bpf failed: ") + std::strerror(errno);
     }
-    throw std::runtime_error("--pin-path " + path + ": not on a bpf filesystem (mount one with "
-                             "`mount -t bpf bpf /sys/fs/bpf`, or choose a path inside one)");
+    throw std::runtime_error("--pin-path " + path + ": not on a bpf filesystem" + tried +
+                             " (mount one with `mount -t bpf bpf /sys/fs/bpf`, or choose a path inside one)");
 }
 
 int remove_pins(const std::string &pin_dir)

@@ -196,7 +196,9 @@ public:
         std::memcpy(address.sun_path, path_.c_str(), path_.size());
         if (!fd || connect(fd.get(), reinterpret_cast<sockaddr *>(&address), sizeof(address)) != 0)
             throw Failure("cannot reach mtuguardd at " + path_ + ": " + std::strerror(errno) +
-                          (errno == ENOENT || errno == ECONNREFUSED ? " (is it running?)" : ""));
+                          (errno == ENOENT || errno == ECONNREFUSED ? " (is it running?)"
+                           : errno == EACCES ? " (the control socket is for root and group mtuguard)"
+                                             : ""));
         std::string line = request.dump() + "\n";
         for (size_t sent = 0; sent < line.size();) {
             ssize_t n = send(fd.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);

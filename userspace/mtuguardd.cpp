@@ -2,8 +2,9 @@
 // what an earlier daemon pinned), attaches it to every --iface, gives up its capabilities, serves
 // /metrics and the control socket, and runs until SIGINT or SIGTERM, when everything it created
 // is removed again — unless --keep-attached leaves it running for the next daemon. SIGHUP
-// re-reads the configuration and applies it without re-attaching. Under systemd (Type=notify)
-// it reports readiness, its status and reloads, and feeds the watchdog.
+// re-reads the configuration and applies it without re-attaching. An enforced interface that is
+// deleted and comes back (rtnetlink tells) gets the program attached again. Under systemd
+// (Type=notify) it reports readiness, its status and reloads, and feeds the watchdog.
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "agent.hpp"
 #include "config.hpp"
 #include "control.hpp"
+#include "link_monitor.hpp"
 #include "log.hpp"
 #include "metrics_server.hpp"
 #include "privileges.hpp"
@@ -53,12 +55,21 @@ void raise_file_limit()
     }
 }
 
-// The running daemon's main loop: signals, the watchdog and the status line.
+// The running daemon's main loop: signals, interface changes, the watchdog and the status line.
 class MainLoop {
 public:
-    MainLoop(int argc, const char *const *argv, Agent &agent, ServiceManager &service, int signal_fd)
-        : argc_(argc), argv_(argv), agent_(agent), service_(service), signal_fd_(signal_fd)
+    MainLoop(int argc, const char *const *argv, Agent &agent, ServiceManager &service, int signal_fd,
+             LinkMonitor &links)
+        : argc_(argc), argv_(argv), agent_(agent), service_(service), signal_fd_(signal_fd), links_(links)
     {
+    }
+
+    // The link monitor is readable.
+    void on_link_change()
+    {
+        LinkChanges changes = links_.read();
+        if (!changes.empty())
+            agent_.refresh_interfaces(changes);
     }
 
     std::string status_line() const
@@ -91,17 +102,19 @@ public:
         }
     }
 
-    // Without a control socket: wait for signals alone, waking for the watchdog.
+    // Without a control socket: wait for signals and interface changes, waking for the watchdog.
     void run_without_control_socket()
     {
-        pollfd wait{signal_fd_, POLLIN, 0};
+        pollfd wait[2] = {{signal_fd_, POLLIN, 0}, {links_.fd(), POLLIN, 0}};
         for (;;) {
-            int ready = poll(&wait, 1, int(service_.tick_interval().count()));
+            int ready = poll(wait, 2, int(service_.tick_interval().count()));
             if (ready < 0 && errno != EINTR)
                 throw std::system_error(errno, std::generic_category(), "poll");
             on_tick();
-            if (ready > 0 && (wait.revents & POLLIN) && !on_signal())
+            if (ready > 0 && (wait[0].revents & POLLIN) && !on_signal())
                 return;
+            if (ready > 0 && (wait[1].revents & POLLIN))
+                on_link_change();
         }
     }
 
@@ -137,6 +150,7 @@ private:
     Agent &agent_;
     ServiceManager &service_;
     int signal_fd_;
+    LinkMonitor &links_;
     int stop_signal_ = 0;
     std::string reload_error_;
     ServiceManager::Clock::time_point last_status_ = ServiceManager::Clock::now();
@@ -155,7 +169,10 @@ int run(int argc, const char *const *argv, const Config &config)
     if (!config.control_socket.empty())
         control = std::make_unique<ControlServer>(config.control_socket);
 
-    // 2. Load, fill and attach (or re-adopt): one step that wholly succeeds or unwinds.
+    // 2. Load, fill and attach (or re-adopt): one step that wholly succeeds or unwinds. Link
+    //    changes are subscribed to first, so an interface that goes away right after its
+    //    attach is not missed.
+    LinkMonitor links;
     Agent agent(config);
     agent.keep_attached(config.keep_attached);
     // Session sources' sockets are bound now, while binding a port below 1024 is still allowed.
@@ -180,14 +197,17 @@ int run(int argc, const char *const *argv, const Config &config)
     }
     log::info(agent.summary());
     sources.start(); // ocserv, ASA syslog and the transport tracker, on a thread of their own
-    MainLoop loop(argc, argv, agent, service, signals.get());
+    MainLoop loop(argc, argv, agent, service, signals.get(), links);
     service.ready(loop.status_line());
 
     // 5. Serve the control socket until a stop signal or a detach request.
     if (control) {
         log::info("control socket " + config.control_socket);
-        ControlServer::Events events{signals.get(), [&] { return loop.on_signal(); }, [&] { loop.on_tick(); },
-                                     service.tick_interval()};
+        ControlServer::Events events{signals.get(),
+                                     [&] { return loop.on_signal(); },
+                                     [&] { loop.on_tick(); },
+                                     service.tick_interval(),
+                                     {{links.fd(), [&] { loop.on_link_change(); }}}};
         control->serve(
             events, [&](std::string_view request) { return handle_control_request(agent, request); },
             [&](std::string_view reason) { return refuse_control_request(agent, reason); });

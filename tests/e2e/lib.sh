@@ -194,6 +194,9 @@ mg_kill_registered()
 # --- the daemon --------------------------------------------------------------------------------
 
 MG_DAEMON_SEQ=0
+# A command the daemon runs under, inside the gateway namespace (e.g. unshare -m ...), for the
+# tests that change its surroundings; empty for everyone else.
+MG_DAEMON_WRAP=()
 
 # mg_daemon_args ARGS...: ARGS plus a pin path and control socket of this test run's own, unless
 # ARGS name them. The pins go to a bpffs mounted under the run's scratch directory: `ip netns exec`
@@ -218,7 +221,7 @@ mg_daemon_start()
     MG_DAEMON_SEQ=$((MG_DAEMON_SEQ + 1))
     MG_DAEMON_LOG="$MG_TMP/mtuguardd.$MG_DAEMON_SEQ.log"
     mg_daemon_args "$@"
-    mg_ns_bg "$NS_GATEWAY" "$MG_DAEMON_LOG" "$MG_DAEMON" "${MG_ARGS[@]}"
+    mg_ns_bg "$NS_GATEWAY" "$MG_DAEMON_LOG" "${MG_DAEMON_WRAP[@]}" "$MG_DAEMON" "${MG_ARGS[@]}"
     MG_DAEMON_PID=$MG_BG_PID
     local tries=2000
     until grep -q 'enforcing' "$MG_DAEMON_LOG"; do
@@ -263,7 +266,7 @@ mg_daemon_run()
     MG_DAEMON_LOG="$MG_TMP/mtuguardd.$MG_DAEMON_SEQ.log"
     MG_DAEMON_STATUS=0
     mg_daemon_args "$@"
-    timeout --signal=KILL 20 ip netns exec "$NS_GATEWAY" "$MG_DAEMON" "${MG_ARGS[@]}" \
+    timeout --signal=KILL 20 ip netns exec "$NS_GATEWAY" "${MG_DAEMON_WRAP[@]}" "$MG_DAEMON" "${MG_ARGS[@]}" \
         >"$MG_DAEMON_LOG" 2>&1 </dev/null || MG_DAEMON_STATUS=$?
 }
 
@@ -406,32 +409,37 @@ mg_topology_up()
     mg_sysctl "$NS_GATEWAY" net.ipv4.ip_forward=1
     mg_sysctl "$NS_GATEWAY" net.ipv6.conf.all.forwarding=1
 
-    ip -n "$NS_SERVER" link add srv0 type veth peer name gw-in netns "$NS_GATEWAY"
+    mg_server_link_up
     ip -n "$NS_CLIENT" link add cli0 type veth peer name gw-vpn netns "$NS_GATEWAY"
-
-    mg_if_setup "$NS_SERVER" srv0 "$MG_MAC_SRV0" "$MG_SERVER4/24" "$MG_SERVER6/64"
-    mg_if_setup "$NS_GATEWAY" gw-in "$MG_MAC_GW_IN" "$MG_GW_IN4/24" "$MG_GW_IN6/64"
     mg_if_setup "$NS_GATEWAY" gw-vpn "$MG_MAC_GW_VPN" "$MG_GW_VPN4/24" "$MG_GW_VPN6/64"
     mg_if_setup "$NS_CLIENT" cli0 "$MG_MAC_CLI0" "$MG_CLIENT4/24" "$MG_CLIENT6/64"
-
-    mg_neigh "$NS_SERVER" srv0 "$MG_GW_IN4" "$MG_MAC_GW_IN"
-    mg_neigh "$NS_SERVER" srv0 "$MG_GW_IN6" "$MG_MAC_GW_IN"
-    mg_neigh "$NS_GATEWAY" gw-in "$MG_SERVER4" "$MG_MAC_SRV0"
-    mg_neigh "$NS_GATEWAY" gw-in "$MG_SERVER6" "$MG_MAC_SRV0"
     mg_neigh "$NS_GATEWAY" gw-vpn "$MG_CLIENT4" "$MG_MAC_CLI0"
     mg_neigh "$NS_GATEWAY" gw-vpn "$MG_CLIENT6" "$MG_MAC_CLI0"
     mg_neigh "$NS_CLIENT" cli0 "$MG_GW_VPN4" "$MG_MAC_GW_VPN"
     mg_neigh "$NS_CLIENT" cli0 "$MG_GW_VPN6" "$MG_MAC_GW_VPN"
-
-    ip -n "$NS_SERVER" route add default via "$MG_GW_IN4"
-    ip -n "$NS_SERVER" -6 route add default via "$MG_GW_IN6"
     ip -n "$NS_CLIENT" route add default via "$MG_GW_VPN4"
     ip -n "$NS_CLIENT" -6 route add default via "$MG_GW_VPN6"
 
     # What leaves the gateway toward the client is wire-sized frames (see the top of this file).
     ip netns exec "$NS_GATEWAY" ethtool -K gw-vpn tso off gso off >/dev/null
-    mg_attach_xdp_pass "$NS_SERVER" srv0
     mg_wait_for 10 "carrier on every link" mg_links_up
+}
+
+# mg_server_link_up: the server's side of the topology, srv0 -- gw-in, with its addresses, static
+# neighbours, the server's default routes and xdp_pass on srv0. mg_topology_up makes it; a test
+# that deletes gw-in (which takes srv0 with it) makes it again.
+mg_server_link_up()
+{
+    ip -n "$NS_SERVER" link add srv0 type veth peer name gw-in netns "$NS_GATEWAY"
+    mg_if_setup "$NS_SERVER" srv0 "$MG_MAC_SRV0" "$MG_SERVER4/24" "$MG_SERVER6/64"
+    mg_if_setup "$NS_GATEWAY" gw-in "$MG_MAC_GW_IN" "$MG_GW_IN4/24" "$MG_GW_IN6/64"
+    mg_neigh "$NS_SERVER" srv0 "$MG_GW_IN4" "$MG_MAC_GW_IN"
+    mg_neigh "$NS_SERVER" srv0 "$MG_GW_IN6" "$MG_MAC_GW_IN"
+    mg_neigh "$NS_GATEWAY" gw-in "$MG_SERVER4" "$MG_MAC_SRV0"
+    mg_neigh "$NS_GATEWAY" gw-in "$MG_SERVER6" "$MG_MAC_SRV0"
+    ip -n "$NS_SERVER" route add default via "$MG_GW_IN4"
+    ip -n "$NS_SERVER" -6 route add default via "$MG_GW_IN6"
+    mg_attach_xdp_pass "$NS_SERVER" srv0
 }
 
 mg_flush_pmtu()
@@ -643,3 +651,47 @@ mg_kv()
 {
     printf '%s\n' "$2" | sed -n "s/^$1=//p"
 }
+
+# --- shared checks of the fault tests ---------------------------------------------------------
+
+# mg_ping NS ARGS...: ping from namespace NS, at most 30 s; sets PING_OUT and PING_STATUS.
+mg_ping()
+{
+    local ns=$1
+    shift
+    PING_STATUS=0
+    PING_OUT=$(ip netns exec "$ns" timeout 30 ping -n "$@" 2>&1) || PING_STATUS=$?
+}
+
+# mg_expect_frag_needed FROM MTU CLIENT: one 1418-byte DF ping from the server toward CLIENT (the
+# server's path MTU cache flushed first) is answered by FROM with frag-needed announcing MTU.
+mg_expect_frag_needed()
+{
+    mg_flush_pmtu
+    mg_ping "$NS_SERVER" -M "do" -s 1390 -c 1 -W 2 "$3"
+    mg_assert_match "ping -M do -s 1390 (1418 bytes) toward $3 answered by $1" \
+        "From ${1//./\\.} icmp_seq=1 Frag needed and DF set \\(mtu = $2\\)" "$PING_OUT"
+}
+
+# mg_scrape [PORT]: the daemon's /metrics text, from inside the gateway namespace.
+mg_scrape()
+{
+    ip netns exec "$NS_GATEWAY" curl -sf --max-time 5 "http://127.0.0.1:${1:-9784}/metrics"
+}
+
+# mg_metric TEXT SERIES: the value of one exact series line (as an integer), or "none".
+mg_metric()
+{
+    printf '%s\n' "$1" | awk -v s="$2" 'index($0, s " ") == 1 { printf "%d\n", $2 + 0.5; found = 1 }
+        END { if (!found) print "none" }'
+}
+
+# mg_gateway_xdp: every XDP attachment in the gateway namespace, by ip and by bpftool.
+mg_gateway_xdp()
+{
+    ip -n "$NS_GATEWAY" -d link show | grep -E 'prog/xdp|xdpgeneric|xdpdrv|xdpoffload|[ >]xdp ' || true
+    ip netns exec "$NS_GATEWAY" bpftool net show | sed -n '/^xdp:/,/^$/p' | grep -v -e '^xdp:' -e '^$' || true
+}
+
+# mg_log_has PATTERN: the current daemon's log matches the extended regex (for mg_wait_for).
+mg_log_has() { grep -Eq -- "$1" "$MG_DAEMON_LOG"; }

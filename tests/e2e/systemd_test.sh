@@ -299,8 +299,10 @@ test_reload()
     mg_assert_eq "XDP program on gw-in with no daemon" "$p1" "$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)"
     mg_daemon_start --config "$MG_TMP/mtuguard.conf"
     mg_assert_match "the restarted daemon's log" 're-adopted gw-in' "$(cat "$MG_DAEMON_LOG")"
+    # 10.8.0.5 has the file's MTUs still: it keeps the transport it was switched to, as across
+    # a reload (a restart must not put a client that fell back to TLS on the DTLS MTU again).
     mg_assert_eq "sessions after the restart" \
-        "10.8.0.5/static/tls/1347 10.8.0.77/mtuguardctl/tls/1347" "$(sessions_text)"
+        "10.8.0.5/static/dtls/1418 10.8.0.77/mtuguardctl/tls/1347" "$(sessions_text)"
     mg_daemon_stop
     mg_assert_eq "exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
     mg_assert_eq "XDP on gw-in after a plain stop" "" "$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)"

@@ -256,6 +256,7 @@ TEST(Collector, FamilyTypesAndNames)
     const std::map<std::string, MetricType> expected = {
         {"mtuguard_build_info", MetricType::Gauge},
         {"mtuguard_program_attached", MetricType::Gauge},
+        {"mtuguard_interface_reattach_total", MetricType::Counter},
         {"mtuguard_packets_total", MetricType::Counter},
         {"mtuguard_bytes_total", MetricType::Counter},
         {"mtuguard_passed_packets_total", MetricType::Counter},
@@ -480,6 +481,7 @@ TEST(Collector, SessionsControlAndAttachment)
     FakeAgent agent = two_interfaces();
     agent.iface_table[1].attached = false;
     agent.iface_table[1].mode = "none";
+    agent.iface_table[1].reattaches = 3;
     agent.session_counts.by_transport[MG_TRANSPORT_DTLS] = 40;
     agent.session_counts.by_transport[MG_TRANSPORT_TLS] = 2;
     agent.session_counts.map_entries = 41;
@@ -490,6 +492,8 @@ TEST(Collector, SessionsControlAndAttachment)
 
     EXPECT_EQ(value(f, "mtuguard_program_attached", {{"interface", "eth1"}, {"mode", "native"}}), 1);
     EXPECT_EQ(value(f, "mtuguard_program_attached", {{"interface", "vlan42"}, {"mode", "none"}}), 0);
+    EXPECT_EQ(value(f, "mtuguard_interface_reattach_total", {{"interface", "eth1"}}), 0);
+    EXPECT_EQ(value(f, "mtuguard_interface_reattach_total", {{"interface", "vlan42"}}), 3);
     EXPECT_EQ(value(f, "mtuguard_sessions", {{"transport", "dtls"}}), 40);
     EXPECT_EQ(value(f, "mtuguard_sessions", {{"transport", "tls"}}), 2);
     EXPECT_EQ(value(f, "mtuguard_session_map_entries", {}), 41);
@@ -556,7 +560,8 @@ TEST_P(CollectorMapFailure, CountsScrapeErrors)
         EXPECT_EQ(value(f, "mtuguard_sessions", {{"transport", "tls"}}), 1);
         EXPECT_EQ(find_family(f, "mtuguard_control_requests_total")->metric.size(), control_results.size());
         // No half-read interface families: either all of them or none.
-        for (const char *name : {"mtuguard_program_attached", "mtuguard_packets_total", "mtuguard_bytes_total",
+        for (const char *name : {"mtuguard_program_attached", "mtuguard_interface_reattach_total",
+                                 "mtuguard_packets_total", "mtuguard_bytes_total",
                                  "mtuguard_passed_packets_total", "mtuguard_oversize_packets_total",
                                  "mtuguard_icmp_suppressed_total", "mtuguard_oversize_packet_bytes"})
             EXPECT_EQ(find_family(f, name), nullptr) << name;
