@@ -87,8 +87,8 @@ TrackerPolicy tracker_policy(const Config &config)
     policy.storm.storm_reconnects = config.storm_reconnects;
     policy.storm.storm_window = config.storm_window;
     // A reconnect is often reported twice, its SYN first and occtl's new ID a poll later: one.
-    policy.storm.debounce = std::max<std::chrono::milliseconds>(std::chrono::seconds(2),
-                                                                config.ocserv_interval + std::chrono::seconds(1));
+    policy.storm.debounce = std::max<std::chrono::milliseconds>(std::chrono::seconds(3),
+                                                                config.ocserv_interval + std::chrono::seconds(2));
     return policy;
 }
 

@@ -22,7 +22,7 @@
 #                           session is on TLS and the same ping gets frag-needed mtu 1347; DTLS
 #                           unblocked: back on DTLS within 3 s; transport changes counted (1 to
 #                           tls, 2 to dtls) in /metrics
-#   reconnect_storm         a client opening a new TLS connection every 2.5 s: the reconnects are
+#   reconnect_storm         a client opening a new TLS connection every 4 s: the reconnects are
 #                           counted and mtuguard_sessions_in_storm becomes 1 (--storm-reconnects 3)
 #
 # Run as root: tests/e2e/tracking_test.sh (MTUGUARD_BUILD_DIR as for the other e2e tests).
@@ -145,10 +145,10 @@ in_storm() { [ "$(metric mtuguard_sessions_in_storm)" = 1 ]; }
 
 test_reconnect_storm()
 {
-    start_sims 2.5
+    start_sims 4
     mg_daemon_start --iface gw-in --outside-iface gw-vpn --storm-reconnects 3 --storm-window 60 --session "$SESSION"
     mg_assert_eq "no storm at first" "0" "$(metric mtuguard_sessions_in_storm)"
-    mg_wait_for 20 "a reconnect storm" in_storm
+    mg_wait_for 30 "a reconnect storm" in_storm
     local reconnects
     reconnects=$(metric mtuguard_reconnects_total)
     mg_assert_cmp "reconnects counted" "$reconnects" -ge 3

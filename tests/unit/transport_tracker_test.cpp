@@ -1,0 +1,179 @@
+// The transport tracker's decisions on synthetic observations: what the observation program
+// would have counted for a client at given times, and what the tracker makes of it.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "transport_tracker.hpp"
+
+namespace mtuguard {
+namespace {
+
+using Clock = TransportTracker::Clock;
+using namespace std::chrono_literals;
+
+// The tracker's clock starts at an arbitrary point; observations are stamped on the same clock.
+const Clock::time_point t0 = Clock::time_point(1000s);
+
+uint64_t ns(Clock::time_point at) { return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count()); }
+
+class TrackerTest : public ::testing::Test {
+protected:
+    TrackerTest() : tracker(policy(), t0) { tracker.bind(session, client, MG_SOURCE_OCSERV, t0); }
+
+    static TrackerPolicy policy()
+    {
+        TrackerPolicy p;
+        p.dtls_idle_timeout = 10s;
+        p.storm.storm_reconnects = 3;
+        p.storm.storm_window = 120s;
+        p.storm.debounce = 3s; // the daemon's with the default --ocserv-interval
+        return p;
+    }
+
+    // Both DTLS directions (and TLS keepalives) at `at`.
+    void dtls(Clock::time_point at) { obs.last_dtls_in_ns = obs.last_dtls_out_ns = ns(at), obs.dtls_in++, obs.dtls_out++; }
+    void tls(Clock::time_point at) { obs.last_tls_ns = ns(at), obs.tls_packets++; }
+    void syn(Clock::time_point at) { obs.last_syn_ns = ns(at), obs.tls_syns++, tls(at); }
+
+    std::vector<TransportChange> tick(Clock::time_point now)
+    {
+        return tracker.tick(now, [&](const mg_addr &address) -> std::optional<mg_client_obs> {
+            if (std::memcmp(address.bytes, client.addr.bytes, MG_ADDR_LEN) != 0 || !seen)
+                return std::nullopt;
+            return obs;
+        });
+    }
+
+    Prefix session = parse_address("10.9.0.50");
+    Prefix client = parse_address("198.51.100.7");
+    mg_client_obs obs{};
+    bool seen = true;
+    TransportTracker tracker;
+};
+
+TEST_F(TrackerTest, DtlsBothWaysIsDtlsAtOnce)
+{
+    dtls(t0 + 1s);
+    auto changes = tick(t0 + 1s);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].transport, MG_TRANSPORT_DTLS);
+    EXPECT_EQ(changes[0].session, session);
+    EXPECT_TRUE(tick(t0 + 2s).empty()) << "no change, no report";
+}
+
+TEST_F(TrackerTest, DtlsOneWayOnlyIsNotDtls)
+{
+    obs.last_dtls_in_ns = ns(t0 + 1s), obs.dtls_in = 5, obs.dtls_hellos = 5; // hellos, never answered
+    tls(t0 + 1s);
+    EXPECT_TRUE(tick(t0 + 1s).empty());
+}
+
+TEST_F(TrackerTest, TlsAfterTheTimeoutWithoutDtlsWhileTlsIsBusy)
+{
+    dtls(t0 + 1s);
+    tick(t0 + 1s);
+    for (auto t = t0 + 2s; t <= t0 + 11s; t += 1s) {
+        tls(t);
+        EXPECT_TRUE(tick(t).empty()) << "still within the timeout at +" << (t - t0).count() / 1e9;
+    }
+    tls(t0 + 12s);
+    auto changes = tick(t0 + 12s);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].transport, MG_TRANSPORT_TLS);
+    EXPECT_NE(changes[0].evidence.find("TLS busy"), std::string::npos) << changes[0].evidence;
+    dtls(t0 + 13s);
+    changes = tick(t0 + 13s);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].transport, MG_TRANSPORT_DTLS) << "DTLS back";
+}
+
+TEST_F(TrackerTest, AnIdleSessionKeepsItsTransport)
+{
+    dtls(t0 + 1s);
+    tick(t0 + 1s);
+    EXPECT_TRUE(tick(t0 + 60s).empty()) << "neither channel busy: nothing proves a fallback";
+}
+
+TEST_F(TrackerTest, AFreshTrackerDoesNotReadMissingHistoryAsAFallback)
+{
+    tls(t0 + 5s); // TLS busy, no DTLS seen yet: the daemon has only just started
+    EXPECT_TRUE(tick(t0 + 5s).empty());
+    tls(t0 + 11s);
+    auto changes = tick(t0 + 11s);
+    ASSERT_EQ(changes.size(), 1u) << "after a whole timeout of watching";
+    EXPECT_EQ(changes[0].transport, MG_TRANSPORT_TLS);
+}
+
+TEST_F(TrackerTest, TrackingOffDecidesNothingButCountsReconnects)
+{
+    TrackerPolicy off = policy();
+    off.transport_tracking = false;
+    tracker.set_policy(off);
+    syn(t0 + 1s);
+    dtls(t0 + 1s);
+    EXPECT_TRUE(tick(t0 + 1s).empty());
+    syn(t0 + 20s);
+    tick(t0 + 20s);
+    EXPECT_EQ(tracker.summary(t0 + 20s).reconnects, 1u);
+}
+
+TEST_F(TrackerTest, NewTlsConnectionsAreReconnectsAfterTheFirstLook)
+{
+    syn(t0 + 1s); // the session's own connection, before the first look
+    tick(t0 + 1s);
+    EXPECT_EQ(tracker.summary(t0 + 1s).reconnects, 0u);
+    syn(t0 + 30s);
+    tick(t0 + 30s);
+    syn(t0 + 31s); // a second SYN within the merge window: the same reconnect
+    tick(t0 + 31s);
+    EXPECT_EQ(tracker.summary(t0 + 31s).reconnects, 1u);
+    tracker.reconnect(session, t0 + 32s); // occtl reports it a poll later: still the same
+    EXPECT_EQ(tracker.summary(t0 + 32s).reconnects, 1u);
+}
+
+TEST_F(TrackerTest, AStormAndThePeriodicSignature)
+{
+    tick(t0);
+    for (int i = 1; i <= 4; ++i) {
+        syn(t0 + i * 30s);
+        tick(t0 + i * 30s);
+    }
+    TrackerSummary summary = tracker.summary(t0 + 120s);
+    EXPECT_EQ(summary.reconnects, 4u);
+    EXPECT_EQ(summary.sessions_in_storm, 1u);
+    EXPECT_EQ(summary.periodic_sessions, 1u);
+    auto sessions = tracker.sessions(t0 + 120s);
+    ASSERT_EQ(sessions.size(), 1u);
+    EXPECT_TRUE(sessions[0].storm);
+    ASSERT_TRUE(sessions[0].typical_interval_seconds);
+    EXPECT_DOUBLE_EQ(*sessions[0].typical_interval_seconds, 30.0);
+    // Quiet for longer than the window: no longer a storm.
+    EXPECT_EQ(tracker.summary(t0 + 400s).sessions_in_storm, 0u);
+}
+
+TEST_F(TrackerTest, ASessionBackAfterEndingIsAReconnectOfItsClient)
+{
+    tracker.unbind(session, t0 + 10s);
+    EXPECT_FALSE(tracker.tracks(session));
+    tracker.bind(session, client, MG_SOURCE_OCSERV, t0 + 15s);
+    EXPECT_EQ(tracker.summary(t0 + 15s).reconnects, 1u);
+    // Long after the window, the client is forgotten: a new session is a first connection.
+    tracker.unbind(session, t0 + 20s);
+    tick(t0 + 200s);
+    tracker.bind(session, client, MG_SOURCE_OCSERV, t0 + 201s);
+    EXPECT_EQ(tracker.summary(t0 + 201s).reconnects, 1u);
+}
+
+TEST_F(TrackerTest, RoamingMovesTheSessionToItsNewAddress)
+{
+    const Prefix moved = parse_address("203.0.113.9");
+    tracker.bind(session, moved, MG_SOURCE_ASA, t0 + 5s);
+    auto sessions = tracker.sessions(t0 + 5s);
+    ASSERT_EQ(sessions.size(), 1u);
+    EXPECT_EQ(sessions[0].public_address.to_string(), "203.0.113.9");
+    EXPECT_EQ(sessions[0].source, MG_SOURCE_ASA);
+}
+
+} // namespace
+} // namespace mtuguard
