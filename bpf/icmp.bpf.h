@@ -89,13 +89,14 @@ static __always_inline int mg_ipv6_bad_source(const struct in6_addr *addr)
  */
 static __always_inline int mg_icmp_suppression(struct xdp_md *ctx, const struct mg_packet *pkt,
 					       const struct mg_iface *iface,
-					       struct mg_addr *source)
+					       struct mg_addr *source, struct mg_upper *upper)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct mg_upper up = {};
 
 	mg_parse_upper(ctx, pkt, &up);
+	*upper = up;
 	if (pkt->family == MG_FAMILY_IPV4) {
 		struct iphdr *iph = mg_l3(data, pkt);
 

@@ -19,6 +19,7 @@
 
 #include "config.bpf.h"
 #include "csum.bpf.h"
+#include "flows.bpf.h"
 #include "icmp.bpf.h"
 #include "mss.bpf.h"
 #include "mtuguard_kern_user.h"
@@ -49,7 +50,9 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 				       struct mg_session_stats *stats)
 {
 	struct mg_addr source;
+	struct mg_upper up;
 	int suppressed;
+	__u64 flow;
 
 	switch (mg_settings.action) {
 	case MG_ACTION_DROP:
@@ -62,13 +65,15 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 			return mg_clear_df(ctx, pkt);
 		break;
 	}
-	suppressed = mg_icmp_suppression(ctx, pkt, iface, &source);
+	suppressed = mg_icmp_suppression(ctx, pkt, iface, &source, &up);
 	if (suppressed)
 		return suppressed;
 	if (!mg_icmp_may_send(&source))
 		return MG_REASON_ICMP_RATELIMITED;
+	flow = mg_flow_of(ctx, pkt, &up); /* before the packet becomes the error */
 	if (mg_icmp_build(ctx, pkt, iface, threshold))
 		return MG_REASON_ICMP_FAILED;
+	mg_flow_answered(flow, iface);
 	stats->icmp_sent++;
 	return MG_REASON_ICMP_SENT;
 }

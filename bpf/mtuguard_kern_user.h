@@ -24,6 +24,8 @@
 #define MG_MAX_POOLS 4096
 /* Sources tracked by the per-source ICMP token bucket (LRU: the least recent is forgotten). */
 #define MG_RATELIMIT_SOURCES 65536
+/* Flows remembered after their ICMP error, to count those that ignore it (flows.bpf.h). */
+#define MG_ANSWERED_FLOWS 65536
 
 /*
  * What an ICMP error quotes of the offending datagram: as much as fits in the minimum
@@ -265,6 +267,12 @@ static inline __u32 mg_counter_index(__u32 slot, __u32 family, __u32 reason)
 }
 
 #define MG_COUNTER_ENTRIES (MG_MAX_IFACES * MG_FAMILY_COUNT * MG_REASON_COUNT)
+
+/* A flow answered with an ICMP error (flows.bpf.h). */
+struct mg_answered_flow {
+	__u64 first_answered_ns; /* bpf_ktime_get_coarse_ns() of its first error */
+	__u64 unheeded;          /* oversize packets answered again a second or more later */
+};
 
 /*
  * Passive observation on the client-facing side (observe.bpf.c): per client public address, what

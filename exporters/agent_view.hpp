@@ -71,6 +71,9 @@ public:
     virtual std::vector<mg_size_histogram> oversize_sizes() const = 0;
     // MSS clamping outcomes summed over CPUs, indexed by mg_mss_index().
     virtual std::vector<uint64_t> mss_counters() const = 0;
+    // Oversize packets of flows already answered a second or more before, by slot: ICMP errors
+    // that did not reach (or were ignored by) their sender.
+    virtual std::vector<uint64_t> unheeded() const = 0;
     virtual std::vector<InterfaceStatus> interfaces() const = 0;
     virtual SessionCounts sessions() const = 0;
     virtual std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const = 0;

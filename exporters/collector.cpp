@@ -164,6 +164,7 @@ std::vector<MetricFamily> Collector::collect() const
         const auto counters = agent_.counters();
         const auto sizes = agent_.oversize_sizes();
         const auto mss = agent_.mss_counters();
+        const auto unheeded = agent_.unheeded();
 
         auto attached = family("mtuguard_program_attached",
                                "1 while the enforcement program is attached to the interface.", MetricType::Gauge);
@@ -187,6 +188,10 @@ std::vector<MetricFamily> Collector::collect() const
         auto mss_family = family("mtuguard_mss_syn_packets_total",
                                  "TCP SYNs and SYN-ACKs of sessions, by direction and what happened to their MSS.",
                                  MetricType::Counter);
+        auto unheeded_family = family("mtuguard_icmp_unheeded_packets_total",
+                                      "Oversize packets of flows already answered with an ICMP error a second or more "
+                                      "before: the error did not reach the sender.",
+                                      MetricType::Counter);
         static constexpr const char *mss_outcomes[MG_MSS_OUTCOME_COUNT] = {"clamped", "already_small", "no_option",
                                                                             "malformed", "disabled"};
 
@@ -209,6 +214,7 @@ std::vector<MetricFamily> Collector::collect() const
                 }
             }
             add(packets, {{"interface", iface.name}}, iface_packets);
+            add(unheeded_family, {{"interface", iface.name}}, unheeded.at(iface.slot));
             for (int direction = 0; direction < MG_DIR_COUNT; ++direction)
                 for (int outcome = 0; outcome < MG_MSS_OUTCOME_COUNT; ++outcome)
                     add(mss_family,

@@ -572,6 +572,7 @@ json Agent::stats() const
 {
     const auto all = counters();
     const auto mss_all = mss_counters();
+    const auto unheeded_all = unheeded();
     json interfaces = json::array();
     for (const auto &iface : this->interfaces()) {
         json families = json::object();
@@ -592,7 +593,10 @@ json Agent::stats() const
             for (int outcome = 0; outcome < MG_MSS_OUTCOME_COUNT; ++outcome)
                 mss[direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"][outcomes[outcome]] =
                     mss_all.at(mg_mss_index(iface.slot, direction, outcome));
-        interfaces.push_back({{"name", iface.name}, {"counters", families}, {"mss_syn_packets", mss}});
+        interfaces.push_back({{"name", iface.name},
+                              {"counters", families},
+                              {"mss_syn_packets", mss},
+                              {"icmp_unheeded", unheeded_all.at(iface.slot)}});
     }
     return {{"interfaces", interfaces}};
 }
@@ -792,6 +796,8 @@ std::vector<mg_counter> Agent::counters() const { return datapath_.counters(); }
 std::vector<mg_size_histogram> Agent::oversize_sizes() const { return datapath_.oversize_sizes(); }
 
 std::vector<uint64_t> Agent::mss_counters() const { return datapath_.mss_counters(); }
+
+std::vector<uint64_t> Agent::unheeded() const { return datapath_.unheeded(); }
 
 std::vector<InterfaceStatus> Agent::interfaces() const
 {

@@ -119,6 +119,7 @@ public:
     std::vector<mg_counter> counters() const override;
     std::vector<mg_size_histogram> oversize_sizes() const override;
     std::vector<uint64_t> mss_counters() const override;
+    std::vector<uint64_t> unheeded() const override;
     std::vector<InterfaceStatus> interfaces() const override;
     SessionCounts sessions() const override;
     std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override;

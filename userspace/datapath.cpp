@@ -524,6 +524,12 @@ std::vector<uint64_t> Datapath::mss_counters() const
                                   [](uint64_t &total, uint64_t n) { total += n; });
 }
 
+std::vector<uint64_t> Datapath::unheeded() const
+{
+    return read_per_cpu<uint64_t>(bpf_map__fd(skel_->maps.mg_unheeded), 0, MG_MAX_IFACES, MG_MAX_IFACES,
+                                  [](uint64_t &total, uint64_t n) { total += n; });
+}
+
 std::vector<mg_size_histogram> Datapath::oversize_sizes() const
 {
     return read_per_cpu<mg_size_histogram>(

@@ -128,6 +128,8 @@ public:
     std::vector<uint64_t> mss_counters() const;
     // Oversize packet sizes summed over CPUs, indexed by slot * MG_FAMILY_COUNT + family.
     std::vector<mg_size_histogram> oversize_sizes() const;
+    // Oversize packets of flows answered a second or more before (flows.bpf.h), by slot.
+    std::vector<uint64_t> unheeded() const;
     // Direct map access for tests and tools.
     int map_fd(const char *name) const;
 

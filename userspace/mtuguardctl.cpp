@@ -415,6 +415,15 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
     if (no_address)
         add("problem", std::to_string(no_address) + " oversize packets got no error: no address to answer from",
             "add an address to the interface or set --icmp-source");
+    uint64_t unheeded = 0;
+    for (const auto &i : stats["interfaces"])
+        unheeded += i.value("icmp_unheeded", uint64_t(0));
+    if (unheeded)
+        add("problem", "ICMP black hole suspected: " + std::to_string(unheeded) + " oversize packets came from flows "
+                           "that had been sent an ICMP error a second or more before, and kept sending too big",
+            "the errors do not reach the servers: allow ICMP type 3 code 4 and ICMPv6 type 2 from the gateway's inside "
+            "address to them; meanwhile MSS clamping (--mss-clamp on with a --client-iface) keeps new TCP "
+            "connections small enough");
     if (sent && within && sent * 50 > within)
         add("warning", std::to_string(sent) + " ICMP errors against " + std::to_string(within) +
                            " packets within MTU: senders keep sending too big",

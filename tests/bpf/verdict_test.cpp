@@ -2,6 +2,8 @@
 // asserts the exact reason, verdict and counter delta, and that the reference model agrees byte
 // for byte on the output. The ICMP errors are also checked field by field here, with checksums
 // verified by the test's own code.
+#include <bpf/bpf.h>
+
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
@@ -121,6 +123,51 @@ TEST_F(Enforcement, TheSeedCase1418OnTlsGetsFragNeeded1347)
 {
     Bytes in = v4(1418).build();
     check_frag_needed(in, expect(in, MG_REASON_ICMP_SENT).frame, 14, 1347);
+}
+
+// A flow answered once and still oversize a second later never got its error: counted as
+// unheeded (flows.bpf.h), per interface and in the flow's own entry. Sooner, or another flow,
+// is not. The entry's age is set through the map, so the test needs no waiting.
+TEST_F(Enforcement, AFlowStillOversizeASecondAfterItsErrorIsUnheeded)
+{
+    auto tcp = [](uint8_t sport_low) {
+        Ipv4Packet p = v4(1400);
+        p.upper = {0x30, sport_low, 0x01, 0xbb, 0, 0, 0, 1};
+        return p.build();
+    };
+    const int flows = datapath->map_fd("mg_answered_flows");
+    auto entries = [&] {
+        std::vector<std::pair<uint64_t, mg_answered_flow>> out;
+        uint64_t key = 0, next = 0;
+        const uint64_t *previous = nullptr;
+        while (bpf_map_get_next_key(flows, previous, &next) == 0) {
+            mg_answered_flow value{};
+            EXPECT_EQ(bpf_map_lookup_elem(flows, &next, &value), 0);
+            out.emplace_back(next, value);
+            key = next;
+            previous = &key;
+        }
+        return out;
+    };
+
+    EXPECT_EQ(expect(tcp(0x39), MG_REASON_ICMP_SENT).reason, MG_REASON_ICMP_SENT);
+    EXPECT_EQ(expect(tcp(0x39), MG_REASON_ICMP_SENT).reason, MG_REASON_ICMP_SENT); // a retransmission, at once
+    auto seen = entries();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].second.unheeded, 0u);
+    EXPECT_EQ(datapath->unheeded().at(test_slot), 0u);
+
+    seen[0].second.first_answered_ns = 1; // answered long ago
+    ASSERT_EQ(bpf_map_update_elem(flows, &seen[0].first, &seen[0].second, BPF_EXIST), 0);
+    expect(tcp(0x39), MG_REASON_ICMP_SENT);
+    expect(tcp(0x3a), MG_REASON_ICMP_SENT); // another source port: another flow, answered first now
+    seen = entries();
+    ASSERT_EQ(seen.size(), 2u);
+    uint64_t unheeded = 0;
+    for (const auto &[key, value] : seen)
+        unheeded += value.unheeded;
+    EXPECT_EQ(unheeded, 1u);
+    EXPECT_EQ(datapath->unheeded().at(test_slot), 1u);
 }
 
 TEST_F(Enforcement, Ipv4WithoutDfPassesForTheTunnelToFragment)

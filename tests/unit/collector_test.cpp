@@ -59,6 +59,8 @@ public:
     std::vector<InterfaceStatus> interfaces() const override { return iface_table; }
     SessionCounts sessions() const override { return session_counts; }
     std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override { return request_counts; }
+    std::vector<uint64_t> unheeded_table = std::vector<uint64_t>(MG_MAX_IFACES);
+    std::vector<uint64_t> unheeded() const override { return unheeded_table; }
     TrackingStatus tracking_status;
     TrackingStatus tracking() const override { return tracking_status; }
 
@@ -269,6 +271,7 @@ TEST(Collector, FamilyTypesAndNames)
         {"mtuguard_control_requests_total", MetricType::Counter},
         {"mtuguard_scrape_errors_total", MetricType::Counter},
         {"mtuguard_transport_changes_total", MetricType::Counter},
+        {"mtuguard_icmp_unheeded_packets_total", MetricType::Counter},
         {"mtuguard_tracked_sessions", MetricType::Gauge},
         {"mtuguard_reconnects_total", MetricType::Counter},
         {"mtuguard_sessions_in_storm", MetricType::Gauge},

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Flows the program answered with an ICMP error, remembered in an LRU hash keyed by a hash of
+ * the flow (addresses, protocol, ports), so the daemon can tell an ICMP black hole: a sender
+ * that heeds the error stops sending oversize packets on that flow within a round trip; one that
+ * is still sending them a second later never got the error (a firewall between the gateway and
+ * the sender drops it) and its flow is stuck. Such packets are counted per interface as
+ * "unheeded". Only the answered path pays for this: one lookup, and one insert per new flow.
+ * A hash collision can count a packet of another flow; the figure is a diagnosis, not a verdict.
+ */
+#ifndef MTUGUARD_FLOWS_BPF_H
+#define MTUGUARD_FLOWS_BPF_H
+
+#include <linux/bpf.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+
+#include "mtuguard_kern_user.h"
+#include "parse.bpf.h"
+
+/* A sender has had this long to act on the error before its next oversize packet counts. */
+#define MG_UNHEEDED_AFTER_NS 1000000000ull
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MG_ANSWERED_FLOWS);
+	__type(key, __u64); /* mg_flow_hash() */
+	__type(value, struct mg_answered_flow);
+} mg_answered_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MG_MAX_IFACES);
+	__type(key, __u32); /* interface slot */
+	__type(value, __u64);
+} mg_unheeded SEC(".maps");
+
+static __always_inline __u64 mg_mix(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+/*
+ * Addresses, protocol and, when `l4_off` is not 0, the two ports there; 0 when a header is not
+ * there. A global function: the verifier checks it once, on its own, not once per path into
+ * the ICMP builder (scalars only, hence the offsets rather than the parsed structs).
+ */
+__attribute__((noinline)) __u64 mg_flow_hash(struct xdp_md *ctx, __u32 l3_off, __u32 ipv4, __u32 proto,
+					     __u32 l4_off)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 h = proto;
+
+	l3_off &= 0x1f; /* 14, 18 or 22 (or 0 on a tun device) */
+	if (ipv4) {
+		struct iphdr *iph = data + l3_off;
+
+		if ((void *)(iph + 1) > data_end)
+			return 0;
+		h = mg_mix(h, (__u64)iph->saddr << 32 | iph->daddr);
+	} else {
+		struct ipv6hdr *ip6 = data + l3_off;
+		__u64 words[4];
+
+		if ((void *)(ip6 + 1) > data_end)
+			return 0;
+		/* saddr and daddr are adjacent: four words */
+		__builtin_memcpy(words, &ip6->saddr, sizeof(words));
+		h = mg_mix(mg_mix(mg_mix(mg_mix(h, words[0]), words[1]), words[2]), words[3]);
+	}
+	if (l4_off) {
+		__u32 *ports = data + (l4_off & 0x3ff);
+
+		if ((void *)(ports + 1) <= data_end)
+			h = mg_mix(h, *ports);
+	}
+	return h;
+}
+
+/* The ports are hashed for TCP and UDP, and only where the header is: not in later fragments. */
+static __always_inline __u64 mg_flow_of(struct xdp_md *ctx, const struct mg_packet *pkt,
+					const struct mg_upper *up)
+{
+	int ports = up->known && !up->later_fragment && (up->proto == IPPROTO_TCP || up->proto == IPPROTO_UDP);
+
+	return mg_flow_hash(ctx, pkt->l3_off, pkt->family == MG_FAMILY_IPV4, up->proto, ports ? up->l4_off : 0);
+}
+
+/* The flow is being answered now: remember it, or count it as unheeded when it was already. */
+static __always_inline void mg_flow_answered(__u64 flow, const struct mg_iface *iface)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct mg_answered_flow *seen = bpf_map_lookup_elem(&mg_answered_flows, &flow);
+	__u32 slot = iface ? iface->slot : 0;
+	__u64 *unheeded;
+
+	if (!seen) {
+		struct mg_answered_flow fresh = { .first_answered_ns = now };
+
+		bpf_map_update_elem(&mg_answered_flows, &flow, &fresh, BPF_NOEXIST);
+		return;
+	}
+	if (now - seen->first_answered_ns < MG_UNHEEDED_AFTER_NS)
+		return;
+	seen->unheeded++;
+	unheeded = bpf_map_lookup_elem(&mg_unheeded, &slot);
+	if (unheeded)
+		(*unheeded)++;
+}
+
+#endif /* MTUGUARD_FLOWS_BPF_H */
