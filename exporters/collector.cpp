@@ -257,7 +257,8 @@ std::vector<MetricFamily> Collector::collect() const
                 histogram.metric.push_back(std::move(m));
             }
         }
-        for (auto *f : {&attached, &reattached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram, &mss_family})
+        for (auto *f : {&attached, &reattached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram, &mss_family,
+                        &unheeded_family})
             out.push_back(std::move(*f));
     } catch (const std::exception &e) {
         // The per-interface families are left out of this scrape rather than half read; the
