@@ -1,6 +1,7 @@
 #include "agent.hpp"
 
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 
 #include "collector.hpp"
 #include "log.hpp"
+#include "privileges.hpp"
 
 namespace mtuguard {
 namespace {
@@ -175,6 +177,9 @@ Agent::Agent(const Config &config)
 
 Agent::~Agent()
 {
+    if (needs_net_admin_at_exit() && !raise_capabilities(uint64_t(1) << CAP_NET_ADMIN))
+        log::warning("cannot take CAP_NET_ADMIN back: the observation filters stay attached");
+    observer_.reset();
     if (keep_attached_ || config_.pin_path.empty())
         return; // unpinned links detach as their descriptors close
     for (auto &link : links_)

@@ -90,6 +90,9 @@ public:
     int program_fd() const { return datapath_.program_fd(); } // for tests and tools
     void keep_attached(bool keep) { keep_attached_ = keep; }
     bool keeps_attached() const { return keep_attached_; }
+    // The observation programs are classic tc filters (a kernel without tcx): removing them
+    // when the agent goes takes CAP_NET_ADMIN, which the daemon must keep permitted for it.
+    bool needs_net_admin_at_exit() const { return observer_ && observer_->needs_net_admin_to_detach(); }
 
     // Session operations, each wholly applied or not at all (throw ControlFailure).
     // Returns true when an existing session was replaced.

@@ -180,13 +180,15 @@ int run(int argc, const char *const *argv, const Config &config)
 
     // 3. Nothing from here on needs a capability (privileges.hpp). Capabilities belong to
     //    threads: dropped before the metrics server starts its own.
-    if (config.ocserv) {
-        drop_capabilities(uint64_t(1) << CAP_DAC_OVERRIDE);
-        log::info("dropped all capabilities (CAP_DAC_OVERRIDE kept inheritable, not effective, for occtl: ocserv "
-                  "gives its socket to its own user)");
-    } else {
-        drop_capabilities();
-        log::info("dropped all capabilities: the maps are updated through the descriptors already open");
+    {
+        // occtl needs CAP_DAC_OVERRIDE: ocserv gives its socket to its own user (inheritable only).
+        // Classic tc filters need CAP_NET_ADMIN to be removed at exit (permitted only).
+        const uint64_t for_occtl = config.ocserv ? uint64_t(1) << CAP_DAC_OVERRIDE : 0;
+        const uint64_t for_exit = agent.needs_net_admin_at_exit() ? uint64_t(1) << CAP_NET_ADMIN : 0;
+        drop_capabilities(for_occtl, for_exit);
+        log::info(std::string("dropped all capabilities: the maps are updated through the descriptors already open") +
+                  (for_occtl ? "; CAP_DAC_OVERRIDE stays inheritable, never effective, for occtl" : "") +
+                  (for_exit ? "; CAP_NET_ADMIN stays permitted, not effective, to remove the tc filters at exit" : ""));
     }
 
     // 4. Metrics, read from the maps at scrape time. Stopped before the agent goes (scope order).

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -33,15 +34,30 @@ bpf_tc_hook hook_for(uint32_t ifindex, bpf_tc_attach_point point)
 
 } // namespace
 
+// tcx attach types (Linux 6.6), newer than this system's uapi headers.
+constexpr int attach_tcx_ingress = 46, attach_tcx_egress = 47;
+
 TcFilter TcFilter::attach(int program_fd, uint32_t ifindex, bool ingress, const std::string &name)
+{
+    Fd link(bpf_link_create(program_fd, int(ifindex),
+                            bpf_attach_type(ingress ? attach_tcx_ingress : attach_tcx_egress), nullptr));
+    if (link)
+        return TcFilter(ifindex, ingress, std::move(link), false);
+    if (errno != EINVAL)
+        fail(errno, std::string("attaching the observation program to ") + name + (ingress ? " ingress" : " egress"));
+    return attach_netlink(program_fd, ifindex, ingress, name); // a kernel without tcx
+}
+
+TcFilter TcFilter::attach_netlink(int program_fd, uint32_t ifindex, bool ingress, const std::string &name)
 {
     const char *direction = ingress ? "ingress" : "egress";
     bpf_tc_hook hook = hook_for(ifindex, ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+    // One clsact qdisc holds both directions; the ingress filter owns it when it made it (one
+    // the operator has stays), and goes after the egress one (Observer::attach).
     int err = bpf_tc_hook_create(&hook);
     if (err && err != -EEXIST)
         fail(err, "creating the clsact qdisc on " + name);
-    const bool created = err == 0;
-    TcFilter filter(ifindex, ingress, created); // from here on, a throw removes what was made
+    TcFilter filter(ifindex, ingress, Fd(), ingress && err == 0); // a throw now undoes the qdisc
     bpf_tc_opts opts{};
     opts.sz = sizeof(opts);
     opts.prog_fd = program_fd;
@@ -55,16 +71,16 @@ TcFilter TcFilter::attach(int program_fd, uint32_t ifindex, bool ingress, const 
 }
 
 TcFilter::TcFilter(TcFilter &&other) noexcept
-    : ifindex_(other.ifindex_), ingress_(other.ingress_), created_qdisc_(other.created_qdisc_),
-      attached_(other.attached_)
+    : ifindex_(other.ifindex_), ingress_(other.ingress_), link_(std::move(other.link_)),
+      owns_qdisc_(other.owns_qdisc_), attached_(other.attached_)
 {
     other.ifindex_ = 0;
 }
 
 TcFilter::~TcFilter()
 {
-    if (!ifindex_)
-        return;
+    if (!ifindex_ || link_)
+        return; // a tcx link detaches as its descriptor closes
     bpf_tc_hook hook = hook_for(ifindex_, ingress_ ? BPF_TC_INGRESS : BPF_TC_EGRESS);
     if (attached_) {
         bpf_tc_opts opts{};
@@ -73,9 +89,7 @@ TcFilter::~TcFilter()
         opts.priority = filter_priority;
         bpf_tc_detach(&hook, &opts); // fails harmlessly when the interface is gone
     }
-    // The qdisc holds both directions: removing it takes the other direction's filter along,
-    // which is this observer's too.
-    if (created_qdisc_) {
+    if (owns_qdisc_) {
         hook.attach_point = bpf_tc_attach_point(BPF_TC_INGRESS | BPF_TC_EGRESS);
         bpf_tc_hook_destroy(&hook);
     }
@@ -105,10 +119,15 @@ Observer::~Observer()
 
 void Observer::attach(uint32_t ifindex, const std::string &name)
 {
-    TcFilter out = TcFilter::attach(program_fd(false), ifindex, false, name);
     TcFilter in = TcFilter::attach(program_fd(true), ifindex, true, name);
-    filters_.push_back(std::move(out));
+    TcFilter out = TcFilter::attach(program_fd(false), ifindex, false, name);
+    filters_.push_back(std::move(out)); // destroyed first: the ingress filter may own the qdisc
     filters_.push_back(std::move(in));
+}
+
+bool Observer::needs_net_admin_to_detach() const
+{
+    return std::any_of(filters_.begin(), filters_.end(), [](const TcFilter &f) { return !f.is_link(); });
 }
 
 int Observer::program_fd(bool ingress) const

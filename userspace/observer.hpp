@@ -19,8 +19,10 @@ struct observe_bpf;
 
 namespace mtuguard {
 
-// One tc filter (this program, one interface, one direction) and, when it made it, the clsact
-// qdisc under it.
+// One tc attachment (this program, one interface, one direction): a tcx link where the kernel
+// has them (Linux 6.6), detached when its descriptor closes — also when the daemon is killed;
+// else a classic cls_bpf filter on a clsact qdisc, which only CAP_NET_ADMIN can remove again
+// (Observer::needs_net_admin_to_detach), with the qdisc removed too when told it owns it.
 class TcFilter {
 public:
     // Throws std::system_error naming the interface.
@@ -29,13 +31,18 @@ public:
     TcFilter &operator=(TcFilter &&) = delete;
     ~TcFilter();
 
+    bool is_link() const { return bool(link_); }
+    // The classic filter alone, as on a kernel without tcx (public for its test).
+    static TcFilter attach_netlink(int program_fd, uint32_t ifindex, bool ingress, const std::string &name);
+
 private:
-    TcFilter(uint32_t ifindex, bool ingress, bool created_qdisc)
-        : ifindex_(ifindex), ingress_(ingress), created_qdisc_(created_qdisc) {}
+    TcFilter(uint32_t ifindex, bool ingress, Fd link, bool owns_qdisc)
+        : ifindex_(ifindex), ingress_(ingress), link_(std::move(link)), owns_qdisc_(owns_qdisc) {}
     uint32_t ifindex_ = 0;
     bool ingress_ = false;
-    bool created_qdisc_ = false;
-    bool attached_ = false;
+    Fd link_;                  // tcx
+    bool owns_qdisc_ = false;  // netlink: the clsact qdisc was made for this filter
+    bool attached_ = false;    // netlink
 };
 
 struct ObserverSettings {
@@ -61,6 +68,8 @@ public:
     // Totals over all clients, summed over CPUs, indexed by enum mg_observed.
     std::array<uint64_t, MG_OBSERVED_COUNT> totals() const;
     const ObserverSettings &settings() const { return settings_; }
+    // Some attachment is a classic tc filter: removing it at exit takes CAP_NET_ADMIN.
+    bool needs_net_admin_to_detach() const;
     int program_fd(bool ingress) const;
     int clients_fd() const;
 

@@ -15,7 +15,11 @@ namespace mtuguard {
 // permitted and inheritable but not effective: only the programs the daemon runs get it. occtl
 // needs CAP_DAC_OVERRIDE, since ocserv hands its socket to its unprivileged user. Capabilities
 // belong to threads: call it before starting any thread. Throws std::system_error.
-void drop_capabilities(uint64_t for_children = 0);
+// `keep` (a mask) stays permitted, not effective, for raise_capabilities at exit.
+void drop_capabilities(uint64_t for_children = 0, uint64_t keep = 0);
+
+// Makes permitted capabilities of `mask` effective again (best effort; false when refused).
+bool raise_capabilities(uint64_t mask);
 
 // The calling thread's effective set, as /proc/self/status shows it (CapEff).
 uint64_t effective_capabilities();

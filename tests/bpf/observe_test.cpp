@@ -3,6 +3,10 @@
 // makes an entry. Every packet must come back TC_ACT_UNSPEC: the observer never decides.
 #include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
+#include <net/if.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <gtest/gtest.h>
 
@@ -187,6 +191,88 @@ TEST_F(ObserveTest, FragmentsTruncatedAndForeignPacketsLeaveNoTrace)
     EXPECT_FALSE(observer->client(mapped(client4)));
     for (uint64_t total : observer->totals())
         EXPECT_EQ(total, 0u);
+}
+
+// Attachments on a real interface (a veth pair made for the test): the tcx link this kernel
+// has, and the classic filter of kernels without tcx, each gone with its object; a clsact qdisc
+// the classic filter made goes with it, one that was there stays.
+class TcAttachTest : public ObserveTest {
+protected:
+    void SetUp() override
+    {
+        ObserveTest::SetUp();
+        if (IsSkipped() || HasFatalFailure())
+            return;
+        ASSERT_EQ(std::system("ip link add mgobs0 type veth peer name mgobs1 && ip link set mgobs0 up"), 0);
+        ifindex = if_nametoindex("mgobs0");
+        ASSERT_NE(ifindex, 0u);
+    }
+    void TearDown() override { std::system("ip link del mgobs0 2>/dev/null"); }
+
+    static std::string run_text(const std::string &command)
+    {
+        std::string out;
+        FILE *pipe = popen(command.c_str(), "r");
+        char buffer[4096];
+        while (pipe && fgets(buffer, sizeof(buffer), pipe))
+            out += buffer;
+        if (pipe)
+            pclose(pipe);
+        return out;
+    }
+    static std::string qdiscs() { return run_text("tc qdisc show dev mgobs0"); }
+    // The kernel's id of a program, as `bpftool link show` and `tc filter show` print it.
+    static std::string prog_id(int fd)
+    {
+        bpf_prog_info info{};
+        uint32_t length = sizeof(info);
+        EXPECT_EQ(bpf_obj_get_info_by_fd(fd, &info, &length), 0);
+        return "id " + std::to_string(info.id);
+    }
+    static std::string filters() { return run_text("tc filter show dev mgobs0 ingress"); }
+
+    uint32_t ifindex = 0;
+};
+
+TEST_F(TcAttachTest, TcxLinksComeOffWithTheirObject)
+{
+    std::string in_id, out_id;
+    {
+        Observer attached(ObserverSettings{443, 443, 1024});
+        attached.attach(ifindex, "mgobs0");
+        EXPECT_FALSE(attached.needs_net_admin_to_detach()) << "this kernel has tcx";
+        in_id = "prog " + prog_id(attached.program_fd(true)).substr(3);
+        out_id = "prog " + prog_id(attached.program_fd(false)).substr(3);
+        const std::string links = run_text("bpftool link show");
+        EXPECT_NE(links.find(in_id + " "), std::string::npos) << links;
+        EXPECT_NE(links.find(out_id + " "), std::string::npos) << links;
+    }
+    const std::string links = run_text("bpftool link show");
+    EXPECT_EQ(links.find(in_id + " "), std::string::npos) << links;
+    EXPECT_EQ(links.find(out_id + " "), std::string::npos) << links;
+    EXPECT_EQ(qdiscs().find("clsact"), std::string::npos);
+}
+
+TEST_F(TcAttachTest, ClassicFiltersRemoveTheQdiscTheyMadeOnly)
+{
+    const std::string id = prog_id(observer->program_fd(true));
+    {
+        TcFilter filter = TcFilter::attach_netlink(observer->program_fd(true), ifindex, true, "mgobs0");
+        EXPECT_FALSE(filter.is_link());
+        EXPECT_NE(qdiscs().find("clsact"), std::string::npos);
+        EXPECT_NE(filters().find(id), std::string::npos) << filters();
+    }
+    EXPECT_EQ(qdiscs().find("clsact"), std::string::npos) << "made for the filter, gone with it";
+
+    ASSERT_EQ(std::system("tc qdisc add dev mgobs0 clsact && "
+                          "tc filter add dev mgobs0 ingress pref 100 protocol ip u32 match u32 0 0"), 0);
+    {
+        TcFilter filter = TcFilter::attach_netlink(observer->program_fd(true), ifindex, true, "mgobs0");
+        EXPECT_NE(filters().find(id), std::string::npos) << filters();
+    }
+    EXPECT_EQ(filters().find(id), std::string::npos) << filters();
+    EXPECT_NE(filters().find("u32"), std::string::npos) << "the operator's filter stays";
+    EXPECT_NE(qdiscs().find("clsact"), std::string::npos) << "the operator's qdisc stays";
 }
 
 } // namespace

@@ -21,7 +21,8 @@
 #                           DTLS blocked with nftables: within --dtls-idle-timeout (2 s) + 1 s the
 #                           session is on TLS and the same ping gets frag-needed mtu 1347; DTLS
 #                           unblocked: back on DTLS within 3 s; transport changes counted (1 to
-#                           tls, 2 to dtls) in /metrics
+#                           tls, 2 to dtls) in /metrics; after the daemon stops nothing of it is
+#                           left on gw-vpn
 #   reconnect_storm         a client opening a new TLS connection every 4 s: the reconnects are
 #                           counted and mtuguard_sessions_in_storm becomes 1 (--storm-reconnects 3)
 #
@@ -139,6 +140,8 @@ test_transport_follows_dtls()
     mg_assert_eq "observed transport" "dtls" "$(json_get 'd["sessions"][0]["observed_transport"]' "$CTL_OUT")"
     mg_assert_cmp "DTLS datagrams seen from the client" "$(json_get 'd["sessions"][0]["client"]["dtls_in"]' "$CTL_OUT")" -gt 10
     mg_daemon_stop
+    mg_assert_no_match "the observation programs are gone" "mtuguard_observe" \
+        "$(ip netns exec "$NS_GATEWAY" bpftool net show dev gw-vpn)"
 }
 
 in_storm() { [ "$(metric mtuguard_sessions_in_storm)" = 1 ]; }
