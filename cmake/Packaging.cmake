@@ -37,6 +37,10 @@ install(PROGRAMS ${mtuguard_deploy}/ocserv/mtuguard-connect
         DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/mtuguard)
 install(FILES ${mtuguard_deploy}/bash-completion/mtuguardctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+# An example, not active: rsyslog forwards an ASA's syslog to --syslog-listen once copied to
+# /etc/rsyslog.d/
+install(FILES ${mtuguard_deploy}/rsyslog/mtuguard-asa.conf
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/mtuguard/rsyslog)
 
 # Monitoring: alert rules with the example scrape config that loads them, the dashboard
 install(FILES ${mtuguard_deploy}/prometheus/alerts.yml ${mtuguard_deploy}/prometheus/prometheus.yml
