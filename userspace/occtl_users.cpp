@@ -100,8 +100,8 @@ private:
 
     bool new_entry()
     {
-        if (++entry_count > kMaxOcctlEntries) {
-            error = "occtl output has more than " + std::to_string(kMaxOcctlEntries) + " entries";
+        if (++entry_count > max_occtl_entries) {
+            error = "occtl output has more than " + std::to_string(max_occtl_entries) + " entries";
             return false;
         }
         return true;
@@ -317,10 +317,10 @@ std::string describe(size_t index, const Entry &entry)
 
 OcctlUsers parse_occtl_users(std::string_view json)
 {
-    if (json.size() > kMaxOcctlDocumentBytes)
+    if (json.size() > max_occtl_document_bytes)
         throw std::invalid_argument("occtl output is " + std::to_string(json.size()) +
                                     " bytes, more than the " +
-                                    std::to_string(kMaxOcctlDocumentBytes >> 20) + " MiB limit");
+                                    std::to_string(max_occtl_document_bytes >> 20) + " MiB limit");
     if (json.find_first_not_of(" \t\r\n") == std::string_view::npos)
         throw std::invalid_argument("occtl output is empty");
 

@@ -48,12 +48,12 @@ struct OcctlUsers {
 
 // Whole-document limits: far beyond any real headend (tens of thousands of sessions at ~1.5 KB
 // each), low enough that a runaway or hostile producer cannot exhaust the daemon's memory.
-inline constexpr size_t kMaxOcctlDocumentBytes = 64u << 20;
-inline constexpr size_t kMaxOcctlEntries = 1u << 18;
+inline constexpr size_t max_occtl_document_bytes = 64u << 20;
+inline constexpr size_t max_occtl_entries = 1u << 18;
 
 // Throws std::invalid_argument naming what is wrong when the document as a whole is unusable:
-// empty, larger than kMaxOcctlDocumentBytes, not JSON (with the parser's line and column), not an
-// array, or with more than kMaxOcctlEntries entries. Bad entries only land in `rejected`.
+// empty, larger than max_occtl_document_bytes, not JSON (with the parser's line and column), not an
+// array, or with more than max_occtl_entries entries. Bad entries only land in `rejected`.
 OcctlUsers parse_occtl_users(std::string_view json);
 
 } // namespace mtuguard

@@ -24,7 +24,7 @@ double median(std::vector<double> values)
 
 ReconnectHistory::time_point ReconnectHistory::at(size_t age) const
 {
-    return times_[(next_ + kKept - 1 - age) % kKept];
+    return times_[(next_ + kept_reconnects - 1 - age) % kept_reconnects];
 }
 
 std::optional<ReconnectHistory::time_point> ReconnectHistory::last() const
@@ -39,8 +39,8 @@ bool ReconnectHistory::record(time_point t, const StormPolicy &policy)
     if (size_ > 0 && t < at(0) + policy.debounce)
         return false;
     times_[next_] = t;
-    next_ = (next_ + 1) % kKept;
-    size_ = std::min(size_ + 1, kKept);
+    next_ = (next_ + 1) % kept_reconnects;
+    size_ = std::min(size_ + 1, kept_reconnects);
     ++total_;
     return true;
 }
@@ -101,7 +101,7 @@ bool ReconnectHistory::periodic(time_point now, const StormPolicy &policy) const
 void validate(const StormPolicy &policy)
 {
     auto fail = [](const std::string &message) { throw std::invalid_argument(message); };
-    const unsigned kept = ReconnectHistory::kKept;
+    const unsigned kept = ReconnectHistory::kept_reconnects;
     if (policy.storm_reconnects < 1 || policy.storm_reconnects > kept)
         fail("storm_reconnects " + std::to_string(policy.storm_reconnects) + " is not from 1 to " +
              std::to_string(kept));

@@ -17,7 +17,7 @@
 // instead of merging into one endless reconnect.
 //
 // Time is whatever the caller says it is, so tests run synthetic timelines without sleeping; the
-// history keeps the last kKept reconnects in a fixed array, whatever is recorded.
+// history keeps the last kept_reconnects reconnects in a fixed array, whatever is recorded.
 #pragma once
 
 #include <array>
@@ -42,7 +42,7 @@ struct StormPolicy {
 class ReconnectHistory {
 public:
     using time_point = std::chrono::steady_clock::time_point;
-    static constexpr size_t kKept = 32;
+    static constexpr size_t kept_reconnects = 32;
 
     // True when t counts as a new reconnect; false when it is within policy.debounce of the
     // previous counted one, or earlier than it (a late report of a reconnect already seen).
@@ -51,7 +51,7 @@ public:
     uint64_t count_total() const { return total_; } // counted reconnects ever recorded
     std::optional<time_point> last() const;
 
-    // Counted reconnects in (now − storm_window, now]; at most kKept.
+    // Counted reconnects in (now − storm_window, now]; at most kept_reconnects.
     unsigned in_window(time_point now, const StormPolicy &policy) const;
     bool storm(time_point now, const StormPolicy &policy) const;
 
@@ -60,20 +60,20 @@ public:
     std::optional<double> typical_interval_seconds(const StormPolicy &policy) const;
     bool periodic(time_point now, const StormPolicy &policy) const;
 
-    // Seconds between consecutive kept reconnects, oldest first; at most kKept − 1.
+    // Seconds between consecutive kept reconnects, oldest first; at most kept_reconnects − 1.
     std::vector<double> recent_intervals_seconds() const;
 
 private:
     time_point at(size_t age) const; // age 0: the newest
 
-    std::array<time_point, kKept> times_{};
+    std::array<time_point, kept_reconnects> times_{};
     size_t size_ = 0;
     size_t next_ = 0; // where the next reconnect is written
     uint64_t total_ = 0;
 };
 
 // Throws std::invalid_argument naming the field that is out of range: storm_reconnects 1 to
-// kKept, periodic_min_intervals 2 to kKept − 1, periodic_tolerance in (0, 1), a positive
+// kept_reconnects, periodic_min_intervals 2 to kept_reconnects − 1, periodic_tolerance in (0, 1), a positive
 // storm_window, periodic_min_interval below periodic_max_interval, no negative debounce.
 void validate(const StormPolicy &policy);
 

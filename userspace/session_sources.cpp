@@ -23,8 +23,6 @@ extern char **environ;
 namespace mtuguard {
 namespace {
 
-// occtl's list for tens of thousands of users is a few MiB; anything beyond this is not a list.
-constexpr size_t max_occtl_output = 64u << 20;
 constexpr size_t max_syslog_message = 8192;
 constexpr size_t max_syslog_clients = 64;
 
@@ -155,7 +153,7 @@ void OcservSource::on_readable()
     for (;;) {
         const ssize_t n = read(output_.get(), chunk, sizeof(chunk));
         if (n > 0) {
-            if (buffer_.size() + size_t(n) > max_occtl_output)
+            if (buffer_.size() + size_t(n) > max_occtl_document_bytes)
                 overflow_ = true;
             else
                 buffer_.append(chunk, size_t(n));
@@ -183,7 +181,7 @@ void OcservSource::finish(bool timed_out)
         failure = "occtl failed (" + (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
                                                         : std::string("killed by a signal")) + ")";
     } else if (overflow_) {
-        failure = "occtl printed more than " + std::to_string(max_occtl_output >> 20) + " MiB";
+        failure = "occtl printed more than " + std::to_string(max_occtl_document_bytes >> 20) + " MiB";
     } else {
         try {
             apply(parse_occtl_users(buffer_));

@@ -247,11 +247,11 @@ TEST(OcctlUsers, DeepNestingDoesNotRecurse)
 
 TEST(OcctlUsers, SizeAndEntryLimits)
 {
-    std::string huge(kMaxOcctlDocumentBytes + 1, ' ');
+    std::string huge(max_occtl_document_bytes + 1, ' ');
     expect_document_error(huge, "more than the 64 MiB limit");
 
     std::string many = "[";
-    for (size_t i = 0; i <= kMaxOcctlEntries; ++i)
+    for (size_t i = 0; i <= max_occtl_entries; ++i)
         many += i ? ",0" : "0";
     many += "]";
     expect_document_error(many, "more than 262144 entries");

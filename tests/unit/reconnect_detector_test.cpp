@@ -195,12 +195,12 @@ TEST(ReconnectHistory, PolicyKnobsChangeTheVerdicts)
 
 TEST(ReconnectHistory, MemoryStaysBounded)
 {
-    static_assert(sizeof(ReconnectHistory) <= 64 + ReconnectHistory::kKept * sizeof(ReconnectHistory::time_point));
+    static_assert(sizeof(ReconnectHistory) <= 64 + ReconnectHistory::kept_reconnects * sizeof(ReconnectHistory::time_point));
     ReconnectHistory h;
     for (int i = 0; i < 1'000'000; ++i)
         h.record(at(60.0 * i), kPolicy);
     EXPECT_EQ(h.count_total(), 1'000'000u);
-    EXPECT_EQ(h.recent_intervals_seconds().size(), ReconnectHistory::kKept - 1);
+    EXPECT_EQ(h.recent_intervals_seconds().size(), ReconnectHistory::kept_reconnects - 1);
     EXPECT_EQ(h.in_window(at(60.0 * 999'999), kPolicy), 5u);
     EXPECT_TRUE(h.periodic(at(60.0 * 999'999), kPolicy));
     EXPECT_DOUBLE_EQ(h.recent_intervals_seconds().front(), 60.0);
@@ -214,7 +214,7 @@ TEST(ReconnectHistory, InWindowCapsAtWhatIsKept)
     ReconnectHistory h;
     for (int i = 0; i < 100; ++i)
         h.record(at(10.0 * i), wide);
-    EXPECT_EQ(h.in_window(at(1000), wide), ReconnectHistory::kKept);
+    EXPECT_EQ(h.in_window(at(1000), wide), ReconnectHistory::kept_reconnects);
 }
 
 void expect_invalid(const StormPolicy &policy, const std::string &fragment)
