@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Flows the program answered with an ICMP error, remembered in an LRU hash keyed by a hash of
- * the flow (addresses, protocol, ports), so the daemon can tell an ICMP black hole: a sender
+ * TCP and UDP flows the program answered with an ICMP error, remembered in an LRU hash keyed by a
+ * hash of the flow (addresses, protocol, ports), so the daemon can tell an ICMP black hole: a sender
  * that heeds the error stops sending oversize packets on that flow within a round trip; one that
  * is still sending them a second later never got the error (a firewall between the gateway and
  * the sender drops it) and its flow is stuck. Such packets are counted per interface as
  * "unheeded". Only the answered path pays for this: one lookup, and one insert per new flow.
  * A hash collision can count a packet of another flow; the figure is a diagnosis, not a verdict.
+ * Other protocols are left out: `ping -M do -s N` repeats its size on purpose, whatever it is told.
  */
 #ifndef MTUGUARD_FLOWS_BPF_H
 #define MTUGUARD_FLOWS_BPF_H
@@ -81,23 +82,26 @@ __attribute__((noinline)) __u64 mg_flow_hash(struct xdp_md *ctx, __u32 l3_off, _
 	return h;
 }
 
-/* The ports are hashed for TCP and UDP, and only where the header is: not in later fragments. */
+/* 0 (not tracked) unless the packet is TCP or UDP with its ports: a later fragment has none. */
 static __always_inline __u64 mg_flow_of(struct xdp_md *ctx, const struct mg_packet *pkt,
 					const struct mg_upper *up)
 {
-	int ports = up->known && !up->later_fragment && (up->proto == IPPROTO_TCP || up->proto == IPPROTO_UDP);
-
-	return mg_flow_hash(ctx, pkt->l3_off, pkt->family == MG_FAMILY_IPV4, up->proto, ports ? up->l4_off : 0);
+	if (!up->known || up->later_fragment || (up->proto != IPPROTO_TCP && up->proto != IPPROTO_UDP))
+		return 0;
+	return mg_flow_hash(ctx, pkt->l3_off, pkt->family == MG_FAMILY_IPV4, up->proto, up->l4_off);
 }
 
 /* The flow is being answered now: remember it, or count it as unheeded when it was already. */
 static __always_inline void mg_flow_answered(__u64 flow, const struct mg_iface *iface)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
-	struct mg_answered_flow *seen = bpf_map_lookup_elem(&mg_answered_flows, &flow);
 	__u32 slot = iface ? iface->slot : 0;
-	__u64 *unheeded;
+	struct mg_answered_flow *seen;
+	__u64 *unheeded, now;
 
+	if (!flow)
+		return;
+	now = bpf_ktime_get_coarse_ns();
+	seen = bpf_map_lookup_elem(&mg_answered_flows, &flow);
 	if (!seen) {
 		struct mg_answered_flow fresh = { .first_answered_ns = now };
 
