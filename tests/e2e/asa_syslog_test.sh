@@ -57,8 +57,7 @@ asa() # ID TEXT: one line as an ASA sends it
 
 who() { echo "Group <Staff> User <alice> IP <$PUBLIC>"; }
 
-metric() { ip netns exec "$NS_GATEWAY" curl -sf http://127.0.0.1:9784/metrics | awk -v m="$1" '$1 == m { print $2 }'; }
-syslog_count() { metric "mtuguard_syslog_messages_total{result=\"$1\"}"; }
+syslog_count() { mg_series "mtuguard_syslog_messages_total{result=\"$1\"}"; }
 count_is() { [ "$(syslog_count "$1")" = "$2" ]; }
 
 session_field() # FIELD: of session 10.8.0.5, or "none"
@@ -95,9 +94,9 @@ test_asa_session_lifecycle()
         "$(asa 302013 "Built inbound TCP connection 1 for outside:1.2.3.4/5 to inside:6.7.8.9/10")" \
         "$(asa 722051 "$(who) IPv4 Address <10.8.0.999> IPv6 address <::> assigned to session")"
     mg_wait_for 5 "the six lines counted" count_is malformed 1
-    mg_assert_eq "reconnects" 1 "$(metric mtuguard_reconnects_total)"
-    mg_assert_eq "722036" 1 "$(metric 'mtuguard_headend_oversize_reports_total{kind="to_client"}')"
-    mg_assert_eq "602101" 1 "$(metric 'mtuguard_headend_oversize_reports_total{kind="frag_needed_sent"}')"
+    mg_assert_eq "reconnects" 1 "$(mg_series mtuguard_reconnects_total)"
+    mg_assert_eq "722036" 1 "$(mg_series 'mtuguard_headend_oversize_reports_total{kind="to_client"}')"
+    mg_assert_eq "602101" 1 "$(mg_series 'mtuguard_headend_oversize_reports_total{kind="frag_needed_sent"}')"
     mg_assert_eq "not ASA" 1 "$(syslog_count not_asa)"
     mg_assert_eq "unused id" 1 "$(syslog_count ignored)"
     mg_assert_eq "applied" 4 "$(syslog_count applied)"
@@ -145,7 +144,7 @@ PY
     wait "$flood"
     mg_wait_for 20 "every TCP line counted" tcp_lines_counted
     after=$(rss_kib)
-    mg_note "RSS $before KiB before, $after KiB after; counted: $(syslog_count not_asa) junk, $(metric 'mtuguard_headend_oversize_reports_total{kind="to_client"}') reports"
+    mg_note "RSS $before KiB before, $after KiB after; counted: $(syslog_count not_asa) junk, $(mg_series 'mtuguard_headend_oversize_reports_total{kind="to_client"}') reports"
     mg_assert_cmp "RSS growth (KiB)" $((after - before)) -lt 16384
     ctl_ok status
     mg_daemon_stop
@@ -156,20 +155,15 @@ PY
 tcp_lines_counted()
 {
     [ "$(syslog_count not_asa)" -ge 100000 ] &&
-        [ "$(metric 'mtuguard_headend_oversize_reports_total{kind="to_client"}')" -ge 100000 ]
+        [ "$(mg_series 'mtuguard_headend_oversize_reports_total{kind="to_client"}')" -ge 100000 ]
 }
 
 mg_require_tools
 mg_topology_up
 cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
 
-run()
-{
-    [[ $1 =~ ${MTUGUARD_E2E_ONLY:-.} ]] || return 0
-    mg_run_test "$@"
-}
 
-run asa_session_lifecycle test_asa_session_lifecycle
-run asa_group_without_mtu test_asa_group_without_mtu
-run syslog_flood test_syslog_flood
+mg_run_selected asa_session_lifecycle test_asa_session_lifecycle
+mg_run_selected asa_group_without_mtu test_asa_group_without_mtu
+mg_run_selected syslog_flood test_syslog_flood
 mg_finish

@@ -517,6 +517,13 @@ mg_run_test()
     fi
 }
 
+# mg_run_selected NAME FUNCTION: mg_run_test, unless MTUGUARD_E2E_ONLY (a regex) leaves NAME out.
+mg_run_selected()
+{
+    [[ $1 =~ ${MTUGUARD_E2E_ONLY:-.} ]] || return 0
+    mg_run_test "$@"
+}
+
 mg_finish()
 {
     if [ "$MG_FAILED" -eq 0 ]; then
@@ -685,6 +692,9 @@ mg_metric()
     printf '%s\n' "$1" | awk -v s="$2" 'index($0, s " ") == 1 { printf "%d\n", $2 + 0.5; found = 1 }
         END { if (!found) print "none" }'
 }
+
+# mg_series SERIES: the current value of one exact series of the daemon's /metrics, or "none".
+mg_series() { mg_metric "$(mg_scrape)" "$1"; }
 
 # mg_gateway_xdp: every XDP attachment in the gateway namespace, by ip and by bpftool.
 mg_gateway_xdp()

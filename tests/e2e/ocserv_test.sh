@@ -151,9 +151,8 @@ NFT
     mg_daemon_stop
 }
 
-metric() { ip netns exec "$NS_GATEWAY" curl -sf http://127.0.0.1:9784/metrics | awk -v m="$1" '$1 == m { print $2 }'; }
-two_timeouts() { [ "$(metric 'mtuguard_occtl_runs_total{result="timeout"}')" -ge 2 ]; }
-two_failures() { [ "$(metric 'mtuguard_occtl_runs_total{result="failed"}')" -ge 2 ]; }
+two_timeouts() { [ "$(mg_series 'mtuguard_occtl_runs_total{result="timeout"}')" -ge 2 ]; }
+two_failures() { [ "$(mg_series 'mtuguard_occtl_runs_total{result="failed"}')" -ge 2 ]; }
 
 # A stand-in occtl: prints a file's contents (when it exists), else hangs.
 fake_occtl()
@@ -214,13 +213,8 @@ ip -n "$NS_CLIENT" addr add "$PUBLIC_CLIENT/24" dev cli0
 cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
 ocserv_setup
 
-run()
-{
-    [[ $1 =~ ${MTUGUARD_E2E_ONLY:-.} ]] || return 0
-    mg_run_test "$@"
-}
 
-run ocserv_session_lifecycle test_ocserv_session_lifecycle
-run occtl_hangs test_occtl_hangs
-run occtl_garbage test_occtl_garbage
+mg_run_selected ocserv_session_lifecycle test_ocserv_session_lifecycle
+mg_run_selected occtl_hangs test_occtl_hangs
+mg_run_selected occtl_garbage test_occtl_garbage
 mg_finish

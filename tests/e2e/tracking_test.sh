@@ -109,10 +109,6 @@ table inet path {
 NFT
 }
 
-metric() # NAME-WITH-LABELS: its value from /metrics in the gateway namespace
-{
-    ip netns exec "$NS_GATEWAY" curl -sf http://127.0.0.1:9784/metrics | awk -v m="$1" '$1 == m { print $2 }'
-}
 
 test_transport_follows_dtls()
 {
@@ -133,8 +129,8 @@ test_transport_follows_dtls()
     dtls_blocked off
     wait_transport dtls $((TIMEOUT + 2))
     mg_assert_cmp "DTLS back within the timeout + 1 s" "$WAITED_MS" -le $(((TIMEOUT + 1) * 1000))
-    mg_assert_eq "changes to tls" "1" "$(metric 'mtuguard_transport_changes_total{to="tls"}')"
-    mg_assert_eq "changes to dtls" "2" "$(metric 'mtuguard_transport_changes_total{to="dtls"}')"
+    mg_assert_eq "changes to tls" "1" "$(mg_series 'mtuguard_transport_changes_total{to="tls"}')"
+    mg_assert_eq "changes to dtls" "2" "$(mg_series 'mtuguard_transport_changes_total{to="dtls"}')"
     ctl_ok -o json tracking
     mg_assert_eq "tracked sessions" "1" "$(json_get 'd["total"]' "$CTL_OUT")"
     mg_assert_eq "observed transport" "dtls" "$(json_get 'd["sessions"][0]["observed_transport"]' "$CTL_OUT")"
@@ -144,16 +140,16 @@ test_transport_follows_dtls()
         "$(ip netns exec "$NS_GATEWAY" bpftool net show dev gw-vpn)"
 }
 
-in_storm() { [ "$(metric mtuguard_sessions_in_storm)" = 1 ]; }
+in_storm() { [ "$(mg_series mtuguard_sessions_in_storm)" = 1 ]; }
 
 test_reconnect_storm()
 {
     start_sims 4
     mg_daemon_start --iface gw-in --outside-iface gw-vpn --storm-reconnects 3 --storm-window 60 --session "$SESSION"
-    mg_assert_eq "no storm at first" "0" "$(metric mtuguard_sessions_in_storm)"
+    mg_assert_eq "no storm at first" "0" "$(mg_series mtuguard_sessions_in_storm)"
     mg_wait_for 30 "a reconnect storm" in_storm
     local reconnects
-    reconnects=$(metric mtuguard_reconnects_total)
+    reconnects=$(mg_series mtuguard_reconnects_total)
     mg_assert_cmp "reconnects counted" "$reconnects" -ge 3
     mg_note "storm after $reconnects reconnects"
     ctl_ok -o json tracking
@@ -170,12 +166,7 @@ ip -n "$NS_CLIENT" addr add "$PUBLIC_CLIENT/24" dev cli0
 cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
 write_sims
 
-run()
-{
-    [[ $1 =~ ${MTUGUARD_E2E_ONLY:-.} ]] || return 0
-    mg_run_test "$@"
-}
 
-run transport_follows_dtls test_transport_follows_dtls
-run reconnect_storm test_reconnect_storm
+mg_run_selected transport_follows_dtls test_transport_follows_dtls
+mg_run_selected reconnect_storm test_reconnect_storm
 mg_finish
