@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -729,6 +730,17 @@ ReloadReport Agent::reload(const Config &next)
                  path_text(config_.control_socket), path_text(next.control_socket));
     restart_only(next.metrics_listen != config_.metrics_listen, "--metrics-listen",
                  path_text(config_.metrics_listen), path_text(next.metrics_listen));
+    // The observation programs and the session sources are set up once, at start.
+    const auto sources = [](const Config &c) {
+        return std::tie(c.outside_ifaces, c.tls_port, c.dtls_port, c.ocserv, c.occtl, c.occtl_socket,
+                        c.ocserv_interval, c.occtl_timeout, c.syslog_listen, c.asa_groups);
+    };
+    restart_only(sources(next) != sources(config_),
+                 "--outside-iface, --tls-port, --dtls-port, --ocserv, --occtl*, --ocserv-interval, --syslog-listen or "
+                 "--asa-group", "the options given at start", "a change");
+    std::tie(merged.outside_ifaces, merged.tls_port, merged.dtls_port, merged.ocserv, merged.occtl,
+             merged.occtl_socket, merged.ocserv_interval, merged.occtl_timeout, merged.syslog_listen,
+             merged.asa_groups) = sources(config_);
     merged.ifaces = config_.ifaces;
     merged.client_ifaces = config_.client_ifaces;
     merged.xdp_mode = config_.xdp_mode;
@@ -761,6 +773,15 @@ ReloadReport Agent::reload(const Config &next)
     applied(next.keep_attached != config_.keep_attached, "--keep-attached", config_.keep_attached ? "on" : "off",
             next.keep_attached ? "on" : "off");
     datapath_.set_settings(make_settings(merged));
+    applied(next.transport_tracking != config_.transport_tracking, "--transport-tracking",
+            config_.transport_tracking ? "on" : "off", next.transport_tracking ? "on" : "off");
+    applied(next.dtls_idle_timeout != config_.dtls_idle_timeout, "--dtls-idle-timeout",
+            std::to_string(config_.dtls_idle_timeout.count()) + " ms", std::to_string(next.dtls_idle_timeout.count()) + " ms");
+    applied(next.storm_reconnects != config_.storm_reconnects || next.storm_window != config_.storm_window,
+            "--storm-reconnects/--storm-window",
+            std::to_string(config_.storm_reconnects) + " in " + std::to_string(config_.storm_window.count()) + " s",
+            std::to_string(next.storm_reconnects) + " in " + std::to_string(next.storm_window.count()) + " s");
+    tracker_.set_policy(tracker_policy(merged));
 
     // 4. The interface table: ICMP sources from the new configuration, or the interfaces'
     //    addresses as they are now; an interface re-created since is attached again.

@@ -33,12 +33,14 @@ session); an option given on the command line replaces the file's value(s).
 Signals: SIGINT and SIGTERM stop (removing everything unless --keep-attached).
 SIGHUP re-reads the configuration (this command line and its --config file as
 they are now) and applies it without re-attaching: sessions, --on-oversize,
---mss-clamp, the --icmp-* options and --keep-attached; sessions added through
-mtuguardctl stay. A configuration that does not parse, or whose sessions do not
-fit the running map, is refused whole and logged; the running one is kept.
---iface, --client-iface, --xdp-mode, --max-sessions, --pin-path,
---control-socket and --metrics-listen change only with a restart: a reload logs
-them and applies the rest. Under systemd (Type=notify) mtuguardd reports
+--mss-clamp, the --icmp-* options, --keep-attached, --transport-tracking,
+--dtls-idle-timeout and the --storm-* options; sessions added through
+mtuguardctl or a session source stay. A configuration that does not parse, or
+whose sessions do not fit the running map, is refused whole and logged; the
+running one is kept. --iface, --client-iface, --xdp-mode, --max-sessions,
+--pin-path, --control-socket, --metrics-listen, --outside-iface, the ports and
+the session sources change only with a restart: a reload logs them and applies
+the rest. Under systemd (Type=notify) mtuguardd reports
 readiness once attached, its status and reloads, and feeds the watchdog.
 
 Exit status: 0 after a clean stop, 1 when loading or attaching fails, 2 for a

@@ -22,6 +22,14 @@ struct SessionSpec {
     mg_session session{};
     // The client's public address (public=ADDR): lets the transport tracker watch its channels.
     std::optional<Prefix> public_address;
+
+    // The same session as written (counters aside).
+    bool operator==(const SessionSpec &other) const
+    {
+        return prefix == other.prefix && public_address == other.public_address &&
+               session.dtls_mtu == other.session.dtls_mtu && session.tls_mtu == other.session.tls_mtu &&
+               session.transport == other.session.transport && session.mss_clamp == other.session.mss_clamp;
+    }
 };
 
 // Throws std::invalid_argument naming the part that is wrong.

@@ -142,6 +142,23 @@ TEST_F(Reload, SessionsThatDoNotFitChangeNothing)
     EXPECT_EQ(agent->sessions().map_entries, 3u);
 }
 
+// The tracker's settings apply at once; the observation programs and session sources, set up
+// at start, wait for a restart.
+TEST_F(Reload, TrackingSettingsApplyAndSourcesWaitForARestart)
+{
+    Config next = config;
+    next.dtls_idle_timeout = std::chrono::seconds(3);
+    next.transport_tracking = false;
+    next.syslog_listen = "127.0.0.1:5514";
+    next.asa_groups["*"] = session("0.0.0.0,dtls-mtu=1418,tls-mtu=1347");
+    ReloadReport report = agent->reload(next);
+    EXPECT_EQ(report.applied, (Strings{"--transport-tracking on -> off", "--dtls-idle-timeout 10000 ms -> 3000 ms"}));
+    ASSERT_EQ(report.restart_needed.size(), 1u);
+    EXPECT_NE(report.restart_needed[0].find("--syslog-listen"), std::string::npos) << report.restart_needed[0];
+    EXPECT_EQ(agent->tracking_report(10)["transport_tracking"], false) << "in effect now";
+    EXPECT_EQ(agent->reload(next).restart_needed.size(), 1u) << "still waiting, still said";
+}
+
 TEST_F(Reload, IcmpSourceAddressesAreRewritten)
 {
     EXPECT_EQ(agent->status()["interfaces"][0]["icmp_source4"], "192.0.2.1");
