@@ -207,13 +207,18 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 	icmp->code = MG_ICMP_FRAG_NEEDED;
 	icmp->checksum = 0;
 	icmp->mtu_word = bpf_htonl(mtu & 0xffff);
-	/* ICMP header + quote = 556 bytes: 512 + 44 */
-	sum = bpf_csum_diff(0, 0, (void *)icmp, 512, 0);
-	if (sum < 0)
-		return -1;
-	sum = bpf_csum_diff(0, 0, (void *)icmp + 512, sizeof(*icmp) + MG_ICMP4_QUOTE - 512, sum);
-	if (sum < 0)
-		return -1;
+	/* ICMP header + quote = 556 bytes: one call, or 512 + 44 where the kernel refuses more than
+	 * 512 bytes (see mg_icmp6_build) */
+	sum = bpf_csum_diff(0, 0, (void *)icmp, sizeof(*icmp) + MG_ICMP4_QUOTE, 0);
+	if (sum < 0) {
+		sum = bpf_csum_diff(0, 0, (void *)icmp, 512, 0);
+		if (sum < 0)
+			return -1;
+		sum = bpf_csum_diff(0, 0, (void *)icmp + 512, sizeof(*icmp) + MG_ICMP4_QUOTE - 512,
+				    sum);
+		if (sum < 0)
+			return -1;
+	}
 	icmp->checksum = mg_csum_fold(sum);
 	return mg_cut_tail(ctx, l3_off + MG_ICMP4_LEN);
 }
@@ -265,15 +270,23 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 	icmp6->checksum = 0;
 	icmp6->mtu_word = bpf_htonl(mtu);
 	span = (void *)ip6 + MG_ICMP6_SUM_START;
-	sum = bpf_csum_diff(0, 0, span, 512, 0);
-	if (sum < 0)
-		return -1;
-	sum = bpf_csum_diff(0, 0, span + 512, 512, sum);
-	if (sum < 0)
-		return -1;
-	sum = bpf_csum_diff(0, 0, span + 1024, MG_ICMP6_SUM_LEN - 1024, sum);
-	if (sum < 0)
-		return -1;
+	/*
+	 * Newer kernels (6.18 here) sum any length in one call; older ones sum through a 512-byte
+	 * scratch buffer and refuse more (-EINVAL, before touching the data): those get the span
+	 * in three pieces, after one wasted call.
+	 */
+	sum = bpf_csum_diff(0, 0, span, MG_ICMP6_SUM_LEN, 0);
+	if (sum < 0) {
+		sum = bpf_csum_diff(0, 0, span, 512, 0);
+		if (sum < 0)
+			return -1;
+		sum = bpf_csum_diff(0, 0, span + 512, 512, sum);
+		if (sum < 0)
+			return -1;
+		sum = bpf_csum_diff(0, 0, span + 1024, MG_ICMP6_SUM_LEN - 1024, sum);
+		if (sum < 0)
+			return -1;
+	}
 	sum += bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
 	sum += bpf_htonl(IPPROTO_ICMPV6);
 	icmp6->checksum = mg_csum_fold(sum);
