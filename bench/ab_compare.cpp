@@ -11,9 +11,8 @@
 // An object built from bench/icmp_warm.bpf.c (which includes the program whole) is measured on the
 // ICMP paths too: restore_then_mtuguard minus restore_only plus the empty program, as in the report.
 //
-// Maps are filled by name through libbpf, so objects whose IPv6 session map is keyed by the folded
-// address (4 bytes, value led by the full address) and older ones keyed by the address itself are
-// both understood.
+// Maps are filled by name through libbpf, so any build whose session maps keep today's keys and
+// values can be compared.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -124,21 +123,13 @@ size_t bss_offset(bpf_object *obj, const char *name)
     fail(std::string("no global ") + name);
 }
 
-uint32_t fold6(const uint8_t *a)
-{
-    uint32_t w[4], f;
-    std::memcpy(w, a, 16);
-    f = w[0] ^ w[1] ^ w[2] ^ w[3];
-    return f;
-}
-
 Variant load(const std::string &path, uint32_t sessions)
 {
     Variant v{path};
     v.obj = bpf_object__open_file(path.c_str(), nullptr);
     if (!v.obj)
         fail("opening " + path);
-    for (const char *name : {"mg_sessions4", "mg_sessions6", "mg_sessions6_shared"})
+    for (const char *name : {"mg_sessions4", "mg_sessions6"})
         if (bpf_map *m = bpf_object__find_map_by_name(v.obj, name))
             bpf_map__set_max_entries(m, std::max<uint32_t>(sessions * 2, 1024));
     if (bpf_object__load(v.obj))
@@ -177,22 +168,13 @@ Variant load(const std::string &path, uint32_t sessions)
     s.dtls_mtu = 1400;
     s.tls_mtu = 1300;
     bpf_map *s4 = map_named(v.obj, "mg_sessions4"), *s6 = map_named(v.obj, "mg_sessions6");
-    const bool folded = bpf_map__key_size(s6) == 4;
     for (uint32_t n = 0; n < sessions; ++n) {
         uint32_t a4 = htonl(0x0a080001 + n);
         update(s4, &a4, &s);
         uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 8};
         uint32_t low = htonl(1 + n);
         std::memcpy(a6 + 12, &low, 4);
-        if (folded) {
-            std::vector<uint8_t> value(bpf_map__value_size(s6));
-            std::memcpy(value.data(), a6, 16);
-            std::memcpy(value.data() + 16, &s, sizeof(s));
-            uint32_t key = fold6(a6);
-            update(s6, &key, value.data());
-        } else {
-            update(s6, a6, &s);
-        }
+        update(s6, a6, &s);
     }
     return v;
 }
