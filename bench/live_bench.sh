@@ -58,10 +58,16 @@ mac_gw_out=02:00:5e:10:09:01 mac_s0=02:00:5e:10:09:02
 dst_base=10.64.0.0 # sessions and destinations from here up
 session_mtu=1400
 within_sizes=(100 1400)
+# Destinations the traffic is spread over, one after the other: each frame to the next session.
+# Few: the sessions' entries stay in the caches; all of them: every lookup misses.
+spreads=(1000 "$sessions")
 over_size=1500
 # A CPU of the sender's own: the generator, the gateway's forwarding and the receiver all run in
-# its softirq, so the rate is what the whole path sustains on one CPU.
-cpu=$(($(nproc) - 1))
+# its softirq, so the rate is what the whole path sustains on one CPU. The first CPU: other
+# benchmarks pin themselves to the last. The daemon is kept off it (the last CPU), so its own
+# work (loading sessions, serving the control socket) never competes with the frames.
+cpu=0
+daemon_cpu=$(($(nproc) - 1))
 
 log() { echo "live_bench: $*" >&2; }
 
@@ -142,7 +148,7 @@ awk -v n="$sessions" -v mtu=$session_mtu 'BEGIN {
 # start_daemon ARGS...: mtuguardd on gw-in with the sessions loaded; waits until it holds them.
 start_daemon() {
     # ip netns exec execs the daemon: $! is the daemon itself, not a subshell.
-    ip netns exec "$ns_gw" "$daemon_bin" --iface gw-in --max-sessions $((sessions + 1024)) --metrics-listen 127.0.0.1:9785 \
+    ip netns exec "$ns_gw" taskset -c "$daemon_cpu" "$daemon_bin" --iface gw-in --max-sessions $((sessions + 1024)) --metrics-listen 127.0.0.1:9785 \
         --control-socket "$sock" --pin-path "$pin" --transport-tracking off "$@" \
         >>"$work/daemon.log" 2>&1 &
     daemon_pid=$!
@@ -155,30 +161,36 @@ start_daemon() {
     [[ $(ctl -o json status | jq -r .sessions.exact) == "$sessions" ]] ||
         { log "mtuguardd does not hold $sessions sessions"; return 1; }
     daemon_mode=$(ctl -o json status | jq -r '.interfaces[0].mode')
+    sleep 1 # let the daemon settle after the load
 }
 
-# send SIZE [--count-replies]: one run of the generator; key=value answers into the array `run`.
+# send SPREAD SIZE [--count-replies]: one run of the generator, frames to SPREAD destinations;
+# key=value answers into the array `run`.
 declare -A run=()
 send() {
-    local size=$1 kv
-    shift
+    local spread=$1 size=$2 kv
+    shift 2
     run=()
     for kv in $(ip netns exec "$ns_gen" "$live_bin" send --ifname g0 --src-mac $mac_g0 \
-        --dst-mac $mac_gw_in --src 10.0.1.2 --dst $dst_base --dsts "$sessions" --size "$size" \
+        --dst-mac $mac_gw_in --src 10.0.1.2 --dst $dst_base --dsts "$spread" --size "$size" \
         --seconds "$seconds" --cpu "$cpu" "$@"); do
         run[${kv%%=*}]=${kv#*=}
     done
 }
 
-# forwarded WHO SIZE: one run; appends the pps the receiver got (its rx counter over the run's
-# seconds) to fwd[WHO,SIZE] and the generator's rate to offered[WHO,SIZE].
+# forwarded WHO: one run per spread and size; appends the pps the receiver got (its rx counter
+# over the run's seconds) to fwd[WHO,SPREAD,SIZE] and the generator's rate to offered[...].
 forwarded() {
-    local before after
-    before=$(rx_packets "$ns_sink" s0)
-    send "$2"
-    after=$(rx_packets "$ns_sink" s0)
-    fwd[$1,$2]+="$(awk -v a="$before" -v b="$after" -v s="${run[seconds]}" 'BEGIN { printf "%.0f", (b - a) / s }') "
-    offered[$1,$2]+="${run[pps]} "
+    local before after spread size
+    for spread in "${spreads[@]}"; do
+        for size in "${within_sizes[@]}"; do
+            before=$(rx_packets "$ns_sink" s0)
+            send "$spread" "$size"
+            after=$(rx_packets "$ns_sink" s0)
+            fwd[$1,$spread,$size]+="$(awk -v a="$before" -v b="$after" -v s="${run[seconds]}" 'BEGIN { printf "%.0f", (b - a) / s }') "
+            offered[$1,$spread,$size]+="${run[pps]} "
+        done
+    done
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -189,17 +201,11 @@ declare -A fwd=() offered=()
 for r in $(seq "$rounds"); do
     log "throughput round $r/$rounds"
     start_daemon
-    for size in "${within_sizes[@]}"; do
-        forwarded agent "$size"
-    done
+    forwarded agent
     stop_daemon
-    for size in "${within_sizes[@]}"; do
-        forwarded none "$size"
-    done
+    forwarded none
     gw "$live_bin" attach --ifname gw-in --program pass
-    for size in "${within_sizes[@]}"; do
-        forwarded pass "$size"
-    done
+    forwarded pass
     ip -n "$ns_gw" link set dev gw-in xdp off
 done
 
@@ -218,8 +224,8 @@ done
 icmp_ratemask=$(gw sysctl -n net.ipv4.icmp_ratemask)
 declare -A icmp=() icmp_cpu=() icmp_offered=() icmp_softirq=() icmp_system=()
 icmp_run() {
-    local who=$1
-    send $over_size --count-replies
+    local who=$2,$1
+    send "$1" $over_size --count-replies
     icmp[$who]+="$(awk -v n="${run[frag_needed]}" -v s="${run[seconds]}" 'BEGIN { printf "%.0f", n / s }') "
     icmp_offered[$who]+="${run[pps]} "
     icmp_cpu[$who]+="$(awk -v c="${run[cpu_busy_s]}" -v n="${run[frag_needed]}" 'BEGIN { printf "%.0f", n ? c * 1e9 / n : 0 }') "
@@ -229,10 +235,14 @@ icmp_run() {
 for r in $(seq "$rounds"); do
     log "ICMP round $r/$rounds"
     start_daemon --icmp-rate 0 --icmp-rate-per-source 0
-    icmp_run agent
+    for spread in "${spreads[@]}"; do
+        icmp_run "$spread" agent
+    done
     stop_daemon
     ip -n "$ns_gw" route replace 10.64.0.0/10 via 10.9.0.2 dev gw-out mtu lock $session_mtu
-    icmp_run kernel
+    for spread in "${spreads[@]}"; do
+        icmp_run "$spread" kernel
+    done
     ip -n "$ns_gw" route replace 10.64.0.0/10 via 10.9.0.2 dev gw-out
 done
 
@@ -246,9 +256,9 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
     echo "sender is \`build/bench/mtuguard_live send\`: BPF_PROG_TEST_RUN in live-frames mode"
     echo "(\`BPF_F_TEST_XDP_LIVE_FRAMES\`, batches of 64) runs \`bench/live.bpf.c\`'s \`live_gen\` on"
     echo "copies of one template and transmits each frame out of the sender's veth (XDP_TX), every"
-    echo "frame to the next of $sessions destinations from $dst_base up, as fast as it can for"
+    echo "frame to the next of N destinations from $dst_base up (N = ${spreads[*]}: the spread), as fast as it can for"
     echo "${seconds} s. The kernel lets the veth peers' NAPI run between batches on the same CPU"
-    echo "(CPU $cpu), so the gateway's forwarding and the receiver run in that CPU's softirq and"
+    echo "(CPU $cpu; mtuguardd runs on CPU $daemon_cpu), so the gateway's forwarding and the receiver run in that CPU's softirq and"
     echo "the rate is what the whole path sustains on one CPU: generator, gateway and receiver"
     echo "share it, which dilutes the agent's share of the cost. The receiver's veth runs"
     echo "\`live_count\` (count, XDP_DROP). Medians over $rounds rounds, each round measuring every"
@@ -261,13 +271,15 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
     echo "gw-in; *empty*: \`live_pass\` (XDP_PASS) on gw-in. Forwarded = frames the receiver got per"
     echo "second."
     echo
-    echo "| IP packet size | forwarded, none (pps) | forwarded, empty XDP (pps) | forwarded, agent (pps) | agent ÷ none | agent ÷ empty | target | met | the agent's cost per packet here (ns) | sent by the generator, agent (pps) |"
-    echo "|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"
+    echo "| sessions the traffic is spread over | IP packet size | forwarded, none (pps) | forwarded, empty XDP (pps) | forwarded, agent (pps) | agent ÷ none | agent ÷ empty | target | met | the agent's cost per packet here (ns) | sent by the generator, agent (pps) |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"
+    for spread in "${spreads[@]}"; do
     for size in "${within_sizes[@]}"; do
-        n=$(med "${fwd[none,$size]}") p=$(med "${fwd[pass,$size]}") a=$(med "${fwd[agent,$size]}")
+        n=$(med "${fwd[none,$spread,$size]}") p=$(med "${fwd[pass,$spread,$size]}") a=$(med "${fwd[agent,$spread,$size]}")
         rn=$(ratio "$a" "$n")
         met=$(awk -v r="$rn" 'BEGIN { print (r >= 0.95) ? "yes" : "**no**" }')
-        echo "| $size | $n | $p | $a | $(awk -v r="$rn" 'BEGIN { printf "%.1f %%", 100 * r }') | $(awk -v r="$(ratio "$a" "$p")" 'BEGIN { printf "%.1f %%", 100 * r }') | ≥ 95 % | $met | $(awk -v a="$a" -v n="$n" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }') | $(med "${offered[agent,$size]}") |"
+        echo "| $spread | $size | $n | $p | $a | $(awk -v r="$rn" 'BEGIN { printf "%.1f %%", 100 * r }') | $(awk -v r="$(ratio "$a" "$p")" 'BEGIN { printf "%.1f %%", 100 * r }') | ≥ 95 % | $met | $(awk -v a="$a" -v n="$n" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }') | $(med "${offered[agent,$spread,$size]}") |"
+    done
     done
     echo
     echo "*The agent's cost per packet here* is 1/forwarded with the agent minus 1/forwarded without"
@@ -275,11 +287,17 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
     echo "warm figure under BPF_PROG_TEST_RUN (*Results*): between two packets the forwarding path"
     echo "(veth NAPI, skb, routing, the second veth, the receiver) runs through the same CPU's caches,"
     echo "so the program's code, the hash table's code and the session entries are met cold or half"
-    echo "cold, not warm as in a tight loop."
+    echo "cold, not warm as in a tight loop. Spread over all $sessions sessions, each frame's session"
+    echo "was last touched $sessions frames earlier: its hash bucket and entry have left the caches and"
+    echo "their pages the TLB (in a virtual machine with nested paging a TLB miss walks two sets of"
+    echo "page tables), and the lookup pays for those misses. The kernel's own forwarding keeps no"
+    echo "state per destination here (one route, one neighbour) and pays none of them."
     echo
     echo "Rounds (forwarded pps, agent / none / empty), for the spread:"
-    for size in "${within_sizes[@]}"; do
-        echo "- $size bytes: agent ${fwd[agent,$size]% }; none ${fwd[none,$size]% }; empty ${fwd[pass,$size]% }."
+    for spread in "${spreads[@]}"; do
+        for size in "${within_sizes[@]}"; do
+            echo "- $spread sessions, $size bytes: agent ${fwd[agent,$spread,$size]% }; none ${fwd[none,$spread,$size]% }; empty ${fwd[pass,$spread,$size]% }."
+        done
     done
     echo
     echo "### ICMP errors under an oversize DF flood: the agent against the kernel"
@@ -296,15 +314,19 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
     echo "gateway, counting), from /proc/stat over the run; *CPU per error* is its busy time divided"
     echo "by the errors counted."
     echo
-    echo "| | ICMP errors per second | sent by the generator (pps) | CPU busy per error (ns) | softirq / system share of the CPU | agent ÷ kernel | target | met |"
-    echo "|---|---:|---:|---:|---|---:|---|---|"
-    a=$(med "${icmp[agent]}") k=$(med "${icmp[kernel]}")
-    rk=$(ratio "$a" "$k")
-    met=$(awk -v r="$rk" 'BEGIN { print (r >= 5) ? "yes" : "**no**" }')
-    echo "| agent (XDP) | $a | $(med "${icmp_offered[agent]}") | $(med "${icmp_cpu[agent]}") | $(med "${icmp_softirq[agent]}") % / $(med "${icmp_system[agent]}") % | ${rk}× | ≥ 5× | $met |"
-    echo "| kernel (route MTU) | $k | $(med "${icmp_offered[kernel]}") | $(med "${icmp_cpu[kernel]}") | $(med "${icmp_softirq[kernel]}") % / $(med "${icmp_system[kernel]}") % | – | – | – |"
+    echo "| | sessions the flood is spread over | ICMP errors per second | sent by the generator (pps) | CPU busy per error (ns) | softirq / system share of the CPU | agent ÷ kernel | target | met |"
+    echo "|---|---:|---:|---:|---:|---|---:|---|---|"
+    for spread in "${spreads[@]}"; do
+        a=$(med "${icmp[agent,$spread]}") k=$(med "${icmp[kernel,$spread]}")
+        rk=$(ratio "$a" "$k")
+        met=$(awk -v r="$rk" 'BEGIN { print (r >= 5) ? "yes" : "**no**" }')
+        echo "| agent (XDP) | $spread | $a | $(med "${icmp_offered[agent,$spread]}") | $(med "${icmp_cpu[agent,$spread]}") | $(med "${icmp_softirq[agent,$spread]}") % / $(med "${icmp_system[agent,$spread]}") % | ${rk}× | ≥ 5× | $met |"
+        echo "| kernel (route MTU) | $spread | $k | $(med "${icmp_offered[kernel,$spread]}") | $(med "${icmp_cpu[kernel,$spread]}") | $(med "${icmp_softirq[kernel,$spread]}") % / $(med "${icmp_system[kernel,$spread]}") % | – | – | – |"
+    done
     echo
-    echo "Rounds (errors per second): agent ${icmp[agent]% }; kernel ${icmp[kernel]% }."
+    for spread in "${spreads[@]}"; do
+        echo "- Rounds, $spread sessions (errors per second): agent ${icmp[agent,$spread]% }; kernel ${icmp[kernel,$spread]% }."
+    done
 } >"$work/report.md"
 if [[ -n $markdown ]]; then
     cp "$work/report.md" "$markdown"
