@@ -24,6 +24,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -69,6 +70,13 @@ const char *const icmp_source6 = "2001:db8:ffff::1";
 const char *const session4 = "10.8.0.1"; // first of the IPv4 sessions
 const char *const session6 = "2001:db8:8::1";
 const char *const stranger4 = "172.16.0.1"; // never a session
+const char *const pool4_text = "10.9.0.0/16"; // pool prefixes of the pooled instance
+const char *const pool6_text = "2001:db8:9::/48";
+const char *const pool_member4_text = "10.9.3.7"; // in the pools, no exact session
+const char *const pool_member6_text = "2001:db8:9::3:7";
+// A SYN's MSS option: already below the clamp (1400 - 40 / - 60), or above it.
+constexpr uint16_t mss_small = 1300;
+constexpr uint16_t mss_large = 1460;
 
 [[noreturn]] void fail(const std::string &what) { throw std::runtime_error(what); }
 
@@ -145,6 +153,42 @@ std::vector<uint8_t> ipv6_frame(const mg_addr &src, const mg_addr &dst, uint16_t
     put16(udp, 40000);
     put16(udp + 2, 5001);
     put16(udp + 4, l3_len - 40);
+    return f;
+}
+
+// The TCP pseudo header's sum (RFC 9293 3.1, RFC 8200 8.1) of a frame built below.
+uint32_t tcp_pseudo_sum(const std::vector<uint8_t> &f, bool v6)
+{
+    const uint8_t *ip = &f[eth_len];
+    const uint32_t tcp_len = v6 ? get16(ip + 4) : get16(ip + 2) - 20u;
+    return (v6 ? sum16(ip + 8, 32) : sum16(ip + 12, 8)) + 6 + tcp_len;
+}
+
+// Ethernet + IPv4 or IPv6 + a TCP SYN whose only option is MSS `mss`, no payload.
+std::vector<uint8_t> tcp_syn_frame(bool v6, const mg_addr &src, const mg_addr &dst, uint16_t mss)
+{
+    const uint16_t tcp_len = 24, l3_len = (v6 ? 40 : 20) + tcp_len;
+    std::vector<uint8_t> f = v6 ? ipv6_frame(src, dst, l3_len) : ipv4_frame(src, dst, l3_len);
+    uint8_t *ip = &f[eth_len];
+    if (v6) {
+        ip[6] = 6;
+    } else {
+        ip[9] = 6;
+        put16(ip + 10, 0);
+        put16(ip + 10, fold(sum16(ip, 20)));
+    }
+    uint8_t *tcp = ip + (v6 ? 40 : 20);
+    std::memset(tcp, 0, tcp_len);
+    put16(tcp, 40000);
+    put16(tcp + 2, 443);
+    tcp[12] = (tcp_len / 4) << 4;
+    tcp[13] = 0x02; // SYN
+    put16(tcp + 14, 64240);
+    tcp[20] = 2; // MSS
+    tcp[21] = 4;
+    put16(tcp + 22, mss);
+    put16(tcp + 16, fold(tcp_pseudo_sum(f, v6) + sum16(tcp, tcp_len)));
+    f.resize(std::max<size_t>(f.size(), 64)); // Ethernet's minimum frame (without FCS) and more
     return f;
 }
 
@@ -349,6 +393,21 @@ public:
                 out[i].packets += c.packets;
                 out[i].bytes += c.bytes;
             }
+        }
+        return out;
+    }
+    // mg_mss_counters summed over CPUs, indexed by mg_mss_index().
+    std::vector<uint64_t> mss_counters() const
+    {
+        const int cpus = libbpf_num_possible_cpus();
+        std::vector<uint64_t> out(MG_MSS_ENTRIES), per_cpu(cpus);
+        for (uint32_t i = 0; i < MG_MSS_ENTRIES; ++i) {
+            if (bpf_map__lookup_elem(skel_->maps.mg_mss_counters, &i, sizeof(i), per_cpu.data(),
+                                     per_cpu.size() * sizeof(uint64_t), 0))
+                throw std::system_error(errno, std::generic_category(),
+                                        "icmp_warm: reading mg_mss_counters");
+            for (uint64_t c : per_cpu)
+                out[i] += c;
         }
         return out;
     }
@@ -656,8 +715,9 @@ struct Options {
     int rounds = 11;
     int repeat = 10'000'000;
     size_t samples = 20'000;
-    uint32_t sessions = 100'000;
+    std::vector<uint32_t> sessions = {1'000, 100'000, 1'000'000}; // the big instances
     int cpu = -1;
+    std::string plot_data;
     std::string markdown;
 };
 
@@ -710,8 +770,10 @@ int run(const Options &options)
 
     XdpPass baseline;
     // The loader sizes every session map alike, the statistics of both families included.
-    Datapath few(config.max_sessions), silent(config.max_sessions),
-        many(2 * options.sessions + options.sessions / 4);
+    Datapath few(config.max_sessions), silent(config.max_sessions), pooled(config.max_sessions);
+    std::vector<std::unique_ptr<Datapath>> bigs;
+    for (uint32_t n : options.sessions)
+        bigs.push_back(std::make_unique<Datapath>(2 * n + n / 4));
     const Prefix first4 = parse_address(session4), first6 = parse_address(session6);
     uint32_t first4_be;
     std::memcpy(&first4_be, &first4.addr.bytes[12], 4);
@@ -724,30 +786,59 @@ int run(const Options &options)
         std::memcpy(&a.bytes[12], &low, 4);
         return a;
     };
-    for (Datapath *d : {&few, &silent, &many}) {
+    std::vector<Datapath *> all = {&few, &silent, &pooled};
+    for (auto &d : bigs)
+        all.push_back(d.get());
+    for (Datapath *d : all) {
         d->set_settings(make_settings(config));
         d->set_iface(lo_ifindex, d == &silent ? silent_iface : iface);
         d->set_session(first4, session);
         d->set_session(first6, session);
     }
-    for (uint32_t n = 1; n < options.sessions; ++n) {
-        Prefix p4 = first4, p6 = first6;
-        p4.addr = nth4(n);
-        p6.addr = nth6(n);
-        many.set_session(p4, session);
-        many.set_session(p6, session);
+    // Pool prefixes: the pooled instance gives a whole IPv4 /16 and IPv6 /48 a default session;
+    // its frames go to addresses in them that have no exact session.
+    const Prefix pool4 = parse_prefix(pool4_text), pool6 = parse_prefix(pool6_text);
+    pooled.set_session(pool4, session);
+    pooled.set_session(pool6, session);
+    // The big instances, loaded in batches as the daemon loads a file of sessions.
+    for (size_t b = 0; b < bigs.size(); ++b) {
+        std::vector<SessionEntry> entries;
+        for (uint32_t n = 1; n < options.sessions[b]; ++n) {
+            Prefix p4 = first4, p6 = first6;
+            p4.addr = nth4(n);
+            p6.addr = nth6(n);
+            entries.push_back({p4, session});
+            entries.push_back({p6, session});
+        }
+        std::vector<bool> fresh(entries.size(), true);
+        bigs[b]->set_sessions(std::move(entries), fresh);
     }
-    for (auto [d, want] : {std::pair{&few, 1u}, {&silent, 1u}, {&many, options.sessions}})
+    for (auto [d, want] : {std::pair{&few, 1u}, {&silent, 1u}, {&pooled, 1u}})
         if (auto [v4, v6] = session_count(*d); v4 != want || v6 != want)
             fail("the session maps hold " + std::to_string(v4) + " IPv4 and " +
                  std::to_string(v6) + " IPv6 sessions, not " + std::to_string(want) + " each");
-    const std::string few_count = "1", many_count = std::to_string(options.sessions);
-    std::cerr << "loaded: " << few_count << " and " << many_count << " sessions per family\n";
+    for (size_t b = 0; b < bigs.size(); ++b)
+        if (auto [v4, v6] = session_count(*bigs[b]);
+            v4 != options.sessions[b] || v6 != options.sessions[b])
+            fail("the session maps hold " + std::to_string(v4) + " IPv4 and " +
+                 std::to_string(v6) + " IPv6 sessions, not " +
+                 std::to_string(options.sessions[b]) + " each");
+    if (pooled.pools().size() != 2)
+        fail("the pooled instance holds " + std::to_string(pooled.pools().size()) + " pools, not 2");
+    const std::string few_count = "1";
+    std::cerr << "loaded: 1";
+    for (uint32_t n : options.sessions)
+        std::cerr << ", " << n;
+    std::cerr << " sessions per family\n";
 
     // 3. The frames and the paths they take.
     const mg_addr src4 = parse_address(sender4).addr, src6 = parse_address(sender6).addr;
     const mg_addr other4 = parse_address(stranger4).addr;
-    std::vector<uint32_t> order(options.sessions);
+    const mg_addr pool_member4 = parse_address(pool_member4_text).addr;
+    const mg_addr pool_member6 = parse_address(pool_member6_text).addr;
+    // A different session every packet: a shuffled walk over the biggest instance's sessions.
+    const uint32_t most = *std::max_element(options.sessions.begin(), options.sessions.end());
+    std::vector<uint32_t> order(most);
     std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), std::mt19937(12345));
 
@@ -777,38 +868,84 @@ int run(const Options &options)
                                     .frame = ipv6_frame(src6, first6.addr, within_len),
                                     .family = MG_FAMILY_IPV6,
                                     .reason = MG_REASON_WITHIN_MTU});
-    const size_t none_many = add({.name = "no session, IPv4",
-                                  .sessions = many_count,
-                                  .datapath = &many,
-                                  .frame = ipv4_frame(src4, other4, within_len),
-                                  .family = MG_FAMILY_IPV4,
-                                  .reason = MG_REASON_NO_SESSION});
-    const size_t within4_many = add({.name = "session within MTU, IPv4",
-                                     .sessions = many_count,
-                                     .datapath = &many,
-                                     .frame = ipv4_frame(src4, nth4(options.sessions / 2),
-                                                         within_len),
+    // The same paths at each size of the session table, on a session from the middle of it.
+    struct BigPaths {
+        uint32_t count;
+        size_t none, within4, within6, varied;
+    };
+    std::vector<BigPaths> big_paths;
+    for (size_t b = 0; b < bigs.size(); ++b) {
+        const uint32_t n = options.sessions[b];
+        const std::string count = std::to_string(n);
+        Datapath *d = bigs[b].get();
+        BigPaths bp{n};
+        bp.none = add({.name = "no session, IPv4",
+                       .sessions = count,
+                       .datapath = d,
+                       .frame = ipv4_frame(src4, other4, within_len),
+                       .family = MG_FAMILY_IPV4,
+                       .reason = MG_REASON_NO_SESSION});
+        bp.within4 = add({.name = "session within MTU, IPv4",
+                          .sessions = count,
+                          .datapath = d,
+                          .frame = ipv4_frame(src4, nth4(n / 2), within_len),
+                          .family = MG_FAMILY_IPV4,
+                          .reason = MG_REASON_WITHIN_MTU});
+        bp.within6 = add({.name = "session within MTU, IPv6",
+                          .sessions = count,
+                          .datapath = d,
+                          .frame = ipv6_frame(src6, nth6(n / 2), within_len),
+                          .family = MG_FAMILY_IPV6,
+                          .reason = MG_REASON_WITHIN_MTU});
+        bp.varied = add(
+            {.name = "session within MTU, IPv4, a different session every packet",
+             .sessions = count,
+             .datapath = d,
+             .frame = ipv4_frame(src4, first4.addr, within_len),
+             .family = MG_FAMILY_IPV4,
+             .reason = MG_REASON_WITHIN_MTU,
+             .repeatable = false, // one frame per syscall: only the difference method varies it
+             .vary = [&, n](std::vector<uint8_t> &frame, size_t i) {
+                 // the shuffled walk, kept to this instance's sessions
+                 uint32_t k = order[i % order.size()];
+                 mg_addr a = nth4(n == order.size() ? k : k % n);
+                 std::memcpy(&frame[eth_len + 16], &a.bytes[12], 4);
+             }});
+        big_paths.push_back(bp);
+    }
+    // Pool prefixes: the exact lookup misses, the trie finds the pool.
+    const size_t pool_within4 = add({.name = "pool prefix within MTU, IPv4",
+                                     .sessions = "1 + a pool",
+                                     .datapath = &pooled,
+                                     .frame = ipv4_frame(src4, pool_member4, within_len),
                                      .family = MG_FAMILY_IPV4,
                                      .reason = MG_REASON_WITHIN_MTU});
-    const size_t within6_many = add({.name = "session within MTU, IPv6",
-                                     .sessions = many_count,
-                                     .datapath = &many,
-                                     .frame = ipv6_frame(src6, nth6(options.sessions / 2),
-                                                         within_len),
+    const size_t pool_within6 = add({.name = "pool prefix within MTU, IPv6",
+                                     .sessions = "1 + a pool",
+                                     .datapath = &pooled,
+                                     .frame = ipv6_frame(src6, pool_member6, within_len),
                                      .family = MG_FAMILY_IPV6,
                                      .reason = MG_REASON_WITHIN_MTU});
-    const size_t varied = add(
-        {.name = "session within MTU, IPv4, a different session every packet",
-         .sessions = many_count,
-         .datapath = &many,
-         .frame = ipv4_frame(src4, first4.addr, within_len),
-         .family = MG_FAMILY_IPV4,
-         .reason = MG_REASON_WITHIN_MTU,
-         .repeatable = false, // one frame per syscall: only the difference method varies it
-         .vary = [&](std::vector<uint8_t> &frame, size_t i) {
-             mg_addr a = nth4(order[i % order.size()]);
-             std::memcpy(&frame[eth_len + 16], &a.bytes[12], 4);
-         }});
+    const size_t pool_none4 = add({.name = "no session, IPv4, pool prefixes in use",
+                                   .sessions = "1 + a pool",
+                                   .datapath = &pooled,
+                                   .frame = ipv4_frame(src4, other4, within_len),
+                                   .family = MG_FAMILY_IPV4,
+                                   .reason = MG_REASON_NO_SESSION});
+    // TCP SYNs: the MSS option walked. At or below the clamp the packet is left alone, so the
+    // repeat method measures it; the clamp itself rewrites it (see the MSS rows behind a restore).
+    const size_t syn_small4 = add({.name = "TCP SYN within MTU, MSS option already small, IPv4",
+                                   .sessions = few_count,
+                                   .datapath = &few,
+                                   .frame = tcp_syn_frame(false, src4, first4.addr, mss_small),
+                                   .family = MG_FAMILY_IPV4,
+                                   .reason = MG_REASON_WITHIN_MTU});
+    const size_t syn_small6 = add({.name = "TCP SYN within MTU, MSS option already small, IPv6",
+                                   .sessions = few_count,
+                                   .datapath = &few,
+                                   .frame = tcp_syn_frame(true, src6, first6.addr, mss_small),
+                                   .family = MG_FAMILY_IPV6,
+                                   .reason = MG_REASON_WITHIN_MTU});
     const size_t silent4 = add({.name = "over MTU, ICMPv4 withheld: no source address",
                                 .sessions = few_count,
                                 .datapath = &silent,
@@ -947,6 +1084,58 @@ int run(const Options &options)
                                "and the session's icmp_sent) and output " + twice);
     }
 
+    // The MSS clamp behind the restore: a SYN announcing more than the session fits has its MSS
+    // lowered and its checksum fixed on every repetition; the restore writes the original
+    // headers back first (the frame keeps its length, so no adjust call is made).
+    const std::vector<uint8_t> syn_large4 =
+        tcp_syn_frame(false, parse_address(sender4).addr, first4.addr, mss_large);
+    auto mss_run = [&](Warm program, int repeat, std::vector<uint8_t> *out, CpuClock clock) {
+        const bool with_mtuguard = program == Warm::RestoreThenMtuguard;
+        warm.restore_to(syn_large4, 0, syn_large4.size());
+        const auto before = warm.counters();
+        const auto mss_before = warm.mss_counters();
+        Run run = test_run(with_mtuguard ? warm.restore_then_mtuguard_fd() : warm.restore_only_fd(),
+                           syn_large4, repeat, out, clock);
+        const auto after = warm.counters();
+        const auto mss_after = warm.mss_counters();
+        const uint32_t want = mg_counter_index(lo_slot, MG_FAMILY_IPV4, MG_REASON_WITHIN_MTU);
+        const uint32_t want_mss = mg_mss_index(lo_slot, MG_DIR_TO_CLIENT, MG_MSS_CLAMPED);
+        const uint64_t expected = with_mtuguard ? repeat : 0;
+        uint64_t elsewhere = 0, mss_elsewhere = 0;
+        for (uint32_t i = 0; i < after.size(); ++i)
+            if (i != want)
+                elsewhere += after[i].packets - before[i].packets;
+        for (uint32_t i = 0; i < mss_after.size(); ++i)
+            if (i != want_mss)
+                mss_elsewhere += mss_after[i] - mss_before[i];
+        if (after[want].packets - before[want].packets != expected || elsewhere ||
+            mss_after[want_mss] - mss_before[want_mss] != expected || mss_elsewhere ||
+            run.retval != xdp_pass_action)
+            fail("MSS clamp behind the restore, repeat = " + std::to_string(repeat) +
+                 ": expected " + std::to_string(expected) + " x within-mtu and MSS clamped, "
+                 "XDP_PASS; the counters or the action differ");
+        return run;
+    };
+    std::string mss_output;
+    {
+        std::vector<uint8_t> out;
+        mss_run(Warm::RestoreOnly, 2, &out, CpuClock::Skip);
+        if (out != syn_large4)
+            fail("MSS clamp, restore_only: changed the frame");
+        mss_run(Warm::RestoreThenMtuguard, 2, &out, CpuClock::Skip);
+        const size_t tcp = eth_len + 20;
+        if (out.size() != syn_large4.size() || get16(&out[tcp + 22]) != session_mtu - 40 ||
+            fold(tcp_pseudo_sum(out, false) + sum16(&out[tcp], 24)) != 0)
+            fail("MSS clamp behind the restore: the MSS is not " +
+                 std::to_string(session_mtu - 40) + " or the TCP checksum is wrong");
+        mss_output = "TCP SYN with MSS " + std::to_string(mss_large) + " behind the restore: "
+                     "restore_only at repeat = 2 left it byte for byte as it was and counted "
+                     "nothing; restore_then_mtuguard at repeat = 2 counted exactly 2 within-MTU "
+                     "packets and 2 clamped MSS options and output MSS " +
+                     std::to_string(session_mtu - 40) + " with a valid TCP checksum";
+    }
+    std::vector<double> mss_base_ns, mss_restore_ns, mss_clamp_ns;
+
     // 5. The caveat, shown rather than assumed: a rewriting path with repeat = 2, and with the
     //    full repeat as a naive benchmark would run it.
     std::vector<std::string> caveat;
@@ -1003,6 +1192,15 @@ int run(const Options &options)
             w.restore_ns.push_back(restore.cpu_ns / options.repeat);
             w.shrink_ns.push_back(shrink.cpu_ns / options.repeat);
             w.restore_icmp_ns.push_back(icmp.cpu_ns / options.repeat);
+        }
+        {
+            Run empty = test_run(baseline.program_fd(), syn_large4, options.repeat, nullptr,
+                                 CpuClock::Read);
+            Run restore = mss_run(Warm::RestoreOnly, options.repeat, nullptr, CpuClock::Read);
+            Run clamp = mss_run(Warm::RestoreThenMtuguard, options.repeat, nullptr, CpuClock::Read);
+            mss_base_ns.push_back(empty.cpu_ns / options.repeat);
+            mss_restore_ns.push_back(restore.cpu_ns / options.repeat);
+            mss_clamp_ns.push_back(clamp.cpu_ns / options.repeat);
         }
         std::cerr << "round " << round + 1 << "/" << options.rounds << ": empty program "
                   << fixed(paths[base].repeat_cpu_ns.back()) << " ns";
@@ -1064,20 +1262,108 @@ int run(const Options &options)
         repeat_row(none_few),
         with_target(repeat_row(within4_few), "≤ 3×", 3),
         with_target(repeat_row(within6_few), "≤ 3×", 3),
-        repeat_row(none_many),
-        with_target(repeat_row(within4_many), "≤ 3×", 3),
-        with_target(repeat_row(within6_many), "≤ 3×", 3),
-        difference_row(varied),
+    };
+    for (const BigPaths &bp : big_paths) {
+        rows.push_back(repeat_row(bp.none));
+        rows.push_back(with_target(repeat_row(bp.within4), "≤ 3×", 3));
+        rows.push_back(with_target(repeat_row(bp.within6), "≤ 3×", 3));
+    }
+    for (const BigPaths &bp : big_paths)
+        rows.push_back(difference_row(bp.varied));
+    for (Row row : {
+        repeat_row(pool_none4),
+        with_target(repeat_row(pool_within4), "≤ 3×", 3),
+        with_target(repeat_row(pool_within6), "≤ 3×", 3),
+        with_target(repeat_row(syn_small4), "≤ 5×", 5),
+        with_target(repeat_row(syn_small6), "≤ 5×", 5),
+        with_target(Row{"TCP SYN within MTU, MSS clamped " + std::to_string(mss_large) + " → " +
+                            std::to_string(session_mtu - 40) + ", IPv4",
+                        few_count, "restore", per_round([&](int r) {
+                            return mss_clamp_ns[r] - mss_restore_ns[r] + mss_base_ns[r];
+                        }), mss_base_ns},
+                    "≤ 5×", 5),
         repeat_row(silent4),
         repeat_row(silent6),
         with_target(difference_row(icmp4), "≤ 15×", 15),
         with_target(difference_row(icmp6), "≤ 15×", 15),
         with_target(warm_row(warm_paths[0]), "≤ 15×", 15),
         with_target(warm_row(warm_paths[1]), "≤ 15×", 15),
+    })
+        rows.push_back(std::move(row));
+
+    const double empty_repeat_median = median(empty.repeat_cpu_ns);
+    // The table's size: each path at every size against itself at one session, both as ratios
+    // to the empty program measured beside them, so the machine's load cancels out.
+    struct Flat {
+        std::string name;
+        std::vector<size_t> at;  // the path at 1 session, then at each big instance
+        std::vector<double> ns;  // medians, same order
+        double growth = 0;       // largest instance ÷ 1 session
+        bool judged = true;
     };
+    std::vector<Flat> flats;
+    auto ratio_round = [&](size_t i, int r) {
+        const Path &p = paths[i];
+        return p.repeatable ? p.repeat_cpu_ns[r] / p.base_cpu_ns[r]
+                            : (empty.repeat_cpu_ns[r] + p.extra_kernel_ns[r]) /
+                                  empty.repeat_cpu_ns[r];
+    };
+    auto ns_of = [&](size_t i) {
+        const Path &p = paths[i];
+        return p.repeatable ? median(p.repeat_cpu_ns) : median(per_round([&](int r) {
+            return empty.repeat_cpu_ns[r] + p.extra_kernel_ns[r];
+        }));
+    };
+    auto flat = [&](std::string name, size_t one, size_t BigPaths::*member, bool judged) {
+        Flat f{std::move(name), {one}};
+        for (const BigPaths &bp : big_paths)
+            f.at.push_back(bp.*member);
+        for (size_t i : f.at)
+            f.ns.push_back(ns_of(i));
+        f.growth = median(per_round([&](int r) {
+            return ratio_round(f.at.back(), r) / ratio_round(one, r);
+        }));
+        f.judged = judged;
+        return f;
+    };
+    flats.push_back(flat("no session, IPv4", none_few, &BigPaths::none, true));
+    flats.push_back(flat("session within MTU, IPv4", within4_few, &BigPaths::within4, true));
+    flats.push_back(flat("session within MTU, IPv6", within6_few, &BigPaths::within6, true));
+    // Cold: one syscall per packet, a different session each time (at 1 session: the same one,
+    // by the same difference method).
+    {
+        Flat f{"session within MTU, IPv4, a different session every packet (cold, difference "
+               "method; at 1 session the same session)",
+               {within4_few}};
+        for (const BigPaths &bp : big_paths)
+            f.at.push_back(bp.varied);
+        for (size_t i : f.at)
+            f.ns.push_back(empty_repeat_median + median(paths[i].extra_kernel_ns));
+        f.growth = median(per_round([&](int r) {
+            return (empty.repeat_cpu_ns[r] + paths[f.at.back()].extra_kernel_ns[r]) /
+                   (empty.repeat_cpu_ns[r] + paths[within4_few].extra_kernel_ns[r]);
+        }));
+        f.judged = false;
+        flats.push_back(f);
+    }
+    if (!options.plot_data.empty()) {
+        std::ofstream plot(options.plot_data);
+        plot << "# sessions per family, then ns/packet: empty program, no session IPv4, within "
+                "MTU IPv4, within MTU IPv6, a different IPv4 session every packet (cold)\n";
+        for (size_t k = 0; k < flats[0].ns.size(); ++k)
+            plot << (k ? options.sessions[k - 1] : 1) << " " << fixed(empty_repeat_median)
+                 << " " << fixed(flats[0].ns[k]) << " " << fixed(flats[1].ns[k]) << " "
+                 << fixed(flats[2].ns[k]) << " " << fixed(flats[3].ns[k]) << "\n";
+        if (!plot)
+            fail("writing " + options.plot_data);
+    }
 
     // 8. The report.
     const double base_ns = median(empty.repeat_cpu_ns);
+    std::string session_list;
+    for (size_t k = 0; k < options.sessions.size(); ++k)
+        session_list += (k ? (k + 1 == options.sessions.size() ? " and " : ", ") : "") +
+                        std::to_string(options.sessions[k]);
     const std::string rounds =
         std::to_string(options.rounds) + (options.rounds == 1 ? " round" : " rounds");
     std::ostringstream md;
@@ -1119,6 +1405,10 @@ int run(const Options &options)
        << "; a ratio is the median over the rounds of the path's figure divided by the empty "
           "program's, measured just before it (repeat, restore) or at the start of the round "
           "(difference).\n\n";
+    for (const Flat &f : flats)
+        if (f.judged && f.growth > 1.2)
+            missed.push_back(f.name + ": " + fixed(f.growth) + "× the cost at 1 session with " +
+                             std::to_string(options.sessions.back()) + " sessions");
     if (missed.empty()) {
         md << "Every target was met.\n\n";
     } else {
@@ -1159,6 +1449,28 @@ int run(const Options &options)
        << " ns by the thread CPU clock, " << fixed(median(empty.repeat_wall_ns))
        << " ns by CLOCK_MONOTONIC, " << fixed(median(empty.repeat_kernel_ns), 0)
        << " ns as the kernel reports it (whole ns, rounded down).\n\n";
+
+    md << "### Flat to a million sessions\n\n"
+       << "ns per packet (medians over the rounds) of the same path with the session table at "
+          "each size, and the cost at the largest size divided by the cost at one session "
+          "(median over the rounds of the two ratios to the empty program, so the machine's "
+          "load cancels out). Target: at most 1.2×. The cold row is the extreme case, not a "
+          "target: every packet a different session, one syscall each, so its entry is neither "
+          "in the cache nor in the TLB.\n\n| path | 1";
+    for (uint32_t n : options.sessions)
+        md << " | " << n;
+    md << " | largest ÷ 1 | target | met |\n|---|---:";
+    for (size_t k = 0; k < options.sessions.size(); ++k)
+        md << "|---:";
+    md << "|---:|---|---|\n";
+    for (const Flat &f : flats) {
+        md << "| " << f.name;
+        for (double v : f.ns)
+            md << " | " << fixed(v);
+        md << " | " << fixed(f.growth) << "× | " << (f.judged ? "≤ 1.2×" : "–") << " | "
+           << (f.judged ? (f.growth <= 1.2 ? "yes" : "**no**") : "–") << " |\n";
+    }
+    md << "\n";
 
     // The ICMP paths warm: the three figures each is made of.
     auto probe_median = [&](const char *program) {
@@ -1288,8 +1600,11 @@ int run(const Options &options)
        << session_mtu << " and ride DTLS; frames within MTU carry " << within_len
        << " bytes of IP, oversize ones " << over_len << " with DF, all UDP. The action is "
           "`icmp` with both ICMP rate limits off (rate 0 = unlimited), so no error is withheld "
-          "for the rate. The small instance holds one IPv4 and one IPv6 session, the big one "
-       << many_count << " of each family, measured on sessions from the middle of each range; "
+          "for the rate. The small instance holds one IPv4 and one IPv6 session, the big ones "
+       << session_list << " of each family (loaded in batches, as the daemon loads a file), "
+          "measured on sessions from the middle of each range; the pooled instance one session "
+          "of each family and the pools " << pool4_text << " and " << pool6_text << ", its "
+          "frames addressed to " << pool_member4_text << " and " << pool_member6_text << "; "
           "the counts are read back through the loader before measuring. The process is "
           "pinned to CPU " << cpu << ". There are "
        << rounds << ", each measuring every path; figures are medians over the rounds. The "
@@ -1353,9 +1668,30 @@ int run(const Options &options)
 
 } // namespace
 
+// "1000,100000": ascending counts, each at least 2.
+bool parse_counts(const std::string &text, std::vector<uint32_t> &out)
+{
+    out.clear();
+    std::istringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        try {
+            size_t used = 0;
+            unsigned long n = std::stoul(item, &used);
+            if (used != item.size() || n < 2 || n > 16'000'000 || (!out.empty() && n <= out.back()))
+                return false;
+            out.push_back(n);
+        } catch (const std::exception &) {
+            return false;
+        }
+    }
+    return !out.empty();
+}
+
 int main(int argc, char **argv)
 {
     Options options;
+    std::string session_text = "1000,100000,1000000";
     po::options_description desc("mtuguard_bench: ns per packet of each mtuguard verdict path, "
                                  "against an empty XDP program (needs root)");
     desc.add_options()("help,h", "show this help")(
@@ -1365,9 +1701,11 @@ int main(int argc, char **argv)
         "repeat per syscall, repeat method")(
         "samples", po::value(&options.samples)->default_value(options.samples),
         "syscall pairs per path and round, difference method")(
-        "sessions", po::value(&options.sessions)->default_value(options.sessions),
-        "sessions of each family in the big instance")("cpu", po::value(&options.cpu),
-                                   "CPU to pin to (default: the last one allowed)")(
+        "sessions", po::value(&session_text)->default_value(session_text),
+        "sessions of each family in the big instances, comma-separated, ascending")(
+        "cpu", po::value(&options.cpu), "CPU to pin to (default: the last one allowed)")(
+        "plot-data", po::value(&options.plot_data),
+        "write ns/packet against the number of sessions to this file (gnuplot data)")(
         "markdown", po::value(&options.markdown), "also write the Markdown report to this file");
     try {
         po::variables_map vm;
@@ -1379,9 +1717,9 @@ int main(int argc, char **argv)
             return 0;
         }
         if (options.rounds < 1 || options.repeat < 2 || options.samples < 100 ||
-            options.sessions < 2)
+            !parse_counts(session_text, options.sessions))
             throw po::error("need --rounds >= 1, --repeat >= 2, --samples >= 100, "
-                            "--sessions >= 2");
+                            "--sessions N[,N...] ascending, each >= 2");
     } catch (const po::error &e) {
         std::cerr << "mtuguard_bench: " << e.what() << "\n";
         return 2;

@@ -91,16 +91,18 @@ static __always_inline __u64 mg_flow_of(struct xdp_md *ctx, const struct mg_pack
 	return mg_flow_hash(ctx, pkt->l3_off, pkt->family == MG_FAMILY_IPV4, up->proto, up->l4_off);
 }
 
-/* The flow is being answered now: remember it, or count it as unheeded when it was already. */
-static __always_inline void mg_flow_answered(__u64 flow, const struct mg_iface *iface)
+/*
+ * The flow is being answered now (the packet's coarse clock reading): remember it, or count it
+ * as unheeded when it was answered a second or more before.
+ */
+static __always_inline void mg_flow_answered(__u64 flow, const struct mg_iface *iface, __u64 now)
 {
 	__u32 slot = iface ? iface->slot : 0;
 	struct mg_answered_flow *seen;
-	__u64 *unheeded, now;
+	__u64 *unheeded;
 
 	if (!flow)
 		return;
-	now = bpf_ktime_get_coarse_ns();
 	seen = bpf_map_lookup_elem(&mg_answered_flows, &flow);
 	if (!seen) {
 		struct mg_answered_flow fresh = { .first_answered_ns = now };

@@ -208,32 +208,40 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 	icmp->code = MG_ICMP_FRAG_NEEDED;
 	icmp->checksum = 0;
 	icmp->mtu_word = bpf_htonl(mtu & 0xffff);
-	/* ICMP header + quote = 556 bytes: 512 + 44 */
-	sum = bpf_csum_diff(0, 0, (void *)icmp, 512, 0);
-	if (sum < 0)
-		return -1;
-	sum = bpf_csum_diff(0, 0, (void *)icmp + 512, sizeof(*icmp) + MG_ICMP4_QUOTE - 512, sum);
-	if (sum < 0)
-		return -1;
+	/* ICMP header + quote = 556 bytes: one call, or 512 + 44 where the kernel refuses more than
+	 * 512 bytes (see mg_icmp6_build) */
+	sum = bpf_csum_diff(0, 0, (void *)icmp, sizeof(*icmp) + MG_ICMP4_QUOTE, 0);
+	if (sum < 0) {
+		sum = bpf_csum_diff(0, 0, (void *)icmp, 512, 0);
+		if (sum < 0)
+			return -1;
+		sum = bpf_csum_diff(0, 0, (void *)icmp + 512, sizeof(*icmp) + MG_ICMP4_QUOTE - 512,
+				    sum);
+		if (sum < 0)
+			return -1;
+	}
 	icmp->checksum = mg_csum_fold(sum);
 	return mg_cut_tail(ctx, l3_off + MG_ICMP4_LEN);
 }
 
-struct mg_pseudo_hdr6 {
-	struct in6_addr saddr;
-	struct in6_addr daddr;
-	__be32 len;
-	__be32 next; /* three zero bytes and the next header */
-};
+/*
+ * The ICMPv6 checksum covers a pseudo header (RFC 8200 8.1: source, destination, upper-layer
+ * length, next header) and the message. The new header's addresses sit right before the message,
+ * so one span from the source address to the end of the quote sums both addresses and the
+ * message (3 calls of at most 512 bytes: 512 + 512 + 248); the length and next header, constants,
+ * are added as the 32-bit words they would be in memory.
+ */
+#define MG_ICMP6_SUM_START __builtin_offsetof(struct ipv6hdr, saddr)
+#define MG_ICMP6_SUM_LEN (MG_ICMP6_LEN - MG_ICMP6_SUM_START)
 
 static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off,
 					  const struct mg_iface *iface, __u32 mtu)
 {
 	const int grow = sizeof(struct ipv6hdr) + sizeof(struct mg_icmp_hdr);
-	struct mg_pseudo_hdr6 pseudo = {};
 	void *data, *data_end;
 	struct ipv6hdr *ip6, *orig;
 	struct mg_icmp_hdr *icmp6;
+	void *span;
 	__s64 sum;
 
 	data = (void *)(long)ctx->data;
@@ -241,10 +249,6 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 	orig = data + l3_off;
 	if ((void *)(orig + 1) > data_end)
 		return -1;
-	__builtin_memcpy(&pseudo.daddr, &orig->saddr, sizeof(pseudo.daddr));
-	__builtin_memcpy(&pseudo.saddr, iface->icmp_src6, sizeof(pseudo.saddr));
-	pseudo.len = bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
-	pseudo.next = bpf_htonl(IPPROTO_ICMPV6);
 	if (mg_icmp_push_l2(ctx, l3_off, grow))
 		return -1;
 	data = (void *)(long)ctx->data;
@@ -253,32 +257,39 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 		return -1;
 	ip6 = data + l3_off;
 	icmp6 = (void *)(ip6 + 1);
+	orig = (void *)(icmp6 + 1); /* the offending datagram, now the quote */
 
 	*(__be32 *)ip6 = bpf_htonl(6 << 28); /* version 6, traffic class 0, flow label 0 */
 	ip6->payload_len = bpf_htons(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
 	ip6->nexthdr = IPPROTO_ICMPV6;
 	ip6->hop_limit = MG_ICMP_TTL;
-	ip6->saddr = pseudo.saddr;
-	ip6->daddr = pseudo.daddr;
+	ip6->daddr = orig->saddr;
+	__builtin_memcpy(&ip6->saddr, iface->icmp_src6, sizeof(ip6->saddr));
 
 	icmp6->type = MG_ICMPV6_PKT_TOOBIG;
 	icmp6->code = 0;
 	icmp6->checksum = 0;
 	icmp6->mtu_word = bpf_htonl(mtu);
-	/* pseudo header, then ICMPv6 header + quote = 1240 bytes: 512 + 512 + 216 */
-	sum = bpf_csum_diff(0, 0, (void *)&pseudo, sizeof(pseudo), 0);
-	if (sum < 0)
-		return -1;
-	sum = bpf_csum_diff(0, 0, (void *)icmp6, 512, sum);
-	if (sum < 0)
-		return -1;
-	sum = bpf_csum_diff(0, 0, (void *)icmp6 + 512, 512, sum);
-	if (sum < 0)
-		return -1;
-	sum = bpf_csum_diff(0, 0, (void *)icmp6 + 1024,
-			    sizeof(*icmp6) + MG_ICMP6_QUOTE - 1024, sum);
-	if (sum < 0)
-		return -1;
+	span = (void *)ip6 + MG_ICMP6_SUM_START;
+	/*
+	 * Newer kernels (6.18 here) sum any length in one call; older ones sum through a 512-byte
+	 * scratch buffer and refuse more (-EINVAL, before touching the data): those get the span
+	 * in three pieces, after one wasted call.
+	 */
+	sum = bpf_csum_diff(0, 0, span, MG_ICMP6_SUM_LEN, 0);
+	if (sum < 0) {
+		sum = bpf_csum_diff(0, 0, span, 512, 0);
+		if (sum < 0)
+			return -1;
+		sum = bpf_csum_diff(0, 0, span + 512, 512, sum);
+		if (sum < 0)
+			return -1;
+		sum = bpf_csum_diff(0, 0, span + 1024, MG_ICMP6_SUM_LEN - 1024, sum);
+		if (sum < 0)
+			return -1;
+	}
+	sum += bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
+	sum += bpf_htonl(IPPROTO_ICMPV6);
 	icmp6->checksum = mg_csum_fold(sum);
 	return mg_cut_tail(ctx, l3_off + MG_ICMP6_LEN);
 }

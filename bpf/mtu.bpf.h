@@ -47,7 +47,7 @@ static __always_inline int mg_clear_df(struct xdp_md *ctx, const struct mg_packe
 
 static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packet *pkt,
 				       const struct mg_iface *iface, __u32 threshold,
-				       struct mg_session_stats *stats)
+				       struct mg_session_stats *stats, __u64 now)
 {
 	struct mg_addr source;
 	struct mg_upper up;
@@ -68,12 +68,12 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 	suppressed = mg_icmp_suppression(ctx, pkt, iface, &source, &up);
 	if (suppressed)
 		return suppressed;
-	if (!mg_icmp_may_send(&source))
+	if (!mg_icmp_may_send(&source, now))
 		return MG_REASON_ICMP_RATELIMITED;
 	flow = mg_flow_of(ctx, pkt, &up); /* before the packet becomes the error */
 	if (mg_icmp_build(ctx, pkt, iface, threshold))
 		return MG_REASON_ICMP_FAILED;
-	mg_flow_answered(flow, iface);
+	mg_flow_answered(flow, iface, now);
 	stats->icmp_sent++;
 	return MG_REASON_ICMP_SENT;
 }
@@ -84,6 +84,7 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	struct mg_session *session = mg_session_lookup(pkt);
 	struct mg_session_stats *stats;
 	__u32 mtu, threshold;
+	__u64 now;
 
 	if (!session)
 		return MG_REASON_NO_SESSION;
@@ -106,12 +107,14 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	 */
 	stats = &session->stats;
 	stats->oversize_packets++;
-	stats->last_oversize_ns = bpf_ktime_get_coarse_ns(); /* a tick is precise enough */
+	/* a tick is precise enough; the rate limit reuses the same reading */
+	now = bpf_ktime_get_coarse_ns();
+	stats->last_oversize_ns = now;
 	if (pkt->l3_len <= threshold)
 		return MG_REASON_IPV6_BELOW_MIN;
 	if (pkt->family == MG_FAMILY_IPV4 && !pkt->df)
 		return MG_REASON_FRAGMENTED;
-	return mg_oversize(ctx, pkt, iface, threshold, stats);
+	return mg_oversize(ctx, pkt, iface, threshold, stats, now);
 }
 
 /* From a client: nothing to enforce on the way in (the tunnel carries it), but its SYNs

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The live benchmark's programs (bench/live_tool.cpp, driven by bench/live_bench.sh):
+ *
+ *   live_gen    run by BPF_PROG_TEST_RUN in live-frames mode on the sender's veth: writes the
+ *               frame's headers whole (the kernel recycles the pages, and a frame the gateway
+ *               turned into an ICMP error would otherwise go out again as that error), gives it
+ *               the next of `dst_count` destinations from `dst_base` and sends it (XDP_TX)
+ *   live_count  attached to a veth that receives: counts what arrives, ICMP "fragmentation
+ *               needed" apart, and drops it (the cheapest possible receiver)
+ *   live_pass   XDP_PASS: the gateway's inside veth without the agent must still have an XDP
+ *               program, or a veth drops the XDP_TX frames sent to it
+ *
+ * One run of live_gen at a time, on one CPU: the sequence needs no atomics.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#define LIVE_HEADERS (sizeof(struct ethhdr) + sizeof(struct iphdr) + 8) /* + UDP */
+
+const volatile __u16 headers[LIVE_HEADERS / 2] = {};
+const volatile __u32 dst_base = 0; /* host byte order */
+const volatile __u32 dst_count = 1;
+__u64 sequence = 0;
+
+/* What live_count saw: all frames, and the ICMP errors type 3 code 4 among them. */
+__u64 received = 0;
+__u64 frag_needed = 0;
+
+SEC("xdp")
+int live_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	__u16 *word = (__u16 *)ip;
+	__u16 *frame = data;
+	__u32 sum = 0;
+
+	if (data + LIVE_HEADERS > data_end)
+		return XDP_ABORTED;
+#pragma unroll
+	for (unsigned int i = 0; i < LIVE_HEADERS / 2; i++)
+		frame[i] = headers[i];
+	ip->daddr = bpf_htonl(dst_base + (__u32)(sequence++ % dst_count));
+	ip->check = 0;
+#pragma unroll
+	for (int i = 0; i < 10; i++)
+		sum += word[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum += sum >> 16;
+	ip->check = (__u16)~sum;
+	return XDP_TX;
+}
+
+SEC("xdp")
+int live_count(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	__u8 *icmp;
+
+	__sync_fetch_and_add(&received, 1);
+	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    ip->protocol != 1 /* ICMP */)
+		return XDP_DROP;
+	icmp = (__u8 *)ip + ip->ihl * 4;
+	if ((void *)(icmp + 2) <= data_end && icmp[0] == 3 && icmp[1] == 4)
+		__sync_fetch_and_add(&frag_needed, 1);
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int live_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

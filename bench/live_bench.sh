@@ -1,0 +1,335 @@
+#!/bin/bash
+# bench/live_bench.sh: real frames through a gateway in network namespaces. (1) Throughput:
+# within-MTU traffic forwarded with mtuguardd attached to the gateway's inside veth, against the
+# same gateway with no XDP program there and with an empty one. (2) ICMP under an oversize DF
+# flood: the frag-needed errors mtuguardd sends against those the kernel sends itself when the
+# route toward the clients has the smaller MTU, rate limits of both out of the way. Writes a
+# Markdown section (--markdown FILE); bench/run puts it into docs/benchmarks.md. Needs root.
+# Everything it creates (namespaces, daemon, pins, files) is removed on exit, failed or not.
+#
+#   sender (gen)              gateway (gw)                          receiver (sink)
+#  +----------------+   +--------------------------------------+   +-----------------+
+#  | g0 10.0.1.2    +---+ gw-in 10.0.1.1      gw-out 10.9.0.1  +---+ s0 10.9.0.2     |
+#  +----------------+   +--------------------------------------+   +-----------------+
+#   live_gen (test_run    mtuguardd --iface gw-in, or nothing,       live_count: counts,
+#   live frames, XDP_TX)  or live_pass; 10.64.0.0/10 via 10.9.0.2    drops
+#   live_count on g0 for the ICMP runs: counts the errors that come back
+#
+#   bench/live_bench.sh [--markdown FILE] [--rounds N] [--seconds S] [--sessions N]
+#   BUILD_DIR=/tmp/b bench/live_bench.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+daemon_bin=$build/userspace/mtuguardd
+ctl_bin=$build/userspace/mtuguardctl
+live_bin=$build/bench/mtuguard_live
+
+markdown=
+rounds=5
+seconds=2
+sessions=100000
+while (($#)); do
+    case $1 in
+    --markdown) markdown=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --sessions) sessions=$2; shift 2 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "live_bench: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+if [[ $(id -u) -ne 0 ]]; then
+    echo "live_bench: needs root (XDP, network namespaces)" >&2
+    exit 2
+fi
+for bin in "$daemon_bin" "$ctl_bin" "$live_bin"; do
+    [[ -x $bin ]] || { echo "live_bench: $bin not built" >&2; exit 2; }
+done
+
+tag=mglive$$
+ns_gen=$tag-gen ns_gw=$tag-gw ns_sink=$tag-sink
+pin=/sys/fs/bpf/$tag
+work=$(mktemp -d /tmp/mtuguard-live-bench.XXXXXX)
+sock=$work/control.sock
+daemon_pid=
+mac_g0=02:00:5e:10:01:02 mac_gw_in=02:00:5e:10:01:01
+mac_gw_out=02:00:5e:10:09:01 mac_s0=02:00:5e:10:09:02
+dst_base=10.64.0.0 # sessions and destinations from here up
+session_mtu=1400
+within_sizes=(100 1400)
+# Destinations the traffic is spread over, one after the other: each frame to the next session.
+# Few: the sessions' entries stay in the caches; all of them: every lookup misses.
+spreads=(1000 "$sessions")
+over_size=1500
+# A CPU of the sender's own: the generator, the gateway's forwarding and the receiver all run in
+# its softirq, so the rate is what the whole path sustains on one CPU. The first CPU: other
+# benchmarks pin themselves to the last. The daemon is kept off it (the last CPU), so its own
+# work (loading sessions, serving the control socket) never competes with the frames.
+cpu=0
+daemon_cpu=$(($(nproc) - 1))
+
+log() { echo "live_bench: $*" >&2; }
+
+stop_daemon() {
+    [[ -n $daemon_pid ]] || return 0
+    kill -TERM "$daemon_pid" 2>/dev/null || true
+    for _ in $(seq 200); do
+        kill -0 "$daemon_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+    daemon_pid=
+}
+
+declare -A sysctl_saved=()
+cleanup() {
+    local status=$?
+    stop_daemon
+    [[ -e $pin ]] && { "$ctl_bin" detach --pin-path "$pin" >/dev/null 2>&1 || true; rm -rf "$pin"; }
+    for ns in "$ns_gen" "$ns_gw" "$ns_sink"; do
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    # Sysctls that are not per namespace on this kernel were changed for everyone: put them back.
+    local key
+    for key in "${!sysctl_saved[@]}"; do
+        sysctl -qw "$key=${sysctl_saved[$key]}" 2>/dev/null || true
+    done
+    if ((status != 0)) && [[ -f $work/daemon.log ]]; then
+        log "last lines of the daemon's log:"
+        tail -5 "$work/daemon.log" >&2
+    fi
+    rm -rf "$work"
+    exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+gw() { ip netns exec "$ns_gw" "$@"; }
+ctl() { "$ctl_bin" --socket "$sock" "$@"; }
+rx_packets() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
+
+# 1. The namespaces and veths, static neighbours, forwarding.
+for ns in "$ns_gen" "$ns_gw" "$ns_sink"; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+done
+ip link add g0 netns "$ns_gen" address $mac_g0 type veth peer name gw-in netns "$ns_gw" address $mac_gw_in
+ip link add gw-out netns "$ns_gw" address $mac_gw_out type veth peer name s0 netns "$ns_sink" address $mac_s0
+ip -n "$ns_gen" addr add 10.0.1.2/24 dev g0
+ip -n "$ns_gw" addr add 10.0.1.1/24 dev gw-in
+ip -n "$ns_gw" addr add 10.9.0.1/24 dev gw-out
+ip -n "$ns_sink" addr add 10.9.0.2/24 dev s0
+for pair in "$ns_gen g0" "$ns_gw gw-in" "$ns_gw gw-out" "$ns_sink s0"; do
+    set -- $pair
+    ip -n "$1" link set "$2" up
+    # GRO on: a veth runs its NAPI (and so takes XDP_TX frames from its peer) with or without an
+    # XDP program of its own; every configuration below then takes the same receive path.
+    ip netns exec "$1" ethtool -K "$2" gro on >/dev/null
+done
+ip -n "$ns_gw" neigh replace 10.0.1.2 lladdr $mac_g0 dev gw-in nud permanent
+ip -n "$ns_gw" neigh replace 10.9.0.2 lladdr $mac_s0 dev gw-out nud permanent
+ip -n "$ns_gw" route add 10.64.0.0/10 via 10.9.0.2 dev gw-out
+gw sysctl -qw net.ipv4.ip_forward=1
+gw sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.gw-in.rp_filter=0
+ip netns exec "$ns_sink" "$live_bin" attach --ifname s0 --program count
+
+# 2. The sessions: N IPv4 addresses from dst_base up, all riding DTLS at MTU 1400.
+sessions_file=$work/sessions.txt
+awk -v n="$sessions" -v mtu=$session_mtu 'BEGIN {
+    for (i = 0; i < n; i++) {
+        a = 10 * 16777216 + 64 * 65536 + i
+        printf "%d.%d.%d.%d,dtls-mtu=%d,tls-mtu=%d,transport=dtls\n",
+            int(a / 16777216) % 256, int(a / 65536) % 256, int(a / 256) % 256, a % 256, mtu, mtu
+    }
+}' >"$sessions_file"
+
+# start_daemon ARGS...: mtuguardd on gw-in with the sessions loaded; waits until it holds them.
+start_daemon() {
+    # ip netns exec execs the daemon: $! is the daemon itself, not a subshell.
+    ip netns exec "$ns_gw" taskset -c "$daemon_cpu" "$daemon_bin" --iface gw-in --max-sessions $((sessions + 1024)) --metrics-listen 127.0.0.1:9785 \
+        --control-socket "$sock" --pin-path "$pin" --transport-tracking off "$@" \
+        >>"$work/daemon.log" 2>&1 &
+    daemon_pid=$!
+    for _ in $(seq 300); do
+        kill -0 "$daemon_pid" 2>/dev/null || { log "mtuguardd exited at start"; return 1; }
+        ctl status >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    ctl session add --file "$sessions_file" >/dev/null
+    [[ $(ctl -o json status | jq -r .sessions.exact) == "$sessions" ]] ||
+        { log "mtuguardd does not hold $sessions sessions"; return 1; }
+    daemon_mode=$(ctl -o json status | jq -r '.interfaces[0].mode')
+    sleep 1 # let the daemon settle after the load
+}
+
+# send SPREAD SIZE [--count-replies]: one run of the generator, frames to SPREAD destinations;
+# key=value answers into the array `run`.
+declare -A run=()
+send() {
+    local spread=$1 size=$2 kv
+    shift 2
+    run=()
+    for kv in $(ip netns exec "$ns_gen" "$live_bin" send --ifname g0 --src-mac $mac_g0 \
+        --dst-mac $mac_gw_in --src 10.0.1.2 --dst $dst_base --dsts "$spread" --size "$size" \
+        --seconds "$seconds" --cpu "$cpu" "$@"); do
+        run[${kv%%=*}]=${kv#*=}
+    done
+}
+
+# forwarded WHO: one run per spread and size; appends the pps the receiver got (its rx counter
+# over the run's seconds) to fwd[WHO,SPREAD,SIZE] and the generator's rate to offered[...].
+forwarded() {
+    local before after spread size
+    for spread in "${spreads[@]}"; do
+        for size in "${within_sizes[@]}"; do
+            before=$(rx_packets "$ns_sink" s0)
+            send "$spread" "$size"
+            after=$(rx_packets "$ns_sink" s0)
+            fwd[$1,$spread,$size]+="$(awk -v a="$before" -v b="$after" -v s="${run[seconds]}" 'BEGIN { printf "%.0f", (b - a) / s }') "
+            offered[$1,$spread,$size]+="${run[pps]} "
+        done
+    done
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+# 3. Throughput, interleaved: per round and size, the agent, nothing, the empty program.
+declare -A fwd=() offered=()
+for r in $(seq "$rounds"); do
+    log "throughput round $r/$rounds"
+    start_daemon
+    forwarded agent
+    stop_daemon
+    forwarded none
+    gw "$live_bin" attach --ifname gw-in --program pass
+    forwarded pass
+    ip -n "$ns_gw" link set dev gw-in xdp off
+done
+
+# 4. ICMP under an oversize DF flood. The kernel: no agent, the route toward the clients with
+# MTU 1400 (locked), its ICMP limits raised out of the way. The agent: the same route without
+# an MTU, mtuguardd with sessions of MTU 1400 and both its rate limits off.
+icmp_sysctls=(net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000000
+    net.ipv4.icmp_msgs_burst=100000000)
+for setting in "${icmp_sysctls[@]}"; do
+    key=${setting%%=*}
+    host_value=$(sysctl -n "$key")
+    gw sysctl -qw "$setting"
+    # A sysctl that is not per namespace shows the change outside too: restore it on exit.
+    [[ $(sysctl -n "$key") == "$host_value" ]] || sysctl_saved[$key]=$host_value
+done
+icmp_ratemask=$(gw sysctl -n net.ipv4.icmp_ratemask)
+declare -A icmp=() icmp_cpu=() icmp_offered=() icmp_softirq=() icmp_system=()
+icmp_run() {
+    local who=$2,$1
+    send "$1" $over_size --count-replies
+    icmp[$who]+="$(awk -v n="${run[frag_needed]}" -v s="${run[seconds]}" 'BEGIN { printf "%.0f", n / s }') "
+    icmp_offered[$who]+="${run[pps]} "
+    icmp_cpu[$who]+="$(awk -v c="${run[cpu_busy_s]}" -v n="${run[frag_needed]}" 'BEGIN { printf "%.0f", n ? c * 1e9 / n : 0 }') "
+    icmp_softirq[$who]+="$(awk -v c="${run[cpu_softirq_s]}" -v s="${run[seconds]}" 'BEGIN { printf "%.0f", 100 * c / s }') "
+    icmp_system[$who]+="$(awk -v c="${run[cpu_system_s]}" -v s="${run[seconds]}" 'BEGIN { printf "%.0f", 100 * c / s }') "
+}
+for r in $(seq "$rounds"); do
+    log "ICMP round $r/$rounds"
+    start_daemon --icmp-rate 0 --icmp-rate-per-source 0
+    for spread in "${spreads[@]}"; do
+        icmp_run "$spread" agent
+    done
+    stop_daemon
+    ip -n "$ns_gw" route replace 10.64.0.0/10 via 10.9.0.2 dev gw-out mtu lock $session_mtu
+    for spread in "${spreads[@]}"; do
+        icmp_run "$spread" kernel
+    done
+    ip -n "$ns_gw" route replace 10.64.0.0/10 via 10.9.0.2 dev gw-out
+done
+
+# 5. The report.
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+{
+    echo "## Live traffic through a namespace gateway"
+    echo
+    echo "Measured by \`bench/live_bench.sh\` in the same run: three network namespaces joined by"
+    echo "veth pairs, sender → gateway → receiver (the diagram is at the top of the script). The"
+    echo "sender is \`build/bench/mtuguard_live send\`: BPF_PROG_TEST_RUN in live-frames mode"
+    echo "(\`BPF_F_TEST_XDP_LIVE_FRAMES\`, batches of 64) runs \`bench/live.bpf.c\`'s \`live_gen\` on"
+    echo "copies of one template and transmits each frame out of the sender's veth (XDP_TX), every"
+    echo "frame to the next of N destinations from $dst_base up (N = ${spreads[*]}: the spread), as fast as it can for"
+    echo "${seconds} s. The kernel lets the veth peers' NAPI run between batches on the same CPU"
+    echo "(CPU $cpu; mtuguardd runs on CPU $daemon_cpu), so the gateway's forwarding and the receiver run in that CPU's softirq and"
+    echo "the rate is what the whole path sustains on one CPU: generator, gateway and receiver"
+    echo "share it, which dilutes the agent's share of the cost. The receiver's veth runs"
+    echo "\`live_count\` (count, XDP_DROP). Medians over $rounds rounds, each round measuring every"
+    echo "configuration once, interleaved."
+    echo
+    echo "### Throughput, within MTU"
+    echo
+    echo "Frames to sessions, UDP with DF, within their MTU ($session_mtu). *agent*: \`mtuguardd"
+    echo "--iface gw-in\` (${daemon_mode:-?} XDP) holding the $sessions sessions; *none*: no XDP program on"
+    echo "gw-in; *empty*: \`live_pass\` (XDP_PASS) on gw-in. Forwarded = frames the receiver got per"
+    echo "second."
+    echo
+    echo "| sessions the traffic is spread over | IP packet size | forwarded, none (pps) | forwarded, empty XDP (pps) | forwarded, agent (pps) | agent ÷ none | agent ÷ empty | target | met | the agent's cost per packet here (ns) | sent by the generator, agent (pps) |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"
+    for spread in "${spreads[@]}"; do
+    for size in "${within_sizes[@]}"; do
+        n=$(med "${fwd[none,$spread,$size]}") p=$(med "${fwd[pass,$spread,$size]}") a=$(med "${fwd[agent,$spread,$size]}")
+        rn=$(ratio "$a" "$n")
+        met=$(awk -v r="$rn" 'BEGIN { print (r >= 0.95) ? "yes" : "**no**" }')
+        echo "| $spread | $size | $n | $p | $a | $(awk -v r="$rn" 'BEGIN { printf "%.1f %%", 100 * r }') | $(awk -v r="$(ratio "$a" "$p")" 'BEGIN { printf "%.1f %%", 100 * r }') | ≥ 95 % | $met | $(awk -v a="$a" -v n="$n" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }') | $(med "${offered[agent,$spread,$size]}") |"
+    done
+    done
+    echo
+    echo "*The agent's cost per packet here* is 1/forwarded with the agent minus 1/forwarded without"
+    echo "it: what attaching it adds to each packet on this path. Compare it with the same program's"
+    echo "warm figure under BPF_PROG_TEST_RUN (*Results*): between two packets the forwarding path"
+    echo "(veth NAPI, skb, routing, the second veth, the receiver) runs through the same CPU's caches,"
+    echo "so the program's code, the hash table's code and the session entries are met cold or half"
+    echo "cold, not warm as in a tight loop. Spread over all $sessions sessions, each frame's session"
+    echo "was last touched $sessions frames earlier: its hash bucket and entry have left the caches and"
+    echo "their pages the TLB (in a virtual machine with nested paging a TLB miss walks two sets of"
+    echo "page tables), and the lookup pays for those misses. The kernel's own forwarding keeps no"
+    echo "state per destination here (one route, one neighbour) and pays none of them."
+    echo
+    echo "Rounds (forwarded pps, agent / none / empty), for the spread:"
+    for spread in "${spreads[@]}"; do
+        for size in "${within_sizes[@]}"; do
+            echo "- $spread sessions, $size bytes: agent ${fwd[agent,$spread,$size]% }; none ${fwd[none,$spread,$size]% }; empty ${fwd[pass,$spread,$size]% }."
+        done
+    done
+    echo
+    echo "### ICMP errors under an oversize DF flood: the agent against the kernel"
+    echo
+    echo "The same generator sends ${over_size}-byte UDP packets with DF to the sessions' addresses;"
+    echo "\`live_count\` on the sender's veth counts the ICMP fragmentation-needed errors that come"
+    echo "back. *agent*: \`mtuguardd --iface gw-in --icmp-rate 0 --icmp-rate-per-source 0\` (both"
+    echo "rate limits off), sessions of MTU $session_mtu, the route toward the clients without an"
+    echo "MTU. *kernel*: no agent, no XDP program on gw-in, the route with \`mtu lock $session_mtu\`, so"
+    echo "the kernel's forwarding path sends frag-needed itself. In the gateway's namespace:"
+    echo "$(printf '`%s` ' "${icmp_sysctls[@]}")(icmp_ratemask is $icmp_ratemask; Linux exempts"
+    echo "frag-needed from both the per-destination and the global limit anyway, so these only make"
+    echo "sure no limit applies). CPU: the sender's CPU, which does all of the work (generator,"
+    echo "gateway, counting), from /proc/stat over the run; *CPU per error* is its busy time divided"
+    echo "by the errors counted."
+    echo
+    echo "| | sessions the flood is spread over | ICMP errors per second | sent by the generator (pps) | CPU busy per error (ns) | softirq / system share of the CPU | agent ÷ kernel | target | met |"
+    echo "|---|---:|---:|---:|---:|---|---:|---|---|"
+    for spread in "${spreads[@]}"; do
+        a=$(med "${icmp[agent,$spread]}") k=$(med "${icmp[kernel,$spread]}")
+        rk=$(ratio "$a" "$k")
+        met=$(awk -v r="$rk" 'BEGIN { print (r >= 5) ? "yes" : "**no**" }')
+        echo "| agent (XDP) | $spread | $a | $(med "${icmp_offered[agent,$spread]}") | $(med "${icmp_cpu[agent,$spread]}") | $(med "${icmp_softirq[agent,$spread]}") % / $(med "${icmp_system[agent,$spread]}") % | ${rk}× | ≥ 5× | $met |"
+        echo "| kernel (route MTU) | $spread | $k | $(med "${icmp_offered[kernel,$spread]}") | $(med "${icmp_cpu[kernel,$spread]}") | $(med "${icmp_softirq[kernel,$spread]}") % / $(med "${icmp_system[kernel,$spread]}") % | – | – | – |"
+    done
+    echo
+    for spread in "${spreads[@]}"; do
+        echo "- Rounds, $spread sessions (errors per second): agent ${icmp[agent,$spread]% }; kernel ${icmp[kernel,$spread]% }."
+    done
+} >"$work/report.md"
+if [[ -n $markdown ]]; then
+    cp "$work/report.md" "$markdown"
+else
+    cat "$work/report.md"
+fi
