@@ -43,7 +43,11 @@ Prefix parse_prefix(std::string_view text)
     in_addr v4;
     in6_addr v6;
 
-    if (inet_pton(AF_INET, address.c_str(), &v4) == 1) {
+    // inet_pton stops at a NUL: "10.8.0.5\0junk" must not read as 10.8.0.5.
+    if (address.find('\0') != std::string::npos) {
+        throw std::invalid_argument("'" + std::string(text.substr(0, text.find('\0'))) +
+                                    "' is followed by a NUL byte: not an IPv4 or IPv6 address");
+    } else if (inet_pton(AF_INET, address.c_str(), &v4) == 1) {
         prefix.ipv4 = true;
         prefix.addr = map_ipv4(v4.s_addr);
     } else if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) {

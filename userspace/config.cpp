@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -197,6 +198,30 @@ RateLimit parse_rate(const std::string &rate_option, const std::string &rate,
     return limit;
 }
 
+// program_options (1.74) builds an error's message in what() by replacing each %placeholder% of
+// its template with the option or value as written, over and over until none is left: written
+// with the placeholder in it ("--on-over%canonical_option%", "keep-attached = %value%"), the
+// message never finishes and grows until memory runs out. When what was written has a '%', the
+// message is built here instead, in one pass: the option's name, other placeholders elided.
+std::string error_message(const po::error &error, bool written_with_percent)
+{
+    const auto *named = dynamic_cast<const po::error_with_option_name *>(&error);
+    if (!named || !written_with_percent)
+        return error.what();
+    const std::string &pattern = named->m_error_template;
+    std::string message;
+    for (size_t i = 0; i < pattern.size();) {
+        const size_t close = pattern[i] == '%' ? pattern.find('%', i + 1) : std::string::npos;
+        if (close == std::string::npos) {
+            message += pattern[i++];
+            continue;
+        }
+        message += pattern.compare(i, close + 1 - i, "%canonical_option%") == 0 ? named->get_option_name() : "...";
+        i = close + 1;
+    }
+    return message;
+}
+
 void validate_sessions(const std::vector<SessionSpec> &sessions)
 {
     std::set<std::string> seen;
@@ -317,6 +342,9 @@ CommandLine parse_command_line(int argc, const char *const argv[])
     CommandLine result;
     po::variables_map vm;
 
+    bool written_with_percent = false;
+    for (int i = 1; i < argc; ++i)
+        written_with_percent |= std::strchr(argv[i], '%') != nullptr;
     try {
         po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
         if (vm.count("config")) {
@@ -324,13 +352,16 @@ CommandLine parse_command_line(int argc, const char *const argv[])
             std::ifstream file(path);
             if (!file)
                 throw UsageError("--config " + path + ": cannot open");
+            std::stringstream text;
+            text << file.rdbuf();
+            written_with_percent |= text.str().find('%') != std::string::npos;
             // Stored after the command line: program_options keeps the first value, so the
             // command line wins, and a list given there replaces the file's list.
-            po::store(po::parse_config_file(file, options), vm);
+            po::store(po::parse_config_file(text, options), vm);
         }
         po::notify(vm);
     } catch (const po::error &e) {
-        throw UsageError(e.what());
+        throw UsageError(error_message(e, written_with_percent));
     }
 
     std::ostringstream help;

@@ -518,9 +518,9 @@ std::vector<mg_counter> Datapath::counters(uint32_t first, uint32_t count) const
                                     });
 }
 
-std::vector<uint64_t> Datapath::mss_counters() const
+std::vector<uint64_t> Datapath::mss_counters(uint32_t first, uint32_t count) const
 {
-    return read_per_cpu<uint64_t>(bpf_map__fd(skel_->maps.mg_mss_counters), 0, MG_MSS_ENTRIES, MG_MSS_ENTRIES,
+    return read_per_cpu<uint64_t>(bpf_map__fd(skel_->maps.mg_mss_counters), first, count, MG_MSS_ENTRIES,
                                   [](uint64_t &total, uint64_t n) { total += n; });
 }
 

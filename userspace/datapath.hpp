@@ -124,8 +124,8 @@ public:
     uint32_t max_sessions() const;
     // Counters summed over CPUs: entries [first, first + count) of mg_counter_index().
     std::vector<mg_counter> counters(uint32_t first = 0, uint32_t count = MG_COUNTER_ENTRIES) const;
-    // MSS clamping outcomes summed over CPUs, indexed by mg_mss_index().
-    std::vector<uint64_t> mss_counters() const;
+    // MSS clamping outcomes summed over CPUs: entries [first, first + count) of mg_mss_index().
+    std::vector<uint64_t> mss_counters(uint32_t first = 0, uint32_t count = MG_MSS_ENTRIES) const;
     // Oversize packet sizes summed over CPUs, indexed by slot * MG_FAMILY_COUNT + family.
     std::vector<mg_size_histogram> oversize_sizes() const;
     // Oversize packets of flows answered a second or more before (flows.bpf.h), by slot.

@@ -27,6 +27,17 @@
 #include "service_manager.hpp"
 #include "session_sources.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define MTUGUARD_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MTUGUARD_LSAN 1
+#endif
+#endif
+#ifdef MTUGUARD_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 using namespace mtuguard;
 
 namespace {
@@ -267,5 +278,9 @@ int main(int argc, char **argv)
     // Everything the daemon owns is undone by now; _exit leaves the metrics server's threads to
     // the kernel instead of waiting for them (MetricsServer).
     std::fflush(nullptr);
+#ifdef MTUGUARD_LSAN
+    // _exit skips the leak check LeakSanitizer runs at exit: run it here (a leak exits 1).
+    __lsan_do_leak_check();
+#endif
     _exit(status);
 }

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 
@@ -12,6 +14,34 @@
 
 namespace mtuguard::test {
 namespace {
+
+// What the generator made, by feature: every one must turn up in a run, so a change to the
+// generator cannot quietly stop exercising one.
+struct Mix {
+    uint64_t ipv4 = 0, ipv6 = 0, other_ethertype = 0, vlan_tags[4]{}, ipv4_options = 0, ipv4_fragments = 0,
+             ipv6_extension_chains = 0, ipv6_fragments = 0, tcp_syn = 0, tcp_odd_options = 0,
+             tcp_lying_offset = 0, bytes_flipped = 0, truncated = 0;
+
+    template <class F> void each(F &&f) const
+    {
+        f("ipv4", ipv4);
+        f("ipv6", ipv6);
+        f("other ethertype", other_ethertype);
+        f("no vlan tag", vlan_tags[0]);
+        f("1 vlan tag", vlan_tags[1]);
+        f("2 vlan tags", vlan_tags[2]);
+        f("3 vlan tags", vlan_tags[3]);
+        f("ipv4 options", ipv4_options);
+        f("ipv4 fragments", ipv4_fragments);
+        f("ipv6 extension chains", ipv6_extension_chains);
+        f("ipv6 fragment headers", ipv6_fragments);
+        f("tcp syn / syn-ack", tcp_syn);
+        f("tcp odd options", tcp_odd_options);
+        f("tcp lying data offset", tcp_lying_offset);
+        f("bytes flipped", bytes_flipped);
+        f("truncated", truncated);
+    }
+};
 
 class Generator {
 public:
@@ -21,15 +51,21 @@ public:
     {
         Bytes frame;
         int kind = pick(100);
-        if (kind < 45)
+        if (kind < 45) {
             frame = ipv4_packet().build();
-        else if (kind < 90)
+            ++mix_.ipv4;
+        } else if (kind < 90) {
             frame = ipv6_packet().build();
-        else
+            ++mix_.ipv6;
+        } else {
             frame = other_packet();
+            ++mix_.other_ethertype;
+        }
         mutate(frame);
         return frame;
     }
+
+    const Mix &mix() const { return mix_; }
 
 private:
     uint32_t pick(uint32_t n) { return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng_); }
@@ -42,6 +78,7 @@ private:
         int count = tags < 70 ? 0 : tags < 90 ? 1 : tags < 98 ? 2 : 3;
         for (int i = 0; i < count; ++i)
             l2.vlan_tpids.push_back(pick(2) ? 0x8100 : 0x88a8);
+        ++mix_.vlan_tags[count];
         if (pick(20) == 0)
             l2.dst = pick(2) ? Mac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff} : Mac{0x01, 0x00, 0x5e, 0, 0, 1};
         return l2;
@@ -72,6 +109,8 @@ private:
         p.options.resize(4 * pick(pick(4) ? 1 : 11));
         for (auto &b : p.options)
             b = uint8_t(pick(256));
+        mix_.ipv4_options += !p.options.empty();
+        mix_.ipv4_fragments += p.more_fragments || p.fragment_offset;
         static constexpr std::array<uint8_t, 6> protocols{1, 6, 6, 17, 47, 50};
         p.protocol = one_of(protocols);
         if (p.protocol == 1)
@@ -98,6 +137,7 @@ private:
         static constexpr std::array<uint8_t, 5> extensions{0, 43, 60, 51, 44};
         static constexpr std::array<uint8_t, 7> finals{6, 6, 17, 58, 58, 59, 99};
         int chain = pick(3) ? 0 : int(pick(11));
+        mix_.ipv6_extension_chains += chain > 0;
         uint8_t *next = &p.next_header;
         Bytes &ext = p.extension_headers;
         for (int i = 0; i < chain; ++i) {
@@ -105,6 +145,7 @@ private:
             *next = type;
             size_t at = ext.size();
             if (type == 44) {
+                ++mix_.ipv6_fragments;
                 uint16_t offset = pick(3) ? 0 : uint16_t(pick(0x2000) << 3);
                 ext.insert(ext.end(), {0, 0, uint8_t(offset >> 8), uint8_t(offset | pick(2)), 1, 2, 3, 4});
             } else {
@@ -132,6 +173,7 @@ private:
     Bytes tcp_header()
     {
         Bytes options;
+        bool odd = false;
         int count = pick(6);
         for (int i = 0; i < count; ++i) {
             switch (pick(7)) {
@@ -144,8 +186,8 @@ private:
             case 2: options.insert(options.end(), {3, 3, uint8_t(pick(15))}); break;
             case 3: options.insert(options.end(), {4, 2}); break;
             case 4: options.insert(options.end(), {8, 10, 1, 2, 3, 4, 5, 6, 7, 8}); break;
-            case 5: options.push_back(0); break;
-            default: options.insert(options.end(), {uint8_t(pick(256)), uint8_t(pick(12))}); break;
+            case 5: options.push_back(0); odd |= i + 1 < count; break; // EOL before more options
+            default: options.insert(options.end(), {uint8_t(pick(256)), uint8_t(pick(12))}); odd = true; break;
             }
         }
         while (options.size() % 4)
@@ -155,9 +197,15 @@ private:
         tcp[0] = 0x30;
         tcp[1] = 0x39;
         tcp[12] = uint8_t(((20 + options.size()) / 4) << 4);
-        if (pick(12) == 0)
+        if (pick(12) == 0) {
             tcp[12] = uint8_t(pick(16) << 4); // a data offset that lies
+            ++mix_.tcp_lying_offset;
+        }
         tcp[13] = pick(4) ? (pick(2) ? 0x02 : 0x12) : uint8_t(pick(256));
+        if (tcp[13] & 0x02) {
+            ++mix_.tcp_syn;
+            mix_.tcp_odd_options += odd;
+        }
         tcp[16] = uint8_t(pick(256));
         tcp[17] = uint8_t(pick(256));
         std::copy(options.begin(), options.end(), tcp.begin() + 20);
@@ -181,13 +229,16 @@ private:
             int flips = 1 + pick(4);
             for (int i = 0; i < flips; ++i)
                 frame[pick(std::min<uint32_t>(frame.size(), 120))] ^= uint8_t(1 + pick(255));
+            ++mix_.bytes_flipped;
         } else if (kind == 2) {
             frame.resize(14 + pick(frame.size() - 13));
+            ++mix_.truncated;
         }
         frame.resize(std::min<size_t>(frame.size(), 3400));
     }
 
     std::mt19937_64 rng_;
+    Mix mix_;
 };
 
 class Differential : public ProgramTest {
@@ -228,12 +279,19 @@ uint64_t seed()
     return text ? std::strtoull(text, nullptr, 0) : 0x6d747567756172ull;
 }
 
+// How many packets to run, over all setups: MTUGUARD_DIFFERENTIAL_PACKETS, else 120000 (the
+// default tier's share; the `long` label runs 10 million).
+uint64_t packet_count()
+{
+    const char *text = std::getenv("MTUGUARD_DIFFERENTIAL_PACKETS");
+    return text ? std::strtoull(text, nullptr, 0) : 120000;
+}
+
 TEST_F(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
 {
-    constexpr int per_setup = 20000;
     Generator generator(seed());
     std::array<uint64_t, MG_REASON_COUNT> seen{};
-    int disagreements = 0, packets = 0;
+    uint64_t disagreements = 0, packets = 0, compared = 0;
 
     // The four oversize actions toward clients, then the client side on Ethernet and on a tun
     // device; MSS clamping on and off by default (sessions .7 and 2001:db8::5 override it).
@@ -249,7 +307,10 @@ TEST_F(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
                             {MG_ACTION_MONITOR, true, MG_DIR_TO_CLIENT, false},
                             {MG_ACTION_ICMP, true, MG_DIR_FROM_CLIENT, false},
                             {MG_ACTION_ICMP, false, MG_DIR_FROM_CLIENT, true}};
+    const uint64_t per_setup = (packet_count() + std::size(setups) - 1) / std::size(setups); // at least asked
+    ASSERT_GT(per_setup, 0u) << "MTUGUARD_DIFFERENTIAL_PACKETS must be at least " << std::size(setups);
     std::array<uint64_t, MG_MSS_OUTCOME_COUNT> mss_seen{};
+    const auto started = std::chrono::steady_clock::now();
     for (const Setup &setup : setups) {
         mg_settings settings{};
         settings.action = setup.action;
@@ -259,7 +320,7 @@ TEST_F(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
         iface.direction = setup.direction;
         iface.l3_only = setup.l3_only;
         set_iface(iface);
-        for (int i = 0; i < per_setup && disagreements < 5; ++i, ++packets) {
+        for (uint64_t i = 0; i < per_setup && disagreements < 5; ++i, ++packets) {
             Bytes frame = generator.packet();
             if (setup.l3_only) // a tun device: the same packets without their L2 header
                 frame.erase(frame.begin(), frame.begin() + std::min<size_t>(frame.size() - 1, 14 + 4 * pick_tags(frame)));
@@ -267,6 +328,7 @@ TEST_F(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
                 continue; // BPF_PROG_TEST_RUN takes no frame shorter than an Ethernet header
             model::Verdict oracle = model::decide(frame, model);
             Outcome got = run(frame);
+            ++compared;
             seen[oracle.reason]++;
             if (oracle.mss_outcome >= 0)
                 mss_seen[oracle.mss_outcome]++;
@@ -288,8 +350,17 @@ TEST_F(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
         EXPECT_GT(mss_seen[o], 0u) << "MSS outcome " << mss_outcome_name(o) << " never reached";
         std::printf("mss %-20s %8lu\n", mss_outcome_name(o), (unsigned long)mss_seen[o]);
     }
-    EXPECT_EQ(disagreements, 0);
-    EXPECT_GE(packets, 100000);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::printf("packets %lu (%lu compared, the rest shorter than an Ethernet header), disagreements %lu, "
+                "seed %#lx, %.1f s\n",
+                (unsigned long)packets, (unsigned long)compared, (unsigned long)disagreements,
+                (unsigned long)seed(), seconds);
+    generator.mix().each([](const char *feature, uint64_t count) {
+        EXPECT_GT(count, 0u) << "the generator made no packet with " << feature;
+        std::printf("made %-22s %10lu\n", feature, (unsigned long)count);
+    });
+    EXPECT_EQ(disagreements, 0u);
+    EXPECT_GE(packets, per_setup * std::size(setups));
     // The generator must reach every verdict that does not need a rate limit or a failure.
     for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
         if (reason == MG_REASON_ICMP_RATELIMITED || reason == MG_REASON_ICMP_FAILED ||

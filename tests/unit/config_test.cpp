@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <vector>
 
@@ -118,6 +120,34 @@ TEST(Config, ErrorsNameTheOptionAndValue)
               "--config /nonexistent/mtuguard.conf: cannot open");
 }
 
+// Parses in a child process that SIGALRM ends after 5 s; exits 0 when the parse ends with a
+// UsageError whose message contains `expected`.
+void refused_in_time(std::vector<std::string> args, const std::string &expected)
+{
+    EXPECT_EXIT(
+        {
+            alarm(5);
+            const std::string error = error_of(args);
+            std::fprintf(stderr, "%s\n", error.c_str());
+            std::exit(error.find(expected) != std::string::npos ? 0 : 1);
+        },
+        ::testing::ExitedWithCode(0), "")
+        << "args: " << ::testing::PrintToString(args);
+}
+
+// program_options fills an error's message by replacing each %placeholder% with the option or
+// value as written, until none is left: written with the placeholder in it, that never ended
+// (and grew without bound). Found by fuzzing.
+TEST(ConfigDeathTest, PlaceholdersInOptionsEndInAnError)
+{
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    refused_in_time({"--iface=eth1", "--on-over%canonical_option%"}, "on-over%canonical_option%");
+    refused_in_time({"--iface=eth1", "--%canonical_option%"}, "%canonical_option%");
+    refused_in_time({"--iface=eth1", "--keep-attached=%canonical_option%"}, "keep-attached");
+    refused_in_time({"--iface=eth1", "--%prefix%"}, "%prefix%");
+    refused_in_time({"--iface=eth1", "--session"}, "session"); // and the usual case still reads well
+}
+
 class ConfigFile : public ::testing::Test {
 protected:
     void SetUp() override
@@ -151,6 +181,19 @@ TEST_F(ConfigFile, SameNamesAndTheCommandLineWins)
     EXPECT_EQ(both.ifaces, std::vector<std::string>{"eth9"}) << "a list on the command line replaces the file's";
     EXPECT_EQ(both.icmp_global.rate, 50u);
     EXPECT_EQ(both.sessions.size(), 2u);
+}
+
+using ConfigFileDeathTest = ConfigFile;
+
+TEST_F(ConfigFileDeathTest, PlaceholdersInTheFileEndInAnError)
+{
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    write("iface = eth1\noption '%canonical_option%' = 1\n");
+    refused_in_time({"--config", path}, "%canonical_option%");
+    write("iface = eth1\nkeep-attached = %value%\n");
+    refused_in_time({"--config", path}, "keep-attached");
+    write("iface = eth1\nkeep-attached = maybe\n");
+    refused_in_time({"--config", path}, "'maybe'");
 }
 
 TEST_F(ConfigFile, ErrorsInTheFileAreNamed)

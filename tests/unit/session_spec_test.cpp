@@ -111,6 +111,19 @@ TEST(SessionSpec, CipherErrors)
     expect_error("10.8.0.5,cipher=aes256-sha1,padding=tight", "padding 'tight' is not exact or conservative");
 }
 
+// inet_pton reads a C string: whatever followed a NUL byte (which JSON's \u0000 and a config
+// file can carry) used to be ignored, so "10.8.0.5\0junk" named 10.8.0.5. Found by fuzzing.
+TEST(Address, ANulByteIsNotTheEndOfTheAddress)
+{
+    using namespace std::string_view_literals;
+    EXPECT_THROW(parse_prefix("10.8.0.6\0\0\0,ciphe8-sh#1,mss-clamp=on"sv), std::invalid_argument);
+    EXPECT_THROW(parse_prefix("2001:db8::5\0junk"sv), std::invalid_argument);
+    EXPECT_THROW(parse_prefix("10.8.0.0\0/16"sv), std::invalid_argument);
+    EXPECT_THROW(parse_prefix("10.8.0.0/16\0"sv), std::invalid_argument);
+    EXPECT_THROW(parse_address("10.8.0.5\0"sv), std::invalid_argument);
+    EXPECT_THROW(parse_session_spec("10.8.0.5\0junk,dtls-mtu=1418,tls-mtu=1347"sv), std::invalid_argument);
+}
+
 TEST(Address, ParseAddressRefusesPrefixes)
 {
     EXPECT_EQ(parse_address("192.0.2.1").to_string(), "192.0.2.1");
