@@ -474,7 +474,8 @@ mg_cleanup()
         fi
     fi
     [ -n "$MG_TMP" ] && mg_kill_registered
-    for ns in "$NS_CLIENT" "$NS_GATEWAY" "$NS_SERVER"; do
+    # shellcheck disable=SC2086 # MG_EXTRA_NAMESPACES: names a test added, split on spaces
+    for ns in "$NS_CLIENT" "$NS_GATEWAY" "$NS_SERVER" ${MG_EXTRA_NAMESPACES:-}; do
         ip netns pids "$ns" 2>/dev/null | while read -r pid; do
             kill -KILL "$pid" 2>/dev/null || true
         done

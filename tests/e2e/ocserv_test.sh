@@ -6,16 +6,18 @@
 #
 #    server                gateway                                   client
 #   +------------------+   +-------------------------------------+   +------------------+
-#   | srv0             |   | gw-in [XDP]        gw-vpn [tc obs.] |   |             cli0 |
-#   | 192.0.2.10/24    +---+ 192.0.2.1/24       198.51.100.1/24  +---+ 198.51.100.7/24  |
-#   +------------------+   | ocserv :443 tcp+udp, vpnsN 10.9.0.1  |   | openconnect, tun0 |
-#                          | mtuguardd --ocserv --outside-iface   |   | 10.9.0.x, ping    |
-#                          +-------------------------------------+   +------------------+
+#   | srv0             |   | gw-in [XDP]     gw-pub [tc obs.]    |   |    cli-pub  cli0 |
+#   | 192.0.2.10/24    +---+ 192.0.2.1/24    198.51.100.130/25   |   | 198.51.100.7/25  |
+#   +------------------+   | ocserv :443 tcp+udp, vpnsN 10.9.0.1 |   | openconnect, tun0 |
+#                          | mtuguardd --ocserv --outside-iface  |   | 10.9.0.x, ping    |
+#                          +------------------+------------------+   +--------+---------+
+#                                             |      middle (router)          |
+#                                             +--- .129/25 [nft] .1/25 -------+
 #
 #   ocserv_session_lifecycle  a connected client is a session within 2 s of occtl listing it, with
 #                             occtl's tunnel address and MTU and the client's public address;
-#                             with traffic in the tunnel it is seen on DTLS; UDP 443 blocked on
-#                             the client's path: ocserv and openconnect fall back to TLS and the
+#                             with traffic in the tunnel it is seen on DTLS; UDP 443 blocked in
+#                             the middle namespace: ocserv and openconnect fall back to TLS and the
 #                             session follows; openconnect disconnects: the session is removed
 #                             within 2 s of occtl no longer listing it
 #   occtl_hangs               an occtl that never answers is killed after --occtl-timeout and
@@ -30,7 +32,28 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 PUBLIC_CLIENT=198.51.100.7
-PUBLIC_GATEWAY=198.51.100.1
+PUBLIC_GATEWAY=198.51.100.130
+
+# public_path_up: the clients' side through a router namespace, where a firewall can drop DTLS.
+public_path_up()
+{
+    NS_MIDDLE="$MG_RUN_ID-mid"
+    MG_EXTRA_NAMESPACES=$NS_MIDDLE
+    mg_ns_setup "$NS_MIDDLE"
+    mg_sysctl "$NS_MIDDLE" net.ipv4.ip_forward=1
+    ip link add cli-pub netns "$NS_CLIENT" type veth peer name mid-c netns "$NS_MIDDLE"
+    ip link add gw-pub netns "$NS_GATEWAY" type veth peer name mid-g netns "$NS_MIDDLE"
+    ip -n "$NS_CLIENT" addr add "$PUBLIC_CLIENT/25" dev cli-pub
+    ip -n "$NS_MIDDLE" addr add 198.51.100.1/25 dev mid-c
+    ip -n "$NS_MIDDLE" addr add 198.51.100.129/25 dev mid-g
+    ip -n "$NS_GATEWAY" addr add "$PUBLIC_GATEWAY/25" dev gw-pub
+    local ns_if
+    for ns_if in "$NS_CLIENT/cli-pub" "$NS_MIDDLE/mid-c" "$NS_MIDDLE/mid-g" "$NS_GATEWAY/gw-pub"; do
+        ip -n "${ns_if%/*}" link set dev "${ns_if#*/}" up
+    done
+    ip -n "$NS_CLIENT" route add 198.51.100.128/25 via 198.51.100.1
+    ip -n "$NS_GATEWAY" route add 198.51.100.0/25 via 198.51.100.129
+}
 
 # ocserv's files: a self-signed certificate, a password file, the configuration. Its workers run
 # as nobody and must reach the sockets in the scratch directory.
@@ -104,7 +127,7 @@ test_ocserv_session_lifecycle()
     mg_ns_bg "$NS_GATEWAY" "$OC/ocserv.log" ocserv -f -c "$OC/ocserv.conf"
     mg_wait_for 10 "ocserv listening" ip netns exec "$NS_GATEWAY" ss -ltn "sport = :443" -H
     mg_wait_for 10 "ocserv's occtl socket" test -S "$OC/occtl.sock"
-    mg_daemon_start --iface gw-in --outside-iface gw-vpn --ocserv --occtl-socket "$OC/occtl.sock" \
+    mg_daemon_start --iface gw-in --outside-iface gw-pub --ocserv --occtl-socket "$OC/occtl.sock" \
         --dtls-idle-timeout 3
 
     echo secret >"$OC/password"
@@ -130,9 +153,9 @@ test_ocserv_session_lifecycle()
     # Traffic in the tunnel, so each channel has something to carry.
     mg_ns_bg "$NS_CLIENT" "$MG_TMP/ping.log" ping -i 0.2 -s 200 10.9.0.1
     mg_wait_for 15 "session on dtls" transport_is "$address" dtls
-    ip netns exec "$NS_CLIENT" nft -f - <<'NFT'
+    ip netns exec "$NS_MIDDLE" nft -f - <<'NFT'
 table inet path {
-    chain output { type filter hook output priority 0; udp dport 443 drop; }
+    chain forward { type filter hook forward priority 0; udp dport 443 drop; udp sport 443 drop; }
 }
 NFT
     local blocked
@@ -140,6 +163,7 @@ NFT
     mg_wait_for 40 "session on tls after UDP 443 is blocked" transport_is "$address" tls
     mg_note "on TLS $(($(now_ms) - blocked)) ms after UDP 443 was blocked"
     mg_assert_match "the change is logged" "transport of $address observed: TLS busy" "$(cat "$MG_DAEMON_LOG")"
+    ip netns exec "$NS_MIDDLE" nft delete table inet path
 
     kill -TERM "$client"
     mg_wait_for 10 "occtl no longer listing the client" occtl_lists_nobody
@@ -208,8 +232,7 @@ for tool in ocserv occtl ocpasswd openconnect certtool openssl; do
     command -v "$tool" >/dev/null || { echo "missing tool: $tool (run scripts/deps)" >&2; exit 1; }
 done
 mg_topology_up
-ip -n "$NS_GATEWAY" addr add "$PUBLIC_GATEWAY/24" dev gw-vpn
-ip -n "$NS_CLIENT" addr add "$PUBLIC_CLIENT/24" dev cli0
+public_path_up
 cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
 ocserv_setup
 
