@@ -877,7 +877,8 @@ json Agent::tracking_report(size_t limit) const
                       {"reconnects", t.reconnects},
                       {"storm", t.storm},
                       {"periodic", t.periodic},
-                      {"reconnect_interval_seconds", t.typical_interval_seconds ? json(*t.typical_interval_seconds) : json(nullptr)}};
+                      {"reconnect_interval_seconds", t.typical_interval_seconds ? json(*t.typical_interval_seconds) : json(nullptr)},
+                      {"recent_reconnect_intervals_seconds", t.recent_intervals_seconds}};
         if (auto obs = observer_ ? observer_->client(t.public_address.addr) : std::nullopt) {
             entry["client"] = {{"tls_syns", obs->tls_syns},
                                {"tls_packets", obs->tls_packets},

@@ -123,10 +123,12 @@ const std::map<std::string, std::string> command_help = {
                  "Examples:\n  mtuguardctl mtu-calc --cipher aes256-gcm --link-mtu 1500\n"
                  "  mtuguardctl mtu-calc --cipher rc4-sha1 --tcp-mss 1380\n"},
     {"diagnose", "Usage: mtuguardctl [-o json] diagnose [ADDR]\n\n"
-                 "Reads the daemon's status and counters (and one session's, with ADDR) and says in plain words\n"
-                 "what looks wrong and what to do: programs not attached, no address to answer from, ICMP errors\n"
-                 "withheld by the rate limit or never sent, a session on TLS collecting oversize packets (the\n"
-                 "DTLS-to-TLS fallback case), MSS clamping that cannot see the clients, a nearly full session map.\n"
+                 "Reads the daemon's status, counters, sessions and tracking (and one session's, with ADDR) and\n"
+                 "says in plain words what looks wrong and what to do: programs not attached, no address to answer\n"
+                 "from, ICMP errors withheld by the rate limit, an ICMP black hole (flows still too big a second\n"
+                 "after their error), sessions on TLS collecting oversize packets (the DTLS-to-TLS MTU mismatch),\n"
+                 "DTLS blocked on the path or sent to another port, reconnect storms, MSS clamping that cannot\n"
+                 "see the clients, a nearly full session map.\n"
                  "Exit status 0 whatever it finds; 1 only when the daemon cannot be asked.\n\n"
                  "Examples:\n  mtuguardctl diagnose\n  mtuguardctl diagnose 10.8.0.5\n"},
     {"detach", "Usage: mtuguardctl detach [--pin-path DIR]\n\n"
@@ -372,7 +374,8 @@ void diagnose_tracking(const json &tracking, const std::function<void(const char
             "findings above for DTLS blocked or an MTU mismatch, and that ICMP frag-needed reaches the servers");
 }
 
-json diagnose(const json &status, const json &stats, const json &tracking, const std::optional<json> &session)
+json diagnose(const json &status, const json &stats, const json &tracking, const json &sessions,
+              const std::optional<json> &session)
 {
     json findings = json::array();
     auto add = [&](const char *severity, const std::string &finding, const std::string &advice) {
@@ -454,6 +457,18 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
             add("info", line + "; no oversize packets", "");
         }
     }
+    // The seed's MTU mismatch, gateway-wide: sessions on TLS (the smaller MTU) collecting oversize
+    // packets sized for DTLS.
+    std::vector<std::string> mismatched;
+    for (const auto &s : sessions["sessions"])
+        if (s["transport"] == "tls" && s["dtls_mtu"].get<int>() > s["tls_mtu"].get<int>() &&
+            s.value("oversize_packets", uint64_t(0)))
+            mismatched.push_back(s["address"].get<std::string>());
+    if (!mismatched.empty() && !session)
+        add("warning", std::to_string(mismatched.size()) + " session(s) on TLS get oversize packets (an MTU mismatch: "
+                           "servers send for the DTLS MTU), e.g. " + mismatched.front(),
+            "`mtuguardctl diagnose " + mismatched.front() + "` for one of them; if DTLS is blocked, unblock it, or make "
+            "both channels agree on one MTU");
     diagnose_tracking(tracking, add);
     if (findings.empty())
         add("ok", "nothing looks wrong: programs attached, no ICMP error withheld, no silent drops", "");
@@ -664,10 +679,11 @@ int run(const std::vector<std::string> &argv)
         json status = client.call({{"command", "status"}});
         json stats = client.call({{"command", "stats"}});
         json tracking = client.call({{"command", "tracking"}, {"limit", 100000}});
+        json sessions = client.call({{"command", "session.list"}, {"limit", 100000}});
         std::optional<json> session;
         if (!args.words.empty())
             session = client.call({{"command", "session.list"}, {"address", args.words[0]}})["sessions"].at(0);
-        json findings = diagnose(status, stats, tracking, session);
+        json findings = diagnose(status, stats, tracking, sessions, session);
         if (as_json) {
             std::cout << json{{"ok", true}, {"findings", findings}}.dump(2) << "\n";
         } else {

@@ -195,6 +195,7 @@ TrackedSession TransportTracker::describe(const Session &session, Clock::time_po
         out.storm = history.storm(now, policy_.storm);
         out.periodic = history.periodic(now, policy_.storm);
         out.typical_interval_seconds = history.typical_interval_seconds(policy_.storm);
+        out.recent_intervals_seconds = history.recent_intervals_seconds();
     }
     return out;
 }

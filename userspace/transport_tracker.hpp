@@ -61,6 +61,7 @@ struct TrackedSession {
     bool storm = false;
     bool periodic = false;
     std::optional<double> typical_interval_seconds;
+    std::vector<double> recent_intervals_seconds; // oldest first
 };
 
 class TransportTracker {

@@ -777,6 +777,8 @@ test_diagnose()
     ctl_ok -o json diagnose
     mg_assert_eq "json: findings of severity problem" 1 \
         "$(json_get 'sum(1 for f in d["findings"] if f["severity"] == "problem")' "$CTL_OUT")"
+    mg_assert_eq "json: without an address, the MTU mismatch is found among all sessions" 1 \
+        "$(json_get 'sum(1 for f in d["findings"] if "on TLS get oversize packets" in f["finding"])' "$CTL_OUT")"
     mg_daemon_stop
 }
 

@@ -148,6 +148,7 @@ TEST_F(TrackerTest, AStormAndThePeriodicSignature)
     EXPECT_TRUE(sessions[0].storm);
     ASSERT_TRUE(sessions[0].typical_interval_seconds);
     EXPECT_DOUBLE_EQ(*sessions[0].typical_interval_seconds, 30.0);
+    EXPECT_EQ(sessions[0].recent_intervals_seconds, (std::vector<double>{30.0, 30.0, 30.0}));
     // Quiet for longer than the window: no longer a storm.
     EXPECT_EQ(tracker.summary(t0 + 400s).sessions_in_storm, 0u);
 }
