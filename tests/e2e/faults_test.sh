@@ -6,7 +6,7 @@
 # filesystem where the pins go, an enforced interface deleted and re-created, a full session map,
 # a thousand control clients with one stalled among them, /metrics readers that stall. In every
 # case enforcement carries on and the daemon (or the one restarted in its place) still answers
-# `mtuguardctl status`. docs/reliability-faults.md says what the agent promises in each case.
+# `mtuguardctl status`. docs/reliability.md says what the agent promises in each case.
 #
 #    server                gateway                                   client
 #   +------------------+   +-------------------------------------+   +------------------+

@@ -4,7 +4,7 @@
 # End-to-end: hostile traffic. A flood of oversize DF packets toward a session's address, from
 # thousands of spoofed sources and then from one, at well over 100 000 packets a second through
 # the gateway: the ICMP errors mtuguard sends stay within its limits, none is larger than the
-# packet it answers, and traffic within the MTU keeps flowing. docs/reliability-faults.md has the
+# packet it answers, and traffic within the MTU keeps flowing. docs/reliability.md has the
 # figures.
 #
 #    server                              gateway                                 client
