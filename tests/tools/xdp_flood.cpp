@@ -67,25 +67,30 @@ uint32_t parse_ipv4(const std::string &text)
     return a.s_addr;
 }
 
+// The headers are filled in aligned locals and copied into the frame: after the 14-byte
+// Ethernet header the IP header is only 2-byte aligned.
 std::vector<uint8_t> make_frame(const uint8_t *src_mac, const uint8_t *dst_mac, uint32_t dst, uint16_t size)
 {
     std::vector<uint8_t> frame(sizeof(ethhdr) + size, 0);
-    auto *eth = reinterpret_cast<ethhdr *>(frame.data());
-    std::memcpy(eth->h_source, src_mac, ETH_ALEN);
-    std::memcpy(eth->h_dest, dst_mac, ETH_ALEN);
-    eth->h_proto = htons(ETH_P_IP);
-    auto *ip = reinterpret_cast<iphdr *>(eth + 1);
-    ip->version = 4;
-    ip->ihl = 5;
-    ip->tot_len = htons(size);
-    ip->frag_off = htons(0x4000); // DF
-    ip->ttl = 64;
-    ip->protocol = IPPROTO_UDP;
-    ip->daddr = dst; // saddr and the checksum: per frame, by the program
-    auto *udp = reinterpret_cast<udphdr *>(ip + 1);
-    udp->source = htons(40000);
-    udp->dest = htons(9);
-    udp->len = htons(uint16_t(size - sizeof(iphdr)));
+    ethhdr eth{};
+    std::memcpy(eth.h_source, src_mac, ETH_ALEN);
+    std::memcpy(eth.h_dest, dst_mac, ETH_ALEN);
+    eth.h_proto = htons(ETH_P_IP);
+    iphdr ip{};
+    ip.version = 4;
+    ip.ihl = 5;
+    ip.tot_len = htons(size);
+    ip.frag_off = htons(0x4000); // DF
+    ip.ttl = 64;
+    ip.protocol = IPPROTO_UDP;
+    ip.daddr = dst; // saddr and the checksum: per frame, by the program
+    udphdr udp{};
+    udp.source = htons(40000);
+    udp.dest = htons(9);
+    udp.len = htons(uint16_t(size - sizeof(iphdr)));
+    std::memcpy(frame.data(), &eth, sizeof(eth));
+    std::memcpy(frame.data() + sizeof(eth), &ip, sizeof(ip));
+    std::memcpy(frame.data() + sizeof(eth) + sizeof(ip), &udp, sizeof(udp));
     return frame;
 }
 
