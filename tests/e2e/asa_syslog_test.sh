@@ -22,7 +22,7 @@
 #   asa_group_without_mtu  722051 for a group with no --asa-group makes no session, counted
 #   syslog_flood           200 000 lines over TCP and 100 000 datagrams, half of them junk, while
 #                          the daemon must keep enforcing and answering: every TCP line counted,
-#                          RSS grows by less than 16 MiB
+#                          RSS grows by less than 16 MiB (not checked under AddressSanitizer)
 #
 # Run as root: tests/e2e/asa_syslog_test.sh (MTUGUARD_BUILD_DIR as for the other e2e tests).
 set -eu
@@ -145,7 +145,10 @@ PY
     mg_wait_for 20 "every TCP line counted" tcp_lines_counted
     after=$(rss_kib)
     mg_note "RSS $before KiB before, $after KiB after; counted: $(syslog_count not_asa) junk, $(mg_series 'mtuguard_headend_oversize_reports_total{kind="to_client"}') reports"
-    mg_assert_cmp "RSS growth (KiB)" $((after - before)) -lt 16384
+    # Under AddressSanitizer freed memory waits in its quarantine (256 MiB): RSS says nothing there.
+    if [ -z "${ASAN_OPTIONS:-}" ]; then
+        mg_assert_cmp "RSS growth (KiB)" $((after - before)) -lt 16384
+    fi
     ctl_ok status
     mg_daemon_stop
 }
