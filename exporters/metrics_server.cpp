@@ -6,16 +6,7 @@
 
 #include "collector.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define MTUGUARD_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MTUGUARD_LSAN 1
-#endif
-#endif
-#ifdef MTUGUARD_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
+#include "lsan.hpp"
 
 namespace mtuguard {
 

@@ -27,16 +27,7 @@
 #include "service_manager.hpp"
 #include "session_sources.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define MTUGUARD_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MTUGUARD_LSAN 1
-#endif
-#endif
-#ifdef MTUGUARD_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
+#include "lsan.hpp"
 
 using namespace mtuguard;
 
