@@ -50,8 +50,13 @@ LinkChanges LinkMonitor::read()
             break; // EAGAIN: all read
         }
         int length = int(n);
+// NLMSG_OK compares the u32 nlmsg_len with the int length it is given (clang's -Wsign-compare);
+// the length is a recv() count, never negative.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
         for (auto *message = reinterpret_cast<nlmsghdr *>(buffer); NLMSG_OK(message, length);
              message = NLMSG_NEXT(message, length)) {
+#pragma GCC diagnostic pop
             if (message->nlmsg_type == NLMSG_OVERRUN) {
                 changes.overrun = true;
             } else if (message->nlmsg_type == RTM_NEWLINK || message->nlmsg_type == RTM_DELLINK) {
