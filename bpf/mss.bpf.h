@@ -26,6 +26,7 @@
 #include "csum.bpf.h"
 #include "mtuguard_kern_user.h"
 #include "parse.bpf.h"
+#include "session.bpf.h"
 
 #define MG_TCP_OPTIONS_MAX 40
 #define MG_TCP_FLAG_SYN 0x02
@@ -170,15 +171,15 @@ __attribute__((noinline)) int mg_mss_rewrite(struct xdp_md *ctx, __u32 l4_off, _
 
 static __always_inline void mg_mss_clamp(struct xdp_md *ctx, const struct mg_packet *pkt,
 					 const struct mg_iface *iface,
-					 const struct mg_session *session, __u32 mtu)
+					 union mg_policy policy, __u32 mtu)
 {
 	__u32 l4_off = mg_tcp_syn_offset(ctx, pkt);
 	int enabled;
 
 	if (!l4_off)
 		return;
-	enabled = session->mss_clamp == MG_MSS_ON ||
-		  (session->mss_clamp == MG_MSS_DEFAULT && mg_settings.mss_clamp);
+	enabled = policy.mss_clamp == MG_MSS_ON ||
+		  (policy.mss_clamp == MG_MSS_DEFAULT && mg_settings.mss_clamp);
 	if (!enabled) {
 		mg_count_mss(iface, pkt, MG_MSS_DISABLED);
 		return;

@@ -83,17 +83,19 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 {
 	struct mg_session *session = mg_session_lookup(pkt);
 	struct mg_session_stats *stats;
+	union mg_policy policy;
 	__u32 mtu, threshold;
 	__u64 now;
 
 	if (!session)
 		return MG_REASON_NO_SESSION;
-	mtu = mg_effective_mtu(session);
+	policy = mg_policy_of(session);
+	mtu = mg_effective_mtu(policy);
 	threshold = mtu;
 	if (pkt->family == MG_FAMILY_IPV6 && threshold < MG_IPV6_MIN_MTU)
 		threshold = MG_IPV6_MIN_MTU;
 	if (pkt->l3_len <= mtu) {
-		mg_mss_clamp(ctx, pkt, iface, session, mtu);
+		mg_mss_clamp(ctx, pkt, iface, policy, mtu);
 		return MG_REASON_WITHIN_MTU;
 	}
 	/* No single frame exceeds its interface's MTU: this is GRO's work (generic XDP). */
@@ -105,7 +107,7 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	 * packets arrive on one CPU as long as RSS keeps a flow on one queue; two CPUs racing on one
 	 * session can lose a count, which the per-CPU interface counters never do.
 	 */
-	stats = &session->stats;
+	stats = mg_session_stats(pkt, session, policy);
 	stats->oversize_packets++;
 	/* a tick is precise enough; the rate limit reuses the same reading */
 	now = bpf_ktime_get_coarse_ns();
@@ -123,10 +125,12 @@ static __always_inline int mg_from_client(struct xdp_md *ctx, const struct mg_pa
 					  const struct mg_iface *iface)
 {
 	struct mg_session *session = mg_session_lookup(pkt);
+	union mg_policy policy;
 
 	if (!session)
 		return MG_REASON_NO_SESSION;
-	mg_mss_clamp(ctx, pkt, iface, session, mg_effective_mtu(session));
+	policy = mg_policy_of(session);
+	mg_mss_clamp(ctx, pkt, iface, policy, mg_effective_mtu(policy));
 	return MG_REASON_FROM_CLIENT;
 }
 

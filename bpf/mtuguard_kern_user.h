@@ -147,21 +147,50 @@ struct mg_session_stats {
 	__u64 last_oversize_ns; /* bpf_ktime_get_coarse_ns() of the last oversize packet, 0 = never */
 };
 
+/*
+ * A session's first 8 bytes are its policy. In a client pool's array (mg_direct4/6) the daemon
+ * rewrites them in place with one 8-byte store, so the program reads them with one 8-byte load
+ * (mg_policy_of): a packet sees the whole old or the whole new policy, never a mix.
+ */
 struct mg_session {
-	__u16 dtls_mtu;
+	__u16 dtls_mtu; /* 0 only in an empty client pool slot: no session */
 	__u16 tls_mtu;
 	__u8 transport; /* enum mg_transport */
 	__u8 source;    /* enum mg_source; the data path ignores it */
 	__u8 mss_clamp; /* enum mg_mss_mode */
-	__u8 pad;
+	__u8 flags;     /* MG_SESSION_* */
 	struct mg_session_stats stats;
 };
+
+/*
+ * A client pool slot holding the policy of the pool prefix (mg_pools) that covers the address,
+ * not a session: the program counts its oversize packets under that prefix.
+ */
+#define MG_SESSION_POOL_FILL 1u
+
+/*
+ * The client pools (--client-pool): sessions whose address lies in one are kept in an array
+ * indexed by the address's offset in the pool (mg_direct4, mg_direct6), one lookup the verifier
+ * inlines, instead of a hash table's. Written by the daemon before it attaches and not changed
+ * while the maps live. An IPv6 pool spans at most the last 32 bits of the address.
+ */
+struct mg_client_pools {
+	__u32 first4;      /* the IPv4 pool's first address, host byte order */
+	__u32 size4;       /* addresses in it; 0 = no IPv4 client pool */
+	__be32 prefix6[3]; /* the IPv6 pool's first 96 bits, network byte order */
+	__u32 first6;      /* the last 32 bits of its first address, host byte order */
+	__u32 size6;       /* 0 = no IPv6 client pool */
+	__u32 pad;
+};
+
+/* The largest client pool: 2^20 addresses (IPv4 /12, IPv6 /108), 32 MiB of slots. */
+#define MG_MAX_CLIENT_POOL (1u << 20)
 
 /*
  * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
  * another ABI instead of reading them wrongly.
  */
-#define MG_ABI_VERSION 3
+#define MG_ABI_VERSION 4
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Sessions: the exact tunnel addresses (hash) and the pool prefixes that give defaults to a
+ * Sessions: those in the client pools (--client-pool; arrays indexed by the address's offset in
+ * the pool), the other exact tunnel addresses (hash), the pool prefixes that give defaults to a
  * whole client pool (LPM trie), and a session's effective MTU. A session's value also holds its
- * counters, which the program updates in place. The daemon replaces a session's
- * value with one map update, so a packet sees either the old or the new session, never a mix.
+ * counters, which the program updates in place. The daemon replaces a hashed session's value
+ * with one map update and a client pool slot's policy with one 8-byte store, so a packet sees
+ * either the old or the new session, never a mix.
  */
 #ifndef MTUGUARD_SESSION_BPF_H
 #define MTUGUARD_SESSION_BPF_H
@@ -43,6 +45,24 @@ struct {
 	__type(value, struct mg_session);
 } mg_pools SEC(".maps");
 
+/*
+ * The client pools' slots, one per address, a session or the covering pool prefix's policy
+ * (MG_SESSION_POOL_FILL) or empty (dtls_mtu 0). Sized to the pools at load time; mmapped by the
+ * daemon, which writes policies with single 8-byte stores.
+ */
+struct mg_direct_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the pool's size, set at load time */
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mg_session);
+};
+struct mg_direct_map mg_direct4 SEC(".maps");
+struct mg_direct_map mg_direct6 SEC(".maps");
+
+/* Zero (no client pools) until the daemon writes it, before attaching. */
+struct mg_client_pools mg_client_pools;
+
 /* The ABI version of the pinned maps, written once by the daemon that created them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -51,17 +71,40 @@ struct {
 	__type(value, __u32);
 } mg_abi SEC(".maps");
 
-/* The trie lookup is skipped while no pool of the family exists: most packets are no session. */
+/* A client pool slot: an empty one is no session (and no pool prefix covers it). */
+static __always_inline struct mg_session *mg_direct_slot(void *map, __u32 offset)
+{
+	struct mg_session *slot = bpf_map_lookup_elem(map, &offset);
+
+	return slot && slot->dtls_mtu ? slot : NULL;
+}
+
+/*
+ * A client pool's slot answers for its address whatever it holds: the daemon keeps every
+ * session in the pool there and fills the others with their pool prefix's policy. Elsewhere
+ * the hash, then the trie, which is skipped while no pool of the family exists: most packets
+ * are no session.
+ */
 static __always_inline struct mg_session *mg_session_lookup(const struct mg_packet *pkt)
 {
 	__u32 pool_bit = pkt->family == MG_FAMILY_IPV4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
 	struct mg_session *session;
 	struct mg_pool_key key;
+	__u32 offset, words[4];
 
-	if (pkt->family == MG_FAMILY_IPV4)
+	if (pkt->family == MG_FAMILY_IPV4) {
+		offset = bpf_ntohl(pkt->peer4) - mg_client_pools.first4;
+		if (offset < mg_client_pools.size4)
+			return mg_direct_slot(&mg_direct4, offset);
 		session = bpf_map_lookup_elem(&mg_sessions4, &pkt->peer4);
-	else
+	} else {
+		__builtin_memcpy(words, pkt->peer6.bytes, sizeof(words));
+		offset = bpf_ntohl(words[3]) - mg_client_pools.first6;
+		if (offset < mg_client_pools.size6 && words[0] == mg_client_pools.prefix6[0] &&
+		    words[1] == mg_client_pools.prefix6[1] && words[2] == mg_client_pools.prefix6[2])
+			return mg_direct_slot(&mg_direct6, offset);
 		session = bpf_map_lookup_elem(&mg_sessions6, &pkt->peer6);
+	}
 	if (session || !(mg_settings.has_pools & pool_bit))
 		return session;
 	key.prefixlen = 8 * MG_ADDR_LEN;
@@ -69,9 +112,50 @@ static __always_inline struct mg_session *mg_session_lookup(const struct mg_pack
 	return bpf_map_lookup_elem(&mg_pools, &key);
 }
 
-static __always_inline __u32 mg_effective_mtu(const struct mg_session *session)
+/* A session's policy, read with one 8-byte load (see struct mg_session). */
+union mg_policy {
+	__u64 word;
+	struct {
+		__u16 dtls_mtu;
+		__u16 tls_mtu;
+		__u8 transport;
+		__u8 source;
+		__u8 mss_clamp;
+		__u8 flags;
+	};
+};
+
+static __always_inline union mg_policy mg_policy_of(const struct mg_session *session)
 {
-	return session->transport == MG_TRANSPORT_DTLS ? session->dtls_mtu : session->tls_mtu;
+	union mg_policy policy;
+
+	policy.word = *(const volatile __u64 *)session;
+	return policy;
+}
+
+static __always_inline __u32 mg_effective_mtu(union mg_policy policy)
+{
+	return policy.transport == MG_TRANSPORT_DTLS ? policy.dtls_mtu : policy.tls_mtu;
+}
+
+/*
+ * Where an oversize packet is counted: the session's own counters, or for a client pool slot
+ * filled with a pool prefix's policy, that prefix's (its trie entry, as when no client pool is
+ * configured). The trie lookup is paid on the oversize path only.
+ */
+static __always_inline struct mg_session_stats *mg_session_stats(const struct mg_packet *pkt,
+								  struct mg_session *session,
+								  union mg_policy policy)
+{
+	struct mg_session *pool;
+	struct mg_pool_key key;
+
+	if (!(policy.flags & MG_SESSION_POOL_FILL))
+		return &session->stats;
+	key.prefixlen = 8 * MG_ADDR_LEN;
+	mg_peer_mapped(pkt, &key.addr);
+	pool = bpf_map_lookup_elem(&mg_pools, &key);
+	return pool ? &pool->stats : &session->stats;
 }
 
 #endif /* MTUGUARD_SESSION_BPF_H */

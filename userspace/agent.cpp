@@ -127,7 +127,7 @@ std::string link_pin(const Config &config, const std::string &iface)
 } // namespace
 
 Agent::Agent(const Config &config)
-    : config_(config), interfaces_(resolve(config)), datapath_(config.max_sessions, config.pin_path),
+    : config_(config), interfaces_(resolve(config)), datapath_(config.max_sessions, config.pin_path, config.client_pools),
       tracker_(tracker_policy(config), std::chrono::steady_clock::now())
 {
     if (datapath_.adopted())
@@ -724,6 +724,14 @@ ReloadReport Agent::reload(const Config &next)
                  xdp_mode_name(next.xdp_mode));
     restart_only(next.max_sessions != config_.max_sessions, "--max-sessions", std::to_string(config_.max_sessions),
                  std::to_string(next.max_sessions));
+    auto pools_text = [](const std::vector<Prefix> &pools) {
+        std::vector<std::string> texts;
+        for (const Prefix &p : pools)
+            texts.push_back(p.to_string());
+        return list_text(texts);
+    };
+    restart_only(next.client_pools != config_.client_pools, "--client-pool", pools_text(config_.client_pools),
+                 pools_text(next.client_pools));
     restart_only(next.pin_path != config_.pin_path, "--pin-path", path_text(config_.pin_path),
                  path_text(next.pin_path));
     restart_only(next.control_socket != config_.control_socket, "--control-socket",
@@ -745,6 +753,7 @@ ReloadReport Agent::reload(const Config &next)
     merged.client_ifaces = config_.client_ifaces;
     merged.xdp_mode = config_.xdp_mode;
     merged.max_sessions = config_.max_sessions;
+    merged.client_pools = config_.client_pools;
     merged.pin_path = config_.pin_path;
     merged.control_socket = config_.control_socket;
     merged.metrics_listen = config_.metrics_listen;

@@ -27,6 +27,8 @@ Sessions (SPEC):
   ADDR is a client's tunnel address (IPv4 or IPv6); a /PREFIX gives defaults to a
   whole address pool, an exact address wins over a pool. MTUs are 576-65535.
   transport defaults to tls: the smaller MTU, which cannot black-hole.
+  Sessions inside the --client-pool of their family are found by the address's
+  offset in it instead of by a hash: give it the VPN's address pool.
 
 Config file: the same option names in INI syntax (one "session = SPEC" line per
 session); an option given on the command line replaces the file's value(s).
@@ -39,7 +41,7 @@ they are now) and applies it without re-attaching: sessions, --on-oversize,
 mtuguardctl or a session source stay. A configuration that does not parse, or
 whose sessions do not fit the running map, is refused whole and logged; the
 running one is kept. --iface, --client-iface, --xdp-mode, --max-sessions,
---pin-path, --control-socket, --metrics-listen, --outside-iface, the ports and
+--client-pool, --pin-path, --control-socket, --metrics-listen, --outside-iface, the ports and
 the session sources change only with a restart: a reload logs them and applies
 the rest. Under systemd (Type=notify) mtuguardd reports
 readiness once attached, its status and reloads, and feeds the watchdog.
@@ -56,13 +58,16 @@ Examples:
       --session 10.8.0.0/16,dtls-mtu=1418,tls-mtu=1347 \
       --session 2001:db8:8::/64,dtls-mtu=1418,tls-mtu=1347
 
+  # ocserv's pool (ipv4-network 10.10.0.0/16): sessions found by offset
+  mtuguardd --iface eth1 --client-pool 10.10.0.0/16 --ocserv
+
   # From a config file, one interface more on the command line
   mtuguardd --config /etc/mtuguard/mtuguard.conf --iface eth2
 )";
 
 // Where program_options stores what it parsed, before validation turns it into a Config.
 struct RawOptions {
-    std::vector<std::string> ifaces, client_ifaces, sessions, icmp_sources, outside_ifaces, asa_groups;
+    std::vector<std::string> ifaces, client_ifaces, sessions, client_pools, icmp_sources, outside_ifaces, asa_groups;
     std::map<std::string, std::string> scalars;
     bool keep_attached = false;
     bool ocserv = false;
@@ -70,7 +75,7 @@ struct RawOptions {
 
 po::options_description make_options(RawOptions &raw)
 {
-    auto &[ifaces, client_ifaces, sessions, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
+    auto &[ifaces, client_ifaces, sessions, client_pools, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
     po::options_description general("General");
     general.add_options()
         ("help,h", "show this help and exit")
@@ -89,7 +94,11 @@ po::options_description make_options(RawOptions &raw)
          "auto (native, else generic), native (driver XDP) or generic (skb XDP)")
         ("session", po::value(&sessions)->value_name("SPEC"), "a session or pool, see below (repeatable)")
         ("max-sessions", po::value<std::string>(&scalars["max-sessions"])->value_name("N")->default_value("65536"),
-         "capacity of the session map (1-4194304)")
+         "exact sessions at most (1-4194304)")
+        ("client-pool", po::value(&client_pools)->value_name("PREFIX"),
+         "the address pool the VPN gives its clients, at most 2^20 addresses (IPv4 /12, IPv6 /108 "
+         "or longer; one per family): its sessions are found by the address's offset, the fastest "
+         "lookup, for 32 bytes of kernel memory per address of the pool")
         ("mss-clamp", po::value<std::string>(&scalars["mss-clamp"])->value_name("on|off")->default_value("on"),
          "lower the MSS of sessions' TCP SYN and SYN-ACK to the tunnel MTU - 40 (IPv4) / - 60 (IPv6); "
          "a session's mss-clamp=on|off overrides it")
@@ -337,7 +346,7 @@ const char *xdp_mode_name(XdpMode mode)
 CommandLine parse_command_line(int argc, const char *const argv[])
 {
     RawOptions raw;
-    auto &[ifaces, client_ifaces, sessions, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
+    auto &[ifaces, client_ifaces, sessions, client_pools, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
     po::options_description options = make_options(raw);
     CommandLine result;
     po::variables_map vm;
@@ -449,6 +458,17 @@ CommandLine parse_command_line(int argc, const char *const argv[])
                        "icmp-burst-per-source", scalars["icmp-burst-per-source"]);
     } catch (const std::invalid_argument &e) {
         throw UsageError(e.what());
+    }
+
+    for (const auto &text : client_pools) {
+        Prefix pool = wrap("client-pool", text, [&] { return parse_prefix(text); });
+        const unsigned host_bits = (pool.ipv4 ? 32 : 128) - pool.length;
+        if (host_bits > 20)
+            throw UsageError("--client-pool " + text + ": larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)");
+        for (const Prefix &other : config.client_pools)
+            if (other.ipv4 == pool.ipv4)
+                throw UsageError("--client-pool " + text + ": one pool per family");
+        config.client_pools.push_back(pool);
     }
 
     for (const auto &text : icmp_sources) {

@@ -30,6 +30,7 @@ struct Config {
     bool mss_clamp = true;
     std::vector<SessionSpec> sessions;
     uint32_t max_sessions = 65536;
+    std::vector<Prefix> client_pools; // at most one per family
     mg_action on_oversize = MG_ACTION_ICMP;
     RateLimit icmp_global{1000, 200};
     RateLimit icmp_per_source{100, 20};

@@ -5,13 +5,17 @@
 #include <dirent.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
+#include <arpa/inet.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 
 #include "log.hpp"
@@ -78,9 +82,11 @@ void check_pinned_map(const bpf_map *map, const std::string &path)
     auto differs = [&](const char *what, uint32_t pinned, uint32_t wanted) {
         if (pinned == wanted)
             return;
-        std::string advice = std::string(bpf_map__name(map)).rfind("mg_sessions", 0) == 0
+        const std::string name = bpf_map__name(map);
+        std::string advice = name.rfind("mg_sessions", 0) == 0
                                  ? "start with --max-sessions " + std::to_string(pinned) + ", or "
-                                 : "";
+                             : name.rfind("mg_direct", 0) == 0 ? "start with the --client-pool it was made for, or "
+                                                               : "";
         throw std::runtime_error("pinned map " + path + " has " + what + " " + std::to_string(pinned) +
                                  " where this mtuguardd needs " + std::to_string(wanted) + ": " + advice +
                                  "run `mtuguardctl detach` to remove the old state (enforcement stops "
@@ -130,6 +136,104 @@ template <class Key, class Value, class Visit> void walk(const bpf_map *map, Vis
     }
 }
 
+
+// --- client pools ------------------------------------------------------------------------
+
+uint32_t low32(const mg_addr &addr)
+{
+    uint32_t word;
+    std::memcpy(&word, &addr.bytes[12], 4);
+    return ntohl(word);
+}
+
+ClientPoolSpan span_of(const Prefix &pool)
+{
+    ClientPoolSpan span;
+    std::memcpy(span.high, pool.addr.bytes, 12);
+    const unsigned host_bits = 128 - pool.mapped_length();
+    if (host_bits > 20)
+        throw std::invalid_argument("client pool " + pool.to_string() + " is larger than 2^20 addresses");
+    span.size = 1u << host_bits;
+    span.first = low32(pool.addr) & ~(span.size - 1);
+    return span;
+}
+
+// The first `bits` bits of a and b agree.
+bool same_bits(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+    if (std::memcmp(a, b, bits / 8) != 0)
+        return false;
+    const uint8_t mask = uint8_t(0xff00 >> (bits % 8));
+    return bits % 8 == 0 || ((a[bits / 8] ^ b[bits / 8]) & mask) == 0;
+}
+
+// Offsets [first, second) of the slots of `span` that the pool prefix covers; empty if none.
+std::pair<uint32_t, uint32_t> covered(const ClientPoolSpan &span, const Prefix &pool)
+{
+    const unsigned length = pool.mapped_length();
+    if (!same_bits(pool.addr.bytes, span.high, std::min(length, 96u)))
+        return {0, 0};
+    uint64_t begin = 0, end = uint64_t(1) << 32;
+    if (length > 96) {
+        const uint64_t size = uint64_t(1) << (128 - length);
+        begin = low32(pool.addr) & ~(size - 1);
+        end = begin + size;
+    }
+    begin = std::max<uint64_t>(begin, span.first);
+    end = std::min<uint64_t>(end, uint64_t(span.first) + span.size);
+    return begin < end ? std::pair<uint32_t, uint32_t>(begin - span.first, end - span.first)
+                       : std::pair<uint32_t, uint32_t>(0, 0);
+}
+
+mg_client_pools pools_setting(const Prefix *pool4, const Prefix *pool6)
+{
+    mg_client_pools setting{};
+    if (pool4) {
+        ClientPoolSpan span = span_of(*pool4);
+        setting.first4 = span.first;
+        setting.size4 = span.size;
+    }
+    if (pool6) {
+        ClientPoolSpan span = span_of(*pool6);
+        std::memcpy(setting.prefix6, span.high, 12);
+        setting.first6 = span.first;
+        setting.size6 = span.size;
+    }
+    return setting;
+}
+
+// A slot's policy is its first 8 bytes, written and read whole (see struct mg_session).
+uint64_t policy_word(const mg_session &session)
+{
+    uint64_t word;
+    std::memcpy(&word, &session, sizeof(word));
+    return word;
+}
+
+uint64_t load_policy(const mg_session *slot)
+{
+    return __atomic_load_n(reinterpret_cast<const uint64_t *>(slot), __ATOMIC_ACQUIRE);
+}
+
+void store_policy(mg_session *slot, uint64_t word)
+{
+    __atomic_store_n(reinterpret_cast<uint64_t *>(slot), word, __ATOMIC_RELEASE);
+}
+
+bool holds_session(uint64_t word)
+{
+    mg_session policy;
+    std::memcpy(&policy, &word, sizeof(word));
+    return policy.dtls_mtu && !(policy.flags & MG_SESSION_POOL_FILL);
+}
+
+// What a slot without a session holds under a pool prefix: its policy, marked.
+uint64_t fill_word(const mg_session &pool)
+{
+    mg_session fill = pool;
+    fill.flags |= MG_SESSION_POOL_FILL;
+    return policy_word(fill);
+}
 
 } // namespace
 
@@ -237,8 +341,13 @@ mg_settings make_settings(const Config &config)
     return s;
 }
 
-Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir) : pin_dir_(pin_dir)
+Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std::vector<Prefix> &client_pools)
+    : pin_dir_(pin_dir)
 {
+    const Prefix *pool4 = nullptr, *pool6 = nullptr;
+    for (const Prefix &pool : client_pools)
+        (pool.ipv4 ? pool4 : pool6) = &pool;
+    const mg_client_pools pools = pools_setting(pool4, pool6);
     skel_ = mtuguard_bpf__open();
     if (!skel_)
         fail(errno, "opening the BPF object");
@@ -249,6 +358,9 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir) : pin_dir_
                 err = bpf_map__set_max_entries(map, max_sessions);
         if (err)
             fail(err, "sizing the session map");
+        if ((err = bpf_map__set_max_entries(skel_->maps.mg_direct4, std::max(pools.size4, 1u))) ||
+            (err = bpf_map__set_max_entries(skel_->maps.mg_direct6, std::max(pools.size6, 1u))))
+            fail(err, "sizing the client pool slots");
         if (!pin_dir_.empty()) {
             ensure_bpffs(pin_dir_);
             make_dir(pin_dir_);
@@ -274,7 +386,18 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir) : pin_dir_
         uint32_t zero = 0, version = MG_ABI_VERSION;
         if (bpf_map__update_elem(skel_->maps.mg_abi, &zero, sizeof(zero), &version, sizeof(version), BPF_ANY))
             fail(errno, "writing the map ABI version");
+        // Pinned slots are only meaningful for the pools they were laid out for; the sizes may
+        // agree where the pools do not.
+        if (adopted_ && std::memcmp(&skel_->bss->mg_client_pools, &pools, sizeof(pools)) != 0)
+            throw std::runtime_error("the maps pinned at " + pin_dir_ + " were made for other client pools "
+                                     "(--client-pool): start with the pools they were made for, or run "
+                                     "`mtuguardctl detach` to remove the old state, or use another --pin-path");
+        skel_->bss->mg_client_pools = pools;
+        map_slots(client_pools);
     } catch (...) {
+        for (Slots &s : slots_)
+            if (s.slot)
+                munmap(s.slot, s.mapped);
         if (!adopted_ && !pin_dir_.empty())
             bpf_object__unpin_maps(skel_->obj, nullptr);
         mtuguard_bpf__destroy(skel_);
@@ -284,9 +407,60 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir) : pin_dir_
 
 Datapath::~Datapath()
 {
+    for (Slots &s : slots_)
+        if (s.slot)
+            munmap(s.slot, s.mapped);
     if (!kept_ && !adopted_ && !pin_dir_.empty())
         unpin();
     mtuguard_bpf__destroy(skel_);
+}
+
+void Datapath::map_slots(const std::vector<Prefix> &client_pools)
+{
+    for (const Prefix &pool : client_pools) {
+        Slots &s = slots_[pool.ipv4 ? 0 : 1];
+        bpf_map *map = pool.ipv4 ? skel_->maps.mg_direct4 : skel_->maps.mg_direct6;
+        s.span = span_of(pool);
+        const size_t page = size_t(sysconf(_SC_PAGESIZE));
+        s.mapped = (size_t(s.span.size) * sizeof(mg_session) + page - 1) / page * page;
+        void *memory = mmap(nullptr, s.mapped, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+        if (memory == MAP_FAILED)
+            fail(errno, "mapping the client pool slots of " + pool.to_string());
+        s.slot = static_cast<mg_session *>(memory);
+    }
+}
+
+mg_session *Datapath::slot(const Prefix &host) const
+{
+    const Slots &s = slots_[host.ipv4 ? 0 : 1];
+    if (!s.slot || !host.is_host() || std::memcmp(host.addr.bytes, s.span.high, 12) != 0)
+        return nullptr;
+    const uint32_t offset = low32(host.addr) - s.span.first;
+    return offset < s.span.size ? s.slot + offset : nullptr;
+}
+
+// Longest prefixes last, so each slot ends with the longest that covers it; only the slots that
+// change are written, and never one that holds a session.
+void Datapath::refill_slots()
+{
+    std::vector<SessionEntry> prefixes = pools();
+    std::sort(prefixes.begin(), prefixes.end(), [](const SessionEntry &a, const SessionEntry &b) {
+        return a.prefix.mapped_length() < b.prefix.mapped_length();
+    });
+    for (Slots &s : slots_) {
+        if (!s.slot)
+            continue;
+        std::vector<uint64_t> wanted(s.span.size, 0);
+        for (const SessionEntry &p : prefixes) {
+            auto [begin, end] = covered(s.span, p.prefix);
+            std::fill(wanted.begin() + begin, wanted.begin() + end, fill_word(p.session));
+        }
+        for (uint32_t i = 0; i < s.span.size; ++i) {
+            const uint64_t current = load_policy(&s.slot[i]);
+            if (!holds_session(current) && current != wanted[i])
+                store_policy(&s.slot[i], wanted[i]);
+        }
+    }
 }
 
 void Datapath::unpin()
@@ -363,6 +537,13 @@ static size_t session_key_size(const Prefix &prefix) { return prefix.ipv4 ? 4 : 
 void Datapath::set_session(const Prefix &prefix, const mg_session &session)
 {
     int err;
+    if (mg_session *s = slot(prefix)) {
+        mg_session value = session;
+        value.flags &= ~MG_SESSION_POOL_FILL;
+        s->stats = value.stats;
+        store_policy(s, policy_word(value));
+        return;
+    }
     if (prefix.is_host()) {
         err = bpf_map__update_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), &session,
                                    sizeof(session), BPF_ANY);
@@ -371,8 +552,10 @@ void Datapath::set_session(const Prefix &prefix, const mg_session &session)
     } else {
         mg_pool_key key = prefix.pool_key();
         err = bpf_map__update_elem(skel_->maps.mg_pools, &key, sizeof(key), &session, sizeof(session), BPF_ANY);
-        if (!err)
+        if (!err) {
             skel_->bss->mg_settings.has_pools |= prefix.ipv4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
+            refill_slots();
+        }
         if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)
             fail(ENOSPC, "pool map full (" + std::to_string(MG_MAX_POOLS) + " prefixes)");
     }
@@ -392,7 +575,7 @@ std::vector<std::optional<mg_session>> Datapath::set_sessions(std::vector<Sessio
     std::vector<mg_session> values4, values6;
     for (size_t i = 0; i < sessions.size(); ++i) {
         SessionEntry &entry = sessions[i];
-        if (!fresh[i] || !entry.prefix.is_host()) {
+        if (!fresh[i] || !entry.prefix.is_host() || slot(entry.prefix)) {
             old[i] = session(entry.prefix);
             if (old[i])
                 entry.session.stats = old[i]->stats;
@@ -428,6 +611,12 @@ std::optional<mg_session> Datapath::session(const Prefix &prefix) const
 {
     mg_session session;
     int err;
+    if (const mg_session *s = slot(prefix)) {
+        session = *s;
+        const uint64_t policy = load_policy(s);
+        std::memcpy(&session, &policy, sizeof(policy));
+        return holds_session(policy) ? std::optional<mg_session>(session) : std::nullopt;
+    }
     if (prefix.is_host()) {
         err = bpf_map__lookup_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), &session,
                                    sizeof(session), 0);
@@ -443,11 +632,25 @@ std::optional<mg_session> Datapath::session(const Prefix &prefix) const
 
 bool Datapath::delete_session(const Prefix &prefix)
 {
+    if (mg_session *s = slot(prefix)) {
+        if (!holds_session(load_policy(s)))
+            return false;
+        // The slot falls back to what covers its address: the longest pool prefix, or nothing.
+        mg_pool_key key = prefix.pool_key();
+        mg_session pool;
+        const bool pooled = bpf_map__lookup_elem(skel_->maps.mg_pools, &key, sizeof(key), &pool, sizeof(pool), 0) == 0;
+        store_policy(s, pooled ? fill_word(pool) : 0);
+        s->stats = {};
+        return true;
+    }
     if (prefix.is_host()) {
         return bpf_map__delete_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), 0) == 0;
     }
     mg_pool_key key = prefix.pool_key();
-    return bpf_map__delete_elem(skel_->maps.mg_pools, &key, sizeof(key), 0) == 0;
+    if (bpf_map__delete_elem(skel_->maps.mg_pools, &key, sizeof(key), 0) != 0)
+        return false;
+    refill_slots();
+    return true;
 }
 
 
@@ -469,6 +672,20 @@ std::vector<SessionEntry> Datapath::sessions() const
     walk<mg_addr, mg_session>(skel_->maps.mg_sessions6, [&](const mg_addr &k, const mg_session &v) {
         out.push_back(make_entry(k, 128, v));
     });
+    for (const Slots &s : slots_) {
+        for (uint32_t i = 0; s.slot && i < s.span.size; ++i) {
+            const uint64_t policy = load_policy(&s.slot[i]);
+            if (!holds_session(policy))
+                continue;
+            mg_addr addr{};
+            std::memcpy(addr.bytes, s.span.high, 12);
+            const uint32_t low = htonl(s.span.first + i);
+            std::memcpy(&addr.bytes[12], &low, 4);
+            mg_session session = s.slot[i];
+            std::memcpy(&session, &policy, sizeof(policy));
+            out.push_back(make_entry(addr, 128, session));
+        }
+    }
     std::vector<SessionEntry> pool_entries = pools();
     out.insert(out.end(), pool_entries.begin(), pool_entries.end());
     return out;

@@ -81,12 +81,23 @@ struct SessionEntry {
     mg_session session{};
 };
 
+// A client pool as the program indexes it: the first 96 bits of its (mapped) addresses and the
+// range of their last 32 bits. IPv4 pools share the first 96 bits ::ffff:0:0.
+struct ClientPoolSpan {
+    uint8_t high[12]{};
+    uint32_t first = 0; // host byte order
+    uint32_t size = 0;  // 0: no pool
+};
+
 class Datapath {
 public:
-    // Opens and loads the program with a session map of `max_sessions`. With `pin_dir`, reuses
-    // the maps pinned there (after checking their layout) or pins new ones. Throws
-    // std::system_error, or std::runtime_error naming an incompatible pinned map.
-    explicit Datapath(uint32_t max_sessions, const std::string &pin_dir = "");
+    // Opens and loads the program with a session map of `max_sessions` and a slot array for
+    // each client pool (at most one per family, validated by the configuration). With
+    // `pin_dir`, reuses the maps pinned there (after checking their layout and that they were
+    // made for the same client pools) or pins new ones. Throws std::system_error, or
+    // std::runtime_error naming an incompatible pinned map.
+    explicit Datapath(uint32_t max_sessions, const std::string &pin_dir = "",
+                      const std::vector<Prefix> &client_pools = {});
     ~Datapath();
     Datapath(const Datapath &) = delete;
     Datapath &operator=(const Datapath &) = delete;
@@ -104,9 +115,11 @@ public:
     void delete_iface(uint32_t ifindex);
     std::vector<std::pair<uint32_t, mg_iface>> ifaces() const;
 
-    // An exact address goes to its family's session map, a prefix to the pool trie, the value
-    // as given (counters included). One map update each: the program sees the whole old or the
-    // whole new session. Throws std::system_error (ENOSPC when the session map is full).
+    // An exact address goes to its client pool's slot or else its family's session map, a prefix
+    // to the pool trie (and its policy to the client pool slots it covers that hold no
+    // session), the value as given (counters included). One map update or one 8-byte store
+    // each: the program sees the whole old or the whole new session. Throws std::system_error
+    // (ENOSPC when the session map is full).
     void set_session(const Prefix &prefix, const mg_session &session);
     // Many sessions, the new ones (`fresh`) with batched updates; the caller checks capacity
     // first. Existing sessions keep their counters. Returns the previous value of each entry
@@ -134,10 +147,24 @@ public:
     int map_fd(const char *name) const;
 
 private:
+    // One client pool's slots, mapped into this process.
+    struct Slots {
+        ClientPoolSpan span;
+        mg_session *slot = nullptr;
+        size_t mapped = 0; // bytes
+    };
+
     ::bpf_map *iface_map(uint32_t ifindex) const;
     ::bpf_map *session_map(const Prefix &prefix) const;
+    void map_slots(const std::vector<Prefix> &client_pools);
+    // The slot of a host address in a client pool, or null.
+    mg_session *slot(const Prefix &host) const;
+    // Rewrites the slots that hold no session with the policy of the longest pool prefix that
+    // covers them (or empty): after a pool prefix changed.
+    void refill_slots();
 
     mtuguard_bpf *skel_ = nullptr;
+    Slots slots_[2]; // IPv4, IPv6
     std::string pin_dir_;
     bool adopted_ = false;
     bool kept_ = false;

@@ -95,10 +95,14 @@ private:
 
     Ipv4Packet ipv4_packet()
     {
-        static constexpr std::array<const char *, 8> dsts{
-            "10.8.0.5", "10.8.0.6", "10.9.3.4", "10.9.0.7", "10.7.0.1", "224.1.2.3", "255.255.255.255", "10.9.255.255"};
-        static constexpr std::array<const char *, 7> srcs{
-            "198.51.100.10", "198.51.100.11", "203.0.113.9", "0.0.0.0", "127.0.0.1", "224.0.0.5", "255.255.255.255"};
+        // 10.8.0.0 and 10.9.255.255 are the client pools' first and last slots, 10.7.255.255 and
+        // 10.10.0.0 their neighbours outside
+        static constexpr std::array<const char *, 11> dsts{
+            "10.8.0.5", "10.8.0.6", "10.9.3.4", "10.9.0.7", "10.7.0.1", "224.1.2.3", "255.255.255.255", "10.9.255.255",
+            "10.8.0.0", "10.7.255.255", "10.10.0.0"};
+        static constexpr std::array<const char *, 8> srcs{
+            "198.51.100.10", "10.8.0.5", "203.0.113.9", "0.0.0.0", "127.0.0.1", "224.0.0.5", "255.255.255.255",
+            "198.51.100.11"};
         Ipv4Packet p;
         p.l2 = l2();
         p.dst = one_of(dsts);
@@ -125,10 +129,13 @@ private:
 
     Ipv6Packet ipv6_packet()
     {
-        static constexpr std::array<const char *, 6> dsts{
-            "2001:db8::5", "2001:db8::6", "2001:db8:9:1::1", "2001:db8:1::1", "ff0e::1", "2001:db8:9::"};
-        static constexpr std::array<const char *, 6> srcs{
-            "2001:db8:100::10", "2001:db8:100::11", "2001:db8:200::1", "::", "::1", "ff02::1"};
+        // 2001:db8::f:ffff is the IPv6 client pool's last slot, 2001:db8::10:0 and 2001:db9::5
+        // (the same last 32 bits) lie outside it
+        static constexpr std::array<const char *, 9> dsts{
+            "2001:db8::5", "2001:db8::6", "2001:db8:9:1::1", "2001:db8:1::1", "ff0e::1", "2001:db8:9::",
+            "2001:db8::f:ffff", "2001:db8::10:0", "2001:db9::5"};
+        static constexpr std::array<const char *, 7> srcs{
+            "2001:db8:100::10", "2001:db8::5", "2001:db8:200::1", "::", "::1", "ff02::1", "2001:db8:100::11"};
         Ipv6Packet p;
         p.l2 = l2();
         p.dst = one_of(dsts);
@@ -241,10 +248,13 @@ private:
     Mix mix_;
 };
 
-class Differential : public ProgramTest {
+// Run against both session tables (harness.hpp): the hashes alone, and client pools holding
+// 10.8.0.5, 10.8.0.6, 10.9.0.7, the 10.9.0.0/16 pool's addresses and 2001:db8::5, ::6.
+class Differential : public ProgramTest, public ::testing::WithParamInterface<Lookup> {
 protected:
     void SetUp() override
     {
+        client_pools = suite_client_pools(GetParam());
         ProgramTest::SetUp();
         if (IsSkipped() || HasFatalFailure())
             return;
@@ -279,15 +289,15 @@ uint64_t seed()
     return text ? std::strtoull(text, nullptr, 0) : 0x6d747567756172ull;
 }
 
-// How many packets to run, over all setups: MTUGUARD_DIFFERENTIAL_PACKETS, else 120000 (the
-// default tier's share; the `long` label runs 10 million).
+// How many packets to run per session table, over all setups: MTUGUARD_DIFFERENTIAL_PACKETS,
+// else 120000 (the default tier's share; the `long` label runs 5 million per table).
 uint64_t packet_count()
 {
     const char *text = std::getenv("MTUGUARD_DIFFERENTIAL_PACKETS");
     return text ? std::strtoull(text, nullptr, 0) : 120000;
 }
 
-TEST_F(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
+TEST_P(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
 {
     Generator generator(seed());
     std::array<uint64_t, MG_REASON_COUNT> seen{};
@@ -373,4 +383,7 @@ TEST_F(Differential, ProgramAndModelAgreeOnRandomAndMutatedPackets)
 }
 
 } // namespace
+INSTANTIATE_TEST_SUITE_P(Lookups, Differential, ::testing::Values(Lookup::Hashed, Lookup::ClientPools),
+                         lookup_name);
+
 } // namespace mtuguard::test

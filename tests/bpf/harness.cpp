@@ -43,11 +43,26 @@ void ProgramTest::SetUp()
     require_privileges();
     if (IsSkipped() || HasFatalFailure())
         return;
-    datapath = std::make_unique<Datapath>(4096);
+    std::vector<Prefix> pools;
+    for (const auto &text : client_pools)
+        pools.push_back(parse_prefix(text));
+    datapath = std::make_unique<Datapath>(4096, "", pools);
     mg_settings settings{};
     settings.action = MG_ACTION_ICMP;
     set_settings(settings); // no rate limit unless a test sets one
     set_iface(default_iface());
+}
+
+std::string lookup_name(const ::testing::TestParamInfo<Lookup> &info)
+{
+    return info.param == Lookup::Hashed ? "Hashed" : "ClientPools";
+}
+
+std::vector<std::string> suite_client_pools(Lookup lookup)
+{
+    if (lookup == Lookup::Hashed)
+        return {};
+    return {"10.8.0.0/15", "2001:db8::/108"};
 }
 
 mg_iface ProgramTest::default_iface() const

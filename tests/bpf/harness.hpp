@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "datapath.hpp"
 #include "model.hpp"
@@ -51,7 +52,18 @@ protected:
 
     std::unique_ptr<Datapath> datapath;
     model::State model;
+    // Set before SetUp: the --client-pool prefixes the program is loaded with.
+    std::vector<std::string> client_pools;
 };
+
+// The two session tables a test can run against: the hashes alone, or client pools (arrays
+// indexed by the address's offset) holding the sessions the suites use.
+enum class Lookup { Hashed, ClientPools };
+std::string lookup_name(const ::testing::TestParamInfo<Lookup> &info);
+// Client pools covering 10.8.0.0-10.9.255.255 (the test suites' 10.8.0.5, 10.8.0.6, 10.9.0.0/16,
+// 10.9.0.7) and 2001:db8::/108 (2001:db8::5, ::6); 2001:db8:9::/48 and 2001:db8:100::/40's
+// sessions stay outside, in the hash and the trie.
+std::vector<std::string> suite_client_pools(Lookup lookup);
 
 const char *reason_name(int reason);
 const char *mss_outcome_name(int outcome);

@@ -60,13 +60,14 @@ TEST_F(Reload, SettingsAndSessionsApplyWithoutReattaching)
     next.icmp_global = {500, 50};
     next.max_sessions = 1000;
     next.xdp_mode = XdpMode::Generic;
+    next.client_pools = {parse_prefix("10.8.0.0/16")};
     ReloadReport report = agent->reload(next);
 
     EXPECT_EQ(report.sessions_added, 1u);
     EXPECT_EQ(report.sessions_changed, 0u);
     EXPECT_EQ(report.sessions_removed, 0u);
     EXPECT_EQ(report.applied, (Strings{"--on-oversize icmp -> drop", "--icmp-rate 0 -> 500", "--icmp-burst 1 -> 50"}));
-    EXPECT_EQ(report.restart_needed, (Strings{"--xdp-mode", "--max-sessions"}));
+    EXPECT_EQ(report.restart_needed, (Strings{"--xdp-mode", "--max-sessions", "--client-pool"}));
     EXPECT_EQ(program_id(), program) << "the same program stays attached";
     EXPECT_EQ(agent->status()["interfaces"][0]["attached"], true);
     EXPECT_EQ(agent->status()["interfaces"][0]["mode"], "native") << "--xdp-mode waits for a restart";

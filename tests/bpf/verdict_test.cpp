@@ -11,10 +11,13 @@
 namespace mtuguard::test {
 namespace {
 
-class Enforcement : public ProgramTest {
+// Every case runs twice: with the sessions in the hash and the trie, and with most of them in
+// client pools (harness.hpp), where the verdicts, bytes and counters must be the same.
+class Enforcement : public ProgramTest, public ::testing::WithParamInterface<Lookup> {
 protected:
     void SetUp() override
     {
+        client_pools = suite_client_pools(GetParam());
         ProgramTest::SetUp();
         if (IsSkipped() || HasFatalFailure())
             return;
@@ -111,15 +114,15 @@ protected:
     }
 };
 
-TEST_F(Enforcement, Ipv4AtMtuExactlyPasses) { expect(v4(1347).build(), MG_REASON_WITHIN_MTU); }
+TEST_P(Enforcement, Ipv4AtMtuExactlyPasses) { expect(v4(1347).build(), MG_REASON_WITHIN_MTU); }
 
-TEST_F(Enforcement, Ipv4OneOverMtuGetsFragNeeded)
+TEST_P(Enforcement, Ipv4OneOverMtuGetsFragNeeded)
 {
     Bytes in = v4(1348).build();
     check_frag_needed(in, expect(in, MG_REASON_ICMP_SENT).frame, 14, 1347);
 }
 
-TEST_F(Enforcement, TheSeedCase1418OnTlsGetsFragNeeded1347)
+TEST_P(Enforcement, TheSeedCase1418OnTlsGetsFragNeeded1347)
 {
     Bytes in = v4(1418).build();
     check_frag_needed(in, expect(in, MG_REASON_ICMP_SENT).frame, 14, 1347);
@@ -128,7 +131,7 @@ TEST_F(Enforcement, TheSeedCase1418OnTlsGetsFragNeeded1347)
 // A TCP or UDP flow answered once and still oversize a second later never got its error:
 // counted as unheeded (flows.bpf.h), per interface and in the flow's own entry. Sooner, another
 // flow, or ICMP (ping repeats its size on purpose), is not. The entry's age is set through the map, so the test needs no waiting.
-TEST_F(Enforcement, AFlowStillOversizeASecondAfterItsErrorIsUnheeded)
+TEST_P(Enforcement, AFlowStillOversizeASecondAfterItsErrorIsUnheeded)
 {
     auto tcp = [](uint8_t sport_low) {
         Ipv4Packet p = v4(1400);
@@ -172,12 +175,12 @@ TEST_F(Enforcement, AFlowStillOversizeASecondAfterItsErrorIsUnheeded)
     EXPECT_EQ(datapath->unheeded().at(test_slot), 1u);
 }
 
-TEST_F(Enforcement, Ipv4WithoutDfPassesForTheTunnelToFragment)
+TEST_P(Enforcement, Ipv4WithoutDfPassesForTheTunnelToFragment)
 {
     expect(v4(1418, false).build(), MG_REASON_FRAGMENTED);
 }
 
-TEST_F(Enforcement, DtlsTransportUsesTheDtlsMtu)
+TEST_P(Enforcement, DtlsTransportUsesTheDtlsMtu)
 {
     Ipv4Packet p = v4(1418);
     p.dst = "10.8.0.6";
@@ -187,7 +190,7 @@ TEST_F(Enforcement, DtlsTransportUsesTheDtlsMtu)
     check_frag_needed(in, expect(in, MG_REASON_ICMP_SENT).frame, 14, 1418);
 }
 
-TEST_F(Enforcement, NotASessionPasses)
+TEST_P(Enforcement, NotASessionPasses)
 {
     Ipv4Packet p = v4(1500);
     p.dst = "10.7.0.1";
@@ -197,7 +200,7 @@ TEST_F(Enforcement, NotASessionPasses)
     expect(q.build(), MG_REASON_NO_SESSION);
 }
 
-TEST_F(Enforcement, PoolPrefixGivesDefaultsAndExactSessionWins)
+TEST_P(Enforcement, PoolPrefixGivesDefaultsAndExactSessionWins)
 {
     Ipv4Packet p = v4(1300);
     p.dst = "10.9.1.1";
@@ -213,7 +216,7 @@ TEST_F(Enforcement, PoolPrefixGivesDefaultsAndExactSessionWins)
     check_frag_needed(in, expect(in, MG_REASON_ICMP_SENT).frame, 14, 1347);
 }
 
-TEST_F(Enforcement, VlanAndQinqTagsAreParsedAndKeptInTheError)
+TEST_P(Enforcement, VlanAndQinqTagsAreParsedAndKeptInTheError)
 {
     for (auto tags : {std::vector<uint16_t>{0x8100}, std::vector<uint16_t>{0x88a8, 0x8100}}) {
         Ipv4Packet p = v4(1347);
@@ -229,14 +232,14 @@ TEST_F(Enforcement, VlanAndQinqTagsAreParsedAndKeptInTheError)
     }
 }
 
-TEST_F(Enforcement, ThreeVlanTagsAreNotParsed)
+TEST_P(Enforcement, ThreeVlanTagsAreNotParsed)
 {
     Ipv4Packet p = v4(1418);
     p.l2.vlan_tpids = {0x88a8, 0x8100, 0x8100};
     expect(p.build(), MG_REASON_NOT_IP);
 }
 
-TEST_F(Enforcement, Ipv4OptionsAreSkippedAndQuoted)
+TEST_P(Enforcement, Ipv4OptionsAreSkippedAndQuoted)
 {
     Ipv4Packet p = v4(1347);
     p.options = {0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00}; // router alert, NOPs, EOL
@@ -249,7 +252,7 @@ TEST_F(Enforcement, Ipv4OptionsAreSkippedAndQuoted)
     expect(p.build(), MG_REASON_SUPPRESSED_ICMP_ERROR);
 }
 
-TEST_F(Enforcement, LengthIsTheL3LengthNotTheFrame)
+TEST_P(Enforcement, LengthIsTheL3LengthNotTheFrame)
 {
     Ipv4Packet p = v4(1347);
     p.trailer = 200; // Ethernet padding or trailer: not carried by the tunnel
@@ -259,7 +262,7 @@ TEST_F(Enforcement, LengthIsTheL3LengthNotTheFrame)
     expect(q.build(), MG_REASON_WITHIN_MTU);
 }
 
-TEST_F(Enforcement, ActionDrop)
+TEST_P(Enforcement, ActionDrop)
 {
     set_action(MG_ACTION_DROP);
     expect(v4(1348).build(), MG_REASON_DROPPED);
@@ -267,14 +270,14 @@ TEST_F(Enforcement, ActionDrop)
     expect(v4(1348, false).build(), MG_REASON_FRAGMENTED);
 }
 
-TEST_F(Enforcement, ActionMonitor)
+TEST_P(Enforcement, ActionMonitor)
 {
     set_action(MG_ACTION_MONITOR);
     expect(v4(1348).build(), MG_REASON_MONITORED);
     expect(v6(1348).build(), MG_REASON_MONITORED);
 }
 
-TEST_F(Enforcement, ActionClearDfClearsDfAndKeepsTheChecksumRight)
+TEST_P(Enforcement, ActionClearDfClearsDfAndKeepsTheChecksumRight)
 {
     set_action(MG_ACTION_CLEAR_DF);
     Bytes in = v4(1418).build();
@@ -291,14 +294,14 @@ TEST_F(Enforcement, ActionClearDfClearsDfAndKeepsTheChecksumRight)
     check_packet_too_big(in6, expect(in6, MG_REASON_ICMP_SENT).frame, 14, 1347);
 }
 
-TEST_F(Enforcement, Ipv6AtMtuPassesAndOverGetsPacketTooBig)
+TEST_P(Enforcement, Ipv6AtMtuPassesAndOverGetsPacketTooBig)
 {
     expect(v6(1347).build(), MG_REASON_WITHIN_MTU);
     Bytes in = v6(1348).build();
     check_packet_too_big(in, expect(in, MG_REASON_ICMP_SENT).frame, 14, 1347);
 }
 
-TEST_F(Enforcement, Ipv6PoolPrefix)
+TEST_P(Enforcement, Ipv6PoolPrefix)
 {
     Ipv6Packet q = v6(1301);
     q.dst = "2001:db8:9:1::1";
@@ -306,7 +309,7 @@ TEST_F(Enforcement, Ipv6PoolPrefix)
     check_packet_too_big(in, expect(in, MG_REASON_ICMP_SENT).frame, 14, 1300);
 }
 
-TEST_F(Enforcement, Ipv6BelowTheMinimumMtu)
+TEST_P(Enforcement, Ipv6BelowTheMinimumMtu)
 {
     Ipv6Packet q = v6(1200);
     q.dst = "2001:db8::6"; // MTU 1200
@@ -320,7 +323,7 @@ TEST_F(Enforcement, Ipv6BelowTheMinimumMtu)
     check_packet_too_big(in, expect(in, MG_REASON_ICMP_SENT).frame, 14, 1280);
 }
 
-TEST_F(Enforcement, NoErrorAboutIcmpv4Errors)
+TEST_P(Enforcement, NoErrorAboutIcmpv4Errors)
 {
     for (uint8_t type : {3, 4, 5, 11, 12})
         expect(icmp4(type).build(), MG_REASON_SUPPRESSED_ICMP_ERROR);
@@ -328,7 +331,7 @@ TEST_F(Enforcement, NoErrorAboutIcmpv4Errors)
         expect(icmp4(type).build(), MG_REASON_ICMP_SENT);
 }
 
-TEST_F(Enforcement, NoErrorAboutLaterIpv4Fragments)
+TEST_P(Enforcement, NoErrorAboutLaterIpv4Fragments)
 {
     Ipv4Packet p = v4(1348);
     p.fragment_offset = 185;
@@ -341,7 +344,7 @@ TEST_F(Enforcement, NoErrorAboutLaterIpv4Fragments)
     expect(first.build(), MG_REASON_ICMP_SENT);
 }
 
-TEST_F(Enforcement, NoErrorAboutIpv4MulticastOrBroadcast)
+TEST_P(Enforcement, NoErrorAboutIpv4MulticastOrBroadcast)
 {
     add_session("224.1.2.3,dtls-mtu=1418,tls-mtu=1347");
     add_session("255.255.255.255,dtls-mtu=1418,tls-mtu=1347");
@@ -357,7 +360,7 @@ TEST_F(Enforcement, NoErrorAboutIpv4MulticastOrBroadcast)
     }
 }
 
-TEST_F(Enforcement, NoErrorToSourcesThatAreNotUnicastHosts)
+TEST_P(Enforcement, NoErrorToSourcesThatAreNotUnicastHosts)
 {
     for (const char *src : {"0.0.0.0", "0.1.2.3", "127.0.0.1", "224.0.0.5", "240.0.0.1", "255.255.255.255"}) {
         Ipv4Packet p = v4(1348);
@@ -371,7 +374,7 @@ TEST_F(Enforcement, NoErrorToSourcesThatAreNotUnicastHosts)
     }
 }
 
-TEST_F(Enforcement, NoErrorAboutIcmpv6ErrorsOrRedirects)
+TEST_P(Enforcement, NoErrorAboutIcmpv6ErrorsOrRedirects)
 {
     for (uint8_t type : {1, 2, 3, 4, 127, 137})
         expect(icmp6(type).build(), MG_REASON_SUPPRESSED_ICMP_ERROR);
@@ -379,7 +382,7 @@ TEST_F(Enforcement, NoErrorAboutIcmpv6ErrorsOrRedirects)
         expect(icmp6(type).build(), MG_REASON_ICMP_SENT);
 }
 
-TEST_F(Enforcement, Ipv6MulticastDestinationStillGetsPacketTooBig)
+TEST_P(Enforcement, Ipv6MulticastDestinationStillGetsPacketTooBig)
 {
     add_session("ff0e::1,dtls-mtu=1418,tls-mtu=1347");
     Ipv6Packet q = v6(1348);
@@ -388,7 +391,7 @@ TEST_F(Enforcement, Ipv6MulticastDestinationStillGetsPacketTooBig)
     expect(q.build(), MG_REASON_ICMP_SENT); // RFC 4443 2.4(e.2)
 }
 
-TEST_F(Enforcement, Ipv6FragmentsGetPacketTooBig)
+TEST_P(Enforcement, Ipv6FragmentsGetPacketTooBig)
 {
     Ipv6Packet first = v6(1348);
     first.next_header = 44;
@@ -401,7 +404,7 @@ TEST_F(Enforcement, Ipv6FragmentsGetPacketTooBig)
     expect(later.build(), MG_REASON_ICMP_SENT);
 }
 
-TEST_F(Enforcement, Ipv6ExtensionHeaderChain)
+TEST_P(Enforcement, Ipv6ExtensionHeaderChain)
 {
     Ipv6Packet q = v6(1348);
     q.next_header = 0; // hop-by-hop (8) -> destination options (16) -> AH (16) -> ICMPv6
@@ -426,7 +429,7 @@ TEST_F(Enforcement, Ipv6ExtensionHeaderChain)
     expect(overrun.build(), MG_REASON_SUPPRESSED_UNPARSED);
 }
 
-TEST_F(Enforcement, NoAddressToAnswerFrom)
+TEST_P(Enforcement, NoAddressToAnswerFrom)
 {
     mg_iface iface = default_iface();
     iface.has_src4 = 0;
@@ -438,14 +441,14 @@ TEST_F(Enforcement, NoAddressToAnswerFrom)
     expect(v6(1348).build(), MG_REASON_SUPPRESSED_NO_ADDRESS);
 }
 
-TEST_F(Enforcement, LongerThanTheInterfaceMtuIsAnAggregate)
+TEST_P(Enforcement, LongerThanTheInterfaceMtuIsAnAggregate)
 {
     expect(v4(3000).build(), MG_REASON_ICMP_SENT);
     expect(v4(3001).build(), MG_REASON_AGGREGATED);
     expect(v6(3001).build(), MG_REASON_AGGREGATED);
 }
 
-TEST_F(Enforcement, MalformedHeadersPassUntouched)
+TEST_P(Enforcement, MalformedHeadersPassUntouched)
 {
     Bytes bare = v4(1348).build();
     bare.resize(14 + 19); // IPv4 header cut short
@@ -477,7 +480,7 @@ TEST_F(Enforcement, MalformedHeadersPassUntouched)
     expect(v6_payload, MG_REASON_MALFORMED);
 }
 
-TEST_F(Enforcement, NonIpAndTruncatedL2Pass)
+TEST_P(Enforcement, NonIpAndTruncatedL2Pass)
 {
     Bytes arp = v4(100).build();
     arp[12] = 0x08;
@@ -493,7 +496,7 @@ TEST_F(Enforcement, NonIpAndTruncatedL2Pass)
     expect(ethernet_only, MG_REASON_MALFORMED);
 }
 
-TEST_F(Enforcement, OversizePacketsAreCountedBySize)
+TEST_P(Enforcement, OversizePacketsAreCountedBySize)
 {
     auto before = datapath->oversize_sizes();
     expect(v4(1347).build(), MG_REASON_WITHIN_MTU);    // not oversize: not counted
@@ -547,14 +550,14 @@ protected:
 };
 
 // Rates of 1 per second: no token comes back within the few milliseconds a test takes.
-TEST_F(RateLimit, PerSourceBurstThenLimited)
+TEST_P(RateLimit, PerSourceBurstThenLimited)
 {
     limit(0, 1, 1, 3);
     EXPECT_EQ(answered("198.51.100.10", 5), 3);
     EXPECT_EQ(answered("198.51.100.11", 5), 3) << "another source has its own bucket";
 }
 
-TEST_F(RateLimit, GlobalBurstBoundsAllSources)
+TEST_P(RateLimit, GlobalBurstBoundsAllSources)
 {
     limit(1, 4, 0, 1);
     EXPECT_EQ(answered("198.51.100.10", 3), 3);
@@ -562,7 +565,7 @@ TEST_F(RateLimit, GlobalBurstBoundsAllSources)
     EXPECT_EQ(answered("198.51.100.12", 3), 0);
 }
 
-TEST_F(RateLimit, ANoisySourceDoesNotSpendTheGlobalBudget)
+TEST_P(RateLimit, ANoisySourceDoesNotSpendTheGlobalBudget)
 {
     limit(1, 5, 1, 2);
     EXPECT_EQ(answered("198.51.100.10", 20), 2);
@@ -570,7 +573,7 @@ TEST_F(RateLimit, ANoisySourceDoesNotSpendTheGlobalBudget)
     EXPECT_EQ(answered("198.51.100.12", 20), 1) << "global burst 5 = 2 + 2 + 1";
 }
 
-TEST_F(RateLimit, LimitedPacketsAreStillDropped)
+TEST_P(RateLimit, LimitedPacketsAreStillDropped)
 {
     limit(1, 1, 0, 1);
     Outcome first = run(v4(1348).build());
@@ -581,4 +584,7 @@ TEST_F(RateLimit, LimitedPacketsAreStillDropped)
 }
 
 } // namespace
+INSTANTIATE_TEST_SUITE_P(Lookups, Enforcement, ::testing::Values(Lookup::Hashed, Lookup::ClientPools), lookup_name);
+INSTANTIATE_TEST_SUITE_P(Lookups, RateLimit, ::testing::Values(Lookup::Hashed, Lookup::ClientPools), lookup_name);
+
 } // namespace mtuguard::test

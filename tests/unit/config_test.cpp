@@ -58,7 +58,8 @@ TEST(Config, EveryOption)
                       "--session", "2001:db8::/64,dtls-mtu=1418,tls-mtu=1347", "--max-sessions", "100",
                       "--on-oversize", "clear-df", "--icmp-rate", "0", "--icmp-burst", "5",
                       "--icmp-rate-per-source", "7", "--icmp-burst-per-source", "3",
-                      "--icmp-source", "192.0.2.1", "--icmp-source", "2001:db8::1"})
+                      "--icmp-source", "192.0.2.1", "--icmp-source", "2001:db8::1",
+                      "--client-pool", "10.16.0.0/12", "--client-pool", "2001:db8::/108"})
                    .config;
     EXPECT_EQ(c.ifaces.size(), 2u);
     EXPECT_EQ(c.client_ifaces, std::vector<std::string>{"vpns0"});
@@ -74,6 +75,9 @@ TEST(Config, EveryOption)
     ASSERT_TRUE(c.icmp_source4 && c.icmp_source6);
     EXPECT_EQ(c.icmp_source4->to_string(), "192.0.2.1");
     EXPECT_EQ(c.icmp_source6->to_string(), "2001:db8::1");
+    ASSERT_EQ(c.client_pools.size(), 2u);
+    EXPECT_EQ(c.client_pools[0].to_string(), "10.16.0.0/12");
+    EXPECT_EQ(c.client_pools[1].to_string(), "2001:db8::/108");
 }
 
 TEST(Config, HelpAndVersion)
@@ -114,6 +118,16 @@ TEST(Config, ErrorsNameTheOptionAndValue)
     EXPECT_EQ(error_of({"--iface", "eth1", session, "--icmp-source", "192.0.2.1", "--icmp-source",
                         "192.0.2.2"}),
               "--icmp-source 192.0.2.2: one address per family");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "10.0.0.0/11"}),
+              "--client-pool 10.0.0.0/11: larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "2001:db8::/107"}),
+              "--client-pool 2001:db8::/107: larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "10.8.0.0/16", "--client-pool", "10.9.0.0/16"}),
+              "--client-pool 10.9.0.0/16: one pool per family");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "10.8.1.0/16"}),
+              "--client-pool 10.8.1.0/16: '10.8.1.0/16' has host bits set after the prefix length");
+    EXPECT_NE(error_of({"--iface", "eth1", session, "--client-pool", "pool"}).find("--client-pool pool: "),
+              std::string::npos);
     EXPECT_NE(error_of({"--iface", "eth1", session, "--bogus"}).find("bogus"), std::string::npos);
     EXPECT_NE(error_of({"--iface"}).find("iface"), std::string::npos);
     EXPECT_EQ(error_of({"--iface", "eth1", "--config", "/nonexistent/mtuguard.conf"}),

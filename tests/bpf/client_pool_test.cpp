@@ -1,0 +1,224 @@
+// Client pools (--client-pool): sessions kept in slots indexed by the address's offset, the
+// slots without a session filled with the longest covering pool prefix's policy, and the pinned
+// slots re-adopted only by a daemon with the same pools. The verdict tables run against client
+// pools too (verdict_test.cpp, differential_test.cpp); these cases are the table's own rules.
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "harness.hpp"
+#include "session_spec.hpp"
+
+namespace mtuguard::test {
+namespace {
+
+class ClientPool : public ProgramTest {
+protected:
+    void SetUp() override
+    {
+        client_pools = {"10.8.0.0/16", "2001:db8::/108"};
+        ProgramTest::SetUp();
+    }
+
+    // An oversize DF packet to `dst`: the MTU of the error it gets, 0 for no error.
+    uint32_t answered_mtu(const std::string &dst)
+    {
+        Bytes frame;
+        size_t l3 = 14;
+        if (dst.find(':') == std::string::npos) {
+            Ipv4Packet p;
+            p.dst = dst;
+            p.total_length = 1450;
+            frame = p.build();
+        } else {
+            Ipv6Packet p;
+            p.dst = dst;
+            p.total_length = 1450;
+            frame = p.build();
+        }
+        Outcome out = run(frame);
+        if (out.reason != MG_REASON_ICMP_SENT)
+            return 0;
+        return dst.find(':') == std::string::npos ? get16(out.frame, l3 + 26) : get32(out.frame, l3 + 44);
+    }
+
+    void set(const std::string &spec)
+    {
+        SessionSpec s = parse_session_spec(spec);
+        datapath->set_session(s.prefix, s.session);
+    }
+    bool erase(const std::string &prefix) { return datapath->delete_session(parse_prefix(prefix)); }
+
+    // Keys in one of the program's hash maps.
+    size_t hash_entries(const char *map, size_t key_size)
+    {
+        std::vector<uint8_t> key(key_size), next(key_size);
+        size_t n = 0;
+        for (void *prev = nullptr; bpf_map_get_next_key(datapath->map_fd(map), prev, next.data()) == 0; prev = key.data()) {
+            key = next;
+            ++n;
+        }
+        return n;
+    }
+    mg_session slot(const char *map, uint32_t offset)
+    {
+        mg_session s{};
+        EXPECT_EQ(bpf_map_lookup_elem(datapath->map_fd(map), &offset, &s), 0);
+        return s;
+    }
+};
+
+TEST_F(ClientPool, SessionsInsideLiveInTheirSlotsTheOthersInTheHash)
+{
+    set("10.8.0.5,dtls-mtu=1418,tls-mtu=1347");
+    set("10.8.255.255,dtls-mtu=1418,tls-mtu=1340");   // the last slot
+    set("10.9.0.0,dtls-mtu=1418,tls-mtu=1330");       // one past the pool
+    set("2001:db8::f:ffff,dtls-mtu=1418,tls-mtu=1320"); // the last IPv6 slot
+    set("2001:db8::10:0,dtls-mtu=1418,tls-mtu=1310");   // one past it
+
+    EXPECT_EQ(slot("mg_direct4", 5).tls_mtu, 1347);
+    EXPECT_EQ(slot("mg_direct4", 65535).tls_mtu, 1340);
+    EXPECT_EQ(slot("mg_direct6", 0xfffff).tls_mtu, 1320);
+    EXPECT_EQ(slot("mg_direct4", 4).dtls_mtu, 0) << "an empty slot";
+    EXPECT_EQ(hash_entries("mg_sessions4", 4), 1u) << "only 10.9.0.0 is hashed";
+    EXPECT_EQ(hash_entries("mg_sessions6", 16), 1u) << "only 2001:db8::10:0 is hashed";
+
+    std::set<std::string> listed;
+    for (const auto &e : datapath->sessions())
+        listed.insert(e.prefix.to_string() + " " + std::to_string(e.session.tls_mtu));
+    EXPECT_EQ(listed, (std::set<std::string>{"10.8.0.5 1347", "10.8.255.255 1340", "10.9.0.0 1330",
+                                              "2001:db8::f:ffff 1320", "2001:db8::10:0 1310"}));
+
+    EXPECT_EQ(answered_mtu("10.8.0.5"), 1347u);
+    EXPECT_EQ(answered_mtu("10.8.255.255"), 1340u);
+    EXPECT_EQ(answered_mtu("10.9.0.0"), 1330u);
+    EXPECT_EQ(answered_mtu("10.8.0.4"), 0u) << "an empty slot is no session";
+    EXPECT_EQ(answered_mtu("2001:db8::f:ffff"), 1320u);
+    EXPECT_EQ(answered_mtu("2001:db8::10:0"), 1310u);
+    EXPECT_EQ(answered_mtu("2001:db9::f:ffff"), 0u) << "same last 32 bits, another prefix";
+
+    ASSERT_TRUE(datapath->session(parse_prefix("10.8.0.5")));
+    EXPECT_FALSE(datapath->session(parse_prefix("10.8.0.4")));
+    EXPECT_TRUE(erase("10.8.0.5"));
+    EXPECT_FALSE(erase("10.8.0.5")) << "already gone";
+    EXPECT_FALSE(datapath->session(parse_prefix("10.8.0.5")));
+    EXPECT_EQ(answered_mtu("10.8.0.5"), 0u);
+}
+
+TEST_F(ClientPool, FreeSlotsTakeTheLongestCoveringPoolPrefixAndSessionsWin)
+{
+    // The longer prefix first: the order they arrive in must not matter.
+    set("10.8.1.0/24,dtls-mtu=1418,tls-mtu=1300");
+    set("10.8.1.9,dtls-mtu=1418,tls-mtu=1347");
+    set("10.0.0.0/8,dtls-mtu=1418,tls-mtu=1400"); // covers the whole client pool and more
+    EXPECT_EQ(answered_mtu("10.8.1.7"), 1300u);
+    EXPECT_EQ(answered_mtu("10.8.2.7"), 1400u);
+    EXPECT_EQ(answered_mtu("10.9.2.7"), 1400u) << "outside the client pool: the trie";
+    EXPECT_EQ(answered_mtu("10.8.1.9"), 1347u);
+    EXPECT_EQ(datapath->sessions().size(), 3u) << "filled slots are not sessions";
+
+    EXPECT_TRUE(erase("10.8.1.9"));
+    EXPECT_EQ(answered_mtu("10.8.1.9"), 1300u) << "the slot falls back to its pool prefix";
+    EXPECT_TRUE(erase("10.8.1.0/24"));
+    EXPECT_EQ(answered_mtu("10.8.1.7"), 1400u);
+    EXPECT_EQ(answered_mtu("10.8.1.9"), 1400u);
+    set("10.0.0.0/8,dtls-mtu=1418,tls-mtu=1390"); // replaced in place
+    EXPECT_EQ(answered_mtu("10.8.200.1"), 1390u);
+    EXPECT_TRUE(erase("10.0.0.0/8"));
+    EXPECT_EQ(answered_mtu("10.8.1.7"), 0u);
+    EXPECT_EQ(slot("mg_direct4", 0x0107).dtls_mtu, 0) << "emptied again";
+}
+
+TEST_F(ClientPool, OversizeToAFilledSlotCountsUnderItsPoolPrefix)
+{
+    set("10.8.0.0/16,dtls-mtu=1418,tls-mtu=1400");
+    set("10.8.0.5,dtls-mtu=1418,tls-mtu=1347");
+    ASSERT_EQ(answered_mtu("10.8.3.3"), 1400u);
+    ASSERT_EQ(answered_mtu("10.8.3.4"), 1400u);
+    ASSERT_EQ(answered_mtu("10.8.0.5"), 1347u);
+    auto pool = datapath->session(parse_prefix("10.8.0.0/16"));
+    auto own = datapath->session(parse_prefix("10.8.0.5"));
+    ASSERT_TRUE(pool && own);
+    EXPECT_EQ(pool->stats.oversize_packets, 2u);
+    EXPECT_EQ(pool->stats.icmp_sent, 2u);
+    EXPECT_EQ(own->stats.oversize_packets, 1u);
+    EXPECT_EQ(own->stats.icmp_sent, 1u);
+}
+
+TEST_F(ClientPool, APolicyRewrittenInPlaceAppliesToTheNextPacketAndKeepsTheCounters)
+{
+    set("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=dtls");
+    Ipv4Packet p;
+    p.dst = "10.8.0.5";
+    p.total_length = 1400;
+    EXPECT_EQ(run(p.build()).reason, MG_REASON_WITHIN_MTU);
+    ASSERT_EQ(answered_mtu("10.8.0.5"), 1418u);
+
+    mg_session tls = *datapath->session(parse_prefix("10.8.0.5"));
+    tls.transport = MG_TRANSPORT_TLS;
+    datapath->set_session(parse_prefix("10.8.0.5"), tls);
+    EXPECT_EQ(run(p.build()).reason, MG_REASON_ICMP_SENT);
+    EXPECT_EQ(datapath->session(parse_prefix("10.8.0.5"))->stats.icmp_sent, 2u);
+}
+
+TEST_F(ClientPool, BulkLoadsFillTheSlots)
+{
+    std::vector<SessionEntry> entries;
+    for (uint32_t i = 0; i < 1000; ++i) {
+        SessionEntry e;
+        e.prefix = parse_prefix("10.8." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+        e.session = parse_session_spec("10.8.0.1,dtls-mtu=1418,tls-mtu=1347").session;
+        entries.push_back(e);
+    }
+    entries.push_back({parse_prefix("10.9.0.1"), entries[0].session}); // hashed
+    auto old = datapath->set_sessions(entries, std::vector<bool>(entries.size(), true));
+    EXPECT_EQ(old.size(), entries.size());
+    EXPECT_EQ(datapath->sessions().size(), 1001u);
+    EXPECT_EQ(hash_entries("mg_sessions4", 4), 1u);
+    EXPECT_EQ(answered_mtu("10.8.3.231"), 1347u);
+    EXPECT_EQ(answered_mtu("10.8.3.232"), 0u) << "the 1001st address has no session";
+}
+
+// Pinned slots belong to the pools they were laid out for: the same pools re-adopt them with
+// their sessions; others are refused with a message that says what to do, and nothing changes.
+TEST(ClientPoolPins, ReadoptedOnlyWithTheSamePools)
+{
+    require_privileges();
+    if (::testing::Test::IsSkipped())
+        return;
+    const std::string pin = "/sys/fs/bpf/mgtest-client-pool-" + std::to_string(getpid());
+    remove_pins(pin);
+    const std::vector<Prefix> pools = {parse_prefix("10.8.0.0/16")};
+    SessionSpec spec = parse_session_spec("10.8.0.5,dtls-mtu=1418,tls-mtu=1347");
+    {
+        Datapath first(1024, pin, pools);
+        first.set_session(spec.prefix, spec.session);
+        first.keep();
+    }
+    auto refusal = [&](const std::vector<Prefix> &other) {
+        try {
+            Datapath d(1024, pin, other);
+        } catch (const std::runtime_error &e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    EXPECT_NE(refusal({parse_prefix("10.8.0.0/17")}).find("--client-pool"), std::string::npos)
+        << "another size";
+    EXPECT_NE(refusal({parse_prefix("10.9.0.0/16")}).find("other client pools (--client-pool)"), std::string::npos)
+        << "the same size elsewhere";
+    EXPECT_NE(refusal({}).find("--client-pool"), std::string::npos) << "none";
+    {
+        Datapath again(1024, pin, pools);
+        EXPECT_TRUE(again.adopted());
+        auto session = again.session(spec.prefix);
+        ASSERT_TRUE(session) << "the session survived the refused starts";
+        EXPECT_EQ(session->tls_mtu, 1347);
+    }
+    EXPECT_GT(remove_pins(pin), 0);
+}
+
+} // namespace
+} // namespace mtuguard::test
