@@ -20,7 +20,8 @@
 #   ping_ipv4            1347-byte DF ping passes, 1348 gets frag-needed mtu 1347, PMTU learned
 #   ping_ipv6            the same with ICMPv6 Packet Too Big
 #   tcp_download_ipv4    5 MiB over HTTP: intact, nothing over 1347 reaches the client, every ICMP
-#   tcp_download_ipv6    error quotes an oversize packet and there is one per oversize packet
+#   tcp_download_ipv6    error quotes an oversize packet and there is one per oversize packet;
+#                        the session in a --client-pool (the pings' sessions are hashed)
 #   stop_detaches        SIGTERM: exit 0, no XDP program left on any gateway interface
 #   bad_iface_attaches_nothing   a nonexistent --iface: exit 2, nothing attached
 #   failed_attach_unwinds        the second --iface is taken: exit 1, the first is detached again
@@ -111,8 +112,10 @@ check_download()
     url="http://$host:$HTTP_PORT/blob"
 
     start_http_server
+    # The client's session in a client pool here (the pings find theirs in the hash): the
+    # downloads go through the array lookup.
     mg_daemon_start --iface gw-in --session "$SESSION4" --session "$SESSION6" \
-        --icmp-rate 0 --icmp-rate-per-source 0
+        --client-pool 10.8.0.0/24 --client-pool 2001:db8:8::/112 --icmp-rate 0 --icmp-rate-per-source 0
 
     # Everything of the transfer that reaches the client, and on the server the ICMP errors it
     # gets and the oversize packets it sends toward the client. Headers are enough: lengths are
