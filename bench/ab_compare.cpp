@@ -6,10 +6,14 @@
 // report's "What was tried" figures were taken: the object of the commit before a change against
 // the object after it.
 //
-//   mtuguard_ab [--rounds N] [--repeat N] [--sessions N] OBJ.bpf.o [OBJ.bpf.o ...]
+//   mtuguard_ab [--rounds N] [--repeat N] [--sessions N] [--client-pool] OBJ.bpf.o
+//               [[--client-pool] OBJ.bpf.o ...]
 //
 // An object built from bench/icmp_warm.bpf.c (which includes the program whole) is measured on the
 // ICMP paths too: restore_then_mtuguard minus restore_only plus the empty program, as in the report.
+// --client-pool before an object loads it with the client pools 10.0.0.0/12 and 2001:db8:8::/108
+// (as `mtuguardd --client-pool`), its sessions in their slots instead of the hash maps; the same
+// object may be given with and without it.
 //
 // Maps are filled by name through libbpf, so any build whose session maps keep today's keys and
 // values can be compared.
@@ -26,6 +30,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "icmp_warm.h"
@@ -85,8 +90,13 @@ std::vector<uint8_t> frame(bool v6, const uint8_t *dst, uint16_t l3_len, bool tc
     return f;
 }
 
+// The client pools --client-pool gives a variant: 2^20 addresses each, the sessions (10.8.0.1 and
+// 2001:db8:8::1 up) inside.
+constexpr uint32_t pool_first4 = 0x0a000000, pool_size = 1u << 20;
+constexpr uint8_t pool_prefix6[12] = {0x20, 0x01, 0x0d, 0xb8, 0, 8};
+
 struct Variant {
-    std::string path;
+    std::string path; // as shown: the object, and whether with client pools
     bpf_object *obj = nullptr;
     int fd = -1;
     int restore_only = -1, restore_then_mtuguard = -1; // icmp_warm objects only
@@ -123,15 +133,20 @@ size_t bss_offset(bpf_object *obj, const char *name)
     fail(std::string("no global ") + name);
 }
 
-Variant load(const std::string &path, uint32_t sessions)
+Variant load(const std::string &path, uint32_t sessions, bool client_pool)
 {
-    Variant v{path};
+    Variant v{path + (client_pool ? " (client pool)" : "")};
     v.obj = bpf_object__open_file(path.c_str(), nullptr);
     if (!v.obj)
         fail("opening " + path);
     for (const char *name : {"mg_sessions4", "mg_sessions6"})
         if (bpf_map *m = bpf_object__find_map_by_name(v.obj, name))
             bpf_map__set_max_entries(m, std::max<uint32_t>(sessions * 2, 1024));
+    // One slot per address of each pool, as the loader sizes them.
+    if (client_pool)
+        for (const char *name : {"mg_direct4", "mg_direct6"})
+            if (bpf_map__set_max_entries(map_named(v.obj, name), pool_size))
+                fail(std::string("sizing ") + name);
     if (bpf_object__load(v.obj))
         fail("loading " + path);
     v.fd = bpf_program__fd(bpf_object__find_program_by_name(v.obj, "mtuguard_xdp"));
@@ -155,6 +170,14 @@ Variant load(const std::string &path, uint32_t sessions)
     mg_settings settings{};
     settings.mss_clamp = 1;
     std::memcpy(bss_value.data() + bss_offset(v.obj, "mg_settings"), &settings, sizeof(settings));
+    if (client_pool) {
+        mg_client_pools pools{};
+        pools.first4 = pool_first4;
+        pools.size4 = pools.size6 = pool_size;
+        std::memcpy(pools.prefix6, pool_prefix6, sizeof(pool_prefix6));
+        std::memcpy(bss_value.data() + bss_offset(v.obj, "mg_client_pools"), &pools,
+                    sizeof(pools));
+    }
     uint32_t zero = 0;
     update(bss, &zero, bss_value.data());
     v.bss = bss;
@@ -167,8 +190,16 @@ Variant load(const std::string &path, uint32_t sessions)
     mg_session s{};
     s.dtls_mtu = 1400;
     s.tls_mtu = 1300;
-    bpf_map *s4 = map_named(v.obj, "mg_sessions4"), *s6 = map_named(v.obj, "mg_sessions6");
+    bpf_map *s4 = map_named(v.obj, client_pool ? "mg_direct4" : "mg_sessions4");
+    bpf_map *s6 = map_named(v.obj, client_pool ? "mg_direct6" : "mg_sessions6");
     for (uint32_t n = 0; n < sessions; ++n) {
+        if (client_pool) {
+            // The slots: each address's offset in its pool.
+            uint32_t slot4 = 0x0a080001 + n - pool_first4, slot6 = 1 + n;
+            update(s4, &slot4, &s);
+            update(s6, &slot6, &s);
+            continue;
+        }
         uint32_t a4 = htonl(0x0a080001 + n);
         update(s4, &a4, &s);
         uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 8};
@@ -200,7 +231,8 @@ int run(int argc, char **argv)
 {
     int rounds = 15, repeat = 2'000'000;
     uint32_t sessions = 1000;
-    std::vector<std::string> objects;
+    std::vector<std::pair<std::string, bool>> objects; // the object, with client pools
+    bool client_pool = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--rounds" && i + 1 < argc)
@@ -209,13 +241,22 @@ int run(int argc, char **argv)
             repeat = std::stoi(argv[++i]);
         else if (a == "--sessions" && i + 1 < argc)
             sessions = std::stoul(argv[++i]);
+        else if (a == "--client-pool")
+            client_pool = true;
         else if (a.rfind("--", 0) == 0)
             fail("unknown option " + a);
         else
-            objects.push_back(a);
+            objects.emplace_back(a, std::exchange(client_pool, false));
     }
-    if (objects.empty() || rounds < 1 || repeat < 2 || sessions < 1)
-        fail("usage: mtuguard_ab [--rounds N] [--repeat N] [--sessions N] OBJ.bpf.o ...");
+    if (objects.empty() || client_pool || rounds < 1 || repeat < 2 || sessions < 1)
+        fail("usage: mtuguard_ab [--rounds N] [--repeat N] [--sessions N] [--client-pool] "
+             "OBJ.bpf.o ...");
+    // Every session inside the client pools: 10.8.0.1 + n below 10.16.0.0.
+    const bool any_pools = std::any_of(objects.begin(), objects.end(),
+                                       [](const auto &o) { return o.second; });
+    if (any_pools && sessions > pool_first4 + pool_size - 0x0a080001)
+        fail("--sessions: at most " + std::to_string(pool_first4 + pool_size - 0x0a080001) +
+             " fit the client pools");
 
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -229,10 +270,11 @@ int run(int argc, char **argv)
         }
 
     std::vector<Variant> variants;
-    for (const auto &o : objects)
-        variants.push_back(load(o, sessions));
+    for (const auto &[object, with_pools] : objects)
+        variants.push_back(load(object, sessions, with_pools));
+    const std::string &first = objects[0].first;
     bpf_object *pass_obj = bpf_object__open_file(
-        (objects[0].substr(0, objects[0].rfind('/') + 1) + "xdp_pass.bpf.o").c_str(), nullptr);
+        (first.substr(0, first.rfind('/') + 1) + "xdp_pass.bpf.o").c_str(), nullptr);
     if (!pass_obj || bpf_object__load(pass_obj))
         fail("loading xdp_pass.bpf.o beside the first object");
     const int pass = bpf_program__fd(bpf_object__find_program_by_name(pass_obj, "xdp_pass"));

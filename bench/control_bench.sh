@@ -3,7 +3,8 @@
 # veth pairs in a network namespace of its own, loads a million sessions through mtuguardctl,
 # and measures the bulk load, request round trips, transport flips, the daemon's RSS, the
 # kernel memory the session maps take per session, and /metrics scrapes with 1 and with 64
-# interfaces. Writes a Markdown section (--markdown FILE); bench/run puts it into
+# interfaces; then the bulk load and the memory again with the sessions in a client pool
+# (--client-pool). Writes a Markdown section (--markdown FILE); bench/run puts it into
 # docs/benchmarks.md. Needs root. Everything it creates (daemon, namespace and veths, pins,
 # socket, files) is removed on exit, failed or not.
 #
@@ -25,6 +26,9 @@ round_trips=1000
 flips=20000
 scrapes=200
 flip_window=100
+# The third configuration's client pool: 2^20 addresses from 10.64.0.0, where the sessions are.
+client_pool=10.64.0.0/12
+client_pool_size=1048576
 while (($#)); do
     case $1 in
     --markdown) markdown=$2; shift 2 ;;
@@ -33,7 +37,7 @@ while (($#)); do
     --round-trips) round_trips=$2; shift 2 ;;
     --flips) flips=$2; shift 2 ;;
     --scrapes) scrapes=$2; shift 2 ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "control_bench: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -49,6 +53,10 @@ for tool in bpftool jq nsenter ip; do
 done
 ((flips % 2 == 0 && flips % flip_window == 0)) ||
     { echo "control_bench: --flips must be even and a multiple of $flip_window" >&2; exit 2; }
+((sessions <= client_pool_size)) || {
+    echo "control_bench: --sessions at most $client_pool_size: the client pool $client_pool holds them" >&2
+    exit 2
+}
 
 # Names of this run's own: several runs (or tests using other names) never collide.
 tag=mgbench$$
@@ -122,7 +130,8 @@ met() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "yes" : "**no**" }'; }
 status_field() { ctl -o json status | jq -r "$1"; }
 rss_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$daemon_pid/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$daemon_pid/stat"; }
-session_maps=(mg_sessions4 mg_sessions6)
+# The hash maps, and the client pools' slot arrays (one slot each without a client pool).
+session_maps=(mg_sessions4 mg_sessions6 mg_direct4 mg_direct6)
 # memlock INTO: the session maps' bytes_memlock by name into the associative array INTO, and
 # their sum under "total".
 memlock() {
@@ -157,17 +166,18 @@ awk -v n="$sessions" 'BEGIN {
 }' >"$sessions_file"
 flip_address=10.64.0.1 # a session of the file
 
-# start_daemon NIFACES: the daemon on mgb0.. in the namespace; waits until it answers on the
-# control socket and on /metrics. Sets daemon_pid and started_s.
+# start_daemon NIFACES [ARGS...]: the daemon on mgb0.. in the namespace, with ARGS; waits until
+# it answers on the control socket and on /metrics. Sets daemon_pid and started_s.
 start_daemon() {
     local n=$1 args=() i t0
+    shift
     for i in $(seq 0 $((n - 1))); do
         args+=(--iface "mgb$i")
     done
     t0=$(now_ns)
     nsenter --net="$netns_file" "$daemon_bin" "${args[@]}" --max-sessions "$max_sessions" \
         --metrics-listen "127.0.0.1:$port" --control-socket "$sock" --pin-path "$pin" \
-        --icmp-source 192.0.2.1 --icmp-source 2001:db8::1 >"$work/daemon-$n.log" 2>&1 &
+        --icmp-source 192.0.2.1 --icmp-source 2001:db8::1 "$@" >>"$work/daemon-$n.log" 2>&1 &
     daemon_pid=$!
     for _ in $(seq 600); do
         kill -0 "$daemon_pid" 2>/dev/null || { log "mtuguardd exited at start"; return 1; }
@@ -277,9 +287,33 @@ links_in_ns=$(ip -n "$ns" -o link show | wc -l)
 measure xdp_query in_ns "$client_bin" xdp-query --ifname mgb0 --count "$scrapes"
 stop_daemon
 
-# 5. The report.
-per_element() { # MAP: memlock bytes per session over the empty map
-    awk -v a="${memlock_empty[$1]}" -v b="${memlock_full[$1]}" -v n="$sessions" \
+# 5. The client pool: one interface, the same sessions, all inside --client-pool, so they go to
+# the slot array instead of the hash map: the bulk load and the memory.
+log "one interface, --client-pool $client_pool: starting mtuguardd"
+start_daemon 1 --client-pool "$client_pool"
+started_pool_s=$started_s
+rss_pool_empty_kb=$(rss_kb VmRSS)
+declare -A memlock_pool_empty=() memlock_pool_full=()
+memlock memlock_pool_empty
+log "loading $sessions sessions"
+bulk_load
+load_pool_s=$load_s
+load_pool_cpu_s=$load_daemon_cpu_s
+load_pool_ctl_cpu_s=$load_ctl_cpu_s
+rss_pool_full_kb=$(rss_kb VmRSS)
+hwm_pool_full_kb=$(rss_kb VmHWM)
+memlock memlock_pool_full
+# Every session in a slot: the hash map stays empty.
+! bpftool map getnext pinned "$pin/maps/mg_sessions4" >/dev/null 2>&1 ||
+    { log "with --client-pool the sessions are in the hash map"; exit 1; }
+t0=$(now_ns)
+stop_daemon
+stop_pool_s=$(seconds_since "$t0")
+
+# 6. The report.
+per_element() { # MAP [EMPTY FULL]: memlock bytes per session over the empty map
+    local -n empty=${2:-memlock_empty} full=${3:-memlock_full}
+    awk -v a="${empty[$1]}" -v b="${full[$1]}" -v n="$sessions" \
         'BEGIN { printf "%.1f", (b - a) / n }'
 }
 per_session=$(per_element total)
@@ -287,6 +321,10 @@ per_session_total=$(awk -v b="${memlock_full[total]}" -v n="$sessions" 'BEGIN { 
 slab_per_session=$(awk -v a="$slab_empty_kb" -v b="$slab_full_kb" -v n="$sessions" \
     'BEGIN { printf "%.1f", (b - a) * 1024 / n }')
 rss_full_mib=$(mib "$rss_full_kb")
+# With the client pool the slots are allocated with the map, so memlock barely moves with the
+# sessions: the figure is everything the session maps hold at N sessions, over N.
+pool_per_session=$(awk -v b="${memlock_pool_full[total]}" -v n="$sessions" 'BEGIN { printf "%.1f", b / n }')
+rss_pool_full_mib=$(mib "$rss_pool_full_kb")
 scrape1_p99=$(ms "${scrape1[p99_us]}")
 scrape_many_p99=$(ms "${scrape_many[p99_us]}")
 n_text=$(echo "$sessions" | sed ':a; s/\B[0-9]\{3\}\>/ &/; ta')
@@ -303,13 +341,19 @@ out=${markdown:-/dev/stdout}
     echo "/sys/fs/bpf/mgbenchPID --icmp-source 192.0.2.1 --icmp-source 2001:db8::1\`. The client is"
     echo "\`build/bench/mtuguard_control_bench\` (\`bench/control_client.cpp\`), which checks every"
     echo "answer. Sessions are IPv4 (\`10.64.0.0\` up, \`dtls-mtu=1418,tls-mtu=1347,transport=dtls\`)."
+    echo "The sessions are hashed (no client pool), except in the rows marked *client pool*: a"
+    echo "third daemon, 1 interface, started with \`--client-pool $client_pool\` as well, which"
+    echo "holds all of them in the pool's slot array."
     echo
     echo "| measurement | result | target | met |"
     echo "|---|---:|---|---|"
     echo "| bulk load of $n_text sessions, \`mtuguardctl session add --file\`, 1 interface | ${load1_s} s | ≤ 5 s | $(met "$load1_s" 5) |"
     echo "| the same, $many_ifaces interfaces | ${load_many_s} s | ≤ 5 s | $(met "$load_many_s" 5) |"
+    echo "| the same, 1 interface, client pool | ${load_pool_s} s | ≤ 5 s | $(met "$load_pool_s" 5) |"
     echo "| daemon RSS (VmRSS) at $n_text sessions | ${rss_full_mib} MiB | ≤ 128 MiB | $(met "$rss_full_mib" 128) |"
+    echo "| the same, client pool | ${rss_pool_full_mib} MiB | ≤ 128 MiB | $(met "$rss_pool_full_mib" 128) |"
     echo "| kernel memory per session, session maps with their counters (memlock, $n_text vs empty) | ${per_session} B | ≤ 160 B | $(met "$per_session" 160) |"
+    echo "| the same, client pool: all the session maps' memlock at $n_text sessions (slots allocated with the map) ÷ $n_text | ${pool_per_session} B | ≤ 160 B | $(met "$pool_per_session" 160) |"
     echo "| /metrics scrape p99, 1 interface, $n_text sessions | ${scrape1_p99} ms | ≤ 50 ms | $(met "$scrape1_p99" 50) |"
     echo "| /metrics scrape p99, $many_ifaces interfaces, $n_text sessions | ${scrape_many_p99} ms | ≤ 50 ms | $(met "$scrape_many_p99" 50) |"
     echo
@@ -337,14 +381,14 @@ out=${markdown:-/dev/stdout}
     echo
     echo "### Memory"
     echo
-    echo "| | empty | $n_text sessions |"
-    echo "|---|---:|---:|"
-    echo "| daemon VmRSS | $(mib "$rss_empty_kb") MiB | ${rss_full_mib} MiB (peak VmHWM $(mib "$hwm_full_kb") MiB; $(mib "$rss_after_kb") MiB after the round trips and flips) |"
+    echo "| | empty | $n_text sessions | empty, client pool | $n_text sessions, client pool |"
+    echo "|---|---:|---:|---:|---:|"
+    echo "| daemon VmRSS | $(mib "$rss_empty_kb") MiB | ${rss_full_mib} MiB (peak VmHWM $(mib "$hwm_full_kb") MiB; $(mib "$rss_after_kb") MiB after the round trips and flips) | $(mib "$rss_pool_empty_kb") MiB | ${rss_pool_full_mib} MiB (peak VmHWM $(mib "$hwm_pool_full_kb") MiB) |"
     for map in "${session_maps[@]}"; do
-        echo "| memlock of \`$map\` (bpftool) | ${memlock_empty[$map]} B | ${memlock_full[$map]} B ($(per_element "$map") B per session) |"
+        echo "| memlock of \`$map\` (bpftool) | ${memlock_empty[$map]} B | ${memlock_full[$map]} B ($(per_element "$map") B per session) | ${memlock_pool_empty[$map]} B | ${memlock_pool_full[$map]} B ($(per_element "$map" memlock_pool_empty memlock_pool_full) B per session) |"
     done
-    echo "| memlock, the three together | ${memlock_empty[total]} B | ${memlock_full[total]} B |"
-    echo "| kernel unreclaimable slab (SUnreclaim, whole machine) | ${slab_empty_kb} kB | ${slab_full_kb} kB |"
+    echo "| memlock, all together | ${memlock_empty[total]} B | ${memlock_full[total]} B | ${memlock_pool_empty[total]} B | ${memlock_pool_full[total]} B |"
+    echo "| kernel unreclaimable slab (SUnreclaim, whole machine) | ${slab_empty_kb} kB | ${slab_full_kb} kB | – | – |"
     echo
     echo "Per session: ${per_session} B of memlock over the empty maps (the target's figure);"
     echo "${per_session_total} B counting the hash tables' bucket arrays, which are sized for"
@@ -354,19 +398,30 @@ out=${markdown:-/dev/stdout}
     echo "is one hash element in \`mg_sessions4\`, its MTUs and its counters in one value, with the"
     echo "kernel's per-element header."
     echo
+    echo "With \`--client-pool $client_pool\` an IPv4 session is instead its 32-byte slot in"
+    echo "\`mg_direct4\`, one per address of the pool, allocated whole when the map is created"
+    echo "(2^20 slots, whether or not they hold sessions), so memlock hardly moves with the load; the"
+    echo "hash maps stay empty (checked) but keep their bucket arrays, sized by \`--max-sessions\`,"
+    echo "which counts every exact session, in a client pool or not. All of it over the $n_text"
+    echo "sessions is ${pool_per_session} B per session (the target's figure for this configuration)."
+    echo "The daemon's VmRSS counts the slot array too, from the start: it maps the array to write"
+    echo "the slots, and those are the same pages memlock counts, not a copy of them."
+    echo
     echo "### Other timings"
     echo
     echo "- Start-up until the control socket and /metrics answer: ${started1_s} s with 1 interface,"
-    echo "  ${started_many_s} s with $many_ifaces."
+    echo "  ${started_many_s} s with $many_ifaces, ${started_pool_s} s with 1 and the client pool."
     echo "- CPU time (user + system) during the bulk loads: the daemon ${load1_cpu_s} s, mtuguardctl"
     echo "  ${load1_ctl_cpu_s} s (1 interface); the daemon ${load_many_cpu_s} s, mtuguardctl"
-    echo "  ${load_many_ctl_cpu_s} s ($many_ifaces interfaces)."
+    echo "  ${load_many_ctl_cpu_s} s ($many_ifaces interfaces); the daemon ${load_pool_cpu_s} s,"
+    echo "  mtuguardctl ${load_pool_ctl_cpu_s} s (1 interface, client pool)."
     echo "- Looking each of the $n_text sessions up once in the pinned \`mg_sessions4\`, one"
     echo "  \`bpf()\` syscall per key: $(awk -v s="${lookups[total_s]}" 'BEGIN { printf "%.2f", s }') s in all (p50 ${lookups[p50_us]} µs per lookup)."
     echo "- \`bpf_xdp_query_id()\` on one interface, with $links_in_ns links in the namespace:"
     echo "  p50 $(ms "${xdp_query[p50_us]}") ms, p99 $(ms "${xdp_query[p99_us]}") ms; $many_ifaces of them take"
     echo "  $(awk -v us="${xdp_query[p50_us]}" -v n="$many_ifaces" 'BEGIN { printf "%.1f", us * n / 1000 }') ms at the p50."
-    echo "- Stop (SIGTERM, detach, pins and maps removed) with $n_text sessions: ${stop1_s} s."
+    echo "- Stop (SIGTERM, detach, pins and maps removed) with $n_text sessions: ${stop1_s} s;"
+    echo "  ${stop_pool_s} s with them in the client pool."
     echo "- /metrics body: ${scrape1[body_bytes]} bytes, ${scrape1[series]} series with 1 interface;"
     echo "  ${scrape_many[body_bytes]} bytes, ${scrape_many[series]} series with $many_ifaces."
     echo

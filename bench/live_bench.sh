@@ -1,9 +1,10 @@
 #!/bin/bash
 # bench/live_bench.sh: real frames through a gateway in network namespaces. (1) Throughput:
-# within-MTU traffic forwarded with mtuguardd attached to the gateway's inside veth, against the
-# same gateway with no XDP program there and with an empty one. (2) ICMP under an oversize DF
-# flood: the frag-needed errors mtuguardd sends against those the kernel sends itself when the
-# route toward the clients has the smaller MTU, rate limits of both out of the way. Writes a
+# within-MTU traffic forwarded with mtuguardd attached to the gateway's inside veth, its sessions
+# in a client pool (--client-pool) and hashed (without one), against the same gateway with no
+# XDP program there and with an empty one. (2) ICMP under an oversize DF flood: the frag-needed
+# errors mtuguardd sends (both ways) against those the kernel sends itself when the route toward
+# the clients has the smaller MTU, rate limits of both out of the way. Writes a
 # Markdown section (--markdown FILE); bench/run puts it into docs/benchmarks.md. Needs root.
 # Everything it creates (namespaces, daemon, pins, files) is removed on exit, failed or not.
 #
@@ -11,8 +12,9 @@
 #  +----------------+   +--------------------------------------+   +-----------------+
 #  | g0 10.0.1.2    +---+ gw-in 10.0.1.1      gw-out 10.9.0.1  +---+ s0 10.9.0.2     |
 #  +----------------+   +--------------------------------------+   +-----------------+
-#   live_gen (test_run    mtuguardd --iface gw-in, or nothing,       live_count: counts,
-#   live frames, XDP_TX)  or live_pass; 10.64.0.0/10 via 10.9.0.2    drops
+#   live_gen (test_run    mtuguardd --iface gw-in [--client-pool     live_count: counts,
+#   live frames, XDP_TX)  10.64.0.0/12], or nothing, or live_pass;    drops
+#                         10.64.0.0/10 via 10.9.0.2
 #   live_count on g0 for the ICMP runs: counts the errors that come back
 #
 #   bench/live_bench.sh [--markdown FILE] [--rounds N] [--seconds S] [--sessions N]
@@ -35,7 +37,7 @@ while (($#)); do
     --rounds) rounds=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --sessions) sessions=$2; shift 2 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "live_bench: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -46,6 +48,15 @@ fi
 for bin in "$daemon_bin" "$ctl_bin" "$live_bin"; do
     [[ -x $bin ]] || { echo "live_bench: $bin not built" >&2; exit 2; }
 done
+for tool in bpftool jq; do
+    command -v "$tool" >/dev/null || { echo "live_bench: needs $tool" >&2; exit 2; }
+done
+# The client pool of the agent's first configuration: 2^20 addresses from 10.64.0.0 (dst_base),
+# the largest --client-pool allows, so it covers up to that many sessions.
+client_pool=10.64.0.0/12
+client_pool_size=1048576
+((sessions <= client_pool_size)) ||
+    { echo "live_bench: --sessions at most $client_pool_size: the client pool $client_pool holds them" >&2; exit 2; }
 
 tag=mglive$$
 ns_gen=$tag-gen ns_gw=$tag-gw ns_sink=$tag-sink
@@ -160,6 +171,15 @@ start_daemon() {
     ctl session add --file "$sessions_file" >/dev/null
     [[ $(ctl -o json status | jq -r .sessions.exact) == "$sessions" ]] ||
         { log "mtuguardd does not hold $sessions sessions"; return 1; }
+    # With the client pool every session must be in a slot: the hash map stays empty. The pins
+    # live in the daemon's mount namespace (ip netns exec gives it one).
+    local hashed=yes
+    [[ " $* " == *" --client-pool "* ]] && hashed=no
+    if nsenter -t "$daemon_pid" -m bpftool map getnext pinned "$pin/maps/mg_sessions4" >/dev/null 2>&1; then
+        [[ $hashed == yes ]] || { log "with --client-pool the sessions are in the hash map"; return 1; }
+    else
+        [[ $hashed == no ]] || { log "without --client-pool the hash map holds no session"; return 1; }
+    fi
     daemon_mode=$(ctl -o json status | jq -r '.interfaces[0].mode')
     sleep 1 # let the daemon settle after the load
 }
@@ -196,10 +216,14 @@ forwarded() {
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
-# 3. Throughput, interleaved: per round and size, the agent, nothing, the empty program.
+# 3. Throughput, interleaved: per round and size, the agent with its sessions in the client
+# pool, the agent with them hashed, nothing, the empty program.
 declare -A fwd=() offered=()
 for r in $(seq "$rounds"); do
     log "throughput round $r/$rounds"
+    start_daemon --client-pool "$client_pool"
+    forwarded pool
+    stop_daemon
     start_daemon
     forwarded agent
     stop_daemon
@@ -234,6 +258,11 @@ icmp_run() {
 }
 for r in $(seq "$rounds"); do
     log "ICMP round $r/$rounds"
+    start_daemon --icmp-rate 0 --icmp-rate-per-source 0 --client-pool "$client_pool"
+    for spread in "${spreads[@]}"; do
+        icmp_run "$spread" pool
+    done
+    stop_daemon
     start_daemon --icmp-rate 0 --icmp-rate-per-source 0
     for spread in "${spreads[@]}"; do
         icmp_run "$spread" agent
@@ -248,6 +277,9 @@ done
 
 # 5. The report.
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+percent() { awk -v r="$1" 'BEGIN { printf "%.1f %%", 100 * r }'; }
+# cost_ns WITH WITHOUT: what the agent adds per packet, from the two forwarding rates.
+cost_ns() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }'; }
 {
     echo "## Live traffic through a namespace gateway"
     echo
@@ -266,19 +298,23 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
     echo
     echo "### Throughput, within MTU"
     echo
-    echo "Frames to sessions, UDP with DF, within their MTU ($session_mtu). *agent*: \`mtuguardd"
-    echo "--iface gw-in\` (${daemon_mode:-?} XDP) holding the $sessions sessions; *none*: no XDP program on"
-    echo "gw-in; *empty*: \`live_pass\` (XDP_PASS) on gw-in. Forwarded = frames the receiver got per"
-    echo "second."
+    echo "Frames to sessions, UDP with DF, within their MTU ($session_mtu). *agent, client pool*:"
+    echo "\`mtuguardd --iface gw-in --client-pool $client_pool\` (${daemon_mode:-?} XDP) holding the $sessions"
+    echo "sessions, all inside the client pool, so each is found by its address's offset there (the"
+    echo "recommended configuration; the target is judged on it). *agent, hashed*: the same without"
+    echo "\`--client-pool\`, every session in the hash table, as for sessions outside a client pool"
+    echo "(informational). *none*: no XDP program on gw-in; *empty*: \`live_pass\` (XDP_PASS) on gw-in."
+    echo "Forwarded = frames the receiver got per second."
     echo
-    echo "| sessions the traffic is spread over | IP packet size | forwarded, none (pps) | forwarded, empty XDP (pps) | forwarded, agent (pps) | agent ÷ none | agent ÷ empty | target | met | the agent's cost per packet here (ns) | sent by the generator, agent (pps) |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"
+    echo "| sessions the traffic is spread over | IP packet size | forwarded, none (pps) | forwarded, empty XDP (pps) | forwarded, agent, client pool (pps) | client pool ÷ none | client pool ÷ empty | target | met | forwarded, agent, hashed (pps) | hashed ÷ none | the agent's cost per packet here, client pool / hashed (ns) | sent by the generator, client pool / hashed (pps) |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|"
     for spread in "${spreads[@]}"; do
     for size in "${within_sizes[@]}"; do
-        n=$(med "${fwd[none,$spread,$size]}") p=$(med "${fwd[pass,$spread,$size]}") a=$(med "${fwd[agent,$spread,$size]}")
-        rn=$(ratio "$a" "$n")
-        met=$(awk -v r="$rn" 'BEGIN { print (r >= 0.95) ? "yes" : "**no**" }')
-        echo "| $spread | $size | $n | $p | $a | $(awk -v r="$rn" 'BEGIN { printf "%.1f %%", 100 * r }') | $(awk -v r="$(ratio "$a" "$p")" 'BEGIN { printf "%.1f %%", 100 * r }') | ≥ 95 % | $met | $(awk -v a="$a" -v n="$n" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }') | $(med "${offered[agent,$spread,$size]}") |"
+        n=$(med "${fwd[none,$spread,$size]}") p=$(med "${fwd[pass,$spread,$size]}")
+        c=$(med "${fwd[pool,$spread,$size]}") a=$(med "${fwd[agent,$spread,$size]}")
+        rc=$(ratio "$c" "$n")
+        met=$(awk -v r="$rc" 'BEGIN { print (r >= 0.95) ? "yes" : "**no**" }')
+        echo "| $spread | $size | $n | $p | $c | $(percent "$rc") | $(percent "$(ratio "$c" "$p")") | ≥ 95 % | $met | $a | $(percent "$(ratio "$a" "$n")") | $(cost_ns "$c" "$n") / $(cost_ns "$a" "$n") | $(med "${offered[pool,$spread,$size]}") / $(med "${offered[agent,$spread,$size]}") |"
     done
     done
     echo
@@ -286,17 +322,18 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
     echo "it: what attaching it adds to each packet on this path. Compare it with the same program's"
     echo "warm figure under BPF_PROG_TEST_RUN (*Results*): between two packets the forwarding path"
     echo "(veth NAPI, skb, routing, the second veth, the receiver) runs through the same CPU's caches,"
-    echo "so the program's code, the hash table's code and the session entries are met cold or half"
+    echo "so the program's code, the session table's code and the sessions are met cold or half"
     echo "cold, not warm as in a tight loop. Spread over all $sessions sessions, each frame's session"
-    echo "was last touched $sessions frames earlier: its hash bucket and entry have left the caches and"
-    echo "their pages the TLB (in a virtual machine with nested paging a TLB miss walks two sets of"
-    echo "page tables), and the lookup pays for those misses. The kernel's own forwarding keeps no"
-    echo "state per destination here (one route, one neighbour) and pays none of them."
+    echo "was last touched $sessions frames earlier: it has left the caches and its page the TLB (in a"
+    echo "virtual machine with nested paging a TLB miss walks two sets of page tables), and the"
+    echo "lookup pays for those misses: in the client pool one slot, hashed a bucket and then an"
+    echo "element. The kernel's own forwarding keeps no state per destination here (one route, one"
+    echo "neighbour) and pays none of them."
     echo
-    echo "Rounds (forwarded pps, agent / none / empty), for the spread:"
+    echo "Rounds (forwarded pps, agent with client pool / agent hashed / none / empty), for the spread:"
     for spread in "${spreads[@]}"; do
         for size in "${within_sizes[@]}"; do
-            echo "- $spread sessions, $size bytes: agent ${fwd[agent,$spread,$size]% }; none ${fwd[none,$spread,$size]% }; empty ${fwd[pass,$spread,$size]% }."
+            echo "- $spread sessions, $size bytes: client pool ${fwd[pool,$spread,$size]% }; hashed ${fwd[agent,$spread,$size]% }; none ${fwd[none,$spread,$size]% }; empty ${fwd[pass,$spread,$size]% }."
         done
     done
     echo
@@ -304,9 +341,11 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
     echo
     echo "The same generator sends ${over_size}-byte UDP packets with DF to the sessions' addresses;"
     echo "\`live_count\` on the sender's veth counts the ICMP fragmentation-needed errors that come"
-    echo "back. *agent*: \`mtuguardd --iface gw-in --icmp-rate 0 --icmp-rate-per-source 0\` (both"
-    echo "rate limits off), sessions of MTU $session_mtu, the route toward the clients without an"
-    echo "MTU. *kernel*: no agent, no XDP program on gw-in, the route with \`mtu lock $session_mtu\`, so"
+    echo "back. *agent, client pool*: \`mtuguardd --iface gw-in --icmp-rate 0 --icmp-rate-per-source 0"
+    echo "--client-pool $client_pool\` (both rate limits off; the target is judged on it); *agent,"
+    echo "hashed*: the same without \`--client-pool\` (informational); sessions of MTU $session_mtu, the"
+    echo "route toward the clients without an MTU. *kernel*: no agent, no XDP program on gw-in, the"
+    echo "route with \`mtu lock $session_mtu\`, so"
     echo "the kernel's forwarding path sends frag-needed itself. In the gateway's namespace:"
     echo "$(printf '`%s` ' "${icmp_sysctls[@]}")(icmp_ratemask is $icmp_ratemask; Linux exempts"
     echo "frag-needed from both the per-destination and the global limit anyway, so these only make"
@@ -314,18 +353,26 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
     echo "gateway, counting), from /proc/stat over the run; *CPU per error* is its busy time divided"
     echo "by the errors counted."
     echo
-    echo "| | sessions the flood is spread over | ICMP errors per second | sent by the generator (pps) | CPU busy per error (ns) | softirq / system share of the CPU | agent ÷ kernel | target | met |"
+    echo "| | sessions the flood is spread over | ICMP errors per second | sent by the generator (pps) | CPU busy per error (ns) | softirq / system share of the CPU | ÷ kernel | target | met |"
     echo "|---|---:|---:|---:|---:|---|---:|---|---|"
     for spread in "${spreads[@]}"; do
-        a=$(med "${icmp[agent,$spread]}") k=$(med "${icmp[kernel,$spread]}")
-        rk=$(ratio "$a" "$k")
-        met=$(awk -v r="$rk" 'BEGIN { print (r >= 5) ? "yes" : "**no**" }')
-        echo "| agent (XDP) | $spread | $a | $(med "${icmp_offered[agent,$spread]}") | $(med "${icmp_cpu[agent,$spread]}") | $(med "${icmp_softirq[agent,$spread]}") % / $(med "${icmp_system[agent,$spread]}") % | ${rk}× | ≥ 5× | $met |"
+        k=$(med "${icmp[kernel,$spread]}")
+        for who in pool agent; do
+            a=$(med "${icmp[$who,$spread]}")
+            rk=$(ratio "$a" "$k")
+            if [[ $who == pool ]]; then
+                name="agent (XDP), client pool" target="≥ 5×"
+                met=$(awk -v r="$rk" 'BEGIN { print (r >= 5) ? "yes" : "**no**" }')
+            else
+                name="agent (XDP), hashed" target="–" met="–"
+            fi
+            echo "| $name | $spread | $a | $(med "${icmp_offered[$who,$spread]}") | $(med "${icmp_cpu[$who,$spread]}") | $(med "${icmp_softirq[$who,$spread]}") % / $(med "${icmp_system[$who,$spread]}") % | ${rk}× | $target | $met |"
+        done
         echo "| kernel (route MTU) | $spread | $k | $(med "${icmp_offered[kernel,$spread]}") | $(med "${icmp_cpu[kernel,$spread]}") | $(med "${icmp_softirq[kernel,$spread]}") % / $(med "${icmp_system[kernel,$spread]}") % | – | – | – |"
     done
     echo
     for spread in "${spreads[@]}"; do
-        echo "- Rounds, $spread sessions (errors per second): agent ${icmp[agent,$spread]% }; kernel ${icmp[kernel,$spread]% }."
+        echo "- Rounds, $spread sessions (errors per second): agent with client pool ${icmp[pool,$spread]% }; agent hashed ${icmp[agent,$spread]% }; kernel ${icmp[kernel,$spread]% }."
     done
 } >"$work/report.md"
 if [[ -n $markdown ]]; then

@@ -12,8 +12,12 @@ set format x "10^{%L}"
 set grid
 set key top left opaque box
 set yrange [1:40000]
-plot data using 1:2 with linespoints title "empty XDP program", \
-     data using 1:3 with linespoints title "no session, IPv4", \
-     data using 1:4 with linespoints title "session within MTU, IPv4", \
-     data using 1:5 with linespoints title "session within MTU, IPv6", \
-     data using 1:6 with linespoints title "IPv4, a different session every packet (cold, one syscall each)"
+# Client pools (the recommended configuration) solid, hashed sessions dashed.
+plot data using 1:2 with linespoints lc rgb "black" title "empty XDP program", \
+     data using 1:7 with linespoints lc 1 title "session within MTU, IPv4, client pool", \
+     data using 1:8 with linespoints lc 2 title "session within MTU, IPv6, client pool", \
+     data using 1:9 with linespoints lc 3 title "IPv4, a different session every packet (cold, one syscall each), client pool", \
+     data using 1:3 with linespoints lc 4 dt 2 title "no session, IPv4, hashed", \
+     data using 1:4 with linespoints lc 1 dt 2 title "session within MTU, IPv4, hashed", \
+     data using 1:5 with linespoints lc 2 dt 2 title "session within MTU, IPv6, hashed", \
+     data using 1:6 with linespoints lc 3 dt 2 title "IPv4, a different session every packet (cold), hashed"
