@@ -222,7 +222,7 @@ void store_policy(mg_session *slot, uint64_t word)
 
 bool holds_session(uint64_t word)
 {
-    mg_session policy;
+    mg_session policy{};
     std::memcpy(&policy, &word, sizeof(word));
     return policy.dtls_mtu && !(policy.flags & MG_SESSION_POOL_FILL);
 }
