@@ -24,7 +24,8 @@
 #define MG_MAX_POOLS 4096
 /* Sources tracked by the per-source ICMP token bucket (LRU: the least recent is forgotten). */
 #define MG_RATELIMIT_SOURCES 65536
-/* Flows remembered after their ICMP error, to count those that ignore it (flows.bpf.h). */
+/* Flows remembered after their ICMP error, to count those that ignore it (flows.bpf.h): a
+ * direct-mapped table, so a power of two. */
 #define MG_ANSWERED_FLOWS 65536
 
 /*
@@ -190,7 +191,7 @@ struct mg_client_pools {
  * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
  * another ABI instead of reading them wrongly.
  */
-#define MG_ABI_VERSION 4
+#define MG_ABI_VERSION 5
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {
@@ -297,8 +298,9 @@ static inline __u32 mg_counter_index(__u32 slot, __u32 family, __u32 reason)
 
 #define MG_COUNTER_ENTRIES (MG_MAX_IFACES * MG_FAMILY_COUNT * MG_REASON_COUNT)
 
-/* A flow answered with an ICMP error (flows.bpf.h). */
+/* A flow answered with an ICMP error (flows.bpf.h), in its slot flow % MG_ANSWERED_FLOWS. */
 struct mg_answered_flow {
+	__u64 flow;              /* mg_flow_hash() of the flow; 0: the slot is empty */
 	__u64 first_answered_ns; /* bpf_ktime_get_coarse_ns() of its first error */
 	__u64 unheeded;          /* oversize packets answered again a second or more later */
 };

@@ -41,4 +41,4 @@ static_assert(sizeof(mg_client_obs) == 96);
 static_assert(offsetof(mg_client_obs, last_syn_ns) == 48);
 static_assert(offsetof(mg_client_obs, other_udp_port) == 88);
 static_assert(sizeof(mg_observe_settings) == 8);
-static_assert(sizeof(mg_answered_flow) == 16);
+static_assert(sizeof(mg_answered_flow) == 24);

@@ -139,16 +139,15 @@ TEST_P(Enforcement, AFlowStillOversizeASecondAfterItsErrorIsUnheeded)
         return p.build();
     };
     const int flows = datapath->map_fd("mg_answered_flows");
-    auto entries = [&] {
-        std::vector<std::pair<uint64_t, mg_answered_flow>> out;
-        uint64_t key = 0, next = 0;
-        const uint64_t *previous = nullptr;
-        while (bpf_map_get_next_key(flows, previous, &next) == 0) {
+    auto entries = [&] { // the occupied slots, by index
+        std::vector<std::pair<uint32_t, mg_answered_flow>> out;
+        for (uint32_t index = 0; index < MG_ANSWERED_FLOWS; index++) {
             mg_answered_flow value{};
-            EXPECT_EQ(bpf_map_lookup_elem(flows, &next, &value), 0);
-            out.emplace_back(next, value);
-            key = next;
-            previous = &key;
+            EXPECT_EQ(bpf_map_lookup_elem(flows, &index, &value), 0);
+            if (value.flow) {
+                EXPECT_EQ(value.flow % MG_ANSWERED_FLOWS, index) << "a flow in another's slot";
+                out.emplace_back(index, value);
+            }
         }
         return out;
     };
@@ -163,7 +162,7 @@ TEST_P(Enforcement, AFlowStillOversizeASecondAfterItsErrorIsUnheeded)
     EXPECT_EQ(datapath->unheeded().at(test_slot), 0u);
 
     seen[0].second.first_answered_ns = 1; // answered long ago
-    ASSERT_EQ(bpf_map_update_elem(flows, &seen[0].first, &seen[0].second, BPF_EXIST), 0);
+    ASSERT_EQ(bpf_map_update_elem(flows, &seen[0].first, &seen[0].second, BPF_ANY), 0);
     expect(tcp(0x39), MG_REASON_ICMP_SENT);
     expect(tcp(0x3a), MG_REASON_ICMP_SENT); // another source port: another flow, answered first now
     seen = entries();
@@ -173,6 +172,35 @@ TEST_P(Enforcement, AFlowStillOversizeASecondAfterItsErrorIsUnheeded)
         unheeded += value.unheeded;
     EXPECT_EQ(unheeded, 1u);
     EXPECT_EQ(datapath->unheeded().at(test_slot), 1u);
+}
+
+// The table is direct-mapped: a flow answered into a slot another flow holds takes it over and
+// starts its own second, however long ago the other was answered.
+TEST_P(Enforcement, AFlowAnsweredIntoAnotherFlowsSlotTakesItOverUncounted)
+{
+    Ipv4Packet p = v4(1400);
+    p.upper = {0x30, 0x39, 0x01, 0xbb, 0, 0, 0, 1};
+    const Bytes tcp = p.build();
+    const int flows = datapath->map_fd("mg_answered_flows");
+    expect(tcp, MG_REASON_ICMP_SENT);
+    uint32_t index = 0;
+    mg_answered_flow mine{};
+    for (; index < MG_ANSWERED_FLOWS; index++) {
+        ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &mine), 0);
+        if (mine.flow)
+            break;
+    }
+    ASSERT_LT(index, MG_ANSWERED_FLOWS) << "the flow was not remembered";
+
+    const mg_answered_flow other{mine.flow + MG_ANSWERED_FLOWS, 1, 7}; // same slot, answered long ago
+    ASSERT_EQ(bpf_map_update_elem(flows, &index, &other, BPF_ANY), 0);
+    expect(tcp, MG_REASON_ICMP_SENT);
+    mg_answered_flow now{};
+    ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &now), 0);
+    EXPECT_EQ(now.flow, mine.flow);
+    EXPECT_GT(now.first_answered_ns, 1u);
+    EXPECT_EQ(now.unheeded, 0u);
+    EXPECT_EQ(datapath->unheeded().at(test_slot), 0u);
 }
 
 TEST_P(Enforcement, Ipv4WithoutDfPassesForTheTunnelToFragment)
