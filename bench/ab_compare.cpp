@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -34,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "datapath.hpp"
 #include "icmp_warm.h"
 #include "mtuguard_kern_user.h"
 
@@ -120,7 +122,8 @@ void update(bpf_map *map, const void *key, const void *value)
 }
 
 // Where global `name` lives in the object's .bss, from BTF.
-size_t bss_offset(bpf_object *obj, const char *name)
+// The offset of a global in the object's .bss; std::nullopt for one an older build lacks.
+std::optional<size_t> bss_find(bpf_object *obj, const char *name)
 {
     const btf *b = bpf_object__btf(obj);
     int id = b ? btf__find_by_name_kind(b, ".bss", BTF_KIND_DATASEC) : -1;
@@ -131,6 +134,13 @@ size_t bss_offset(bpf_object *obj, const char *name)
     for (int i = 0; i < btf_vlen(sec); ++i)
         if (!std::strcmp(btf__name_by_offset(b, btf__type_by_id(b, vars[i].type)->name_off), name))
             return vars[i].offset;
+    return std::nullopt;
+}
+
+size_t bss_offset(bpf_object *obj, const char *name)
+{
+    if (auto offset = bss_find(obj, name))
+        return *offset;
     fail(std::string("no global ") + name);
 }
 
@@ -171,6 +181,10 @@ Variant load(const std::string &path, uint32_t sessions, bool client_pool)
     mg_settings settings{};
     settings.mss_clamp = 1;
     std::memcpy(bss_value.data() + bss_offset(v.obj, "mg_settings"), &settings, sizeof(settings));
+    if (auto offset = bss_find(v.obj, "mg_clock")) { // builds since the jiffies clock
+        const mg_clock clock = mtuguard::program_clock();
+        std::memcpy(bss_value.data() + *offset, &clock, sizeof(clock));
+    }
     if (client_pool) {
         mg_client_pools pools{};
         pools.first4 = pool_first4;

@@ -100,6 +100,13 @@ int probe_ktime_coarse(struct xdp_md *ctx)
 	return bpf_ktime_get_coarse_ns() ? XDP_PASS : XDP_DROP;
 }
 
+/* The same resolution as the program reads it (bpf/clock.bpf.h): one load, inlined. */
+SEC("xdp")
+int probe_jiffies(struct xdp_md *ctx)
+{
+	return bpf_jiffies64() ? XDP_PASS : XDP_DROP;
+}
+
 /* The spans an ICMPv4 error is summed over: IP header, then ICMP header + quote (512 + 44). */
 SEC("xdp")
 int probe_csum4(struct xdp_md *ctx)

@@ -319,6 +319,8 @@ public:
              bpf_program__fd(p->probe_ktime), "probe_ktime"},
             {"`bpf_ktime_get_coarse_ns()`", "a clock read at tick resolution",
              bpf_program__fd(p->probe_ktime_coarse), "probe_ktime_coarse"},
+            {"`bpf_jiffies64()`", "the same resolution as the program reads it (inlined)",
+             bpf_program__fd(p->probe_jiffies), "probe_jiffies"},
             {"`bpf_csum_diff` over 20 + 556 bytes", "the checksums of a 576-byte ICMPv4 error",
              bpf_program__fd(p->probe_csum4), "probe_csum4"},
             {"`bpf_csum_diff` over 40 + 1240 bytes", "the checksum of a 1280-byte ICMPv6 error",
@@ -411,6 +413,7 @@ public:
         }
         skel_->bss->mg_settings = settings;
         skel_->bss->mg_client_pools = pools_;
+        skel_->bss->mg_clock = program_clock();
         auto update = [](bpf_map *map, const void *key, size_t key_size, const void *value,
                          size_t value_size, const char *what) {
             if (bpf_map__update_elem(map, key, key_size, value, value_size, BPF_ANY))

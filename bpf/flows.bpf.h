@@ -96,7 +96,7 @@ static __always_inline __u64 mg_flow_of(struct xdp_md *ctx, const struct mg_pack
 }
 
 /*
- * The flow is being answered now (the packet's coarse clock reading): remember it, or count it
+ * The flow is being answered now (mg_now() of the packet): remember it, or count it
  * as unheeded when it was answered a second or more before.
  */
 static __always_inline void mg_flow_answered(__u64 flow, const struct mg_iface *iface, __u64 now)

@@ -17,6 +17,7 @@
 #include <linux/ip.h>
 #include <bpf/bpf_endian.h>
 
+#include "clock.bpf.h"
 #include "config.bpf.h"
 #include "csum.bpf.h"
 #include "flows.bpf.h"
@@ -109,8 +110,8 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	 */
 	stats = mg_session_stats(pkt, session, policy);
 	stats->oversize_packets++;
-	/* a tick is precise enough; the rate limit reuses the same reading */
-	now = bpf_ktime_get_coarse_ns();
+	/* a tick is precise enough; the rate limit and the answered flows reuse the reading */
+	now = mg_now();
 	stats->last_oversize_ns = now;
 	if (pkt->l3_len <= threshold)
 		return MG_REASON_IPV6_BELOW_MIN;

@@ -145,7 +145,7 @@ enum mg_mss_mode {
 struct mg_session_stats {
 	__u64 oversize_packets;
 	__u64 icmp_sent;
-	__u64 last_oversize_ns; /* bpf_ktime_get_coarse_ns() of the last oversize packet, 0 = never */
+	__u64 last_oversize_ns; /* mg_now() of the last oversize packet, 0 = never */
 };
 
 /*
@@ -257,6 +257,16 @@ struct mg_settings {
 #define MG_HAS_POOLS4 1u
 #define MG_HAS_POOLS6 2u
 
+/*
+ * The program's clock (clock.bpf.h): jiffies scaled to ns, so CLOCK_MONOTONIC at tick resolution
+ * (within a fraction of a second: jiffies start counting when the tick starts). The daemon writes
+ * it before attaching.
+ */
+struct mg_clock {
+	__u64 tick_ns;         /* ns per jiffy: clock_getres(CLOCK_MONOTONIC_COARSE) */
+	__u64 initial_jiffies; /* jiffies at boot: the kernel's INITIAL_JIFFIES for this HZ */
+};
+
 /* Token bucket state; tokens are kept in nanotokens (tokens * 1e9) to avoid division. */
 struct mg_bucket {
 	__u64 nanotokens;
@@ -301,7 +311,7 @@ static inline __u32 mg_counter_index(__u32 slot, __u32 family, __u32 reason)
 /* A flow answered with an ICMP error (flows.bpf.h), in its slot flow % MG_ANSWERED_FLOWS. */
 struct mg_answered_flow {
 	__u64 flow;              /* mg_flow_hash() of the flow; 0: the slot is empty */
-	__u64 first_answered_ns; /* bpf_ktime_get_coarse_ns() of its first error */
+	__u64 first_answered_ns; /* mg_now() of its first error */
 	__u64 unheeded;          /* oversize packets answered again a second or more later */
 };
 

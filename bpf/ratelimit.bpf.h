@@ -99,10 +99,9 @@ static __always_inline int mg_global_may_send(__u64 now)
 }
 
 /*
- * Per source first: a source over its own limit must not spend the global budget. `now` is the
- * coarse clock (the tick, 1-4 ms), read once per oversize packet by the caller; it costs an
- * eighth of bpf_ktime_get_ns(): tokens then come back a tick's worth at a time, which keeps the
- * rate exact over any interval longer than a tick.
+ * Per source first: a source over its own limit must not spend the global budget. `now` is
+ * mg_now() (the tick, 1-10 ms), read once per oversize packet by the caller: tokens come back a
+ * tick's worth at a time, which keeps the rate exact over any interval longer than a tick.
  */
 static __always_inline int mg_icmp_may_send(const struct mg_addr *source, __u64 now)
 {

@@ -60,13 +60,13 @@ uint64_t limit_field(const json &request)
     return it->get<uint64_t>();
 }
 
-// Kernel time (bpf_ktime_get_ns, CLOCK_MONOTONIC) to wall-clock seconds.
+// The program's time (bpf/clock.bpf.h: CLOCK_MONOTONIC at tick resolution) to wall-clock seconds.
 json wall_time(uint64_t monotonic_ns)
 {
     if (!monotonic_ns)
         return nullptr;
     timespec mono, real;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &mono); // the clock the program stamps with
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &mono); // its resolution, the tick
     clock_gettime(CLOCK_REALTIME, &real);
     const double now_mono = mono.tv_sec + mono.tv_nsec / 1e9, now_real = real.tv_sec + real.tv_nsec / 1e9;
     return now_real - (now_mono - monotonic_ns / 1e9);

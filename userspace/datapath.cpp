@@ -341,6 +341,20 @@ mg_settings make_settings(const Config &config)
     return s;
 }
 
+mg_clock program_clock()
+{
+    timespec res{};
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0)
+        fail(errno, "reading the tick length (CLOCK_MONOTONIC_COARSE)");
+    const uint64_t tick_ns = uint64_t(res.tv_sec) * 1000000000 + uint64_t(res.tv_nsec);
+    if (tick_ns == 0 || tick_ns > 100000000)
+        throw std::runtime_error("the kernel reports a tick of " + std::to_string(tick_ns) + " ns");
+    const int64_t hz = (1000000000 + int64_t(tick_ns) / 2) / int64_t(tick_ns);
+    // include/linux/jiffies.h: INITIAL_JIFFIES is (unsigned long)(unsigned int)(-300 * HZ), so
+    // that jiffies wrap 32 bits five minutes after boot.
+    return mg_clock{tick_ns, uint64_t(uint32_t(-300 * hz))};
+}
+
 Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std::vector<Prefix> &client_pools)
     : pin_dir_(pin_dir)
 {
@@ -393,6 +407,7 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std:
                                      "(--client-pool): start with the pools they were made for, or run "
                                      "`mtuguardctl detach` to remove the old state, or use another --pin-path");
         skel_->bss->mg_client_pools = pools;
+        skel_->bss->mg_clock = program_clock();
         map_slots(client_pools);
     } catch (...) {
         for (Slots &s : slots_)

@@ -76,6 +76,9 @@ private:
 // Settings as the program reads them: token-bucket fill times precomputed.
 mg_settings make_settings(const Config &config);
 
+// The program's clock (bpf/clock.bpf.h) for this kernel: its tick length and where jiffies start.
+mg_clock program_clock();
+
 struct SessionEntry {
     Prefix prefix;
     mg_session session{};

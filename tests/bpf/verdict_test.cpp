@@ -3,6 +3,7 @@
 // for byte on the output. The ICMP errors are also checked field by field here, with checksums
 // verified by the test's own code.
 #include <bpf/bpf.h>
+#include <time.h>
 
 #include <gtest/gtest.h>
 
@@ -201,6 +202,27 @@ TEST_P(Enforcement, AFlowAnsweredIntoAnotherFlowsSlotTakesItOverUncounted)
     EXPECT_GT(now.first_answered_ns, 1u);
     EXPECT_EQ(now.unheeded, 0u);
     EXPECT_EQ(datapath->unheeded().at(test_slot), 0u);
+}
+
+// The program's clock (jiffies, bpf/clock.bpf.h) stamps on CLOCK_MONOTONIC's scale: the daemon
+// shows the stamp as a time of day. Jiffies start with the tick, a fraction of a second after
+// the monotonic clock, and a stamp is at most a tick old.
+TEST_P(Enforcement, TheOversizeStampIsOnTheMonotonicClock)
+{
+    auto monotonic_ns = [] {
+        timespec t{};
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return uint64_t(t.tv_sec) * 1000000000 + uint64_t(t.tv_nsec);
+    };
+    const uint64_t before = monotonic_ns();
+    expect(v4(1400).build(), MG_REASON_ICMP_SENT);
+    const uint64_t after = monotonic_ns();
+    const auto session = datapath->session(parse_prefix("10.8.0.5"));
+    ASSERT_TRUE(session);
+    const uint64_t stamp = session->stats.last_oversize_ns;
+    const mg_clock clock = program_clock();
+    EXPECT_GE(stamp + 2 * clock.tick_ns + 1000000000, before) << "more than a second early";
+    EXPECT_LE(stamp, after + clock.tick_ns) << "later than the packet";
 }
 
 TEST_P(Enforcement, Ipv4WithoutDfPassesForTheTunnelToFragment)
