@@ -7,9 +7,9 @@
  * drops it) and its flow is stuck. Such packets are counted per interface as "unheeded".
  *
  * The table is direct-mapped: the flow's slot is its hash modulo the size, an array lookup the
- * verifier inlines, where a hash map's lookup and insert were a call each on every answered
- * packet. A flow answered later into an occupied slot takes it over, as an LRU would evict
- * the oldest; two flows answered in turn into one slot keep restarting each other's clock and
+ * verifier inlines, where a hash map would cost a call on every answered packet and an insert
+ * (with its lock) for every new flow, which under a flood is every packet. A flow answered into
+ * an occupied slot takes it over, as an LRU would evict the oldest; two flows answered in turn into one slot keep restarting each other's clock and
  * are never counted. Two CPUs writing one slot at once may leave it mixed, which at worst counts
  * one packet wrongly. The figure is a diagnosis, not a verdict.
  * Other protocols are left out: `ping -M do -s N` repeats its size on purpose, whatever it is told.
@@ -47,7 +47,7 @@ struct {
 /*
  * Addresses, protocol and ports, each 64-bit word multiplied by its own odd constant and the
  * products summed: the multiplications are independent, so they overlap, where a chain of
- * mixes waited for each one in turn. The finish folds the high half, where a product gathers
+ * mixes would wait for each one in turn. The finish folds the high half, where a product gathers
  * all of its word's bits, into the low half the table is indexed by. 0 when a header is not
  * there. A global function: the verifier checks it once, on its own, not once per path into
  * the ICMP builder (scalars only, hence the offsets rather than the parsed structs).
