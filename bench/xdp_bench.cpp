@@ -69,7 +69,7 @@ const char *const sender4 = "198.51.100.10";
 const char *const sender6 = "2001:db8:100::10";
 const char *const icmp_source4 = "192.0.2.1";
 const char *const icmp_source6 = "2001:db8:ffff::1";
-// Each instance exists twice. With client pools (--client-pool, the recommended configuration):
+// Each instance exists twice. With client pools (--client-pool or a pool prefix's default):
 // the largest pools there are (2^20 addresses), every session of the biggest instance inside.
 // Hashed: no client pool, every session in the hash maps, as for sessions outside a client pool.
 const char *const client_pool4_text = "10.16.0.0/12";
@@ -1587,13 +1587,15 @@ int run(const Options &options)
     md << "## Results\n\n"
        << "Two configurations of the session table. *client pool*: instances with the client "
           "pools " << client_pool4_text << " and " << client_pool6_text << " (`--client-pool`, "
-          "2^20 addresses each, the largest allowed), every session inside them, so each lookup "
+          "or by default the largest pool prefix given as a session; 2^20 addresses each, the "
+          "largest allowed), every session inside them, so each lookup "
           "is an array index by the address's offset in the pool, which the verifier inlines; "
-          "this is the recommended configuration and the targets are judged on its rows. "
+          "this is the configuration of a gateway that declares its VPN's pool and the targets "
+          "are judged on its rows. "
           "*hashed (outside the client pool)*: instances without client pools, every session in "
-          "the hash maps; these rows are informational (– in the target column), because a "
-          "session whose address lies outside `--client-pool` (or any session, when none is "
-          "given) is found by that hash lookup instead.\n\n"
+          "the hash maps; these rows are informational (– in the target column): a session "
+          "whose address lies outside the client pool (or any session, when no pool is "
+          "declared) is found by that hash lookup instead.\n\n"
        << "| path | sessions per family | method | ns/packet | ratio to empty program | target | "
           "met | range over rounds (ns) |\n"
        << "|---|---:|---|---:|---:|---|---|---|\n";

@@ -27,8 +27,9 @@ Sessions (SPEC):
   ADDR is a client's tunnel address (IPv4 or IPv6); a /PREFIX gives defaults to a
   whole address pool, an exact address wins over a pool. MTUs are 576-65535.
   transport defaults to tls: the smaller MTU, which cannot black-hole.
-  Sessions inside the --client-pool of their family are found by the address's
-  offset in it instead of by a hash: give it the VPN's address pool.
+  Sessions inside the client pool of their family are found by the address's
+  offset in it instead of by a hash: give the VPN's address pool as a pool prefix
+  (at most 2^20 addresses, it becomes the client pool) or with --client-pool.
 
 Config file: the same option names in INI syntax (one "session = SPEC" line per
 session); an option given on the command line replaces the file's value(s).
@@ -98,7 +99,8 @@ po::options_description make_options(RawOptions &raw)
         ("client-pool", po::value(&client_pools)->value_name("PREFIX"),
          "the address pool the VPN gives its clients, at most 2^20 addresses (IPv4 /12, IPv6 /108 "
          "or longer; one per family): its sessions are found by the address's offset, the fastest "
-         "lookup, for 32 bytes of kernel memory per address of the pool")
+         "lookup, for 32 bytes of kernel memory per address of the pool. Default: the family's "
+         "largest pool prefix (--session ADDR/PREFIX) of that size; 'off': none, every session hashed")
         ("mss-clamp", po::value<std::string>(&scalars["mss-clamp"])->value_name("on|off")->default_value("on"),
          "lower the MSS of sessions' TCP SYN and SYN-ACK to the tunnel MTU - 40 (IPv4) / - 60 (IPv6); "
          "a session's mss-clamp=on|off overrides it")
@@ -237,6 +239,35 @@ void validate_sessions(const std::vector<SessionSpec> &sessions)
     for (const auto &spec : sessions) {
         if (!seen.insert(spec.prefix.to_string()).second)
             throw UsageError("--session " + spec.prefix.to_string() + ": given twice");
+    }
+}
+
+// A client pool's slots are allocated whole: 2^20 addresses (32 MiB of kernel memory) at most.
+bool fits_client_pool(const Prefix &pool)
+{
+    return (pool.ipv4 ? 32 : 128) - pool.length <= 20;
+}
+
+// A family without --client-pool takes its largest static pool prefix that fits one: a VPN hands
+// its clients addresses from its pool, and a session there is then found by the address's offset
+// instead of by a hash, the cheaper lookup on every packet.
+void default_client_pools(Config &config)
+{
+    for (const bool ipv4 : {true, false}) {
+        const Prefix *largest = nullptr;
+        for (const Prefix &given : config.client_pools)
+            if (given.ipv4 == ipv4)
+                largest = &given;
+        if (largest)
+            continue;
+        for (const auto &spec : config.sessions) {
+            const Prefix &pool = spec.prefix;
+            if (pool.ipv4 == ipv4 && !pool.is_host() && fits_client_pool(pool) &&
+                (!largest || pool.length < largest->length))
+                largest = &pool;
+        }
+        if (largest)
+            config.client_pools.push_back(*largest);
     }
 }
 
@@ -460,16 +491,20 @@ CommandLine parse_command_line(int argc, const char *const argv[])
         throw UsageError(e.what());
     }
 
-    for (const auto &text : client_pools) {
+    const bool pools_off = client_pools.size() == 1 && client_pools[0] == "off";
+    for (const auto &text : pools_off ? std::vector<std::string>{} : client_pools) {
+        if (text == "off")
+            throw UsageError("--client-pool off: given with pools; it goes alone");
         Prefix pool = wrap("client-pool", text, [&] { return parse_prefix(text); });
-        const unsigned host_bits = (pool.ipv4 ? 32 : 128) - pool.length;
-        if (host_bits > 20)
+        if (!fits_client_pool(pool))
             throw UsageError("--client-pool " + text + ": larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)");
         for (const Prefix &other : config.client_pools)
             if (other.ipv4 == pool.ipv4)
                 throw UsageError("--client-pool " + text + ": one pool per family");
         config.client_pools.push_back(pool);
     }
+    if (!pools_off)
+        default_client_pools(config);
 
     for (const auto &text : icmp_sources) {
         Prefix address = wrap("icmp-source", text, [&] { return parse_address(text); });

@@ -21,7 +21,8 @@
 #   ping_ipv6            the same with ICMPv6 Packet Too Big
 #   tcp_download_ipv4    5 MiB over HTTP: intact, nothing over 1347 reaches the client, every ICMP
 #   tcp_download_ipv6    error quotes an oversize packet and there is one per oversize packet;
-#                        the session in a --client-pool (the pings' sessions are hashed)
+#                        the session in a client pool: IPv4 --client-pool, IPv6 its pool
+#                        prefix's range by default (the pings' sessions are hashed)
 #   stop_detaches        SIGTERM: exit 0, no XDP program left on any gateway interface
 #   bad_iface_attaches_nothing   a nonexistent --iface: exit 2, nothing attached
 #   failed_attach_unwinds        the second --iface is taken: exit 1, the first is detached again
@@ -113,9 +114,17 @@ check_download()
 
     start_http_server
     # The client's session in a client pool here (the pings find theirs in the hash): the
-    # downloads go through the array lookup.
+    # downloads go through the array lookup. IPv4's is named, IPv6's is its pool prefix's range.
     mg_daemon_start --iface gw-in --session "$SESSION4" --session "$SESSION6" \
-        --client-pool 10.8.0.0/24 --client-pool 2001:db8:8::/112 --icmp-rate 0 --icmp-rate-per-source 0
+        --session "2001:db8:8::/112,dtls-mtu=1418,tls-mtu=$TLS_MTU" --client-pool 10.8.0.0/24 \
+        --icmp-rate 0 --icmp-rate-per-source 0
+    local pool
+    for pool in 10.8.0.0/24 2001:db8:8::/112; do
+        mg_log_has "client pool $pool: " || mg_fail "the daemon did not log its client pool $pool:
+$(sed 's/^/    | /' "$MG_DAEMON_LOG")"
+    done
+    ! bpftool map getnext pinned "$MG_TMP/bpffs/mtuguard/maps/mg_sessions$family" >/dev/null 2>&1 ||
+        mg_fail "the client's session went to the hash (mg_sessions$family), not to its client pool"
 
     # Everything of the transfer that reaches the client, and on the server the ICMP errors it
     # gets and the oversize packets it sends toward the client. Headers are enough: lengths are

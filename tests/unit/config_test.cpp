@@ -80,6 +80,38 @@ TEST(Config, EveryOption)
     EXPECT_EQ(c.client_pools[1].to_string(), "2001:db8::/108");
 }
 
+// Without --client-pool a family takes its largest pool prefix of at most 2^20 addresses; an
+// explicit pool wins for its family only, and "off" leaves every session hashed.
+TEST(Config, ClientPoolDefaultsToTheLargestPoolPrefixThatFits)
+{
+    auto pools = [](std::vector<std::string> args) {
+        std::vector<std::string> texts;
+        for (const Prefix &p : parse(args).config.client_pools)
+            texts.push_back(p.to_string());
+        return texts;
+    };
+    using Texts = std::vector<std::string>;
+    const char *v4_small = "10.8.1.0/24,dtls-mtu=1418,tls-mtu=1347";
+    const char *v4_large = "10.8.0.0/16,dtls-mtu=1418,tls-mtu=1347";
+    const char *v4_too_large = "10.0.0.0/11,dtls-mtu=1418,tls-mtu=1347";
+    const char *v6_fits = "2001:db8::/108,dtls-mtu=1418,tls-mtu=1347";
+    const char *v6_too_large = "2001:db8:1::/64,dtls-mtu=1418,tls-mtu=1347";
+
+    EXPECT_EQ(pools({"--iface", "eth1", session}), Texts{});
+    EXPECT_EQ(pools({"--iface", "eth1", "--session", v4_small, "--session", v4_large, "--session", v4_too_large,
+                     session}),
+              Texts{"10.8.0.0/16"});
+    EXPECT_EQ(pools({"--iface", "eth1", "--session", v6_too_large, "--session", v6_fits, "--session", v4_small}),
+              (Texts{"10.8.1.0/24", "2001:db8::/108"}));
+    EXPECT_EQ(pools({"--iface", "eth1", "--session", v4_too_large, "--session", v6_too_large}), Texts{});
+    EXPECT_EQ(pools({"--iface", "eth1", "--session", v4_large, "--session", v6_fits, "--client-pool", "10.16.0.0/12"}),
+              (Texts{"10.16.0.0/12", "2001:db8::/108"}));
+    EXPECT_EQ(pools({"--iface", "eth1", "--session", v4_large, "--session", v6_fits, "--client-pool", "off"}),
+              Texts{});
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "off", "--client-pool", "10.8.0.0/16"}),
+              "--client-pool off: given with pools; it goes alone");
+}
+
 TEST(Config, HelpAndVersion)
 {
     CommandLine help = parse({"--help"});
