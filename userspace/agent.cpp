@@ -743,13 +743,13 @@ ReloadReport Agent::reload(const Config &next)
     // The observation programs and the session sources are set up once, at start.
     const auto sources = [](const Config &c) {
         return std::tie(c.outside_ifaces, c.tls_port, c.dtls_port, c.ocserv, c.occtl, c.occtl_socket,
-                        c.ocserv_interval, c.occtl_timeout, c.syslog_listen, c.asa_groups);
+                        c.ocserv_config, c.ocserv_interval, c.occtl_timeout, c.syslog_listen, c.asa_groups);
     };
     restart_only(sources(next) != sources(config_),
-                 "--outside-iface, --tls-port, --dtls-port, --ocserv, --occtl*, --ocserv-interval, --syslog-listen or "
+                 "--outside-iface, --tls-port, --dtls-port, --ocserv*, --occtl*, --syslog-listen or "
                  "--asa-group", "the options given at start", "a change");
     std::tie(merged.outside_ifaces, merged.tls_port, merged.dtls_port, merged.ocserv, merged.occtl,
-             merged.occtl_socket, merged.ocserv_interval, merged.occtl_timeout, merged.syslog_listen,
+             merged.occtl_socket, merged.ocserv_config, merged.ocserv_interval, merged.occtl_timeout, merged.syslog_listen,
              merged.asa_groups) = sources(config_);
     merged.ifaces = config_.ifaces;
     merged.client_ifaces = config_.client_ifaces;

@@ -1,4 +1,5 @@
 #include "config.hpp"
+#include "ocserv_conf.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -59,8 +60,9 @@ Examples:
       --session 10.8.0.0/16,dtls-mtu=1418,tls-mtu=1347 \
       --session 2001:db8:8::/64,dtls-mtu=1418,tls-mtu=1347
 
-  # ocserv's pool (ipv4-network 10.10.0.0/16): sessions found by offset
-  mtuguardd --iface eth1 --client-pool 10.10.0.0/16 --ocserv
+  # Sessions from ocserv; its ipv4-network (in /etc/ocserv/ocserv.conf) is the
+  # client pool, where sessions are found by offset
+  mtuguardd --iface eth1 --ocserv
 
   # From a config file, one interface more on the command line
   mtuguardd --config /etc/mtuguard/mtuguard.conf --iface eth2
@@ -163,6 +165,10 @@ po::options_description make_options(RawOptions &raw)
          "and public addresses; a vanished user's session is removed")
         ("occtl", po::value<std::string>(&scalars["occtl"])->value_name("PATH")->default_value("/usr/bin/occtl"),
          "the occtl program")
+        ("ocserv-config", po::value<std::string>(&scalars["ocserv-config"])->value_name("PATH"),
+         "ocserv's configuration (default /etc/ocserv/ocserv.conf, skipped when absent): with "
+         "--ocserv, its ipv4-network and ipv6-network are the client pools of the families that "
+         "--client-pool and the pool prefixes leave without one")
         ("occtl-socket", po::value<std::string>(&scalars["occtl-socket"])->value_name("PATH"),
          "ocserv's occtl socket (occtl --socket-file), when not occtl's default")
         ("ocserv-interval", po::value<std::string>(&scalars["ocserv-interval"])->value_name("SECONDS")->default_value("1"),
@@ -248,6 +254,33 @@ bool fits_client_pool(const Prefix &pool)
     return (pool.ipv4 ? 32 : 128) - pool.length <= 20;
 }
 
+// With --ocserv, a family still without a client pool takes ocserv's own pool (ocserv_conf.hpp)
+// when it fits one.
+void default_ocserv_pools(Config &config)
+{
+    const bool named = !config.ocserv_config.empty();
+    const std::string path = named ? config.ocserv_config : "/etc/ocserv/ocserv.conf";
+    std::ifstream file(path);
+    if (!file) {
+        if (named)
+            throw UsageError("--ocserv-config " + path + ": cannot open");
+        return; // ocserv elsewhere, or its file not readable here: the hash serves
+    }
+    OcservPools pools;
+    try {
+        pools = parse_ocserv_pools(file);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError("--ocserv-config " + path + ": " + e.what() + " (or name the pool with --client-pool)");
+    }
+    for (const auto &pool : {pools.ipv4, pools.ipv6}) {
+        bool covered = false;
+        for (const Prefix &other : config.client_pools)
+            covered |= pool && other.ipv4 == pool->ipv4;
+        if (pool && !covered && fits_client_pool(*pool))
+            config.client_pools.push_back(*pool);
+    }
+}
+
 // A family without --client-pool takes its largest static pool prefix that fits one: a VPN hands
 // its clients addresses from its pool, and a session there is then found by the address's offset
 // instead of by a hash, the cheaper lookup on every packet.
@@ -269,6 +302,8 @@ void default_client_pools(Config &config)
         if (largest)
             config.client_pools.push_back(*largest);
     }
+    if (config.ocserv && config.client_pools.size() < 2)
+        default_ocserv_pools(config);
 }
 
 // Seconds with up to three decimals ("2", "0.5"), as milliseconds in [min_ms, max_ms].
@@ -328,6 +363,7 @@ void parse_tracking(RawOptions &raw, Config &config)
     if (config.occtl.empty() || config.occtl.front() != '/')
         throw UsageError("--occtl " + config.occtl + ": must be an absolute path");
     config.occtl_socket = scalars["occtl-socket"];
+    config.ocserv_config = scalars["ocserv-config"];
     config.ocserv_interval = parse_seconds("ocserv-interval", scalars["ocserv-interval"], 100, 3'600'000);
     config.occtl_timeout = parse_seconds("occtl-timeout", scalars["occtl-timeout"], 100, 600'000);
 
@@ -503,8 +539,6 @@ CommandLine parse_command_line(int argc, const char *const argv[])
                 throw UsageError("--client-pool " + text + ": one pool per family");
         config.client_pools.push_back(pool);
     }
-    if (!pools_off)
-        default_client_pools(config);
 
     for (const auto &text : icmp_sources) {
         Prefix address = wrap("icmp-source", text, [&] { return parse_address(text); });
@@ -530,6 +564,8 @@ CommandLine parse_command_line(int argc, const char *const argv[])
         validate_listen("--metrics-listen", config.metrics_listen);
 
     parse_tracking(raw, config);
+    if (!pools_off)
+        default_client_pools(config);
     return result;
 }
 

@@ -54,6 +54,7 @@ struct Config {
     bool ocserv = false;
     std::string occtl = "/usr/bin/occtl";
     std::string occtl_socket; // occtl --socket-file; empty: occtl's default
+    std::string ocserv_config; // read for the default client pools; empty: ocserv's default path
     std::chrono::milliseconds ocserv_interval{1000};
     std::chrono::milliseconds occtl_timeout{5000};
     std::string syslog_listen; // ADDR:PORT, UDP and TCP; empty: none

@@ -19,7 +19,8 @@
 #                             with traffic in the tunnel it is seen on DTLS; UDP 443 blocked in
 #                             the middle namespace: ocserv and openconnect fall back to TLS and the
 #                             session follows; openconnect disconnects: the session is removed
-#                             within 2 s of occtl no longer listing it
+#                             within 2 s of occtl no longer listing it; ocserv's ipv4-network
+#                             is the client pool, the session in its slot
 #   occtl_hangs               an occtl that never answers is killed after --occtl-timeout and
 #                             counted; the daemon keeps answering and enforcing
 #   occtl_garbage             an occtl that prints garbage is counted as failed; the sessions it
@@ -128,7 +129,9 @@ test_ocserv_session_lifecycle()
     mg_wait_for 10 "ocserv listening" ip netns exec "$NS_GATEWAY" ss -ltn "sport = :443" -H
     mg_wait_for 10 "ocserv's occtl socket" test -S "$OC/occtl.sock"
     mg_daemon_start --iface gw-in --outside-iface gw-pub --ocserv --occtl-socket "$OC/occtl.sock" \
-        --dtls-idle-timeout 3
+        --ocserv-config "$OC/ocserv.conf" --dtls-idle-timeout 3
+    mg_log_has "client pool 10.9.0.0/24: " || mg_fail "ocserv's ipv4-network is not the client pool:
+$(sed 's/^/    | /' "$MG_DAEMON_LOG")"
 
     echo secret >"$OC/password"
     # exec: the pid mg_ns_bg records is openconnect's own, for the SIGTERM that logs it out.
@@ -147,6 +150,8 @@ test_ocserv_session_lifecycle()
     mg_assert_eq "DTLS MTU from occtl" "$mtu" "$(json_get 'd["sessions"][0]["dtls_mtu"]' "$CTL_OUT")"
     mg_assert_eq "TLS MTU from occtl" "$mtu" "$(json_get 'd["sessions"][0]["tls_mtu"]' "$CTL_OUT")"
     mg_assert_eq "source" "ocserv" "$(json_get 'd["sessions"][0]["source"]' "$CTL_OUT")"
+    ! bpftool map getnext pinned "$MG_TMP/bpffs/mtuguard/maps/mg_sessions4" >/dev/null 2>&1 ||
+        mg_fail "session $address went to the hash (mg_sessions4), not to ocserv's client pool"
     ctl_ok -o json tracking
     mg_assert_eq "the client's public address" "$PUBLIC_CLIENT" "$(json_get 'd["sessions"][0]["public_address"]' "$CTL_OUT")"
 
@@ -199,7 +204,7 @@ oversize_ping_answered()
 test_occtl_hangs()
 {
     fake_occtl
-    mg_daemon_start --iface gw-in --ocserv --occtl "$MG_TMP/occtl" --occtl-timeout 0.5 --ocserv-interval 0.5 \
+    mg_daemon_start --iface gw-in --ocserv --ocserv-config /dev/null --occtl "$MG_TMP/occtl" --occtl-timeout 0.5 --ocserv-interval 0.5 \
         --session "$MG_CLIENT4,dtls-mtu=1418,tls-mtu=1347"
     mg_wait_for 10 "two occtl runs killed" two_timeouts
     ctl_ok status
@@ -216,7 +221,7 @@ test_occtl_garbage()
 [{"ID": 7, "Username": "bob", "MTU": "1400", "Remote IP": "$PUBLIC_CLIENT", "IPv4": "10.9.0.77",
   "Full session": "x", "raw_connected_at": 1}]
 JSON
-    mg_daemon_start --iface gw-in --ocserv --occtl "$MG_TMP/occtl" --ocserv-interval 0.2
+    mg_daemon_start --iface gw-in --ocserv --ocserv-config /dev/null --occtl "$MG_TMP/occtl" --ocserv-interval 0.2
     mg_wait_for 5 "session from the stand-in occtl" session_listed 10.9.0.77
     echo '[{"ID": 7, "Username": ' >"$MG_TMP/occtl.out" # cut short
     mg_wait_for 10 "two failed occtl runs" two_failures

@@ -112,6 +112,42 @@ TEST(Config, ClientPoolDefaultsToTheLargestPoolPrefixThatFits)
               "--client-pool off: given with pools; it goes alone");
 }
 
+// With --ocserv, ocserv's own pools fill the families that --client-pool and the pool prefixes
+// leave without one; a file given by name must be readable and readable as ocserv's.
+TEST(Config, OcservPoolsAreTheLastDefault)
+{
+    const std::string path = ::testing::TempDir() + "/ocserv_conf_test.conf";
+    auto write = [&](const std::string &text) { std::ofstream(path) << text; };
+    auto pools = [](std::vector<std::string> args) {
+        std::string texts;
+        for (const Prefix &p : parse(args).config.client_pools)
+            texts += p.to_string() + " ";
+        return texts;
+    };
+    write("ipv4-network = 10.9.0.0\nipv4-netmask = 255.255.255.0\nipv6-network = 2001:db8:9::/112\n");
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path}), "10.9.0.0/24 2001:db8:9::/112 ");
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path, "--session",
+                     "10.8.0.0/16,dtls-mtu=1418,tls-mtu=1347"}),
+              "10.8.0.0/16 2001:db8:9::/112 ");
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path, "--client-pool", "2001:db8:8::/120"}),
+              "2001:db8:8::/120 10.9.0.0/24 ");
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path, "--client-pool", "off"}), "");
+    write("ipv4-network = 10.0.0.0/8\n"); // larger than a client pool: the hash serves
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path}), "");
+
+    write("ipv4-network = 10.9.0.0\n");
+    EXPECT_EQ(error_of({"--iface", "eth1", "--ocserv", "--ocserv-config", path}),
+              "--ocserv-config " + path + ": line 1: ipv4-network '10.9.0.0': no prefix length and no "
+              "ipv4-netmask (or name the pool with --client-pool)");
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path, "--client-pool", "10.9.0.0/24",
+                     "--client-pool", "2001:db8::/112"}),
+              "10.9.0.0/24 2001:db8::/112 "); // both families named: the file is not read
+    EXPECT_EQ(error_of({"--iface", "eth1", "--ocserv", "--ocserv-config", "/nonexistent/ocserv.conf"}),
+              "--ocserv-config /nonexistent/ocserv.conf: cannot open");
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv-config", path}), ""); // read with --ocserv only
+    std::remove(path.c_str());
+}
+
 TEST(Config, HelpAndVersion)
 {
     CommandLine help = parse({"--help"});
