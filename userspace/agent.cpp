@@ -732,7 +732,7 @@ ReloadReport Agent::reload(const Config &next)
             texts.push_back(p.to_string());
         return list_text(texts);
     };
-    restart_only(next.client_pools != config_.client_pools, "--client-pool (or the pool prefix it defaults to)", pools_text(config_.client_pools),
+    restart_only(next.client_pools != config_.client_pools, "--client-pool", pools_text(config_.client_pools),
                  pools_text(next.client_pools));
     restart_only(next.pin_path != config_.pin_path, "--pin-path", path_text(config_.pin_path),
                  path_text(next.pin_path));

@@ -404,7 +404,7 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std:
         // agree where the pools do not.
         if (adopted_ && std::memcmp(&skel_->bss->mg_client_pools, &pools, sizeof(pools)) != 0)
             throw std::runtime_error("the maps pinned at " + pin_dir_ + " were made for other client pools "
-                                     "(--client-pool, by default the largest pool prefix): start with the pools they were made for, or run "
+                                     "(--client-pool, or its default from a pool prefix or ocserv): start with the pools they were made for, or run "
                                      "`mtuguardctl detach` to remove the old state, or use another --pin-path");
         skel_->bss->mg_client_pools = pools;
         skel_->bss->mg_clock = program_clock();

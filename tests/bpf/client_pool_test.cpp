@@ -207,7 +207,9 @@ TEST(ClientPoolPins, ReadoptedOnlyWithTheSamePools)
     };
     EXPECT_NE(refusal({parse_prefix("10.8.0.0/17")}).find("--client-pool"), std::string::npos)
         << "another size";
-    EXPECT_NE(refusal({parse_prefix("10.9.0.0/16")}).find("other client pools (--client-pool)"), std::string::npos)
+    EXPECT_NE(refusal({parse_prefix("10.9.0.0/16")})
+                  .find("other client pools (--client-pool, or its default from a pool prefix or ocserv)"),
+              std::string::npos)
         << "the same size elsewhere";
     EXPECT_NE(refusal({}).find("--client-pool"), std::string::npos) << "none";
     {
