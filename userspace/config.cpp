@@ -254,6 +254,12 @@ bool fits_client_pool(const Prefix &pool)
     return (pool.ipv4 ? 32 : 128) - pool.length <= 20;
 }
 
+bool has_client_pool(const Config &config, bool ipv4)
+{
+    return std::any_of(config.client_pools.begin(), config.client_pools.end(),
+                       [&](const Prefix &pool) { return pool.ipv4 == ipv4; });
+}
+
 // With --ocserv, a family still without a client pool takes ocserv's own pool (ocserv_conf.hpp)
 // when it fits one.
 void default_ocserv_pools(Config &config)
@@ -272,13 +278,9 @@ void default_ocserv_pools(Config &config)
     } catch (const std::invalid_argument &e) {
         throw UsageError("--ocserv-config " + path + ": " + e.what() + " (or name the pool with --client-pool)");
     }
-    for (const auto &pool : {pools.ipv4, pools.ipv6}) {
-        bool covered = false;
-        for (const Prefix &other : config.client_pools)
-            covered |= pool && other.ipv4 == pool->ipv4;
-        if (pool && !covered && fits_client_pool(*pool))
+    for (const auto &pool : {pools.ipv4, pools.ipv6})
+        if (pool && !has_client_pool(config, pool->ipv4) && fits_client_pool(*pool))
             config.client_pools.push_back(*pool);
-    }
 }
 
 // A family without --client-pool takes its largest static pool prefix that fits one: a VPN hands
@@ -287,12 +289,9 @@ void default_ocserv_pools(Config &config)
 void default_client_pools(Config &config)
 {
     for (const bool ipv4 : {true, false}) {
-        const Prefix *largest = nullptr;
-        for (const Prefix &given : config.client_pools)
-            if (given.ipv4 == ipv4)
-                largest = &given;
-        if (largest)
+        if (has_client_pool(config, ipv4))
             continue;
+        const Prefix *largest = nullptr;
         for (const auto &spec : config.sessions) {
             const Prefix &pool = spec.prefix;
             if (pool.ipv4 == ipv4 && !pool.is_host() && fits_client_pool(pool) &&
@@ -534,9 +533,8 @@ CommandLine parse_command_line(int argc, const char *const argv[])
         Prefix pool = wrap("client-pool", text, [&] { return parse_prefix(text); });
         if (!fits_client_pool(pool))
             throw UsageError("--client-pool " + text + ": larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)");
-        for (const Prefix &other : config.client_pools)
-            if (other.ipv4 == pool.ipv4)
-                throw UsageError("--client-pool " + text + ": one pool per family");
+        if (has_client_pool(config, pool.ipv4))
+            throw UsageError("--client-pool " + text + ": one pool per family");
         config.client_pools.push_back(pool);
     }
 

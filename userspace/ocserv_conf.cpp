@@ -16,7 +16,7 @@ std::string_view trim(std::string_view text)
 }
 
 // "255.255.255.0" -> 24; the ones must be contiguous.
-unsigned netmask_length(std::string_view text)
+unsigned netmask_length(const std::string &text)
 {
     const Prefix mask = parse_address(text);
     if (!mask.ipv4)
@@ -41,12 +41,33 @@ unsigned subnet_length(const std::string &text)
     return std::stoul(text);
 }
 
+// One setting as read: its value and the line it came from (errors name both).
+struct Setting {
+    std::string value;
+    unsigned line = 0;
+};
+
+[[noreturn]] void fail(const char *key, const Setting &setting, const std::string &why)
+{
+    throw std::invalid_argument("line " + std::to_string(setting.line) + ": " + key + " '" + setting.value +
+                                "': " + why);
+}
+
+template <typename Parse>
+auto read(const char *key, const Setting &setting, Parse parse)
+{
+    try {
+        return parse(setting.value);
+    } catch (const std::invalid_argument &e) {
+        fail(key, setting, e.what());
+    }
+}
+
 } // namespace
 
 OcservPools parse_ocserv_pools(std::istream &in)
 {
-    std::string ipv4_network, ipv4_netmask, ipv6_network, ipv6_subnet;
-    unsigned ipv4_line = 0, netmask_line = 0, ipv6_line = 0, subnet_line = 0;
+    Setting ipv4_network, ipv4_netmask, ipv6_network, ipv6_subnet;
     std::string line;
     for (unsigned number = 1; std::getline(in, line); ++number) {
         const std::string_view text = trim(line);
@@ -58,52 +79,33 @@ OcservPools parse_ocserv_pools(std::istream &in)
         if (equals == std::string_view::npos)
             continue; // not a setting we read; ocserv judges its own file
         const std::string_view key = trim(text.substr(0, equals));
-        const std::string value(trim(text.substr(equals + 1)));
         // A key given twice: ocserv takes the last one, as here.
-        if (key == "ipv4-network")
-            ipv4_network = value, ipv4_line = number;
-        else if (key == "ipv4-netmask")
-            ipv4_netmask = value, netmask_line = number;
-        else if (key == "ipv6-network")
-            ipv6_network = value, ipv6_line = number;
-        else if (key == "ipv6-subnet-prefix")
-            ipv6_subnet = value, subnet_line = number;
+        Setting *setting = key == "ipv4-network"         ? &ipv4_network
+                           : key == "ipv4-netmask"       ? &ipv4_netmask
+                           : key == "ipv6-network"       ? &ipv6_network
+                           : key == "ipv6-subnet-prefix" ? &ipv6_subnet
+                                                         : nullptr;
+        if (setting)
+            *setting = {std::string(trim(text.substr(equals + 1))), number};
     }
 
-    auto read = [](unsigned number, const char *key, const std::string &value, auto &&parse) {
-        try {
-            return parse(value);
-        } catch (const std::invalid_argument &e) {
-            throw std::invalid_argument("line " + std::to_string(number) + ": " + key + " '" + value +
-                                        "': " + e.what());
-        }
-    };
     OcservPools pools;
-    if (!ipv4_network.empty()) {
-        std::string network = ipv4_network;
-        if (network.find('/') == std::string::npos) {
-            if (ipv4_netmask.empty())
-                throw std::invalid_argument("line " + std::to_string(ipv4_line) + ": ipv4-network '" + network +
-                                            "': no prefix length and no ipv4-netmask");
-            network += "/" + std::to_string(read(netmask_line, "ipv4-netmask", ipv4_netmask,
-                                                 [](const std::string &v) { return netmask_length(v); }));
+    if (!ipv4_network.value.empty()) {
+        Setting network = ipv4_network;
+        if (network.value.find('/') == std::string::npos) {
+            if (ipv4_netmask.value.empty())
+                fail("ipv4-network", network, "no prefix length and no ipv4-netmask");
+            network.value += "/" + std::to_string(read("ipv4-netmask", ipv4_netmask, netmask_length));
         }
-        pools.ipv4 = read(ipv4_line, "ipv4-network", network, [](const std::string &v) { return parse_prefix(v); });
+        pools.ipv4 = read("ipv4-network", network, parse_prefix);
         if (!pools.ipv4->ipv4)
-            throw std::invalid_argument("line " + std::to_string(ipv4_line) + ": ipv4-network '" + network +
-                                        "': not an IPv4 network");
+            fail("ipv4-network", network, "not an IPv4 network");
     }
-    if (!ipv6_network.empty()) {
-        const Prefix network =
-            read(ipv6_line, "ipv6-network", ipv6_network, [](const std::string &v) { return parse_prefix(v); });
+    if (!ipv6_network.value.empty()) {
+        const Prefix network = read("ipv6-network", ipv6_network, parse_prefix);
         if (network.ipv4)
-            throw std::invalid_argument("line " + std::to_string(ipv6_line) + ": ipv6-network '" + ipv6_network +
-                                        "': not an IPv6 network");
-        const bool hosts = ipv6_subnet.empty() ||
-                           read(subnet_line, "ipv6-subnet-prefix", ipv6_subnet, [](const std::string &v) {
-                               return subnet_length(v) == 128;
-                           });
-        if (hosts)
+            fail("ipv6-network", ipv6_network, "not an IPv6 network");
+        if (ipv6_subnet.value.empty() || read("ipv6-subnet-prefix", ipv6_subnet, subnet_length) == 128)
             pools.ipv6 = network;
     }
     return pools;
