@@ -248,12 +248,6 @@ void validate_sessions(const std::vector<SessionSpec> &sessions)
     }
 }
 
-// A client pool's slots are allocated whole: 2^20 addresses (32 MiB of kernel memory) at most.
-bool fits_client_pool(const Prefix &pool)
-{
-    return (pool.ipv4 ? 32 : 128) - pool.length <= 20;
-}
-
 bool has_client_pool(const Config &config, bool ipv4)
 {
     return std::any_of(config.client_pools.begin(), config.client_pools.end(),
@@ -388,6 +382,12 @@ void parse_tracking(RawOptions &raw, Config &config)
 }
 
 } // namespace
+
+bool fits_client_pool(const Prefix &pool)
+{
+    const unsigned host_bits = (pool.ipv4 ? 32 : 128) - pool.length;
+    return host_bits < 32 && (1u << host_bits) <= MG_MAX_CLIENT_POOL;
+}
 
 const char *action_name(mg_action action)
 {

@@ -77,6 +77,9 @@ struct CommandLine {
 // Parses argv (and the --config file it names). Throws UsageError.
 CommandLine parse_command_line(int argc, const char *const argv[]);
 
+// A client pool's slots are allocated whole: MG_MAX_CLIENT_POOL addresses at most.
+bool fits_client_pool(const Prefix &pool);
+
 const char *action_name(mg_action action);
 const char *xdp_mode_name(XdpMode mode);
 

@@ -150,10 +150,9 @@ ClientPoolSpan span_of(const Prefix &pool)
 {
     ClientPoolSpan span;
     std::memcpy(span.high, pool.addr.bytes, 12);
-    const unsigned host_bits = 128 - pool.mapped_length();
-    if (host_bits > 20)
+    if (!fits_client_pool(pool))
         throw std::invalid_argument("client pool " + pool.to_string() + " is larger than 2^20 addresses");
-    span.size = 1u << host_bits;
+    span.size = 1u << (128 - pool.mapped_length());
     span.first = low32(pool.addr) & ~(span.size - 1);
     return span;
 }

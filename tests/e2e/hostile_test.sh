@@ -22,11 +22,13 @@
 # Tests (one function each):
 #   spoofed_flood   4096 sources, 200 000 pps for 3 s: frag-needed sent <= 1000/s x (their span
 #                   on the wire, first to last, + one tick of the clock the bucket reads + 5 ms
-#                   for their delivery to the capture) + 200, and at least 90 % of 1000/s x the flood's duration; counted by mtuguard
-#                   = seen on the wire; every one 576 bytes at most (< 1400), only to flooding
-#                   sources; every flood frame that reached gw-in accounted for (sent or
-#                   rate-limited); 100 pings of 1000 bytes during the flood all answered
-#   noisy_source    one source, 100 000 pps for 2 s: frag-needed to it <= 100/s x (span + tick + 5 ms) + 20
+#                   for their delivery to the capture) + 200, and at least 90 % of 1000/s x the
+#                   flood's duration; counted by mtuguard = seen on the wire; every one 576 bytes
+#                   at most (< 1400), only to flooding sources; every flood frame that reached
+#                   gw-in accounted for (sent or rate-limited); 100 pings of 1000 bytes during
+#                   the flood all answered
+#   noisy_source    one source, 100 000 pps for 2 s: frag-needed to it <= 100/s x (span + tick +
+#                   5 ms) + 20
 #                   (and at least 90 % of 100/s x the flood's duration); someone else is still
 #                   answered at once
 #
