@@ -35,7 +35,7 @@
 #include <utility>
 #include <vector>
 
-#include "datapath.hpp"
+#include "kernel/settings.hpp"
 #include "icmp_warm.h"
 #include "mtuguard_kern_user.h"
 

@@ -15,8 +15,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
-daemon_bin=$build/userspace/mtuguardd
-ctl_bin=$build/userspace/mtuguardctl
+daemon_bin=$build/bin/mtuguardd
+ctl_bin=$build/bin/mtuguardctl
 client_bin=$build/bench/mtuguard_control_bench
 
 markdown=

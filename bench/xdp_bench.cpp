@@ -35,12 +35,13 @@
 #include <tuple>
 #include <vector>
 
-#include "address.hpp"
+#include "common/address.hpp"
 #include "icmp_warm.h" // before the skeleton, which uses struct warm_restore
 #include "bench_icmp_warm.skel.h"
 #include "bench_probes.skel.h"
-#include "config.hpp"
-#include "datapath.hpp"
+#include "config/config.hpp"
+#include "kernel/datapath.hpp"
+#include "kernel/settings.hpp"
 #include "xdp_pass.skel.h"
 
 using namespace mtuguard;

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "asa_syslog.hpp"
+#include "sources/asa_syslog.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "fuzz_check.hpp"
 
 using namespace mtuguard;

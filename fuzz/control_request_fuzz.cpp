@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent.hpp"
-#include "control.hpp"
+#include "daemon/agent.hpp"
+#include "daemon/control_protocol.hpp"
 #include "fuzz_check.hpp"
 
 using namespace mtuguard;

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "occtl_users.hpp"
+#include "sources/occtl_users.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

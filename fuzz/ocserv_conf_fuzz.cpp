@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "ocserv_conf.hpp"
+#include "config/ocserv_conf.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

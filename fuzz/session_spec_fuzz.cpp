@@ -4,9 +4,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "address.hpp"
+#include "common/address.hpp"
 #include "fuzz_check.hpp"
-#include "session_spec.hpp"
+#include "common/session_spec.hpp"
 
 using namespace mtuguard;
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "agent.hpp"
+#include "daemon/agent.hpp"
 #include "packet.hpp"
 
 namespace mtuguard::test {

@@ -9,7 +9,8 @@
 #include <set>
 
 #include "harness.hpp"
-#include "session_spec.hpp"
+#include "common/session_spec.hpp"
+#include "kernel/pins.hpp"
 
 namespace mtuguard::test {
 namespace {

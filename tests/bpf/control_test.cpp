@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent.hpp"
-#include "control.hpp"
+#include "daemon/agent.hpp"
+#include "daemon/control_protocol.hpp"
 #include "attached_agent.hpp"
 #include "harness.hpp"
 

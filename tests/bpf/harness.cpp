@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "session_spec.hpp"
+#include "common/session_spec.hpp"
 
 namespace mtuguard::test {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "datapath.hpp"
+#include "kernel/datapath.hpp"
 #include "model.hpp"
 #include "packet.hpp"
 

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
-#include "observer.hpp"
+#include "kernel/observer.hpp"
 #include "packet.hpp"
 
 namespace mtuguard::test {

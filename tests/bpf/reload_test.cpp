@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "agent.hpp"
+#include "daemon/agent.hpp"
 #include "attached_agent.hpp"
 #include "harness.hpp"
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "kernel/settings.hpp"
 
 namespace mtuguard::test {
 namespace {

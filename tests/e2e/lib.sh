@@ -31,10 +31,10 @@
 
 MG_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MG_BUILD_DIR=${MTUGUARD_BUILD_DIR:-$MG_REPO/build}
-MG_DAEMON=${MTUGUARD_DAEMON:-$MG_BUILD_DIR/userspace/mtuguardd}
+MG_DAEMON=${MTUGUARD_DAEMON:-$MG_BUILD_DIR/bin/mtuguardd}
 MG_XDP_PASS=${MTUGUARD_XDP_PASS:-$MG_BUILD_DIR/bpf/xdp_pass.bpf.o}
 MG_PYTHON=${MTUGUARD_PYTHON:-/usr/bin/python3}
-MG_CTL=${MTUGUARD_CTL:-$MG_BUILD_DIR/userspace/mtuguardctl}
+MG_CTL=${MTUGUARD_CTL:-$MG_BUILD_DIR/bin/mtuguardctl}
 
 # Addresses (see the diagram).
 MG_SERVER4=192.0.2.10

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "asa_syslog.hpp"
+#include "sources/asa_syslog.hpp"
 
 using namespace std::string_literals;
 

@@ -20,7 +20,7 @@
 
 #include <prometheus/text_serializer.h>
 
-#include "collector.hpp"
+#include "exporter/collector.hpp"
 
 namespace mtuguard {
 namespace {

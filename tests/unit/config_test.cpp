@@ -7,8 +7,8 @@
 #include <fstream>
 #include <vector>
 
-#include "config.hpp"
-#include "datapath.hpp"
+#include "config/config.hpp"
+#include "kernel/settings.hpp"
 
 namespace mtuguard {
 namespace {

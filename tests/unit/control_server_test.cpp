@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "control_server.hpp"
+#include "daemon/control_server.hpp"
 
 namespace mtuguard {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "model.hpp"
 #include "packet.hpp"
-#include "session_spec.hpp"
+#include "common/session_spec.hpp"
 
 namespace mtuguard {
 namespace {

@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "mtu_calc.hpp"
+#include "common/mtu_calc.hpp"
 
 namespace mtuguard {
 namespace {

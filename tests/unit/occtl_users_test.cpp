@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "occtl_users.hpp"
+#include "sources/occtl_users.hpp"
 
 namespace mtuguard {
 namespace {

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "ocserv_conf.hpp"
+#include "config/ocserv_conf.hpp"
 
 namespace mtuguard {
 namespace {

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "reconnect_detector.hpp"
+#include "tracking/reconnect_detector.hpp"
 
 namespace mtuguard {
 namespace {

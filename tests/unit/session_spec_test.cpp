@@ -2,8 +2,8 @@
 
 #include <stdexcept>
 
-#include "address.hpp"
-#include "session_spec.hpp"
+#include "common/address.hpp"
+#include "common/session_spec.hpp"
 
 namespace mtuguard {
 namespace {

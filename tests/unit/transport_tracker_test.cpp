@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "transport_tracker.hpp"
+#include "tracking/transport_tracker.hpp"
 
 namespace mtuguard {
 namespace {

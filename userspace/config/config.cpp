@@ -1,0 +1,570 @@
+#include "config/config.hpp"
+#include "config/ocserv_conf.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace mtuguard {
+namespace {
+
+constexpr const char *usage = "Usage: mtuguardd --iface IF [--iface IF ...] --session SPEC [...] [options]\n"
+                              "\n"
+                              "Holds every packet toward a VPN client to the MTU of the tunnel it rides now\n"
+                              "(the DTLS MTU while DTLS is up, else the TLS MTU), with an XDP program on the\n"
+                              "gateway interfaces that face the inside servers. Oversize packets that may\n"
+                              "not be fragmented are dropped and answered with ICMP fragmentation-needed /\n"
+                              "ICMPv6 Packet Too Big, so senders learn the MTU instead of black-holing.\n";
+
+constexpr const char *examples = R"(
+Sessions (SPEC):
+  ADDR[/PREFIX],dtls-mtu=N,tls-mtu=N[,transport=dtls|tls]
+  ADDR is a client's tunnel address (IPv4 or IPv6); a /PREFIX gives defaults to a
+  whole address pool, an exact address wins over a pool. MTUs are 576-65535.
+  transport defaults to tls: the smaller MTU, which cannot black-hole.
+  Sessions inside the client pool of their family are found by the address's
+  offset in it instead of by a hash: give the VPN's address pool as a pool prefix
+  (at most 2^20 addresses, it becomes the client pool) or with --client-pool.
+
+Config file: the same option names in INI syntax (one "session = SPEC" line per
+session); an option given on the command line replaces the file's value(s).
+
+Signals: SIGINT and SIGTERM stop (removing everything unless --keep-attached).
+SIGHUP re-reads the configuration (this command line and its --config file as
+they are now) and applies it without re-attaching: sessions, --on-oversize,
+--mss-clamp, the --icmp-* options, --keep-attached, --transport-tracking,
+--dtls-idle-timeout and the --storm-* options; sessions added through
+mtuguardctl or a session source stay. A configuration that does not parse, or
+whose sessions do not fit the running map, is refused whole and logged; the
+running one is kept. --iface, --client-iface, --xdp-mode, --max-sessions,
+--client-pool, --pin-path, --control-socket, --metrics-listen, --outside-iface, the ports and
+the session sources change only with a restart: a reload logs them and applies
+the rest. Under systemd (Type=notify) mtuguardd reports
+readiness once attached, its status and reloads, and feeds the watchdog.
+
+Exit status: 0 after a clean stop, 1 when loading or attaching fails, 2 for a
+usage or configuration error (nothing is attached then).
+
+Examples:
+  # The Cisco case: DTLS MTU 1418, TLS MTU 1347, client currently on TLS
+  mtuguardd --iface eth1 --session 10.8.0.5,dtls-mtu=1418,tls-mtu=1347,transport=tls
+
+  # A whole IPv4 and IPv6 pool, drop silently instead of answering
+  mtuguardd --iface eth1 --on-oversize drop \
+      --session 10.8.0.0/16,dtls-mtu=1418,tls-mtu=1347 \
+      --session 2001:db8:8::/64,dtls-mtu=1418,tls-mtu=1347
+
+  # Sessions from ocserv; its ipv4-network (in /etc/ocserv/ocserv.conf) is the
+  # client pool, where sessions are found by offset
+  mtuguardd --iface eth1 --ocserv
+
+  # From a config file, one interface more on the command line
+  mtuguardd --config /etc/mtuguard/mtuguard.conf --iface eth2
+)";
+
+// Where program_options stores what it parsed, before validation turns it into a Config.
+struct RawOptions {
+    std::vector<std::string> ifaces, client_ifaces, sessions, client_pools, icmp_sources, outside_ifaces, asa_groups;
+    std::map<std::string, std::string> scalars;
+    bool keep_attached = false;
+    bool ocserv = false;
+};
+
+po::options_description make_options(RawOptions &raw)
+{
+    auto &[ifaces, client_ifaces, sessions, client_pools, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
+    po::options_description general("General");
+    general.add_options()
+        ("help,h", "show this help and exit")
+        ("version", "show the version and exit")
+        ("config", po::value<std::string>(&scalars["config"])->value_name("FILE"),
+         "read options from FILE (INI syntax, same names as here)");
+
+    po::options_description enforcement("Enforcement");
+    enforcement.add_options()
+        ("iface", po::value(&ifaces)->value_name("IF"),
+         "interface whose ingress is enforced: the one facing the inside servers (repeatable)")
+        ("client-iface", po::value(&client_ifaces)->value_name("IF"),
+         "interface that receives the clients' traffic (a tun device such as ocserv's vpnsN, or the "
+         "side facing the VPN headend): their TCP SYNs get the MSS clamped there (repeatable)")
+        ("xdp-mode", po::value<std::string>(&scalars["xdp-mode"])->value_name("MODE")->default_value("auto"),
+         "auto (native, else generic), native (driver XDP) or generic (skb XDP)")
+        ("session", po::value(&sessions)->value_name("SPEC"), "a session or pool, see below (repeatable)")
+        ("max-sessions", po::value<std::string>(&scalars["max-sessions"])->value_name("N")->default_value("65536"),
+         "exact sessions at most (1-4194304)")
+        ("client-pool", po::value(&client_pools)->value_name("PREFIX"),
+         "the address pool the VPN gives its clients, at most 2^20 addresses (IPv4 /12, IPv6 /108 "
+         "or longer; one per family): its sessions are found by the address's offset, the fastest "
+         "lookup, for 32 bytes of kernel memory per address of the pool. Default: the family's "
+         "largest pool prefix (--session ADDR/PREFIX) of that size; 'off': none, every session hashed")
+        ("mss-clamp", po::value<std::string>(&scalars["mss-clamp"])->value_name("on|off")->default_value("on"),
+         "lower the MSS of sessions' TCP SYN and SYN-ACK to the tunnel MTU - 40 (IPv4) / - 60 (IPv6); "
+         "a session's mss-clamp=on|off overrides it")
+        ("on-oversize", po::value<std::string>(&scalars["on-oversize"])->value_name("ACTION")->default_value("icmp"),
+         "for oversize packets with DF set (all IPv6): icmp (drop and answer with the MTU), "
+         "drop, clear-df (clear DF and pass, as the ASA's df-bit-ignore; IPv6 gets icmp), "
+         "monitor (count only). IPv4 without DF always passes: the tunnel fragments it.");
+
+    po::options_description icmp("ICMP errors");
+    icmp.add_options()
+        ("icmp-rate", po::value<std::string>(&scalars["icmp-rate"])->value_name("PPS")->default_value("1000"),
+         "errors per second the gateway sends in all (0 = unlimited)")
+        ("icmp-burst", po::value<std::string>(&scalars["icmp-burst"])->value_name("N")->default_value("200"),
+         "errors the global limit lets through at once")
+        ("icmp-rate-per-source", po::value<std::string>(&scalars["icmp-rate-per-source"])->value_name("PPS")->default_value("100"),
+         "errors per second toward one sender (0 = unlimited)")
+        ("icmp-burst-per-source", po::value<std::string>(&scalars["icmp-burst-per-source"])->value_name("N")->default_value("20"),
+         "errors the per-sender limit lets through at once")
+        ("icmp-source", po::value(&icmp_sources)->value_name("ADDR"),
+         "send errors from ADDR instead of the interface's own address (one per family)");
+
+    po::options_description lifecycle("Control and restarts");
+    lifecycle.add_options()
+        ("control-socket", po::value<std::string>(&scalars["control-socket"])->value_name("PATH")->default_value("/run/mtuguard/control.sock"),
+         "Unix socket for mtuguardctl ('' disables); mode 0660 with group mtuguard if that group exists, else 0600")
+        ("pin-path", po::value<std::string>(&scalars["pin-path"])->value_name("DIR")->default_value("/sys/fs/bpf/mtuguard"),
+         "bpffs directory for the pinned maps and links; a daemon started on it re-adopts the running "
+         "programs and sessions without a gap ('' pins nothing)")
+        ("keep-attached", po::bool_switch(&keep_attached),
+         "on SIGINT/SIGTERM leave the programs attached and the state pinned, for a restart or upgrade "
+         "(SIGKILL and crashes leave them too); without it a stop removes everything");
+
+    po::options_description metrics("Metrics");
+    metrics.add_options()
+        ("metrics-listen", po::value<std::string>(&scalars["metrics-listen"])->value_name("HOST:PORT")->default_value("127.0.0.1:9784"),
+         "serve Prometheus metrics on http://HOST:PORT/metrics; IPv6 as [ADDR]:PORT; '' disables");
+
+    po::options_description tracking("Transport tracking and reconnects");
+    tracking.add_options()
+        ("outside-iface", po::value(&outside_ifaces)->value_name("IF"),
+         "interface facing the VPN clients (the headend's public side): its TLS and DTLS traffic is "
+         "watched, per client, with tc programs that only count (repeatable)")
+        ("tls-port", po::value<std::string>(&scalars["tls-port"])->value_name("PORT")->default_value("443"),
+         "TCP port of the VPN's TLS channel")
+        ("dtls-port", po::value<std::string>(&scalars["dtls-port"])->value_name("PORT")->default_value("443"),
+         "UDP port of the VPN's DTLS channel")
+        ("dtls-idle-timeout", po::value<std::string>(&scalars["dtls-idle-timeout"])->value_name("SECONDS")->default_value("10"),
+         "a session whose client sent TLS but no DTLS both ways for this long is on TLS (1-3600)")
+        ("transport-tracking", po::value<std::string>(&scalars["transport-tracking"])->value_name("on|off")->default_value("on"),
+         "switch sessions' transports as observed; off keeps them as configured")
+        ("storm-reconnects", po::value<std::string>(&scalars["storm-reconnects"])->value_name("N")->default_value("5"),
+         "reconnects of one client within --storm-window that make a reconnect storm (2-1000)")
+        ("storm-window", po::value<std::string>(&scalars["storm-window"])->value_name("SECONDS")->default_value("300"),
+         "the window --storm-reconnects counts in (10-86400)");
+
+    po::options_description sources("Session sources");
+    sources.add_options()
+        ("ocserv", po::bool_switch(&ocserv),
+         "take sessions from ocserv: poll 'occtl --json show users' for users, tunnel addresses, MTUs "
+         "and public addresses; a vanished user's session is removed")
+        ("occtl", po::value<std::string>(&scalars["occtl"])->value_name("PATH")->default_value("/usr/bin/occtl"),
+         "the occtl program")
+        ("ocserv-config", po::value<std::string>(&scalars["ocserv-config"])->value_name("PATH"),
+         "ocserv's configuration (default /etc/ocserv/ocserv.conf, skipped when absent): with "
+         "--ocserv, its ipv4-network and ipv6-network are the client pools of the families that "
+         "--client-pool and the pool prefixes leave without one")
+        ("occtl-socket", po::value<std::string>(&scalars["occtl-socket"])->value_name("PATH"),
+         "ocserv's occtl socket (occtl --socket-file), when not occtl's default")
+        ("ocserv-interval", po::value<std::string>(&scalars["ocserv-interval"])->value_name("SECONDS")->default_value("1"),
+         "how often occtl is asked (0.1-3600)")
+        ("occtl-timeout", po::value<std::string>(&scalars["occtl-timeout"])->value_name("SECONDS")->default_value("5"),
+         "an occtl that has not answered by then is killed and counted (0.1-600)")
+        ("syslog-listen", po::value<std::string>(&scalars["syslog-listen"])->value_name("ADDR:PORT"),
+         "receive Cisco ASA syslog on ADDR:PORT, UDP and TCP (newline or octet-counted framing): "
+         "sessions from 722051, transports and reconnects from the SVC messages")
+        ("asa-group", po::value(&asa_groups)->value_name("GROUP,PARAMS"),
+         "MTUs of the ASA sessions of group policy GROUP ('*' for any other group), PARAMS as in a "
+         "session spec without its address: dtls-mtu=N,tls-mtu=N or cipher=C[,link-mtu=N|tcp-mss=N] "
+         "(repeatable)");
+
+    po::options_description all;
+    all.add(general).add(enforcement).add(icmp).add(lifecycle).add(metrics).add(tracking).add(sources);
+    return all;
+}
+
+// HOST:PORT with HOST an IPv4 address or a bracketed IPv6 address.
+void validate_listen(const std::string &option, const std::string &listen)
+{
+    auto colon = listen.rfind(':');
+    std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+    std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    try {
+        Prefix address = parse_address(host);
+        if (!address.ipv4 && listen.front() != '[')
+            throw std::invalid_argument("write an IPv6 address as [ADDR]:PORT");
+        parse_number("port", port, 1, 65535);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError(option + " " + listen + ": expected HOST:PORT (" + e.what() + ")");
+    }
+}
+
+RateLimit parse_rate(const std::string &rate_option, const std::string &rate,
+                     const std::string &burst_option, const std::string &burst)
+{
+    RateLimit limit;
+    limit.rate = parse_number("--" + rate_option, rate, 0, 10'000'000);
+    limit.burst = parse_number("--" + burst_option, burst, 1, 1'000'000);
+    return limit;
+}
+
+// program_options (1.74) builds an error's message in what() by replacing each %placeholder% of
+// its template with the option or value as written, over and over until none is left: written
+// with the placeholder in it ("--on-over%canonical_option%", "keep-attached = %value%"), the
+// message never finishes and grows until memory runs out. When what was written has a '%', the
+// message is built here instead, in one pass: the option's name, other placeholders elided.
+std::string error_message(const po::error &error, bool written_with_percent)
+{
+    const auto *named = dynamic_cast<const po::error_with_option_name *>(&error);
+    if (!named || !written_with_percent)
+        return error.what();
+    const std::string &pattern = named->m_error_template;
+    std::string message;
+    for (size_t i = 0; i < pattern.size();) {
+        const size_t close = pattern[i] == '%' ? pattern.find('%', i + 1) : std::string::npos;
+        if (close == std::string::npos) {
+            message += pattern[i++];
+            continue;
+        }
+        message += pattern.compare(i, close + 1 - i, "%canonical_option%") == 0 ? named->get_option_name() : "...";
+        i = close + 1;
+    }
+    return message;
+}
+
+void validate_sessions(const std::vector<SessionSpec> &sessions)
+{
+    std::set<std::string> seen;
+    for (const auto &spec : sessions) {
+        if (!seen.insert(spec.prefix.to_string()).second)
+            throw UsageError("--session " + spec.prefix.to_string() + ": given twice");
+    }
+}
+
+bool has_client_pool(const Config &config, bool ipv4)
+{
+    return std::any_of(config.client_pools.begin(), config.client_pools.end(),
+                       [&](const Prefix &pool) { return pool.ipv4 == ipv4; });
+}
+
+// With --ocserv, a family still without a client pool takes ocserv's own pool (ocserv_conf.hpp)
+// when it fits one.
+void default_ocserv_pools(Config &config)
+{
+    const bool named = !config.ocserv_config.empty();
+    const std::string path = named ? config.ocserv_config : "/etc/ocserv/ocserv.conf";
+    std::ifstream file(path);
+    if (!file) {
+        if (named)
+            throw UsageError("--ocserv-config " + path + ": cannot open");
+        return; // ocserv elsewhere, or its file not readable here: the hash serves
+    }
+    OcservPools pools;
+    try {
+        pools = parse_ocserv_pools(file);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError("--ocserv-config " + path + ": " + e.what() + " (or name the pool with --client-pool)");
+    }
+    for (const auto &pool : {pools.ipv4, pools.ipv6})
+        if (pool && !has_client_pool(config, pool->ipv4) && fits_client_pool(*pool))
+            config.client_pools.push_back(*pool);
+}
+
+// A family without --client-pool takes its largest static pool prefix that fits one: a VPN hands
+// its clients addresses from its pool, and a session there is then found by the address's offset
+// instead of by a hash, the cheaper lookup on every packet.
+void default_client_pools(Config &config)
+{
+    for (const bool ipv4 : {true, false}) {
+        if (has_client_pool(config, ipv4))
+            continue;
+        const Prefix *largest = nullptr;
+        for (const auto &spec : config.sessions) {
+            const Prefix &pool = spec.prefix;
+            if (pool.ipv4 == ipv4 && !pool.is_host() && fits_client_pool(pool) &&
+                (!largest || pool.length < largest->length))
+                largest = &pool;
+        }
+        if (largest)
+            config.client_pools.push_back(*largest);
+    }
+    if (config.ocserv && config.client_pools.size() < 2)
+        default_ocserv_pools(config);
+}
+
+// Seconds with up to three decimals ("2", "0.5"), as milliseconds in [min_ms, max_ms].
+std::chrono::milliseconds parse_seconds(const std::string &option, const std::string &text, uint64_t min_ms, uint64_t max_ms)
+{
+    auto dot = text.find('.');
+    std::string whole = text.substr(0, dot), fraction = dot == std::string::npos ? "" : text.substr(dot + 1);
+    try {
+        if (whole.empty() || fraction.size() > 3 || (dot != std::string::npos && fraction.empty()))
+            throw std::invalid_argument("expected seconds such as 5 or 0.5");
+        uint64_t ms = parse_number("seconds", whole, 0, max_ms / 1000) * 1000;
+        if (!fraction.empty())
+            ms += parse_number("fraction", fraction, 0, 999) * (fraction.size() == 1 ? 100 : fraction.size() == 2 ? 10 : 1);
+        if (ms < min_ms || ms > max_ms)
+            throw std::invalid_argument("out of range " + std::to_string(min_ms / 1000.0).substr(0, 5) + "-" +
+                                        std::to_string(max_ms / 1000));
+        return std::chrono::milliseconds(ms);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError("--" + option + " " + text + ": " + e.what());
+    }
+}
+
+bool parse_on_off(const std::string &option, const std::string &value)
+{
+    if (value != "on" && value != "off")
+        throw UsageError("--" + option + " " + value + ": expected on or off");
+    return value == "on";
+}
+
+void parse_tracking(RawOptions &raw, Config &config)
+{
+    auto &scalars = raw.scalars;
+    auto number = [&](const char *option, uint64_t min, uint64_t max) {
+        try {
+            return parse_number(std::string("--") + option, scalars[option], min, max);
+        } catch (const std::invalid_argument &e) {
+            throw UsageError(e.what());
+        }
+    };
+    for (const auto &iface : raw.outside_ifaces) {
+        if (iface.empty() || iface.size() >= 16)
+            throw UsageError("--outside-iface '" + iface + "': not a valid interface name");
+        // tc, not XDP: an --iface may be observed too, but naming one twice is a mistake.
+        if (std::count(raw.outside_ifaces.begin(), raw.outside_ifaces.end(), iface) > 1)
+            throw UsageError("--outside-iface " + iface + ": given twice");
+    }
+    config.outside_ifaces = raw.outside_ifaces;
+    config.tls_port = uint16_t(number("tls-port", 1, 65535));
+    config.dtls_port = uint16_t(number("dtls-port", 1, 65535));
+    config.dtls_idle_timeout = parse_seconds("dtls-idle-timeout", scalars["dtls-idle-timeout"], 1000, 3'600'000);
+    config.transport_tracking = parse_on_off("transport-tracking", scalars["transport-tracking"]);
+    config.storm_reconnects = unsigned(number("storm-reconnects", 2, 1000));
+    config.storm_window = std::chrono::seconds(number("storm-window", 10, 86400));
+
+    config.ocserv = raw.ocserv;
+    config.occtl = scalars["occtl"];
+    if (config.occtl.empty() || config.occtl.front() != '/')
+        throw UsageError("--occtl " + config.occtl + ": must be an absolute path");
+    config.occtl_socket = scalars["occtl-socket"];
+    config.ocserv_config = scalars["ocserv-config"];
+    config.ocserv_interval = parse_seconds("ocserv-interval", scalars["ocserv-interval"], 100, 3'600'000);
+    config.occtl_timeout = parse_seconds("occtl-timeout", scalars["occtl-timeout"], 100, 600'000);
+
+    config.syslog_listen = scalars["syslog-listen"];
+    if (!config.syslog_listen.empty())
+        validate_listen("--syslog-listen", config.syslog_listen);
+    for (const auto &text : raw.asa_groups) {
+        auto comma = text.find(',');
+        const std::string group = text.substr(0, comma);
+        if (group.empty() || comma == std::string::npos)
+            throw UsageError("--asa-group " + text + ": expected GROUP,dtls-mtu=N,tls-mtu=N (or GROUP,cipher=C...)");
+        SessionSpec spec;
+        try {
+            spec = parse_session_parameters(text.substr(comma + 1));
+        } catch (const std::invalid_argument &e) {
+            throw UsageError("--asa-group " + text + ": " + e.what());
+        }
+        if (!config.asa_groups.emplace(group, spec).second)
+            throw UsageError("--asa-group " + group + ": given twice");
+    }
+    if (!config.asa_groups.empty() && config.syslog_listen.empty())
+        throw UsageError("--asa-group: goes with --syslog-listen (ASA sessions come from its syslog)");
+}
+
+} // namespace
+
+bool fits_client_pool(const Prefix &pool)
+{
+    const unsigned host_bits = (pool.ipv4 ? 32 : 128) - pool.length;
+    return host_bits < 32 && (1u << host_bits) <= MG_MAX_CLIENT_POOL;
+}
+
+const char *action_name(mg_action action)
+{
+    switch (action) {
+    case MG_ACTION_ICMP: return "icmp";
+    case MG_ACTION_DROP: return "drop";
+    case MG_ACTION_CLEAR_DF: return "clear-df";
+    case MG_ACTION_MONITOR: return "monitor";
+    default: return "?";
+    }
+}
+
+const char *xdp_mode_name(XdpMode mode)
+{
+    switch (mode) {
+    case XdpMode::Native: return "native";
+    case XdpMode::Generic: return "generic";
+    default: return "auto";
+    }
+}
+
+CommandLine parse_command_line(int argc, const char *const argv[])
+{
+    RawOptions raw;
+    auto &[ifaces, client_ifaces, sessions, client_pools, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
+    po::options_description options = make_options(raw);
+    CommandLine result;
+    po::variables_map vm;
+
+    bool written_with_percent = false;
+    for (int i = 1; i < argc; ++i)
+        written_with_percent |= std::strchr(argv[i], '%') != nullptr;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        if (vm.count("config")) {
+            const std::string path = vm["config"].as<std::string>();
+            std::ifstream file(path);
+            if (!file)
+                throw UsageError("--config " + path + ": cannot open");
+            std::stringstream text;
+            text << file.rdbuf();
+            written_with_percent |= text.str().find('%') != std::string::npos;
+            // Stored after the command line: program_options keeps the first value, so the
+            // command line wins, and a list given there replaces the file's list.
+            po::store(po::parse_config_file(text, options), vm);
+        }
+        po::notify(vm);
+    } catch (const po::error &e) {
+        throw UsageError(error_message(e, written_with_percent));
+    }
+
+    std::ostringstream help;
+    help << usage << "\n" << options << examples;
+    result.help_text = help.str();
+    result.help = vm.count("help");
+    result.version = vm.count("version");
+    if (result.help || result.version)
+        return result;
+
+    Config &config = result.config;
+    auto wrap = [](const std::string &option, const std::string &value, auto &&parse) {
+        try {
+            return parse();
+        } catch (const std::invalid_argument &e) {
+            throw UsageError("--" + option + " " + value + ": " + e.what());
+        }
+    };
+
+    config.ifaces = ifaces;
+    config.client_ifaces = client_ifaces;
+    if (config.ifaces.empty())
+        throw UsageError("--iface: at least one interface is required");
+    std::set<std::string> unique_ifaces;
+    for (const auto *list : {&config.ifaces, &config.client_ifaces}) {
+        const char *option = list == &config.ifaces ? "--iface" : "--client-iface";
+        for (const auto &iface : *list) {
+            if (iface.empty() || iface.size() >= 16)
+                throw UsageError(std::string(option) + " '" + iface + "': not a valid interface name");
+            if (!unique_ifaces.insert(iface).second)
+                throw UsageError(std::string(option) + " " + iface + ": given twice (as --iface or --client-iface)");
+        }
+    }
+    if (unique_ifaces.size() > MG_MAX_IFACES - 1)
+        throw UsageError("--iface, --client-iface: at most " + std::to_string(MG_MAX_IFACES - 1) + " interfaces");
+    const std::string &mss = scalars["mss-clamp"];
+    if (mss != "on" && mss != "off")
+        throw UsageError("--mss-clamp " + mss + ": expected on or off");
+    config.mss_clamp = mss == "on";
+
+    const std::string &mode = scalars["xdp-mode"];
+    if (mode == "auto")
+        config.xdp_mode = XdpMode::Auto;
+    else if (mode == "native")
+        config.xdp_mode = XdpMode::Native;
+    else if (mode == "generic")
+        config.xdp_mode = XdpMode::Generic;
+    else
+        throw UsageError("--xdp-mode " + mode + ": expected auto, native or generic");
+
+    for (const auto &text : sessions)
+        config.sessions.push_back(wrap("session", text, [&] { return parse_session_spec(text); }));
+    validate_sessions(config.sessions);
+
+    try {
+        config.max_sessions = parse_number("--max-sessions", scalars["max-sessions"], 1, 4'194'304);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError(e.what());
+    }
+    size_t exact = 0;
+    for (const auto &spec : config.sessions)
+        exact += spec.prefix.is_host();
+    if (exact > config.max_sessions)
+        throw UsageError("--max-sessions " + std::to_string(config.max_sessions) + ": " +
+                         std::to_string(exact) + " sessions are configured");
+    if (config.sessions.size() - exact > MG_MAX_POOLS)
+        throw UsageError("--session: at most " + std::to_string(MG_MAX_POOLS) + " pool prefixes");
+
+    const std::string &action = scalars["on-oversize"];
+    bool known = false;
+    for (int a = 0; a < MG_ACTION_COUNT; ++a) {
+        if (action == action_name(static_cast<mg_action>(a))) {
+            config.on_oversize = static_cast<mg_action>(a);
+            known = true;
+        }
+    }
+    if (!known)
+        throw UsageError("--on-oversize " + action + ": expected icmp, drop, clear-df or monitor");
+
+    try {
+        config.icmp_global = parse_rate("icmp-rate", scalars["icmp-rate"], "icmp-burst",
+                                        scalars["icmp-burst"]);
+        config.icmp_per_source =
+            parse_rate("icmp-rate-per-source", scalars["icmp-rate-per-source"],
+                       "icmp-burst-per-source", scalars["icmp-burst-per-source"]);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError(e.what());
+    }
+
+    const bool pools_off = client_pools.size() == 1 && client_pools[0] == "off";
+    for (const auto &text : pools_off ? std::vector<std::string>{} : client_pools) {
+        if (text == "off")
+            throw UsageError("--client-pool off: given with pools; it goes alone");
+        Prefix pool = wrap("client-pool", text, [&] { return parse_prefix(text); });
+        if (!fits_client_pool(pool))
+            throw UsageError("--client-pool " + text + ": larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)");
+        if (has_client_pool(config, pool.ipv4))
+            throw UsageError("--client-pool " + text + ": one pool per family");
+        config.client_pools.push_back(pool);
+    }
+
+    for (const auto &text : icmp_sources) {
+        Prefix address = wrap("icmp-source", text, [&] { return parse_address(text); });
+        auto &slot = address.ipv4 ? config.icmp_source4 : config.icmp_source6;
+        if (slot)
+            throw UsageError("--icmp-source " + text + ": one address per family");
+        slot = address;
+    }
+
+    config.keep_attached = keep_attached;
+    for (const char *option : {"control-socket", "pin-path"}) {
+        const std::string &path = scalars[option];
+        if (!path.empty() && path.front() != '/')
+            throw UsageError(std::string("--") + option + " " + path + ": must be an absolute path");
+    }
+    config.control_socket = scalars["control-socket"];
+    config.pin_path = scalars["pin-path"];
+    while (config.pin_path.size() > 1 && config.pin_path.back() == '/')
+        config.pin_path.pop_back();
+
+    config.metrics_listen = scalars["metrics-listen"];
+    if (!config.metrics_listen.empty())
+        validate_listen("--metrics-listen", config.metrics_listen);
+
+    parse_tracking(raw, config);
+    if (!pools_off)
+        default_client_pools(config);
+    return result;
+}
+
+} // namespace mtuguard

@@ -1,0 +1,171 @@
+// The running agent: the loaded program, its attachments and the session counts, built from a
+// Config in one step that either wholly succeeds or unwinds (RAII). With a pin path it
+// re-adopts what an earlier daemon left running. The control socket changes it through the
+// session operations; the exporter reads it through AgentView.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/agent_view.hpp"
+#include "config/config.hpp"
+#include "kernel/datapath.hpp"
+#include "kernel/xdp_link.hpp"
+#include "kernel/interface.hpp"
+#include "kernel/observer.hpp"
+#include "tracking/transport_tracker.hpp"
+#include "kernel/link_monitor.hpp"
+
+namespace mtuguard {
+
+// A configuration that names something that does not exist (exit status 2).
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A control operation refused; nothing was changed.
+struct ControlFailure : std::runtime_error {
+    ControlFailure(ControlResult result, const std::string &message) : std::runtime_error(message), result(result) {}
+    ControlResult result;
+};
+
+struct SessionView {
+    SessionEntry entry;
+    std::optional<mg_session_stats> stats;
+};
+
+// What a reload changed (Agent::reload), for its log line and for tests.
+struct ReloadReport {
+    std::vector<std::string> applied;        // "--on-oversize icmp -> drop": in effect now
+    std::vector<std::string> restart_needed; // "--max-sessions": kept at the running value
+    size_t sessions_added = 0, sessions_changed = 0, sessions_removed = 0;
+
+    std::string describe() const;
+};
+
+// "static", "mtuguardctl", "ocserv", "asa-syslog".
+const char *source_name(uint8_t source);
+
+class Agent final : public AgentView {
+public:
+    // Resolves interfaces, loads (re-adopting pinned maps), fills the maps, attaches or swaps
+    // the program into pinned links. Throws ConfigError, std::runtime_error or
+    // std::system_error; on a throw nothing this start-up created stays behind.
+    explicit Agent(const Config &config);
+    // Unless told to keep them, removes the pins: the programs detach, the maps go.
+    ~Agent() override;
+
+    // Applies a new configuration to the running program without re-attaching it: the
+    // settings (--on-oversize, --mss-clamp, ICMP rates and bursts), the ICMP source addresses
+    // (and the interfaces' current addresses), the static sessions (added, changed, removed;
+    // those added through mtuguardctl stay, and a static session the configuration did not
+    // change keeps the transport it was switched to at runtime) and --keep-attached. What only
+    // a restart can change (--iface, --client-iface, --xdp-mode, --max-sessions, --pin-path,
+    // --control-socket, --metrics-listen) keeps its running value and is reported. Throws
+    // ConfigError, having changed nothing, when the sessions would not fit the running maps.
+    ReloadReport reload(const Config &config);
+
+    // After link or address changes (LinkMonitor): an enforced interface that went away is
+    // logged and no longer counted as attached; when an interface of that name is there again
+    // (re-created, or moved back into this namespace) the program is attached to it anew, in the
+    // same counter slot, and counted (mtuguard_interface_reattach_total); a changed MTU or
+    // address is written to the interface table. Only interfaces the changes name are looked
+    // at, all of them after an overrun. A failed attach is logged and tried again at the next
+    // change of that interface.
+    void refresh_interfaces(const LinkChanges &changes);
+
+    std::string summary() const;
+    bool adopted() const { return datapath_.adopted(); }
+    int program_fd() const { return datapath_.program_fd(); } // for tests and tools
+    void keep_attached(bool keep) { keep_attached_ = keep; }
+    bool keeps_attached() const { return keep_attached_; }
+    // The observation programs are classic tc filters (a kernel without tcx): removing them
+    // when the agent goes takes CAP_NET_ADMIN, which the daemon must keep permitted for it.
+    bool needs_net_admin_at_exit() const { return observer_ && observer_->needs_net_admin_to_detach(); }
+
+    // Session operations, each wholly applied or not at all (throw ControlFailure).
+    // Returns true when an existing session was replaced.
+    bool add_session(const SessionSpec &spec, mg_source source);
+    // All or nothing: the capacity is checked before the first write.
+    void add_sessions(const std::vector<SessionSpec> &specs, mg_source source);
+    void delete_session(const Prefix &prefix);
+    void set_transport(const Prefix &prefix, mg_transport transport);
+    std::vector<SessionView> list_sessions(const std::optional<Prefix> &only) const;
+    bool has_session(const Prefix &prefix) const;
+
+    // Transport tracking: reads the observations and applies the transports they show. Called
+    // periodically (tracking_interval) by the session sources' thread.
+    void track_transports();
+    std::chrono::milliseconds tracking_interval() const;
+    // A session source says this session's client reconnected.
+    void report_reconnect(const Prefix &prefix);
+    void count(SourceEvent event, uint64_t n = 1) { source_events_[size_t(event)] += n; }
+    // Tracked sessions with what was observed of their clients (control "tracking").
+    nlohmann::json tracking_report(size_t limit) const;
+
+    nlohmann::json status() const;
+    nlohmann::json stats() const;
+    void count_request(ControlResult result);
+
+    // AgentView
+    std::vector<mg_counter> counters() const override;
+    std::vector<mg_size_histogram> oversize_sizes() const override;
+    std::vector<uint64_t> mss_counters() const override;
+    std::vector<uint64_t> unheeded() const override;
+    std::vector<InterfaceStatus> interfaces() const override;
+    SessionCounts sessions() const override;
+    std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override;
+    TrackingStatus tracking() const override;
+
+private:
+    void adopt_sessions();
+    bool set_session_locked(const SessionSpec &spec, mg_source source); // mutex_ held
+    void assign_interfaces();
+    void refresh_interface_locked(size_t i, const Config &config); // mutex_ held
+    void count_session(const Prefix &prefix, const mg_session &session, int delta);
+
+    Config config_;
+    std::vector<InterfaceInfo> interfaces_; // names fixed; addresses refreshed by reload (mutex_)
+    std::vector<uint32_t> slots_;
+    Datapath datapath_;
+    std::vector<XdpLink> links_;          // replaced on a re-attach (mutex_)
+    std::unique_ptr<Observer> observer_; // with --outside-iface
+    TransportTracker tracker_;
+    std::array<std::atomic<uint64_t>, size_t(SourceEvent::Count)> source_events_{};
+    std::vector<bool> present_;           // the interface exists (mutex_)
+    std::vector<uint64_t> reattaches_;    // re-attaches since start-up (mutex_)
+    bool keep_attached_ = false;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+
+    mutable std::mutex mutex_; // session counts and interfaces_, read by the exporter's threads
+    SessionCounts counts_;
+    // The exact sessions' addresses, so a bulk load knows which are new without a syscall each.
+    struct AddrHash {
+        size_t operator()(const mg_addr &a) const noexcept
+        {
+            return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char *>(a.bytes), sizeof(a.bytes)));
+        }
+    };
+    struct AddrEqual {
+        bool operator()(const mg_addr &a, const mg_addr &b) const noexcept
+        {
+            return std::memcmp(a.bytes, b.bytes, sizeof(a.bytes)) == 0;
+        }
+    };
+    std::unordered_set<mg_addr, AddrHash, AddrEqual> exact_;
+    std::array<std::atomic<uint64_t>, size_t(ControlResult::Count)> control_requests_{};
+};
+
+} // namespace mtuguard

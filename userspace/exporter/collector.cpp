@@ -1,0 +1,356 @@
+#include "exporter/collector.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <string>
+
+namespace mtuguard {
+
+// A switch without default: a new enum mg_reason fails the build (-Wswitch) until it is mapped.
+ReasonLabel reason_label(int reason)
+{
+    switch (static_cast<mg_reason>(reason)) {
+    case MG_REASON_NOT_IP: return {ReasonKind::Passed, "not_ip"};
+    case MG_REASON_MALFORMED: return {ReasonKind::Passed, "malformed"};
+    case MG_REASON_NO_SESSION: return {ReasonKind::Passed, "no_session"};
+    case MG_REASON_WITHIN_MTU: return {ReasonKind::Passed, "within_mtu"};
+    case MG_REASON_FROM_CLIENT: return {ReasonKind::Passed, "from_client"};
+    case MG_REASON_AGGREGATED: return {ReasonKind::Passed, "aggregated"};
+    case MG_REASON_FRAGMENTED: return {ReasonKind::Oversize, "fragmented"};
+    case MG_REASON_IPV6_BELOW_MIN: return {ReasonKind::Oversize, "ipv6_below_min"};
+    case MG_REASON_MONITORED: return {ReasonKind::Oversize, "monitored"};
+    case MG_REASON_DF_CLEARED: return {ReasonKind::Oversize, "df_cleared"};
+    case MG_REASON_DROPPED: return {ReasonKind::Oversize, "dropped"};
+    case MG_REASON_ICMP_RATELIMITED: return {ReasonKind::Oversize, "icmp_ratelimited"};
+    case MG_REASON_SUPPRESSED_ICMP_ERROR: return {ReasonKind::Suppressed, "icmp_error"};
+    case MG_REASON_SUPPRESSED_FRAGMENT: return {ReasonKind::Suppressed, "fragment"};
+    case MG_REASON_SUPPRESSED_MULTICAST: return {ReasonKind::Suppressed, "multicast"};
+    case MG_REASON_SUPPRESSED_BAD_SOURCE: return {ReasonKind::Suppressed, "bad_source"};
+    case MG_REASON_SUPPRESSED_NO_ADDRESS: return {ReasonKind::Suppressed, "no_address"};
+    case MG_REASON_SUPPRESSED_UNPARSED: return {ReasonKind::Suppressed, "unparsed"};
+    case MG_REASON_ICMP_FAILED: return {ReasonKind::Oversize, "icmp_failed"};
+    case MG_REASON_ICMP_SENT: return {ReasonKind::Oversize, "icmp_sent"};
+    case MG_REASON_COUNT: break;
+    }
+    return {ReasonKind::Passed, "unknown"};
+}
+
+const char *observed_kind_name(int kind)
+{
+    switch (static_cast<mg_observed>(kind)) {
+    case MG_OBSERVED_TLS_SYNS: return "tls_syn";
+    case MG_OBSERVED_TLS_PACKETS: return "tls";
+    case MG_OBSERVED_DTLS_IN: return "dtls_from_client";
+    case MG_OBSERVED_DTLS_OUT: return "dtls_to_client";
+    case MG_OBSERVED_DTLS_HELLOS: return "dtls_client_hello";
+    case MG_OBSERVED_OTHER_UDP: return "other_udp";
+    case MG_OBSERVED_COUNT: break;
+    }
+    return "unknown";
+}
+
+SourceEventLabel source_event_label(SourceEvent event)
+{
+    constexpr const char *occtl = "mtuguard_occtl_runs_total", *occtl_help = "Runs of occtl (--ocserv), by result.";
+    constexpr const char *syslog = "mtuguard_syslog_messages_total",
+                         *syslog_help = "Syslog messages received (--syslog-listen), by what became of them.";
+    constexpr const char *headend = "mtuguard_headend_oversize_reports_total",
+                         *headend_help = "Oversize packets the ASA reported in its syslog, by kind.";
+    switch (event) {
+    case SourceEvent::OcctlOk: return {occtl, occtl_help, "result", "ok"};
+    case SourceEvent::OcctlFailed: return {occtl, occtl_help, "result", "failed"};
+    case SourceEvent::OcctlTimeout: return {occtl, occtl_help, "result", "timeout"};
+    case SourceEvent::OcctlRejectedUser:
+        return {"mtuguard_occtl_rejected_users_total", "Entries of occtl's user list that could not be used.", "", ""};
+    case SourceEvent::SyslogApplied: return {syslog, syslog_help, "result", "applied"};
+    case SourceEvent::SyslogIgnored: return {syslog, syslog_help, "result", "ignored"};
+    case SourceEvent::SyslogNotAsa: return {syslog, syslog_help, "result", "not_asa"};
+    case SourceEvent::SyslogMalformed: return {syslog, syslog_help, "result", "malformed"};
+    case SourceEvent::SyslogOversize: return {syslog, syslog_help, "result", "oversize"};
+    case SourceEvent::SyslogUnknownSession: return {syslog, syslog_help, "result", "unknown_session"};
+    case SourceEvent::SyslogNoMtu: return {syslog, syslog_help, "result", "no_group_mtu"};
+    case SourceEvent::HeadendOversizeOut: return {headend, headend_help, "kind", "to_client"};
+    case SourceEvent::HeadendOversizeIn: return {headend, headend_help, "kind", "from_client"};
+    case SourceEvent::HeadendPmtud: return {headend, headend_help, "kind", "frag_needed_sent"};
+    case SourceEvent::Count: break;
+    }
+    return {"", "", "", ""};
+}
+
+namespace {
+
+// At most one line a minute: a scrape every second must not flood the journal.
+void report_scrape_error(const char *what)
+{
+    static std::atomic<int64_t> last{0};
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch()).count();
+    int64_t previous = last.load();
+    if (now - previous >= 60 && last.compare_exchange_strong(previous, now))
+        std::fprintf(stderr, "mtuguardd: warning: metrics scrape could not read the BPF maps: %s\n", what);
+}
+
+// Series that cannot exist are not exported: a non-IP packet has no MTU decision, only IPv4 has
+// DF to clear or lets the tunnel fragment, only IPv6 has a minimum MTU to pass below.
+bool can_exist(int family, int reason)
+{
+    if (family == MG_FAMILY_OTHER)
+        return reason == MG_REASON_NOT_IP;
+    switch (reason) {
+    case MG_REASON_NOT_IP: return false;
+    case MG_REASON_FRAGMENTED:
+    case MG_REASON_DF_CLEARED:
+    case MG_REASON_SUPPRESSED_FRAGMENT:
+    case MG_REASON_SUPPRESSED_MULTICAST: return family == MG_FAMILY_IPV4;
+    case MG_REASON_IPV6_BELOW_MIN:
+    case MG_REASON_SUPPRESSED_UNPARSED: return family == MG_FAMILY_IPV6;
+    default: return true;
+    }
+}
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+const char *family_label(int family)
+{
+    return family == MG_FAMILY_IPV4 ? "ipv4" : family == MG_FAMILY_IPV6 ? "ipv6" : "other";
+}
+
+MetricFamily family(const char *name, const char *help, MetricType type)
+{
+    return MetricFamily{name, help, type, {}};
+}
+
+ClientMetric &add(MetricFamily &f, std::vector<ClientMetric::Label> labels, double value)
+{
+    ClientMetric m;
+    m.label = std::move(labels);
+    if (f.type == MetricType::Counter)
+        m.counter.value = value;
+    else
+        m.gauge.value = value;
+    f.metric.push_back(std::move(m));
+    return f.metric.back();
+}
+
+} // namespace
+
+void Collector::stop()
+{
+    std::unique_lock lock(stopping_);
+    stopped_ = true;
+}
+
+std::vector<MetricFamily> Collector::Collect() const
+{
+    std::shared_lock lock(stopping_);
+    return stopped_ ? std::vector<MetricFamily>{} : collect();
+}
+
+std::vector<MetricFamily> Collector::collect() const
+{
+    std::vector<MetricFamily> out;
+    auto info = family("mtuguard_build_info", "Version of the running agent (always 1).", MetricType::Gauge);
+    add(info, {{"version", MTUGUARD_VERSION}}, 1);
+    out.push_back(std::move(info));
+
+    try {
+        const auto interfaces = agent_.interfaces();
+        const auto counters = agent_.counters();
+        const auto sizes = agent_.oversize_sizes();
+        const auto mss = agent_.mss_counters();
+        const auto unheeded = agent_.unheeded();
+
+        auto attached = family("mtuguard_program_attached",
+                               "1 while the enforcement program is attached to the interface.", MetricType::Gauge);
+        auto reattached = family("mtuguard_interface_reattach_total",
+                                 "Times the program was attached again to an interface of this name after it "
+                                 "was deleted and re-created.",
+                                 MetricType::Counter);
+        auto packets = family("mtuguard_packets_total", "Packets seen by the enforcement program.", MetricType::Counter);
+        auto bytes = family("mtuguard_bytes_total", "Bytes (whole frames) seen by the enforcement program.",
+                            MetricType::Counter);
+        auto passed = family("mtuguard_passed_packets_total",
+                             "Packets passed without an MTU decision against them, by reason.", MetricType::Counter);
+        auto oversize = family("mtuguard_oversize_packets_total",
+                               "Packets over their session's MTU, by what happened to them (exclusive).",
+                               MetricType::Counter);
+        auto suppressed = family("mtuguard_icmp_suppressed_total",
+                                 "Oversize packets dropped without an ICMP error because the RFCs forbid one, by reason.",
+                                 MetricType::Counter);
+        auto histogram = family("mtuguard_oversize_packet_bytes", "IP length of packets over their session's MTU.",
+                                MetricType::Histogram);
+        auto mss_family = family("mtuguard_mss_syn_packets_total",
+                                 "TCP SYNs and SYN-ACKs of sessions, by direction and what happened to their MSS.",
+                                 MetricType::Counter);
+        auto unheeded_family = family("mtuguard_icmp_unheeded_packets_total",
+                                      "Oversize packets of flows already answered with an ICMP error a second or more "
+                                      "before: the error did not reach the sender.",
+                                      MetricType::Counter);
+        static constexpr const char *mss_outcomes[MG_MSS_OUTCOME_COUNT] = {"clamped", "already_small", "no_option",
+                                                                            "malformed", "disabled"};
+
+        static constexpr uint32_t bounds[] = MG_SIZE_BUCKET_BOUNDS;
+        for (const auto &iface : interfaces) {
+            add(attached, {{"interface", iface.name}, {"mode", iface.mode}}, iface.attached ? 1 : 0);
+            add(reattached, {{"interface", iface.name}}, double(iface.reattaches));
+            uint64_t iface_packets = 0, iface_bytes = 0, iface_suppressed[MG_REASON_COUNT] = {};
+            for (int fam = 0; fam < MG_FAMILY_COUNT; ++fam) {
+                for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
+                    const mg_counter &c = counters.at(mg_counter_index(iface.slot, fam, reason));
+                    iface_packets += c.packets;
+                    iface_bytes += c.bytes;
+                    const ReasonLabel label = reason_label(reason);
+                    if (label.kind == ReasonKind::Passed && can_exist(fam, reason))
+                        add(passed, {{"interface", iface.name}, {"family", family_label(fam)}, {"reason", label.label}},
+                            c.packets);
+                    if (label.kind == ReasonKind::Suppressed)
+                        iface_suppressed[reason] += c.packets;
+                }
+            }
+            add(packets, {{"interface", iface.name}}, iface_packets);
+            add(unheeded_family, {{"interface", iface.name}}, unheeded.at(iface.slot));
+            for (int direction = 0; direction < MG_DIR_COUNT; ++direction)
+                for (int outcome = 0; outcome < MG_MSS_OUTCOME_COUNT; ++outcome)
+                    add(mss_family,
+                        {{"interface", iface.name},
+                         {"direction", direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"},
+                         {"outcome", mss_outcomes[outcome]}},
+                        mss.at(mg_mss_index(iface.slot, direction, outcome)));
+            add(bytes, {{"interface", iface.name}}, iface_bytes);
+            for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
+                if (reason_label(reason).kind == ReasonKind::Suppressed)
+                    add(suppressed, {{"interface", iface.name}, {"reason", reason_label(reason).label}},
+                        iface_suppressed[reason]);
+            }
+
+            for (int fam : {MG_FAMILY_IPV4, MG_FAMILY_IPV6}) {
+                // Suppressed reasons fold into one action so the actions stay exclusive.
+                uint64_t suppressed_total = 0;
+                for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
+                    const ReasonLabel label = reason_label(reason);
+                    const uint64_t n = counters.at(mg_counter_index(iface.slot, fam, reason)).packets;
+                    if (label.kind == ReasonKind::Oversize && can_exist(fam, reason))
+                        add(oversize, {{"interface", iface.name}, {"family", family_label(fam)}, {"action", label.label}}, n);
+                    else if (label.kind == ReasonKind::Suppressed)
+                        suppressed_total += n;
+                }
+                add(oversize, {{"interface", iface.name}, {"family", family_label(fam)}, {"action", "icmp_suppressed"}},
+                    suppressed_total);
+
+                const mg_size_histogram &h = sizes.at(iface.slot * MG_FAMILY_COUNT + fam);
+                ClientMetric m;
+                m.label = {{"interface", iface.name}, {"family", family_label(fam)}};
+                uint64_t cumulative = 0;
+                for (int b = 0; b < MG_SIZE_BUCKETS; ++b) {
+                    cumulative += h.buckets[b];
+                    m.histogram.bucket.push_back(
+                        {cumulative, b < MG_SIZE_BUCKETS - 1 ? double(bounds[b]) : std::numeric_limits<double>::infinity()});
+                }
+                m.histogram.sample_count = cumulative;
+                m.histogram.sample_sum = double(h.sum);
+                histogram.metric.push_back(std::move(m));
+            }
+        }
+        for (auto *f : {&attached, &reattached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram, &mss_family,
+                        &unheeded_family})
+            out.push_back(std::move(*f));
+    } catch (const std::exception &e) {
+        // The per-interface families are left out of this scrape rather than half read; the
+        // series go stale and the counter below says why (docs/metrics.md).
+        scrape_errors_.fetch_add(1, std::memory_order_relaxed);
+        report_scrape_error(e.what());
+    }
+
+    const SessionCounts sessions = agent_.sessions();
+    auto by_transport = family("mtuguard_sessions", "Exact sessions, by the transport they ride now.",
+                               MetricType::Gauge);
+    add(by_transport, {{"transport", "dtls"}}, sessions.by_transport[MG_TRANSPORT_DTLS]);
+    add(by_transport, {{"transport", "tls"}}, sessions.by_transport[MG_TRANSPORT_TLS]);
+    auto entries = family("mtuguard_session_map_entries", "Exact sessions in the kernel's session map.",
+                          MetricType::Gauge);
+    add(entries, {}, sessions.map_entries);
+    auto capacity = family("mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",
+                           MetricType::Gauge);
+    add(capacity, {}, sessions.map_capacity);
+    auto pools = family("mtuguard_pool_entries", "Pool prefixes giving defaults to address pools.", MetricType::Gauge);
+    add(pools, {}, sessions.pools);
+
+    auto control = family("mtuguard_control_requests_total", "Control socket requests, by result.",
+                          MetricType::Counter);
+    const auto requests = agent_.control_requests();
+    for (size_t i = 0; i < requests.size(); ++i)
+        add(control, {{"result", control_result_names[i]}}, requests[i]);
+
+    auto errors = family("mtuguard_scrape_errors_total", "Scrapes that could not read the BPF maps.",
+                         MetricType::Counter);
+    add(errors, {}, scrape_errors_.load(std::memory_order_relaxed));
+    for (auto *f : {&by_transport, &entries, &capacity, &pools, &control, &errors})
+        out.push_back(std::move(*f));
+    try {
+        collect_tracking(out);
+    } catch (const std::exception &e) {
+        scrape_errors_.fetch_add(1, std::memory_order_relaxed);
+        report_scrape_error(e.what());
+    }
+    return out;
+}
+
+void Collector::collect_tracking(std::vector<MetricFamily> &out) const
+{
+    const TrackingStatus tracking = agent_.tracking();
+    if (tracking.observing) {
+        auto observed = family("mtuguard_observed_packets_total",
+                               "Packets of the VPN's channels seen on the --outside-iface interfaces, by kind.",
+                               MetricType::Counter);
+        for (int kind = 0; kind < MG_OBSERVED_COUNT; ++kind)
+            add(observed, {{"kind", observed_kind_name(kind)}}, tracking.observed[kind]);
+        out.push_back(std::move(observed));
+    }
+    auto changes = family("mtuguard_transport_changes_total",
+                          "Sessions switched to another transport by what was observed, by the new transport.",
+                          MetricType::Counter);
+    add(changes, {{"to", "dtls"}}, tracking.transport_changes[MG_TRANSPORT_DTLS]);
+    add(changes, {{"to", "tls"}}, tracking.transport_changes[MG_TRANSPORT_TLS]);
+    auto tracked = family("mtuguard_tracked_sessions", "Sessions whose client's public address is known.",
+                          MetricType::Gauge);
+    add(tracked, {}, tracking.tracked_sessions);
+    auto reconnects = family("mtuguard_reconnects_total", "Client reconnects (new TLS connections of known clients, "
+                                                          "sessions back after ending, session sources' reports).",
+                             MetricType::Counter);
+    add(reconnects, {}, tracking.reconnects);
+    auto storm = family("mtuguard_sessions_in_storm",
+                        "Sessions whose client reconnected at least --storm-reconnects times within --storm-window.",
+                        MetricType::Gauge);
+    add(storm, {}, tracking.sessions_in_storm);
+    auto periodic = family("mtuguard_periodic_reconnect_sessions",
+                           "Sessions whose client reconnects at a near-constant interval (the MTU-mismatch signature).",
+                           MetricType::Gauge);
+    add(periodic, {}, tracking.periodic_sessions);
+    for (auto *f : {&changes, &tracked, &reconnects, &storm, &periodic})
+        out.push_back(std::move(*f));
+
+    // The session sources' counters, each family with all its label values (pre-created at 0).
+    std::vector<MetricFamily> sources;
+    for (size_t i = 0; i < tracking.source_events.size(); ++i) {
+        const SourceEventLabel label = source_event_label(SourceEvent(i));
+        auto it = std::find_if(sources.begin(), sources.end(), [&](const MetricFamily &f) { return f.name == label.family; });
+        if (it == sources.end()) {
+            sources.push_back(family(label.family, label.help, MetricType::Counter));
+            it = sources.end() - 1;
+        }
+        if (*label.label_name)
+            add(*it, {{label.label_name, label.label}}, tracking.source_events[i]);
+        else
+            add(*it, {}, tracking.source_events[i]);
+    }
+    for (auto &f : sources)
+        out.push_back(std::move(f));
+}
+
+} // namespace mtuguard

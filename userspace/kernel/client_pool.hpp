@@ -1,0 +1,40 @@
+// A client pool's slots: the arithmetic that puts a host address at its offset in the pool's
+// array, and the 8-byte policy word each slot holds (see struct mg_session), written and read
+// whole so that the program sees the old session or the new one, never a mix.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "common/address.hpp"
+#include "config/config.hpp"
+#include "mtuguard_kern_user.h"
+
+namespace mtuguard {
+
+// A client pool as the program indexes it: the first 96 bits of its (mapped) addresses and the
+// range of their last 32 bits. IPv4 pools share the first 96 bits ::ffff:0:0.
+struct ClientPoolSpan {
+    uint8_t high[12]{};
+    uint32_t first = 0; // host byte order
+    uint32_t size = 0;  // 0: no pool
+};
+
+// The last 32 bits of an address, in host byte order.
+uint32_t low32(const mg_addr &addr);
+// The span of a client pool prefix; throws std::invalid_argument when it is too large for one.
+ClientPoolSpan span_of(const Prefix &pool);
+// Offsets [first, second) of the slots of `span` that the pool prefix covers; empty if none.
+std::pair<uint32_t, uint32_t> covered(const ClientPoolSpan &span, const Prefix &pool);
+// The program's setting for the client pools (each may be null: no pool of that family).
+mg_client_pools pools_setting(const Prefix *pool4, const Prefix *pool6);
+
+uint64_t policy_word(const mg_session &session);
+uint64_t load_policy(const mg_session *slot);
+void store_policy(mg_session *slot, uint64_t word);
+// The word is a session's, not the fill of a pool prefix nor empty.
+bool holds_session(uint64_t word);
+// What a slot without a session holds under a pool prefix: its policy, marked.
+uint64_t fill_word(const mg_session &pool);
+
+} // namespace mtuguard

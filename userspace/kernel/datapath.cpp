@@ -1,0 +1,469 @@
+#include "kernel/datapath.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <arpa/inet.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+#include "common/log.hpp"
+#include "kernel/pins.hpp"
+#include "kernel/settings.hpp"
+#include "mtuguard.skel.h"
+
+namespace mtuguard {
+namespace {
+
+SessionEntry make_entry(const mg_addr &addr, unsigned mapped_length, const mg_session &session)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    SessionEntry e;
+    e.prefix.addr = addr;
+    e.prefix.ipv4 = std::memcmp(addr.bytes, mapped, 12) == 0 && mapped_length >= 96;
+    e.prefix.length = e.prefix.ipv4 ? mapped_length - 96 : mapped_length;
+    e.session = session;
+    return e;
+}
+
+// Walks a map with get_next_key; `visit` gets each key and value.
+template <class Key, class Value, class Visit> void walk(const bpf_map *map, Visit visit)
+{
+    Key key, next;
+    Key *previous = nullptr;
+    while (bpf_map__get_next_key(map, previous, &next, sizeof(next)) == 0) {
+        Value value;
+        if (bpf_map__lookup_elem(map, &next, sizeof(next), &value, sizeof(value), 0) == 0)
+            visit(next, value);
+        key = next;
+        previous = &key;
+    }
+}
+
+
+} // namespace
+
+Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std::vector<Prefix> &client_pools)
+    : pin_dir_(pin_dir)
+{
+    const Prefix *pool4 = nullptr, *pool6 = nullptr;
+    for (const Prefix &pool : client_pools)
+        (pool.ipv4 ? pool4 : pool6) = &pool;
+    const mg_client_pools pools = pools_setting(pool4, pool6);
+    skel_ = mtuguard_bpf__open();
+    if (!skel_)
+        fail(errno, "opening the BPF object");
+    try {
+        int err = 0;
+        for (bpf_map *map : {skel_->maps.mg_sessions4, skel_->maps.mg_sessions6})
+            if (!err)
+                err = bpf_map__set_max_entries(map, max_sessions);
+        if (err)
+            fail(err, "sizing the session map");
+        if ((err = bpf_map__set_max_entries(skel_->maps.mg_direct4, std::max(pools.size4, 1u))) ||
+            (err = bpf_map__set_max_entries(skel_->maps.mg_direct6, std::max(pools.size6, 1u))))
+            fail(err, "sizing the client pool slots");
+        if (!pin_dir_.empty()) {
+            ensure_bpffs(pin_dir_);
+            make_dir(pin_dir_);
+            make_dir(pin_dir_ + "/maps");
+            make_dir(pin_dir_ + "/links");
+            const std::string abi = pin_dir_ + "/maps/mg_abi";
+            if (exists(abi))
+                check_pinned_abi(abi);
+            bpf_map *map;
+            bpf_object__for_each_map(map, skel_->obj)
+            {
+                std::string path = pin_dir_ + "/maps/" + pin_name(map);
+                if (exists(path)) {
+                    check_pinned_map(map, path);
+                    adopted_ = true;
+                }
+                if ((err = bpf_map__set_pin_path(map, path.c_str())))
+                    fail(err, "setting the pin path " + path);
+            }
+        }
+        if ((err = mtuguard_bpf__load(skel_)))
+            fail(err, "loading the BPF program (is this root, with BPF and BTF in the kernel?)");
+        uint32_t zero = 0, version = MG_ABI_VERSION;
+        if (bpf_map__update_elem(skel_->maps.mg_abi, &zero, sizeof(zero), &version, sizeof(version), BPF_ANY))
+            fail(errno, "writing the map ABI version");
+        // Pinned slots are only meaningful for the pools they were laid out for; the sizes may
+        // agree where the pools do not.
+        if (adopted_ && std::memcmp(&skel_->bss->mg_client_pools, &pools, sizeof(pools)) != 0)
+            throw std::runtime_error("the maps pinned at " + pin_dir_ + " were made for other client pools "
+                                     "(--client-pool, or its default from a pool prefix or ocserv): start with the pools they were made for, or run "
+                                     "`mtuguardctl detach` to remove the old state, or use another --pin-path");
+        skel_->bss->mg_client_pools = pools;
+        skel_->bss->mg_clock = program_clock();
+        map_slots(client_pools);
+    } catch (...) {
+        for (Slots &s : slots_)
+            if (s.slot)
+                munmap(s.slot, s.mapped);
+        if (!adopted_ && !pin_dir_.empty())
+            bpf_object__unpin_maps(skel_->obj, nullptr);
+        mtuguard_bpf__destroy(skel_);
+        throw;
+    }
+}
+
+Datapath::~Datapath()
+{
+    for (Slots &s : slots_)
+        if (s.slot)
+            munmap(s.slot, s.mapped);
+    if (!kept_ && !adopted_ && !pin_dir_.empty())
+        unpin();
+    mtuguard_bpf__destroy(skel_);
+}
+
+void Datapath::map_slots(const std::vector<Prefix> &client_pools)
+{
+    for (const Prefix &pool : client_pools) {
+        Slots &s = slots_[pool.ipv4 ? 0 : 1];
+        bpf_map *map = pool.ipv4 ? skel_->maps.mg_direct4 : skel_->maps.mg_direct6;
+        s.span = span_of(pool);
+        const size_t page = size_t(sysconf(_SC_PAGESIZE));
+        s.mapped = (size_t(s.span.size) * sizeof(mg_session) + page - 1) / page * page;
+        void *memory = mmap(nullptr, s.mapped, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+        if (memory == MAP_FAILED)
+            fail(errno, "mapping the client pool slots of " + pool.to_string());
+        s.slot = static_cast<mg_session *>(memory);
+    }
+}
+
+mg_session *Datapath::slot(const Prefix &host) const
+{
+    const Slots &s = slots_[host.ipv4 ? 0 : 1];
+    if (!s.slot || !host.is_host() || std::memcmp(host.addr.bytes, s.span.high, 12) != 0)
+        return nullptr;
+    const uint32_t offset = low32(host.addr) - s.span.first;
+    return offset < s.span.size ? s.slot + offset : nullptr;
+}
+
+// Longest prefixes last, so each slot ends with the longest that covers it; only the slots that
+// change are written, and never one that holds a session.
+void Datapath::refill_slots()
+{
+    std::vector<SessionEntry> prefixes = pools();
+    std::sort(prefixes.begin(), prefixes.end(), [](const SessionEntry &a, const SessionEntry &b) {
+        return a.prefix.mapped_length() < b.prefix.mapped_length();
+    });
+    for (Slots &s : slots_) {
+        if (!s.slot)
+            continue;
+        std::vector<uint64_t> wanted(s.span.size, 0);
+        for (const SessionEntry &p : prefixes) {
+            auto [begin, end] = covered(s.span, p.prefix);
+            std::fill(wanted.begin() + begin, wanted.begin() + end, fill_word(p.session));
+        }
+        for (uint32_t i = 0; i < s.span.size; ++i) {
+            const uint64_t current = load_policy(&s.slot[i]);
+            if (!holds_session(current) && current != wanted[i])
+                store_policy(&s.slot[i], wanted[i]);
+        }
+    }
+}
+
+void Datapath::unpin()
+{
+    if (pin_dir_.empty())
+        return;
+    bpf_object__unpin_maps(skel_->obj, nullptr);
+    rmdir((pin_dir_ + "/maps").c_str());
+    rmdir((pin_dir_ + "/links").c_str());
+    rmdir(pin_dir_.c_str());
+}
+
+void Datapath::set_settings(const mg_settings &settings)
+{
+    // Keep the pool bits: they follow the pool map, not the configuration.
+    uint32_t pools = skel_->bss->mg_settings.has_pools;
+    skel_->bss->mg_settings = settings;
+    skel_->bss->mg_settings.has_pools = pools;
+}
+
+const mg_settings &Datapath::settings() const { return skel_->bss->mg_settings; }
+
+// Interfaces below MG_IFINDEX_DIRECT live in the array the program indexes directly (slot 0 marks
+// an empty entry), the rest in the hash.
+bpf_map *Datapath::iface_map(uint32_t ifindex) const
+{
+    return ifindex < MG_IFINDEX_DIRECT ? skel_->maps.mg_ifaces_direct : skel_->maps.mg_ifaces;
+}
+
+void Datapath::set_iface(uint32_t ifindex, const mg_iface &iface)
+{
+    int err = bpf_map__update_elem(iface_map(ifindex), &ifindex, sizeof(ifindex), &iface, sizeof(iface), BPF_ANY);
+    if (err)
+        fail(err, "writing the interface table");
+}
+
+void Datapath::delete_iface(uint32_t ifindex)
+{
+    if (ifindex < MG_IFINDEX_DIRECT) {
+        mg_iface none{};
+        bpf_map__update_elem(iface_map(ifindex), &ifindex, sizeof(ifindex), &none, sizeof(none), BPF_ANY);
+    } else {
+        bpf_map__delete_elem(iface_map(ifindex), &ifindex, sizeof(ifindex), 0);
+    }
+}
+
+std::vector<std::pair<uint32_t, mg_iface>> Datapath::ifaces() const
+{
+    std::vector<std::pair<uint32_t, mg_iface>> out;
+    std::vector<uint32_t> keys(MG_IFINDEX_DIRECT);
+    std::vector<mg_iface> values(MG_IFINDEX_DIRECT);
+    uint32_t count = MG_IFINDEX_DIRECT, next = 0;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(bpf_map__fd(skel_->maps.mg_ifaces_direct), nullptr, &next, keys.data(),
+                                   values.data(), &count, &opts);
+    if (err && err != -ENOENT)
+        fail(err, "reading the interface table");
+    for (uint32_t i = 0; i < count; ++i)
+        if (values[i].slot)
+            out.emplace_back(keys[i], values[i]);
+    walk<uint32_t, mg_iface>(skel_->maps.mg_ifaces, [&](uint32_t k, const mg_iface &v) { out.emplace_back(k, v); });
+    return out;
+}
+
+// Exact sessions: IPv4 keyed by its 4 bytes, IPv6 by its 16.
+bpf_map *Datapath::session_map(const Prefix &prefix) const
+{
+    return prefix.ipv4 ? skel_->maps.mg_sessions4 : skel_->maps.mg_sessions6;
+}
+
+static const void *session_key(const Prefix &prefix) { return prefix.ipv4 ? &prefix.addr.bytes[12] : prefix.addr.bytes; }
+static size_t session_key_size(const Prefix &prefix) { return prefix.ipv4 ? 4 : 16; }
+
+void Datapath::set_session(const Prefix &prefix, const mg_session &session)
+{
+    int err;
+    if (mg_session *s = slot(prefix)) {
+        mg_session value = session;
+        value.flags &= ~MG_SESSION_POOL_FILL;
+        s->stats = value.stats;
+        store_policy(s, policy_word(value));
+        return;
+    }
+    if (prefix.is_host()) {
+        err = bpf_map__update_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), &session,
+                                   sizeof(session), BPF_ANY);
+        if (err == -E2BIG || err == -ENOSPC)
+            fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
+    } else {
+        mg_pool_key key = prefix.pool_key();
+        err = bpf_map__update_elem(skel_->maps.mg_pools, &key, sizeof(key), &session, sizeof(session), BPF_ANY);
+        if (!err) {
+            skel_->bss->mg_settings.has_pools |= prefix.ipv4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
+            refill_slots();
+        }
+        if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)
+            fail(ENOSPC, "pool map full (" + std::to_string(MG_MAX_POOLS) + " prefixes)");
+    }
+    if (err)
+        fail(err, "writing session " + prefix.to_string());
+}
+
+// New sessions go in with batched updates; each existing one is read first (its counters carry
+// over) and replaced on its own. Batch updates cannot say "only if new" per element, so the
+// caller, which knows its sessions, says which are new.
+std::vector<std::optional<mg_session>> Datapath::set_sessions(std::vector<SessionEntry> sessions,
+                                                              const std::vector<bool> &fresh)
+{
+    std::vector<std::optional<mg_session>> old(sessions.size());
+    std::vector<uint32_t> keys4;
+    std::vector<mg_addr> keys6;
+    std::vector<mg_session> values4, values6;
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        SessionEntry &entry = sessions[i];
+        if (!fresh[i] || !entry.prefix.is_host() || slot(entry.prefix)) {
+            old[i] = session(entry.prefix);
+            if (old[i])
+                entry.session.stats = old[i]->stats;
+            set_session(entry.prefix, entry.session);
+        } else if (entry.prefix.ipv4) {
+            uint32_t key;
+            std::memcpy(&key, &entry.prefix.addr.bytes[12], 4);
+            keys4.push_back(key);
+            values4.push_back(entry.session);
+        } else {
+            keys6.push_back(entry.prefix.addr);
+            values6.push_back(entry.session);
+        }
+    }
+    auto load = [&](bpf_map *map, const auto &keys, const std::vector<mg_session> &values) {
+        LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+        for (size_t done = 0; done < keys.size();) {
+            uint32_t n = keys.size() - done;
+            int err = bpf_map_update_batch(bpf_map__fd(map), &keys[done], &values[done], &n, &opts);
+            if (err == -E2BIG || err == -ENOSPC)
+                fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
+            if (err)
+                fail(err, "writing sessions");
+            done += n;
+        }
+    };
+    load(skel_->maps.mg_sessions4, keys4, values4);
+    load(skel_->maps.mg_sessions6, keys6, values6);
+    return old;
+}
+
+std::optional<mg_session> Datapath::session(const Prefix &prefix) const
+{
+    mg_session session;
+    int err;
+    if (const mg_session *s = slot(prefix)) {
+        session = *s;
+        const uint64_t policy = load_policy(s);
+        std::memcpy(&session, &policy, sizeof(policy));
+        return holds_session(policy) ? std::optional<mg_session>(session) : std::nullopt;
+    }
+    if (prefix.is_host()) {
+        err = bpf_map__lookup_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), &session,
+                                   sizeof(session), 0);
+    } else {
+        // An LPM lookup would return the longest match; the exact prefix is wanted here.
+        for (const auto &e : pools())
+            if (e.prefix == prefix)
+                return e.session;
+        return std::nullopt;
+    }
+    return err ? std::nullopt : std::optional<mg_session>(session);
+}
+
+bool Datapath::delete_session(const Prefix &prefix)
+{
+    if (mg_session *s = slot(prefix)) {
+        if (!holds_session(load_policy(s)))
+            return false;
+        // The slot falls back to what covers its address: the longest pool prefix, or nothing.
+        mg_pool_key key = prefix.pool_key();
+        mg_session pool;
+        const bool pooled = bpf_map__lookup_elem(skel_->maps.mg_pools, &key, sizeof(key), &pool, sizeof(pool), 0) == 0;
+        store_policy(s, pooled ? fill_word(pool) : 0);
+        s->stats = {};
+        return true;
+    }
+    if (prefix.is_host()) {
+        return bpf_map__delete_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), 0) == 0;
+    }
+    mg_pool_key key = prefix.pool_key();
+    if (bpf_map__delete_elem(skel_->maps.mg_pools, &key, sizeof(key), 0) != 0)
+        return false;
+    refill_slots();
+    return true;
+}
+
+
+std::vector<SessionEntry> Datapath::pools() const
+{
+    std::vector<SessionEntry> out;
+    walk<mg_pool_key, mg_session>(skel_->maps.mg_pools, [&](const mg_pool_key &k, const mg_session &v) {
+        out.push_back(make_entry(k.addr, k.prefixlen, v));
+    });
+    return out;
+}
+
+std::vector<SessionEntry> Datapath::sessions() const
+{
+    std::vector<SessionEntry> out;
+    walk<uint32_t, mg_session>(skel_->maps.mg_sessions4, [&](uint32_t k, const mg_session &v) {
+        out.push_back(make_entry(map_ipv4(k), 128, v));
+    });
+    walk<mg_addr, mg_session>(skel_->maps.mg_sessions6, [&](const mg_addr &k, const mg_session &v) {
+        out.push_back(make_entry(k, 128, v));
+    });
+    for (const Slots &s : slots_) {
+        for (uint32_t i = 0; s.slot && i < s.span.size; ++i) {
+            const uint64_t policy = load_policy(&s.slot[i]);
+            if (!holds_session(policy))
+                continue;
+            mg_addr addr{};
+            std::memcpy(addr.bytes, s.span.high, 12);
+            const uint32_t low = htonl(s.span.first + i);
+            std::memcpy(&addr.bytes[12], &low, 4);
+            mg_session session = s.slot[i];
+            std::memcpy(&session, &policy, sizeof(policy));
+            out.push_back(make_entry(addr, 128, session));
+        }
+    }
+    std::vector<SessionEntry> pool_entries = pools();
+    out.insert(out.end(), pool_entries.begin(), pool_entries.end());
+    return out;
+}
+
+int Datapath::program_fd() const { return bpf_program__fd(skel_->progs.mtuguard_xdp); }
+
+uint32_t Datapath::max_sessions() const { return bpf_map__max_entries(skel_->maps.mg_sessions4); }
+
+int Datapath::map_fd(const char *name) const
+{
+    bpf_map *map = bpf_object__find_map_by_name(skel_->obj, name);
+    return map ? bpf_map__fd(map) : -1;
+}
+
+// Reads entries [first, first + count) of a per-CPU array with one batched syscall and folds
+// the CPUs' values into one with `add`.
+template <class Value, class Add>
+std::vector<Value> read_per_cpu(int fd, uint32_t first, uint32_t count, uint32_t entries, Add add)
+{
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus < 0)
+        fail(cpus, "counting CPUs");
+    if (first >= entries || count > entries - first)
+        fail(EINVAL, "reading a per-CPU map out of range");
+    std::vector<uint32_t> keys(count);
+    std::vector<Value> per_cpu(size_t(count) * cpus), totals(count);
+    uint32_t previous = first - 1, next = 0, read = count;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(fd, first ? &previous : nullptr, &next, keys.data(),
+                                   per_cpu.data(), &read, &opts);
+    if (err && err != -ENOENT)
+        fail(err, "reading a per-CPU map");
+    for (uint32_t i = 0; i < read && i < count; ++i) {
+        for (int cpu = 0; cpu < cpus; ++cpu)
+            add(totals[i], per_cpu[size_t(i) * cpus + cpu]);
+    }
+    return totals;
+}
+
+std::vector<mg_counter> Datapath::counters(uint32_t first, uint32_t count) const
+{
+    return read_per_cpu<mg_counter>(bpf_map__fd(skel_->maps.mg_counters), first, count,
+                                    MG_COUNTER_ENTRIES, [](mg_counter &total, const mg_counter &c) {
+                                        total.packets += c.packets;
+                                        total.bytes += c.bytes;
+                                    });
+}
+
+std::vector<uint64_t> Datapath::mss_counters(uint32_t first, uint32_t count) const
+{
+    return read_per_cpu<uint64_t>(bpf_map__fd(skel_->maps.mg_mss_counters), first, count, MG_MSS_ENTRIES,
+                                  [](uint64_t &total, uint64_t n) { total += n; });
+}
+
+std::vector<uint64_t> Datapath::unheeded() const
+{
+    return read_per_cpu<uint64_t>(bpf_map__fd(skel_->maps.mg_unheeded), 0, MG_MAX_IFACES, MG_MAX_IFACES,
+                                  [](uint64_t &total, uint64_t n) { total += n; });
+}
+
+std::vector<mg_size_histogram> Datapath::oversize_sizes() const
+{
+    return read_per_cpu<mg_size_histogram>(
+        bpf_map__fd(skel_->maps.mg_oversize_sizes), 0, MG_HISTOGRAM_ENTRIES, MG_HISTOGRAM_ENTRIES,
+        [](mg_size_histogram &total, const mg_size_histogram &h) {
+            for (int b = 0; b < MG_SIZE_BUCKETS; ++b)
+                total.buckets[b] += h.buckets[b];
+            total.sum += h.sum;
+        });
+}
+
+} // namespace mtuguard

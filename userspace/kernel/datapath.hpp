@@ -1,0 +1,115 @@
+// The thin RAII layer over libbpf: the loaded enforcement program with its maps. Every kernel
+// object is released by a destructor, so an error half-way through start-up unwinds everything
+// that was already made. Its attachments are XdpLinks (xdp_link.hpp), its pins pins.hpp's, its
+// client pools' slot arithmetic client_pool.hpp's.
+//
+// With a pin directory, maps live at PIN/maps/NAME and links at PIN/links/IFNAME on a bpf
+// filesystem, so enforcement outlives the daemon (--keep-attached, SIGKILL, a crash) and the
+// next daemon re-adopts it: pinned maps are reused when their layout matches, pinned links get
+// the new program swapped in atomically with bpf_link_update — no gap in enforcement.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/address.hpp"
+#include "common/fd.hpp"
+#include "config/config.hpp"
+#include "kernel/client_pool.hpp"
+#include "mtuguard_kern_user.h"
+
+struct mtuguard_bpf;
+struct bpf_map;
+
+namespace mtuguard {
+
+struct SessionEntry {
+    Prefix prefix;
+    mg_session session{};
+};
+
+class Datapath {
+public:
+    // Opens and loads the program with a session map of `max_sessions` and a slot array for
+    // each client pool (at most one per family, validated by the configuration). With
+    // `pin_dir`, reuses the maps pinned there (after checking their layout and that they were
+    // made for the same client pools) or pins new ones. Throws std::system_error, or
+    // std::runtime_error naming an incompatible pinned map.
+    explicit Datapath(uint32_t max_sessions, const std::string &pin_dir = "",
+                      const std::vector<Prefix> &client_pools = {});
+    ~Datapath();
+    Datapath(const Datapath &) = delete;
+    Datapath &operator=(const Datapath &) = delete;
+
+    // The maps came from an earlier daemon's pins.
+    bool adopted() const { return adopted_; }
+    // The start-up succeeded: pins now outlive this object.
+    void keep() { kept_ = true; }
+    // Removes the map pins (the maps go when the last program using them does).
+    void unpin();
+
+    void set_settings(const mg_settings &settings);
+    const mg_settings &settings() const;
+    void set_iface(uint32_t ifindex, const mg_iface &iface);
+    void delete_iface(uint32_t ifindex);
+    std::vector<std::pair<uint32_t, mg_iface>> ifaces() const;
+
+    // An exact address goes to its client pool's slot or else its family's session map, a prefix
+    // to the pool trie (and its policy to the client pool slots it covers that hold no
+    // session), the value as given (counters included). One map update or one 8-byte store
+    // each: the program sees the whole old or the whole new session. Throws std::system_error
+    // (ENOSPC when the session map is full).
+    void set_session(const Prefix &prefix, const mg_session &session);
+    // Many sessions, the new ones (`fresh`) with batched updates; the caller checks capacity
+    // first. Existing sessions keep their counters. Returns the previous value of each entry
+    // that was not fresh.
+    std::vector<std::optional<mg_session>> set_sessions(std::vector<SessionEntry> sessions,
+                                                        const std::vector<bool> &fresh);
+    // The session or pool with exactly this prefix, counters included.
+    std::optional<mg_session> session(const Prefix &prefix) const;
+    bool delete_session(const Prefix &prefix);
+    // Every session and pool in the maps (to re-adopt what an earlier daemon left).
+    std::vector<SessionEntry> sessions() const;
+    std::vector<SessionEntry> pools() const;
+
+    int program_fd() const;
+    uint32_t max_sessions() const;
+    // Counters summed over CPUs: entries [first, first + count) of mg_counter_index().
+    std::vector<mg_counter> counters(uint32_t first = 0, uint32_t count = MG_COUNTER_ENTRIES) const;
+    // MSS clamping outcomes summed over CPUs: entries [first, first + count) of mg_mss_index().
+    std::vector<uint64_t> mss_counters(uint32_t first = 0, uint32_t count = MG_MSS_ENTRIES) const;
+    // Oversize packet sizes summed over CPUs, indexed by slot * MG_FAMILY_COUNT + family.
+    std::vector<mg_size_histogram> oversize_sizes() const;
+    // Oversize packets of flows answered a second or more before (flows.bpf.h), by slot.
+    std::vector<uint64_t> unheeded() const;
+    // Direct map access for tests and tools.
+    int map_fd(const char *name) const;
+
+private:
+    // One client pool's slots, mapped into this process.
+    struct Slots {
+        ClientPoolSpan span;
+        mg_session *slot = nullptr;
+        size_t mapped = 0; // bytes
+    };
+
+    ::bpf_map *iface_map(uint32_t ifindex) const;
+    ::bpf_map *session_map(const Prefix &prefix) const;
+    void map_slots(const std::vector<Prefix> &client_pools);
+    // The slot of a host address in a client pool, or null.
+    mg_session *slot(const Prefix &host) const;
+    // Rewrites the slots that hold no session with the policy of the longest pool prefix that
+    // covers them (or empty): after a pool prefix changed.
+    void refill_slots();
+
+    mtuguard_bpf *skel_ = nullptr;
+    Slots slots_[2]; // IPv4, IPv6
+    std::string pin_dir_;
+    bool adopted_ = false;
+    bool kept_ = false;
+};
+
+} // namespace mtuguard

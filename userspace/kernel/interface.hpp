@@ -1,0 +1,25 @@
+// What the daemon needs to know of an interface it attaches to: its index, its MTU (a longer
+// IP packet can only be a GRO aggregate) and the addresses ICMP errors are sent from.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/address.hpp"
+
+namespace mtuguard {
+
+struct InterfaceInfo {
+    std::string name;
+    uint32_t ifindex = 0;
+    uint32_t mtu = 0;
+    bool l3_only = false; // no Ethernet header (ARPHRD_NONE): a tun device
+    std::optional<Prefix> address4;
+    std::optional<Prefix> address6; // a global address if there is one, else link-local
+};
+
+// Throws std::runtime_error when the interface does not exist.
+InterfaceInfo query_interface(const std::string &name);
+
+} // namespace mtuguard

@@ -1,0 +1,82 @@
+// The observation programs (bpf/observe.bpf.c) on the client-facing interfaces: loaded once,
+// attached with tc in both directions to every --outside-iface, and read by the transport
+// tracker. Every kernel object is owned: the filters come off when this goes, and the clsact
+// qdisc too where this created it (one the operator had is left in place).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/address.hpp"
+#include "common/fd.hpp"
+#include "mtuguard_kern_user.h"
+
+struct observe_bpf;
+
+namespace mtuguard {
+
+// One tc attachment (this program, one interface, one direction): a tcx link where the kernel
+// has them (Linux 6.6), detached when its descriptor closes — also when the daemon is killed;
+// else a classic cls_bpf filter on a clsact qdisc, which only CAP_NET_ADMIN can remove again
+// (Observer::needs_net_admin_to_detach), with the qdisc removed too when told it owns it.
+class TcFilter {
+public:
+    // Throws std::system_error naming the interface.
+    static TcFilter attach(int program_fd, uint32_t ifindex, bool ingress, const std::string &name);
+    TcFilter(TcFilter &&other) noexcept;
+    TcFilter &operator=(TcFilter &&) = delete;
+    ~TcFilter();
+
+    bool is_link() const { return bool(link_); }
+    // The classic filter alone, as on a kernel without tcx (public for its test).
+    static TcFilter attach_netlink(int program_fd, uint32_t ifindex, bool ingress, const std::string &name);
+
+private:
+    TcFilter(uint32_t ifindex, bool ingress, Fd link, bool owns_qdisc)
+        : ifindex_(ifindex), ingress_(ingress), link_(std::move(link)), owns_qdisc_(owns_qdisc) {}
+    uint32_t ifindex_ = 0;
+    bool ingress_ = false;
+    Fd link_;                  // tcx
+    bool owns_qdisc_ = false;  // netlink: the clsact qdisc was made for this filter
+    bool attached_ = false;    // netlink
+};
+
+struct ObserverSettings {
+    uint16_t tls_port = 443;
+    uint16_t dtls_port = 443;
+    uint32_t max_clients = 65536;
+};
+
+class Observer {
+public:
+    // Loads the programs. Throws std::system_error.
+    explicit Observer(const ObserverSettings &settings);
+    ~Observer();
+    Observer(const Observer &) = delete;
+    Observer &operator=(const Observer &) = delete;
+
+    // Attaches to both directions of an interface; on a throw nothing of it stays attached.
+    void attach(uint32_t ifindex, const std::string &name);
+
+    std::optional<mg_client_obs> client(const mg_addr &public_address) const;
+    // Every client in the table (bounded by max_clients).
+    std::vector<std::pair<mg_addr, mg_client_obs>> clients() const;
+    // Totals over all clients, summed over CPUs, indexed by enum mg_observed.
+    std::array<uint64_t, MG_OBSERVED_COUNT> totals() const;
+    const ObserverSettings &settings() const { return settings_; }
+    // Some attachment is a classic tc filter: removing it at exit takes CAP_NET_ADMIN.
+    bool needs_net_admin_to_detach() const;
+    int program_fd(bool ingress) const;
+    int clients_fd() const;
+
+private:
+    observe_bpf *skel_ = nullptr;
+    ObserverSettings settings_;
+    std::vector<TcFilter> filters_;
+};
+
+} // namespace mtuguard

@@ -1,0 +1,28 @@
+// The bpf filesystem under --pin-path: PIN/maps/NAME and PIN/links/IFNAME, so enforcement
+// outlives the daemon and the next one re-adopts it. A pinned map is reused only when its
+// layout is what this build would create.
+#pragma once
+
+#include <string>
+
+struct bpf_map;
+
+namespace mtuguard {
+
+bool exists(const std::string &path);
+void make_dir(const std::string &path); // mode 0700; an existing directory is fine
+// The pin file name of a map ("mtuguar.bss" becomes "mtuguar_bss").
+std::string pin_name(const bpf_map *map);
+// Throws std::runtime_error saying what to do when the map pinned at `path` differs from `map`.
+void check_pinned_map(const bpf_map *map, const std::string &path);
+// Throws std::runtime_error when the maps pinned beside `path` are of another map ABI.
+void check_pinned_abi(const std::string &path);
+
+// The bpffs directory that holds `path`, mounting /sys/fs/bpf when it is not. Throws
+// std::runtime_error naming the path when it is not on a bpf filesystem.
+void ensure_bpffs(const std::string &path);
+// Removes whatever an agent pinned under `pin_dir` (links first, so enforcement stops at once).
+// Returns the number of pins removed.
+int remove_pins(const std::string &pin_dir);
+
+} // namespace mtuguard

@@ -1,0 +1,124 @@
+// The transport tracker: which data channel each session rides right now, and which clients
+// keep reconnecting. It ties sessions (tunnel addresses, from the session sources) to their
+// clients' public addresses and reads what the observation program saw of those clients:
+//
+//  - DTLS: DTLS datagrams both ways within --dtls-idle-timeout. Both, because a client whose
+//    DTLS is blocked keeps sending ClientHellos that never get an answer.
+//  - TLS: no DTLS both ways for longer than the timeout while TLS segments keep coming. An idle
+//    session (neither channel busy) keeps its transport: nothing proves a change.
+//  - A reconnect: a new TLS connection (SYN) from a client with a live or recently ended
+//    session, a session that comes back for a client whose last one ended within the storm
+//    window, or a session source saying so. Reports of one reconnect that arrive close together
+//    (the SYN, then occtl's new ID) count once (StormPolicy::debounce).
+//
+// Reconnect history belongs to the client (its public address), not to the session entry, so it
+// survives the session being removed and re-added on every reconnect. Everything is bounded:
+// clients without a live session are forgotten after the storm window.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/address.hpp"
+#include "mtuguard_kern_user.h"
+#include "tracking/reconnect_detector.hpp"
+
+namespace mtuguard {
+
+struct TrackerPolicy {
+    bool transport_tracking = true; // off: transports stay as configured; reconnects still count
+    std::chrono::milliseconds dtls_idle_timeout{10000};
+    StormPolicy storm;
+};
+
+struct TransportChange {
+    Prefix session;
+    mg_transport transport;
+    std::string evidence; // for the log line
+};
+
+struct TrackerSummary {
+    uint64_t tracked_sessions = 0; // live sessions with a known client address
+    uint64_t reconnects = 0;       // since start
+    uint64_t sessions_in_storm = 0;
+    uint64_t periodic_sessions = 0;
+    std::array<uint64_t, MG_TRANSPORT_COUNT> changes_to{}; // applied by the caller (count_change)
+};
+
+struct TrackedSession {
+    Prefix session;
+    Prefix public_address;
+    mg_source source = MG_SOURCE_STATIC;
+    std::optional<mg_transport> observed; // the tracker's last decision
+    uint64_t reconnects = 0;              // the client's, merged
+    bool storm = false;
+    bool periodic = false;
+    std::optional<double> typical_interval_seconds;
+    std::vector<double> recent_intervals_seconds; // oldest first
+};
+
+class TransportTracker {
+public:
+    using Clock = std::chrono::steady_clock;
+    using Lookup = std::function<std::optional<mg_client_obs>(const mg_addr &public_address)>;
+
+    TransportTracker(TrackerPolicy policy, Clock::time_point started);
+
+    // A session whose client is at `public_address` (re-binding moves it to the new address).
+    void bind(const Prefix &session, const Prefix &public_address, mg_source source, Clock::time_point now);
+    // The session is gone; its client's history stays for the storm window.
+    void unbind(const Prefix &session, Clock::time_point now);
+    // A session source reports a reconnect of this session's client.
+    void reconnect(const Prefix &session, Clock::time_point now);
+    bool tracks(const Prefix &session) const;
+
+    // Reads the observations and returns the sessions whose transport should change now.
+    std::vector<TransportChange> tick(Clock::time_point now, const Lookup &lookup);
+    void count_change(mg_transport to);
+
+    TrackerSummary summary(Clock::time_point now) const;
+    std::vector<TrackedSession> sessions(Clock::time_point now) const;
+    const TrackerPolicy &policy() const { return policy_; }
+    void set_policy(const TrackerPolicy &policy);
+
+private:
+    struct AddrLess {
+        bool operator()(const mg_addr &a, const mg_addr &b) const;
+    };
+    struct Client {
+        ReconnectHistory history;
+        std::optional<uint64_t> seen_syns; // the SYN count already accounted for
+        unsigned live_sessions = 0;
+        Clock::time_point last_end{};       // when its last session ended (if live_sessions == 0)
+    };
+    struct Session {
+        Prefix prefix;
+        mg_addr client{};
+        mg_source source = MG_SOURCE_STATIC;
+        Clock::time_point since{};
+        std::optional<mg_transport> observed;
+    };
+
+    void record_reconnect(Client &client, Clock::time_point at);
+    std::optional<mg_transport> decide(const Session &session, const mg_client_obs &obs, Clock::time_point now,
+                                       std::string &evidence) const;
+    void forget_idle_clients(Clock::time_point now);
+    TrackedSession describe(const Session &session, Clock::time_point now) const;
+
+    mutable std::mutex mutex_; // the control socket's thread binds; the sources' thread ticks
+    TrackerPolicy policy_;
+    Clock::time_point started_;
+    std::map<std::string, Session> sessions_; // by Prefix::to_string()
+    std::map<mg_addr, Client, AddrLess> clients_;
+    uint64_t reconnects_ = 0;
+    std::array<uint64_t, MG_TRANSPORT_COUNT> changes_to_{};
+};
+
+} // namespace mtuguard
