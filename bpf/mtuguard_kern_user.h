@@ -2,7 +2,7 @@
 /*
  * The one ABI shared by the BPF programs and the C++ side: map keys and values, the verdict
  * reason enum, settings and the counter layout. Fixed-width types and explicit padding only;
- * userspace/abi_check.cpp proves every size and offset with static_assert, so a change here that
+ * userspace/kernel/abi_check.cpp proves every size and offset with static_assert, so a change here that
  * moves a field fails the build instead of corrupting a map.
  */
 #ifndef MTUGUARD_KERN_USER_H
@@ -68,37 +68,80 @@ enum mg_family {
 };
 
 /*
- * Every verdict the program reaches, one counter each. The order matters: reasons before
- * MG_REASON_FIRST_DROP pass the packet, MG_REASON_ICMP_SENT transmits the rewritten packet, the
- * rest drop it (mg_reason_xdp_action). The exporter's label table is checked against
- * MG_REASON_COUNT at compile time.
+ * Every verdict the program reaches, one counter each, written once here: X(NAME, number, kind,
+ * "label") gives the enum value MG_REASON_NAME, its number in the pinned counter array (fixed:
+ * a new reason takes a new number, a retired one stays as MG_REASON_UNUSED_<n> so that no
+ * counter of a running program changes meaning), the metric family it counts in and the name
+ * every report uses (mg_reason_name; the exporter drops the "suppressed_" of the suppressed
+ * family's labels). The order matters: reasons before MG_REASON_FIRST_DROP pass the packet,
+ * MG_REASON_ICMP_SENT transmits the rewritten packet, the rest drop it (mg_reason_xdp_action).
  */
-enum mg_reason {
-	/* passed */
-	MG_REASON_NOT_IP = 0,        /* neither IPv4 nor IPv6 */
-	MG_REASON_MALFORMED,         /* IP header truncated or inconsistent: the kernel decides */
-	MG_REASON_NO_SESSION,        /* destination (source, from a client) is not a session */
-	MG_REASON_WITHIN_MTU,        /* fits the session's effective MTU */
-	MG_REASON_FROM_CLIENT,       /* from a session, on a --client-iface: only MSS clamping applies */
-	MG_REASON_AGGREGATED,        /* longer than the interface MTU: a GRO/LRO aggregate */
-	MG_REASON_FRAGMENTED,        /* IPv4 oversize without DF: the tunnel fragments it */
-	MG_REASON_IPV6_BELOW_MIN,    /* IPv6 between the MTU and 1280: fragmented beneath IPv6 */
-	MG_REASON_MONITORED,         /* oversize, action monitor */
-	MG_REASON_DF_CLEARED,        /* oversize, action clear-df */
-	/* dropped */
-	MG_REASON_DROPPED,           /* oversize, action drop */
-	MG_REASON_ICMP_RATELIMITED,  /* oversize, ICMP error withheld by the rate limit */
-	MG_REASON_SUPPRESSED_ICMP_ERROR, /* oversize ICMP error message: never answered */
-	MG_REASON_SUPPRESSED_FRAGMENT,   /* oversize non-first IPv4 fragment (RFC 1812) */
-	MG_REASON_SUPPRESSED_MULTICAST,  /* oversize IPv4 to multicast or broadcast */
-	MG_REASON_SUPPRESSED_BAD_SOURCE, /* source is not a unicast host address */
-	MG_REASON_SUPPRESSED_NO_ADDRESS, /* the interface has no address to answer from */
-	MG_REASON_SUPPRESSED_UNPARSED,   /* IPv6 header chain too long to find the upper layer */
-	MG_REASON_ICMP_FAILED,           /* the packet could not be rewritten into the error */
-	/* transmitted */
-	MG_REASON_ICMP_SENT,         /* dropped and answered with an ICMP error */
-	MG_REASON_COUNT,
+enum mg_reason_kind {
+	MG_REASON_KIND_PASSED = 0,     /* mtuguard_passed_packets_total */
+	MG_REASON_KIND_OVERSIZE = 1,   /* mtuguard_oversize_packets_total */
+	MG_REASON_KIND_SUPPRESSED = 2, /* mtuguard_icmp_suppressed_total, and oversize */
 };
+
+#define MG_REASONS(X)                                                                            \
+	/* passed */                                                                             \
+	X(NOT_IP, 0, PASSED, "not_ip")             /* neither IPv4 nor IPv6 */                   \
+	X(MALFORMED, 1, PASSED, "malformed")       /* IP header truncated or inconsistent */     \
+	X(NO_SESSION, 2, PASSED, "no_session")     /* destination (source, from a client) is not a session */ \
+	X(WITHIN_MTU, 3, PASSED, "within_mtu")     /* fits the session's effective MTU */        \
+	X(FROM_CLIENT, 4, PASSED, "from_client")   /* from a session, on a --client-iface: MSS clamping only */ \
+	X(AGGREGATED, 5, PASSED, "aggregated")     /* longer than the interface MTU: a GRO/LRO aggregate */ \
+	X(FRAGMENTED, 6, OVERSIZE, "fragmented")   /* IPv4 oversize without DF: the tunnel fragments it */ \
+	X(IPV6_BELOW_MIN, 7, OVERSIZE, "ipv6_below_min") /* IPv6 between the MTU and 1280 */     \
+	X(MONITORED, 8, OVERSIZE, "monitored")     /* oversize, action monitor */                \
+	X(DF_CLEARED, 9, OVERSIZE, "df_cleared")   /* oversize, action clear-df */               \
+	/* dropped */                                                                            \
+	X(DROPPED, 10, OVERSIZE, "dropped")        /* oversize, action drop */                   \
+	X(ICMP_RATELIMITED, 11, OVERSIZE, "icmp_ratelimited") /* ICMP error withheld by the rate limit */ \
+	X(SUPPRESSED_ICMP_ERROR, 12, SUPPRESSED, "suppressed_icmp_error") /* an ICMP error: never answered */ \
+	X(SUPPRESSED_FRAGMENT, 13, SUPPRESSED, "suppressed_fragment") /* non-first IPv4 fragment (RFC 1812) */ \
+	X(SUPPRESSED_MULTICAST, 14, SUPPRESSED, "suppressed_multicast") /* IPv4 to multicast or broadcast */ \
+	X(SUPPRESSED_BAD_SOURCE, 15, SUPPRESSED, "suppressed_bad_source") /* source not a unicast host */ \
+	X(SUPPRESSED_NO_ADDRESS, 16, SUPPRESSED, "suppressed_no_address") /* no address to answer from */ \
+	X(SUPPRESSED_UNPARSED, 17, SUPPRESSED, "suppressed_unparsed") /* IPv6 header chain too long */ \
+	X(ICMP_FAILED, 18, OVERSIZE, "icmp_failed") /* the packet could not be rewritten into the error */ \
+	/* transmitted */                                                                        \
+	X(ICMP_SENT, 19, OVERSIZE, "icmp_sent")    /* dropped and answered with an ICMP error */
+
+enum mg_reason {
+#define MG_REASON_ENUM(name, number, kind, label) MG_REASON_##name = number,
+	MG_REASONS(MG_REASON_ENUM)
+#undef MG_REASON_ENUM
+	MG_REASON_COUNT, /* one past the highest number */
+};
+
+/* Every number below MG_REASON_COUNT is listed once: no gap, no reuse. */
+#define MG_LIST_ONE(...) +1
+#ifdef __cplusplus
+#define MG_STATIC_ASSERT static_assert
+#else
+#define MG_STATIC_ASSERT _Static_assert
+#endif
+MG_STATIC_ASSERT(0 MG_REASONS(MG_LIST_ONE) == MG_REASON_COUNT, "MG_REASONS: a number is missing or used twice");
+
+static inline const char *mg_reason_name(__u32 reason)
+{
+	switch (reason) {
+#define MG_REASON_NAME(name, number, kind, label) case number: return label;
+	MG_REASONS(MG_REASON_NAME)
+#undef MG_REASON_NAME
+	}
+	return 0;
+}
+
+static inline int mg_reason_kind(__u32 reason)
+{
+	switch (reason) {
+#define MG_REASON_KIND(name, number, kind, label) case number: return MG_REASON_KIND_##kind;
+	MG_REASONS(MG_REASON_KIND)
+#undef MG_REASON_KIND
+	}
+	return -1;
+}
 
 #define MG_REASON_FIRST_DROP MG_REASON_DROPPED
 
@@ -219,14 +262,33 @@ struct mg_iface {
 };
 
 /* What happened to the MSS option of a TCP SYN or SYN-ACK of a session. */
+/* What happened to a SYN's MSS option, one counter each; named as MG_REASONS is. */
+#define MG_MSS_OUTCOMES(X)                                                                       \
+	X(CLAMPED, 0, "clamped")             /* lowered to the session's effective MTU - 40 / - 60 */ \
+	X(ALREADY_SMALL, 1, "already_small") /* at or below it: left alone */                   \
+	X(NO_OPTION, 2, "no_option")         /* no MSS option: none is ever added */            \
+	X(MALFORMED, 3, "malformed")         /* the option list does not parse: left untouched */ \
+	X(DISABLED, 4, "disabled")           /* clamping is off for this session */
+
 enum mg_mss_outcome {
-	MG_MSS_CLAMPED = 0,    /* lowered to the session's effective MTU - 40 / - 60 */
-	MG_MSS_ALREADY_SMALL,  /* at or below it: left alone */
-	MG_MSS_NO_OPTION,      /* no MSS option: none is ever added */
-	MG_MSS_MALFORMED,      /* the option list does not parse: the packet is left untouched */
-	MG_MSS_DISABLED,       /* clamping is off for this session */
+#define MG_MSS_ENUM(name, number, label) MG_MSS_##name = number,
+	MG_MSS_OUTCOMES(MG_MSS_ENUM)
+#undef MG_MSS_ENUM
 	MG_MSS_OUTCOME_COUNT,
 };
+
+MG_STATIC_ASSERT(0 MG_MSS_OUTCOMES(MG_LIST_ONE) == MG_MSS_OUTCOME_COUNT,
+	       "MG_MSS_OUTCOMES: a number is missing or used twice");
+
+static inline const char *mg_mss_outcome_name(__u32 outcome)
+{
+	switch (outcome) {
+#define MG_MSS_NAME(name, number, label) case number: return label;
+	MG_MSS_OUTCOMES(MG_MSS_NAME)
+#undef MG_MSS_NAME
+	}
+	return 0;
+}
 
 #define MG_MSS_ENTRIES (MG_MAX_IFACES * MG_DIR_COUNT * MG_MSS_OUTCOME_COUNT)
 

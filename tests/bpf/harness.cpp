@@ -21,21 +21,14 @@ void require_privileges()
 
 const char *mss_outcome_name(int outcome)
 {
-    static const char *names[] = {"CLAMPED", "ALREADY_SMALL", "NO_OPTION", "MALFORMED", "DISABLED"};
-    static_assert(std::size(names) == MG_MSS_OUTCOME_COUNT);
-    return outcome >= 0 && outcome < MG_MSS_OUTCOME_COUNT ? names[outcome] : "none";
+    const char *name = mg_mss_outcome_name(uint32_t(outcome));
+    return name ? name : "none";
 }
 
 const char *reason_name(int reason)
 {
-    static const char *names[] = {
-        "NOT_IP", "MALFORMED", "NO_SESSION", "WITHIN_MTU", "FROM_CLIENT", "AGGREGATED", "FRAGMENTED",
-        "IPV6_BELOW_MIN", "MONITORED", "DF_CLEARED", "DROPPED", "ICMP_RATELIMITED",
-        "SUPPRESSED_ICMP_ERROR", "SUPPRESSED_FRAGMENT", "SUPPRESSED_MULTICAST",
-        "SUPPRESSED_BAD_SOURCE", "SUPPRESSED_NO_ADDRESS", "SUPPRESSED_UNPARSED", "ICMP_FAILED",
-        "ICMP_SENT"};
-    static_assert(std::size(names) == MG_REASON_COUNT);
-    return reason >= 0 && reason < MG_REASON_COUNT ? names[reason] : "none";
+    const char *name = mg_reason_name(uint32_t(reason));
+    return name ? name : "none";
 }
 
 void ProgramTest::SetUp()

@@ -590,18 +590,14 @@ json Agent::stats() const
             json reasons = json::object();
             for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
                 const mg_counter &c = all[mg_counter_index(iface.slot, family, reason)];
-                ReasonLabel label = reason_label(reason);
-                std::string name = (label.kind == ReasonKind::Suppressed ? "suppressed_" : "") + std::string(label.label);
-                reasons[name] = {{"packets", c.packets}, {"bytes", c.bytes}};
+                reasons[mg_reason_name(reason)] = {{"packets", c.packets}, {"bytes", c.bytes}};
             }
             families[family == MG_FAMILY_IPV4 ? "ipv4" : family == MG_FAMILY_IPV6 ? "ipv6" : "other"] = reasons;
         }
         json mss = json::object();
-        static constexpr const char *outcomes[MG_MSS_OUTCOME_COUNT] = {"clamped", "already_small", "no_option",
-                                                                        "malformed", "disabled"};
         for (int direction = 0; direction < MG_DIR_COUNT; ++direction)
             for (int outcome = 0; outcome < MG_MSS_OUTCOME_COUNT; ++outcome)
-                mss[direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"][outcomes[outcome]] =
+                mss[direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"][mg_mss_outcome_name(outcome)] =
                     mss_all.at(mg_mss_index(iface.slot, direction, outcome));
         interfaces.push_back({{"name", iface.name},
                               {"counters", families},

@@ -7,36 +7,21 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace mtuguard {
 
-// A switch without default: a new enum mg_reason fails the build (-Wswitch) until it is mapped.
 ReasonLabel reason_label(int reason)
 {
-    switch (static_cast<mg_reason>(reason)) {
-    case MG_REASON_NOT_IP: return {ReasonKind::Passed, "not_ip"};
-    case MG_REASON_MALFORMED: return {ReasonKind::Passed, "malformed"};
-    case MG_REASON_NO_SESSION: return {ReasonKind::Passed, "no_session"};
-    case MG_REASON_WITHIN_MTU: return {ReasonKind::Passed, "within_mtu"};
-    case MG_REASON_FROM_CLIENT: return {ReasonKind::Passed, "from_client"};
-    case MG_REASON_AGGREGATED: return {ReasonKind::Passed, "aggregated"};
-    case MG_REASON_FRAGMENTED: return {ReasonKind::Oversize, "fragmented"};
-    case MG_REASON_IPV6_BELOW_MIN: return {ReasonKind::Oversize, "ipv6_below_min"};
-    case MG_REASON_MONITORED: return {ReasonKind::Oversize, "monitored"};
-    case MG_REASON_DF_CLEARED: return {ReasonKind::Oversize, "df_cleared"};
-    case MG_REASON_DROPPED: return {ReasonKind::Oversize, "dropped"};
-    case MG_REASON_ICMP_RATELIMITED: return {ReasonKind::Oversize, "icmp_ratelimited"};
-    case MG_REASON_SUPPRESSED_ICMP_ERROR: return {ReasonKind::Suppressed, "icmp_error"};
-    case MG_REASON_SUPPRESSED_FRAGMENT: return {ReasonKind::Suppressed, "fragment"};
-    case MG_REASON_SUPPRESSED_MULTICAST: return {ReasonKind::Suppressed, "multicast"};
-    case MG_REASON_SUPPRESSED_BAD_SOURCE: return {ReasonKind::Suppressed, "bad_source"};
-    case MG_REASON_SUPPRESSED_NO_ADDRESS: return {ReasonKind::Suppressed, "no_address"};
-    case MG_REASON_SUPPRESSED_UNPARSED: return {ReasonKind::Suppressed, "unparsed"};
-    case MG_REASON_ICMP_FAILED: return {ReasonKind::Oversize, "icmp_failed"};
-    case MG_REASON_ICMP_SENT: return {ReasonKind::Oversize, "icmp_sent"};
-    case MG_REASON_COUNT: break;
-    }
-    return {ReasonKind::Passed, "unknown"};
+    const char *name = mg_reason_name(uint32_t(reason));
+    if (!name)
+        return {ReasonKind::Passed, "unknown"};
+    const ReasonKind kind = static_cast<ReasonKind>(mg_reason_kind(uint32_t(reason)));
+    // The suppressed family's labels say what was suppressed: its name less the family's word.
+    constexpr std::string_view suppressed = "suppressed_";
+    if (kind == ReasonKind::Suppressed && std::string_view(name).substr(0, suppressed.size()) == suppressed)
+        name += suppressed.size();
+    return {kind, name};
 }
 
 const char *observed_kind_name(int kind)
@@ -192,8 +177,6 @@ std::vector<MetricFamily> Collector::collect() const
                                       "Oversize packets of flows already answered with an ICMP error a second or more "
                                       "before: the error did not reach the sender.",
                                       MetricType::Counter);
-        static constexpr const char *mss_outcomes[MG_MSS_OUTCOME_COUNT] = {"clamped", "already_small", "no_option",
-                                                                            "malformed", "disabled"};
 
         static constexpr uint32_t bounds[] = MG_SIZE_BUCKET_BOUNDS;
         for (const auto &iface : interfaces) {
@@ -220,7 +203,7 @@ std::vector<MetricFamily> Collector::collect() const
                     add(mss_family,
                         {{"interface", iface.name},
                          {"direction", direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"},
-                         {"outcome", mss_outcomes[outcome]}},
+                         {"outcome", mg_mss_outcome_name(outcome)}},
                         mss.at(mg_mss_index(iface.slot, direction, outcome)));
             add(bytes, {{"interface", iface.name}}, iface_bytes);
             for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {

@@ -34,8 +34,8 @@ private:
     mutable std::atomic<uint64_t> scrape_errors_{0};
 };
 
-// How each reason is exported: which family it belongs to and under which label value.
-enum class ReasonKind { Passed, Oversize, Suppressed };
+// How each reason is exported (MG_REASONS): which family it belongs to and under which label value.
+enum class ReasonKind { Passed = MG_REASON_KIND_PASSED, Oversize = MG_REASON_KIND_OVERSIZE, Suppressed = MG_REASON_KIND_SUPPRESSED };
 struct ReasonLabel {
     ReasonKind kind;
     const char *label; // `reason` for passed and suppressed, `action` for oversize
