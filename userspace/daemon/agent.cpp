@@ -452,12 +452,6 @@ void Agent::delete_session(const Prefix &prefix)
     log::info("deleted " + describe(prefix, *old));
 }
 
-bool Agent::has_session(const Prefix &prefix) const
-{
-    std::lock_guard lock(mutex_);
-    return prefix.is_host() ? exact_.count(prefix.addr) != 0 : datapath_.session(prefix).has_value();
-}
-
 std::chrono::milliseconds Agent::tracking_interval() const
 {
     // A quarter of the timeout: a fallback is applied within the timeout + a quarter of it.
@@ -528,6 +522,15 @@ std::vector<SessionView> Agent::list_sessions(const std::optional<Prefix> &only)
     }
     for (const auto &entry : datapath_.sessions())
         add(entry);
+    return out;
+}
+
+std::vector<SessionSpec> Agent::sessions_of(mg_source source) const
+{
+    std::vector<SessionSpec> out;
+    for (const auto &entry : datapath_.sessions())
+        if (entry.session.source == source)
+            out.push_back({entry.prefix, entry.session});
     return out;
 }
 

@@ -27,18 +27,13 @@
 #include "kernel/observer.hpp"
 #include "tracking/transport_tracker.hpp"
 #include "kernel/link_monitor.hpp"
+#include "sources/session_sink.hpp"
 
 namespace mtuguard {
 
 // A configuration that names something that does not exist (exit status 2).
 struct ConfigError : std::runtime_error {
     using std::runtime_error::runtime_error;
-};
-
-// A control operation refused; nothing was changed.
-struct ControlFailure : std::runtime_error {
-    ControlFailure(ControlResult result, const std::string &message) : std::runtime_error(message), result(result) {}
-    ControlResult result;
 };
 
 struct SessionView {
@@ -58,7 +53,7 @@ struct ReloadReport {
 // "static", "mtuguardctl", "ocserv", "asa-syslog".
 const char *source_name(uint8_t source);
 
-class Agent final : public AgentView {
+class Agent final : public AgentView, public SessionSink {
 public:
     // Resolves interfaces, loads (re-adopting pinned maps), fills the maps, attaches or swaps
     // the program into pinned links. Throws ConfigError, std::runtime_error or
@@ -97,21 +92,21 @@ public:
 
     // Session operations, each wholly applied or not at all (throw ControlFailure).
     // Returns true when an existing session was replaced.
-    bool add_session(const SessionSpec &spec, mg_source source);
+    bool add_session(const SessionSpec &spec, mg_source source) override;
     // All or nothing: the capacity is checked before the first write.
     void add_sessions(const std::vector<SessionSpec> &specs, mg_source source);
-    void delete_session(const Prefix &prefix);
-    void set_transport(const Prefix &prefix, mg_transport transport);
+    void delete_session(const Prefix &prefix) override;
+    void set_transport(const Prefix &prefix, mg_transport transport) override;
     std::vector<SessionView> list_sessions(const std::optional<Prefix> &only) const;
-    bool has_session(const Prefix &prefix) const;
+    std::vector<SessionSpec> sessions_of(mg_source source) const override;
 
     // Transport tracking: reads the observations and applies the transports they show. Called
     // periodically (tracking_interval) by the session sources' thread.
     void track_transports();
     std::chrono::milliseconds tracking_interval() const;
     // A session source says this session's client reconnected.
-    void report_reconnect(const Prefix &prefix);
-    void count(SourceEvent event, uint64_t n = 1) { source_events_[size_t(event)] += n; }
+    void report_reconnect(const Prefix &prefix) override;
+    void count(SourceEvent event, uint64_t n = 1) override { source_events_[size_t(event)] += n; }
     // Tracked sessions with what was observed of their clients (control "tracking").
     nlohmann::json tracking_report(size_t limit) const;
 

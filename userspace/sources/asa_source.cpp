@@ -1,0 +1,245 @@
+#include "sources/asa_source.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "common/log.hpp"
+
+namespace mtuguard {
+namespace {
+
+constexpr size_t max_syslog_message = 8192;
+constexpr size_t max_syslog_clients = 64;
+
+sockaddr_storage listen_address(const std::string &text, socklen_t &length)
+{
+    auto colon = text.rfind(':');
+    std::string host = text.substr(0, colon);
+    const uint16_t port = uint16_t(std::stoi(text.substr(colon + 1))); // validated by the config
+    if (host.size() > 2 && host.front() == '[')
+        host = host.substr(1, host.size() - 2);
+    sockaddr_storage out{};
+    auto *v4 = reinterpret_cast<sockaddr_in *>(&out);
+    auto *v6 = reinterpret_cast<sockaddr_in6 *>(&out);
+    if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        length = sizeof(*v4);
+    } else {
+        inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr);
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        length = sizeof(*v6);
+    }
+    return out;
+}
+
+Fd bound_socket(const std::string &where, int type)
+{
+    socklen_t length = 0;
+    const sockaddr_storage address = listen_address(where, length);
+    Fd fd(socket(address.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    const char *kind = type == SOCK_DGRAM ? "udp" : "tcp";
+    if (!fd)
+        throw std::system_error(errno, std::generic_category(), std::string("--syslog-listen ") + where + " (" + kind + ")");
+    int one = 1;
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd.get(), reinterpret_cast<const sockaddr *>(&address), length) != 0 ||
+        (type == SOCK_STREAM && listen(fd.get(), 16) != 0))
+        throw std::system_error(errno, std::generic_category(), std::string("--syslog-listen ") + where + " (" + kind + ")");
+    return fd;
+}
+
+} // namespace
+
+AsaSyslogSource::AsaSyslogSource(const Config &config, SessionSink &sink)
+    : config_(config), sink_(sink), udp_(bound_socket(config.syslog_listen, SOCK_DGRAM)),
+      tcp_(bound_socket(config.syslog_listen, SOCK_STREAM))
+{
+    log::info("ASA syslog on " + config.syslog_listen + " (udp and tcp)");
+}
+
+void AsaSyslogSource::add_fds(std::vector<pollfd> &fds) const
+{
+    fds.push_back({udp_.get(), POLLIN, 0});
+    fds.push_back({clients_.size() < max_syslog_clients ? tcp_.get() : -1, POLLIN, 0});
+    for (const auto &client : clients_)
+        fds.push_back({client->fd.get(), POLLIN, 0});
+}
+
+void AsaSyslogSource::on_events(const std::vector<pollfd> &fds, size_t first)
+{
+    if (fds[first].revents & POLLIN)
+        read_udp();
+    if (fds[first + 1].revents & POLLIN)
+        accept_client();
+    // Clients are matched to their pollfd by position; the ones accepted above come after them.
+    std::vector<Client *> closed;
+    for (size_t i = first + 2; i < fds.size() && i - first - 2 < clients_.size(); ++i) {
+        Client &client = *clients_[i - first - 2];
+        if (fds[i].revents && !read_tcp(client))
+            closed.push_back(&client);
+    }
+    std::erase_if(clients_, [&](const auto &c) { return std::find(closed.begin(), closed.end(), c.get()) != closed.end(); });
+}
+
+void AsaSyslogSource::accept_client()
+{
+    Fd fd(accept4(tcp_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (fd)
+        clients_.push_back(std::make_unique<Client>(Client{std::move(fd), SyslogFramer(max_syslog_message)}));
+}
+
+void AsaSyslogSource::read_udp()
+{
+    static char datagram[65536];
+    for (int i = 0; i < 256; ++i) { // a flood must not starve the tracker's tick
+        const ssize_t n = recv(udp_.get(), datagram, sizeof(datagram), 0);
+        if (n < 0)
+            return;
+        if (size_t(n) > max_syslog_message) {
+            sink_.count(SourceEvent::SyslogOversize);
+            continue;
+        }
+        handle(syslog_datagram(std::string_view(datagram, size_t(n))));
+    }
+}
+
+bool AsaSyslogSource::read_tcp(Client &client)
+{
+    char chunk[16384];
+    const ssize_t n = recv(client.fd.get(), chunk, sizeof(chunk), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return true;
+    if (n <= 0)
+        return false;
+    const uint64_t dropped = client.framer.oversize() + client.framer.malformed();
+    client.framer.feed(std::string_view(chunk, size_t(n)), [&](std::string_view message) { handle(message); });
+    sink_.count(SourceEvent::SyslogOversize, client.framer.oversize() + client.framer.malformed() - dropped);
+    return true;
+}
+
+void AsaSyslogSource::handle(std::string_view message)
+{
+    const AsaParse parsed = parse_asa_line(message);
+    switch (parsed.status) {
+    case AsaParseStatus::not_asa: sink_.count(SourceEvent::SyslogNotAsa); return;
+    case AsaParseStatus::ignored: sink_.count(SourceEvent::SyslogIgnored); return;
+    case AsaParseStatus::malformed:
+        sink_.count(SourceEvent::SyslogMalformed);
+        return;
+    case AsaParseStatus::ok: apply(parsed.message); return;
+    }
+}
+
+const SessionSpec *AsaSyslogSource::group_spec(const std::string &group) const
+{
+    auto it = config_.asa_groups.find(group);
+    if (it == config_.asa_groups.end())
+        it = config_.asa_groups.find("*");
+    return it == config_.asa_groups.end() ? nullptr : &it->second;
+}
+
+void AsaSyslogSource::address_assigned(const AsaMessage &message, const std::string &key)
+{
+    const SessionSpec *spec = group_spec(message.group);
+    if (!spec) {
+        sink_.count(SourceEvent::SyslogNoMtu);
+        if (!warned_groups_[message.group])
+            log::warning("ASA syslog: group '" + message.group + "' has no --asa-group (nor '*'): its sessions are not made");
+        warned_groups_[message.group] = true;
+        return;
+    }
+    Session session{{}, *message.public_ip};
+    for (const auto &address : {message.tunnel_v4, message.tunnel_v6}) {
+        if (!address)
+            continue;
+        SessionSpec made = *spec;
+        made.prefix = *address;
+        made.public_address = message.public_ip;
+        try {
+            sink_.add_session(made, MG_SOURCE_ASA);
+            session.tunnel.push_back(*address);
+        } catch (const ControlFailure &e) {
+            log::error("ASA syslog: session " + address->to_string() + " of user '" + message.user + "': " + e.what());
+        }
+    }
+    // A reassigned address set replaces the old one.
+    if (auto old = sessions_.find(key); old != sessions_.end()) {
+        for (const auto &prefix : old->second.tunnel) {
+            if (std::find(session.tunnel.begin(), session.tunnel.end(), prefix) == session.tunnel.end()) {
+                try {
+                    sink_.delete_session(prefix);
+                } catch (const ControlFailure &) {
+                }
+            }
+        }
+    }
+    sessions_[key] = session;
+    sink_.count(SourceEvent::SyslogApplied);
+}
+
+void AsaSyslogSource::apply(const AsaMessage &message)
+{
+    switch (message.event) {
+    case AsaEvent::large_packet_out: sink_.count(SourceEvent::HeadendOversizeOut); return;
+    case AsaEvent::large_packet_in: sink_.count(SourceEvent::HeadendOversizeIn); return;
+    case AsaEvent::pmtud_sent: sink_.count(SourceEvent::HeadendPmtud); return;
+    default: break;
+    }
+    const std::string key = message.group + '\n' + message.user + '\n' +
+                            (message.public_ip ? message.public_ip->to_string() : std::string());
+    if (message.event == AsaEvent::address_assigned) {
+        address_assigned(message, key);
+        return;
+    }
+    auto found = sessions_.find(key);
+    if (found == sessions_.end()) {
+        sink_.count(SourceEvent::SyslogUnknownSession);
+        return;
+    }
+    const std::vector<Prefix> &tunnel = found->second.tunnel;
+    auto each = [&](auto &&operation) {
+        for (const auto &prefix : tunnel) {
+            try {
+                operation(prefix);
+            } catch (const ControlFailure &) {
+                // Deleted through mtuguardctl meanwhile: nothing to do.
+            }
+        }
+    };
+    switch (message.event) {
+    case AsaEvent::svc_first:
+    case AsaEvent::svc_new:
+    case AsaEvent::svc_replacing:
+        // A UDP channel is DTLS up; a new TCP channel for a session that had one is a reconnect.
+        if (message.channel == SvcChannel::udp)
+            each([&](const Prefix &p) { sink_.set_transport(p, MG_TRANSPORT_DTLS); });
+        else if (message.event != AsaEvent::svc_first)
+            each([&](const Prefix &p) { sink_.report_reconnect(p); });
+        break;
+    case AsaEvent::dtls_disabled:
+        each([&](const Prefix &p) { sink_.set_transport(p, MG_TRANSPORT_TLS); });
+        break;
+    case AsaEvent::connection_resumed:
+        each([&](const Prefix &p) { sink_.report_reconnect(p); });
+        break;
+    case AsaEvent::session_end:
+        each([&](const Prefix &p) { sink_.delete_session(p); });
+        sessions_.erase(found);
+        break;
+    default: // 722037 (one channel closes), 716058 (waiting to resume): nothing changes yet
+        break;
+    }
+    sink_.count(SourceEvent::SyslogApplied);
+}
+
+} // namespace mtuguard

@@ -1,0 +1,56 @@
+// The Cisco ASA session source: syslog over UDP and TCP, its 722xxx messages turned into
+// sessions, transports and reconnects. What it cannot use is counted (SourceEvent) and logged.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/fd.hpp"
+#include "config/config.hpp"
+#include "sources/asa_syslog.hpp"
+#include "sources/session_sink.hpp"
+
+struct pollfd;
+
+namespace mtuguard {
+
+// ASA syslog on --syslog-listen: UDP datagrams and TCP streams (RFC 6587 framing).
+class AsaSyslogSource {
+public:
+    // Binds both sockets (before privileges are dropped: port 514 needs them). Throws
+    // std::runtime_error naming the address.
+    AsaSyslogSource(const Config &config, SessionSink &sink);
+
+    void add_fds(std::vector<pollfd> &fds) const;
+    void on_events(const std::vector<pollfd> &fds, size_t first);
+    // One syslog message, whatever it carried.
+    void handle(std::string_view message);
+
+private:
+    struct Client {
+        Fd fd;
+        SyslogFramer framer;
+    };
+    struct Session {
+        std::vector<Prefix> tunnel;
+        Prefix public_address;
+    };
+    void accept_client();
+    void read_udp();
+    bool read_tcp(Client &client); // false: closed
+    void apply(const AsaMessage &message);
+    void address_assigned(const AsaMessage &message, const std::string &key);
+    const SessionSpec *group_spec(const std::string &group) const;
+
+    const Config &config_;
+    SessionSink &sink_;
+    Fd udp_, tcp_;
+    std::vector<std::unique_ptr<Client>> clients_;
+    std::map<std::string, Session> sessions_; // by group, user and public address
+    std::map<std::string, bool> warned_groups_;
+};
+
+} // namespace mtuguard
