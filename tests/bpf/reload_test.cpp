@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/agent.hpp"
+#include "daemon/control_views.hpp"
 #include "attached_agent.hpp"
 #include "harness.hpp"
 
@@ -42,7 +43,7 @@ protected:
         return out;
     }
 
-    uint32_t program_id() { return agent->status()["interfaces"][0]["program_id"].get<uint32_t>(); }
+    uint32_t program_id() { return status_json(agent->status())["interfaces"][0]["program_id"].get<uint32_t>(); }
 };
 
 using Strings = std::vector<std::string>;
@@ -69,11 +70,11 @@ TEST_F(Reload, SettingsAndSessionsApplyWithoutReattaching)
     EXPECT_EQ(report.applied, (Strings{"--on-oversize icmp -> drop", "--icmp-rate 0 -> 500", "--icmp-burst 1 -> 50"}));
     EXPECT_EQ(report.restart_needed, (Strings{"--xdp-mode", "--max-sessions", "--client-pool"}));
     EXPECT_EQ(program_id(), program) << "the same program stays attached";
-    EXPECT_EQ(agent->status()["interfaces"][0]["attached"], true);
-    EXPECT_EQ(agent->status()["interfaces"][0]["mode"], "native") << "--xdp-mode waits for a restart";
+    EXPECT_EQ(status_json(agent->status())["interfaces"][0]["attached"], true);
+    EXPECT_EQ(status_json(agent->status())["interfaces"][0]["mode"], "native") << "--xdp-mode waits for a restart";
     EXPECT_EQ(agent->sessions().map_capacity, 4u) << "--max-sessions waits for a restart";
-    EXPECT_EQ(agent->status()["settings"]["on_oversize"], "drop");
-    EXPECT_EQ(agent->status()["settings"]["icmp_rate"], 500);
+    EXPECT_EQ(status_json(agent->status())["settings"]["on_oversize"], "drop");
+    EXPECT_EQ(status_json(agent->status())["settings"]["icmp_rate"], 500);
 
     // The unchanged static session keeps the transport it was switched to; the mtuguardctl one stays.
     EXPECT_EQ(sessions(), (Strings{"10.8.0.5/static/dtls/1418", "10.8.0.6/static/dtls/1400",
@@ -132,7 +133,7 @@ TEST_F(Reload, SessionsThatDoNotFitChangeNothing)
         EXPECT_NE(std::string(e.what()).find("--max-sessions 4"), std::string::npos) << e.what();
     }
     EXPECT_EQ(sessions(), before);
-    EXPECT_EQ(agent->status()["settings"]["on_oversize"], "icmp") << "the settings were not applied either";
+    EXPECT_EQ(status_json(agent->status())["settings"]["on_oversize"], "icmp") << "the settings were not applied either";
     EXPECT_EQ(verdict("10.8.0.5", 1348), tx);
     EXPECT_NE(agent->summary().find("oversize action icmp"), std::string::npos);
 
@@ -156,18 +157,18 @@ TEST_F(Reload, TrackingSettingsApplyAndSourcesWaitForARestart)
     EXPECT_EQ(report.applied, (Strings{"--transport-tracking on -> off", "--dtls-idle-timeout 10000 ms -> 3000 ms"}));
     ASSERT_EQ(report.restart_needed.size(), 1u);
     EXPECT_NE(report.restart_needed[0].find("--syslog-listen"), std::string::npos) << report.restart_needed[0];
-    EXPECT_EQ(agent->tracking_report(10)["transport_tracking"], false) << "in effect now";
+    EXPECT_EQ(tracking_json(agent->tracking_report(10))["transport_tracking"], false) << "in effect now";
     EXPECT_EQ(agent->reload(next).restart_needed.size(), 1u) << "still waiting, still said";
 }
 
 TEST_F(Reload, IcmpSourceAddressesAreRewritten)
 {
-    EXPECT_EQ(agent->status()["interfaces"][0]["icmp_source4"], "192.0.2.1");
+    EXPECT_EQ(status_json(agent->status())["interfaces"][0]["icmp_source4"], "192.0.2.1");
     Config next = config;
     next.icmp_source4 = parse_address("198.51.100.1");
     ReloadReport report = agent->reload(next);
     EXPECT_EQ(report.applied, (Strings{"--icmp-source (IPv4) (the interface's address) -> 198.51.100.1"}));
-    EXPECT_EQ(agent->status()["interfaces"][0]["icmp_source4"], "198.51.100.1");
+    EXPECT_EQ(status_json(agent->status())["interfaces"][0]["icmp_source4"], "198.51.100.1");
 
     // The frag-needed the program builds now comes from the new address.
     Run run = run_ipv4("10.8.0.5", 1348);
@@ -177,7 +178,7 @@ TEST_F(Reload, IcmpSourceAddressesAreRewritten)
 
     // And the interface's own address again once the option is gone.
     agent->reload(config);
-    EXPECT_EQ(agent->status()["interfaces"][0]["icmp_source4"], "192.0.2.1");
+    EXPECT_EQ(status_json(agent->status())["interfaces"][0]["icmp_source4"], "192.0.2.1");
 }
 
 } // namespace

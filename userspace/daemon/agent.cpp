@@ -1,20 +1,13 @@
 #include "daemon/agent.hpp"
 
-#include <arpa/inet.h>
 #include <linux/capability.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <tuple>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <unordered_set>
 
-#include <nlohmann/json.hpp>
-
-#include "exporter/collector.hpp"
 #include "common/log.hpp"
 #include "kernel/pins.hpp"
 #include "kernel/settings.hpp"
@@ -23,51 +16,6 @@
 namespace mtuguard {
 namespace {
 
-using nlohmann::json;
-
-// The enforced interfaces first, then the client-facing ones.
-std::vector<InterfaceInfo> resolve(const Config &config)
-{
-    std::vector<InterfaceInfo> interfaces;
-    for (const auto *list : {&config.ifaces, &config.client_ifaces}) {
-        const std::string option = list == &config.ifaces ? "--iface " : "--client-iface ";
-        for (const auto &name : *list) {
-            try {
-                interfaces.push_back(query_interface(name));
-            } catch (const std::exception &e) {
-                throw ConfigError(option + name + ": " + e.what());
-            }
-            if (list == &config.ifaces && interfaces.back().l3_only)
-                throw ConfigError(option + name + ": has no Ethernet header (a tun device): it can only "
-                                                  "be a --client-iface, where the clients' SYNs are clamped");
-        }
-    }
-    return interfaces;
-}
-
-mg_iface make_iface(const InterfaceInfo &info, uint32_t slot, const Config &config)
-{
-    mg_iface iface{};
-    iface.slot = slot;
-    iface.mtu = info.mtu;
-    iface.l3_only = info.l3_only;
-    iface.direction = std::find(config.client_ifaces.begin(), config.client_ifaces.end(), info.name) !=
-                              config.client_ifaces.end()
-                          ? MG_DIR_FROM_CLIENT
-                          : MG_DIR_TO_CLIENT;
-    auto source4 = config.icmp_source4 ? config.icmp_source4 : info.address4;
-    auto source6 = config.icmp_source6 ? config.icmp_source6 : info.address6;
-    if (source4) {
-        std::memcpy(iface.icmp_src4, &source4->addr.bytes[12], 4);
-        iface.has_src4 = 1;
-    }
-    if (source6) {
-        std::memcpy(iface.icmp_src6, source6->addr.bytes, 16);
-        iface.has_src6 = 1;
-    }
-    return iface;
-}
-
 uint32_t effective_mtu(const mg_session &s) { return s.transport == MG_TRANSPORT_DTLS ? s.dtls_mtu : s.tls_mtu; }
 
 std::string describe(const Prefix &prefix, const mg_session &s)
@@ -75,13 +23,6 @@ std::string describe(const Prefix &prefix, const mg_session &s)
     return std::string(prefix.is_host() ? "session " : "pool ") + prefix.to_string() +
            " dtls-mtu=" + std::to_string(s.dtls_mtu) + " tls-mtu=" + std::to_string(s.tls_mtu) +
            " transport=" + transport_name(s.transport) + " (effective mtu " + std::to_string(effective_mtu(s)) + ")";
-}
-
-std::string address_text(const uint8_t *bytes, bool v4)
-{
-    char text[INET6_ADDRSTRLEN];
-    inet_ntop(v4 ? AF_INET : AF_INET6, bytes, text, sizeof(text));
-    return text;
 }
 
 TrackerPolicy tracker_policy(const Config &config)
@@ -121,15 +62,10 @@ std::unique_ptr<Observer> start_observer(const Config &config)
     return observer;
 }
 
-std::string link_pin(const Config &config, const std::string &iface)
-{
-    return config.pin_path.empty() ? "" : config.pin_path + "/links/" + iface;
-}
-
 } // namespace
 
 Agent::Agent(const Config &config)
-    : config_(config), interfaces_(resolve(config)), datapath_(config.max_sessions, config.pin_path, config.client_pools),
+    : config_(config), interfaces_(resolve_interfaces(config)), datapath_(config.max_sessions, config.pin_path, config.client_pools),
       tracker_(tracker_policy(config), std::chrono::steady_clock::now())
 {
     if (datapath_.adopted())
@@ -229,115 +165,6 @@ void Agent::adopt_sessions()
     if (kept_static)
         log::info("kept " + std::to_string(kept_static) + " static session(s) as pinned, each on the transport it "
                                                             "was last switched to");
-}
-
-// Counter slots stay with their interface across restarts, so counters continue.
-void Agent::assign_interfaces()
-{
-    auto existing = datapath_.ifaces();
-    std::set<uint32_t> used;
-    for (const auto &info : interfaces_) {
-        for (const auto &[ifindex, iface] : existing)
-            if (ifindex == info.ifindex)
-                used.insert(iface.slot);
-    }
-    for (const auto &info : interfaces_) {
-        uint32_t slot = 0;
-        for (const auto &[ifindex, iface] : existing)
-            if (ifindex == info.ifindex)
-                slot = iface.slot;
-        for (uint32_t candidate = 1; !slot && candidate < MG_MAX_IFACES; ++candidate)
-            if (!used.count(candidate))
-                used.insert(slot = candidate);
-        slots_.push_back(slot);
-        mg_iface iface = make_iface(info, slot, config_);
-        datapath_.set_iface(info.ifindex, iface);
-        const bool answers = iface.direction == MG_DIR_TO_CLIENT &&
-                             (config_.on_oversize == MG_ACTION_ICMP || config_.on_oversize == MG_ACTION_CLEAR_DF);
-        if (answers && !iface.has_src4)
-            log::warning(info.name + ": no IPv4 address: oversize IPv4 gets no frag-needed (set --icmp-source)");
-        if (answers && !iface.has_src6)
-            log::warning(info.name + ": no IPv6 address: oversize IPv6 gets no Packet Too Big (set --icmp-source)");
-    }
-    for (const auto &[ifindex, iface] : existing) {
-        bool configured = false;
-        for (const auto &info : interfaces_)
-            configured |= info.ifindex == ifindex;
-        if (!configured)
-            datapath_.delete_iface(ifindex);
-    }
-}
-
-void Agent::refresh_interfaces(const LinkChanges &changes)
-{
-    std::lock_guard lock(mutex_);
-    for (size_t i = 0; i < interfaces_.size(); ++i) {
-        if (changes.overrun || changes.names.count(interfaces_[i].name) ||
-            changes.ifindexes.count(interfaces_[i].ifindex)) {
-            try {
-                refresh_interface_locked(i, config_);
-            } catch (const std::exception &e) {
-                log::error(interfaces_[i].name + ": updating the interface table failed: " + e.what());
-            }
-        }
-    }
-}
-
-// Level-triggered: whatever the messages said, the interface of this name as the kernel has it
-// now decides. The program belongs on it unless it is the very link this daemon holds.
-void Agent::refresh_interface_locked(size_t i, const Config &config)
-{
-    InterfaceInfo &info = interfaces_[i];
-    std::optional<InterfaceInfo> now;
-    try {
-        now = query_interface(info.name);
-    } catch (const std::exception &) {
-    }
-    if (!now) {
-        if (present_[i]) {
-            present_[i] = false;
-            datapath_.delete_iface(info.ifindex);
-            log::warning(info.name + " went away (ifindex " + std::to_string(info.ifindex) +
-                         "): nothing is enforced there until an interface of that name returns");
-        }
-        return;
-    }
-    if (now->ifindex == info.ifindex && links_[i].attached()) {
-        if (now->mtu != info.mtu || now->address4 != info.address4 || now->address6 != info.address6)
-            log::info(info.name + ": mtu " + std::to_string(now->mtu) + ", ICMP source addresses as the interface has them now");
-        info = *now;
-        datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
-        present_[i] = true;
-        return;
-    }
-    const bool enforced = i < config.ifaces.size();
-    if (enforced && now->l3_only) {
-        log::error(info.name + " is back without an Ethernet header (a tun device): not attaching; it can only be "
-                               "a --client-iface");
-        present_[i] = true;
-        return;
-    }
-    std::optional<XdpLink> link;
-    try {
-        link.emplace(XdpLink::attach(datapath_.program_fd(), now->ifindex, config.xdp_mode, link_pin(config, info.name)));
-    } catch (const std::system_error &e) {
-        log::error(info.name + " is there (ifindex " + std::to_string(now->ifindex) + ") but attaching failed: " +
-                   e.what() + "; trying again at its next change");
-        return;
-    }
-    link->keep();
-    const uint32_t old_ifindex = info.ifindex;
-    if (old_ifindex != now->ifindex)
-        datapath_.delete_iface(old_ifindex);
-    info = *now;
-    datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
-    links_[i] = std::move(*link);
-    present_[i] = true;
-    ++reattaches_[i];
-    log::info("re-attached to " + info.name + " (ifindex " + std::to_string(old_ifindex) + " -> " +
-              std::to_string(info.ifindex) + ", " + xdp_mode_name(links_[i].mode()) + " mode, mtu " +
-              std::to_string(info.mtu) + ", program id " + std::to_string(links_[i].program_id()) +
-              "): enforcing there again");
 }
 
 // Counts and the index of exact sessions move together, on every change.
@@ -534,80 +361,31 @@ std::vector<SessionSpec> Agent::sessions_of(mg_source source) const
     return out;
 }
 
-json Agent::status() const
+AgentStatus Agent::status() const
 {
-    json interfaces = json::array();
+    AgentStatus out;
+    out.uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+    out.pin_path = config_.pin_path;
+    out.adopted = datapath_.adopted();
     for (size_t i = 0; i < interfaces_.size(); ++i) {
-        const auto &info = interfaces_[i];
-        json iface = {{"name", info.name},
-                      {"direction", std::find(config_.client_ifaces.begin(), config_.client_ifaces.end(),
-                                              info.name) != config_.client_ifaces.end()
-                                        ? "from_client"
-                                        : "to_client"},
-                      {"ifindex", info.ifindex},
-                      {"slot", slots_[i]},
-                      {"mtu", info.mtu},
-                      {"attached", i < links_.size() && links_[i].attached()},
-                      {"mode", i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none"},
-                      {"program_id", i < links_.size() ? links_[i].program_id() : 0},
-                      {"present", bool(present_[i])},
-                      {"reattaches", reattaches_[i]}};
-        mg_iface entry = make_iface(info, slots_[i], config_);
-        iface["icmp_source4"] = entry.has_src4 ? json(address_text(entry.icmp_src4, true)) : json(nullptr);
-        iface["icmp_source6"] = entry.has_src6 ? json(address_text(entry.icmp_src6, false)) : json(nullptr);
-        interfaces.push_back(iface);
-    }
-    SessionCounts counts = sessions();
-    const mg_settings &s = datapath_.settings();
-    return {{"version", MTUGUARD_VERSION},
-            {"pid", getpid()},
-            {"uptime_seconds",
-             std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count()},
-            {"pin_path", config_.pin_path},
-            {"adopted", datapath_.adopted()},
-            {"interfaces", interfaces},
-            {"sessions",
-             {{"dtls", counts.by_transport[MG_TRANSPORT_DTLS]},
-              {"tls", counts.by_transport[MG_TRANSPORT_TLS]},
-              {"exact", counts.map_entries},
-              {"pools", counts.pools},
-              {"capacity", counts.map_capacity}}},
-            {"settings",
-             {{"on_oversize", action_name(static_cast<mg_action>(s.action))},
-              {"mss_clamp", s.mss_clamp != 0},
-              {"icmp_rate", s.icmp_global.rate},
-              {"icmp_burst", s.icmp_global.burst},
-              {"icmp_rate_per_source", s.icmp_per_source.rate},
-              {"icmp_burst_per_source", s.icmp_per_source.burst}}}};
-}
-
-json Agent::stats() const
-{
-    const auto all = counters();
-    const auto mss_all = mss_counters();
-    const auto unheeded_all = unheeded();
-    json interfaces = json::array();
-    for (const auto &iface : this->interfaces()) {
-        json families = json::object();
-        for (int family = 0; family < MG_FAMILY_COUNT; ++family) {
-            json reasons = json::object();
-            for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
-                const mg_counter &c = all[mg_counter_index(iface.slot, family, reason)];
-                reasons[mg_reason_name(reason)] = {{"packets", c.packets}, {"bytes", c.bytes}};
-            }
-            families[family == MG_FAMILY_IPV4 ? "ipv4" : family == MG_FAMILY_IPV6 ? "ipv6" : "other"] = reasons;
+        InterfaceState state;
+        state.info = interfaces_[i];
+        state.from_client = std::find(config_.client_ifaces.begin(), config_.client_ifaces.end(),
+                                      interfaces_[i].name) != config_.client_ifaces.end();
+        state.slot = slots_[i];
+        if (i < links_.size()) {
+            state.attached = links_[i].attached();
+            state.mode = xdp_mode_name(links_[i].mode());
+            state.program_id = links_[i].program_id();
         }
-        json mss = json::object();
-        for (int direction = 0; direction < MG_DIR_COUNT; ++direction)
-            for (int outcome = 0; outcome < MG_MSS_OUTCOME_COUNT; ++outcome)
-                mss[direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"][mg_mss_outcome_name(outcome)] =
-                    mss_all.at(mg_mss_index(iface.slot, direction, outcome));
-        interfaces.push_back({{"name", iface.name},
-                              {"counters", families},
-                              {"mss_syn_packets", mss},
-                              {"icmp_unheeded", unheeded_all.at(iface.slot)}});
+        state.present = present_[i];
+        state.reattaches = reattaches_[i];
+        state.entry = make_iface(interfaces_[i], slots_[i], config_);
+        out.interfaces.push_back(state);
     }
-    return {{"interfaces", interfaces}};
+    out.sessions = sessions();
+    out.settings = datapath_.settings();
+    return out;
 }
 
 void Agent::count_request(ControlResult result)
@@ -615,201 +393,35 @@ void Agent::count_request(ControlResult result)
     control_requests_[size_t(result)].fetch_add(1, std::memory_order_relaxed);
 }
 
-namespace {
-
-bool same_session(const mg_session &a, const mg_session &b)
-{
-    return a.dtls_mtu == b.dtls_mtu && a.tls_mtu == b.tls_mtu && a.transport == b.transport &&
-           a.mss_clamp == b.mss_clamp;
-}
-
-std::string list_text(std::vector<std::string> items)
-{
-    std::sort(items.begin(), items.end());
-    std::string out;
-    for (const auto &item : items)
-        out += (out.empty() ? "" : ",") + item;
-    return out.empty() ? "(none)" : out;
-}
-
-std::string path_text(const std::string &path) { return path.empty() ? "''" : path; }
-
-std::string rate_text(const RateLimit &limit, bool burst)
-{
-    return std::to_string(burst ? limit.burst : limit.rate);
-}
-
-std::string source_text(const std::optional<Prefix> &source)
-{
-    return source ? source->to_string() : "(the interface's address)";
-}
-
-} // namespace
-
-std::string ReloadReport::describe() const
-{
-    std::string out = std::to_string(sessions_added) + " session(s) added, " + std::to_string(sessions_changed) +
-                      " changed, " + std::to_string(sessions_removed) + " removed";
-    for (const auto &change : applied)
-        out += "; " + change;
-    if (!restart_needed.empty()) {
-        out += "; needs a restart, kept as running:";
-        for (const auto &option : restart_needed)
-            out += " " + option;
-    }
-    return out;
-}
-
 ReloadReport Agent::reload(const Config &next)
 {
-    ReloadReport report;
-    Config merged = next;
-
-    // 1. The static sessions: planned and checked against the running maps before anything
-    //    changes. The configuration owns its sessions as at start-up (adopt_sessions): one it no
-    //    longer names goes unless mtuguardctl has replaced it since; one it names is written
-    //    unless it is unchanged since the last configuration and still there as written, so a
-    //    transport switched at runtime survives a reload that did not touch that session.
-    std::map<std::string, const SessionSpec *> before, after;
-    for (const auto &spec : config_.sessions)
-        before[spec.prefix.to_string()] = &spec;
-    for (const auto &spec : next.sessions)
-        after[spec.prefix.to_string()] = &spec;
     std::unique_lock lock(mutex_);
-    std::map<std::string, SessionEntry> running;
-    for (const auto &entry : datapath_.sessions())
-        running[entry.prefix.to_string()] = entry;
-    std::vector<SessionEntry> removals;
-    std::vector<const SessionSpec *> writes;
-    int64_t hosts = int64_t(counts_.map_entries), pools = int64_t(counts_.pools);
-    for (const auto &[key, spec] : before) {
-        auto it = running.find(key);
-        if (!after.count(key) && it != running.end() && it->second.session.source == MG_SOURCE_STATIC) {
-            removals.push_back(it->second);
-            (spec->prefix.is_host() ? hosts : pools) -= 1;
-        }
-    }
-    for (const auto &[key, spec] : after) {
-        auto it = running.find(key);
-        auto previous = before.find(key);
-        if (previous != before.end() && same_session(previous->second->session, spec->session) &&
-            it != running.end() && it->second.session.source == MG_SOURCE_STATIC)
-            continue;
-        writes.push_back(spec);
-        if (it == running.end())
-            (spec->prefix.is_host() ? hosts : pools) += 1;
-    }
-    if (hosts > int64_t(datapath_.max_sessions()))
-        throw ConfigError("--session: " + std::to_string(hosts) + " sessions with those added through mtuguardctl, "
-                          "over the running --max-sessions " + std::to_string(datapath_.max_sessions()) +
-                          " (a larger map needs a restart after `mtuguardctl detach`)");
-    if (pools > int64_t(MG_MAX_POOLS))
-        throw ConfigError("--session: " + std::to_string(pools) + " pool prefixes with those added through "
-                          "mtuguardctl, over the limit of " + std::to_string(MG_MAX_POOLS));
+    ReloadPlan plan = plan_reload(config_, next, {datapath_.sessions(), counts_.map_entries, counts_.pools,
+                                                  datapath_.max_sessions()});
+    for (const auto &warning : plan.warnings)
+        log::warning(warning);
+    ReloadReport &report = plan.report;
+    const Config &merged = plan.merged;
 
-    // 2. What only a restart can change keeps its running value.
-    auto restart_only = [&](bool differs, const std::string &option, const std::string &running_value,
-                            const std::string &wanted) {
-        if (!differs)
-            return;
-        report.restart_needed.push_back(option);
-        log::warning("reload: " + option + " " + wanted + " needs a restart; running on with " + running_value);
-    };
-    auto sorted = [](std::vector<std::string> v) {
-        std::sort(v.begin(), v.end());
-        return v;
-    };
-    restart_only(sorted(next.ifaces) != sorted(config_.ifaces), "--iface", list_text(config_.ifaces),
-                 list_text(next.ifaces));
-    restart_only(sorted(next.client_ifaces) != sorted(config_.client_ifaces), "--client-iface",
-                 list_text(config_.client_ifaces), list_text(next.client_ifaces));
-    restart_only(next.xdp_mode != config_.xdp_mode, "--xdp-mode", xdp_mode_name(config_.xdp_mode),
-                 xdp_mode_name(next.xdp_mode));
-    restart_only(next.max_sessions != config_.max_sessions, "--max-sessions", std::to_string(config_.max_sessions),
-                 std::to_string(next.max_sessions));
-    auto pools_text = [](const std::vector<Prefix> &pools) {
-        std::vector<std::string> texts;
-        for (const Prefix &p : pools)
-            texts.push_back(p.to_string());
-        return list_text(texts);
-    };
-    restart_only(next.client_pools != config_.client_pools, "--client-pool", pools_text(config_.client_pools),
-                 pools_text(next.client_pools));
-    restart_only(next.pin_path != config_.pin_path, "--pin-path", path_text(config_.pin_path),
-                 path_text(next.pin_path));
-    restart_only(next.control_socket != config_.control_socket, "--control-socket",
-                 path_text(config_.control_socket), path_text(next.control_socket));
-    restart_only(next.metrics_listen != config_.metrics_listen, "--metrics-listen",
-                 path_text(config_.metrics_listen), path_text(next.metrics_listen));
-    // The observation programs and the session sources are set up once, at start.
-    const auto sources = [](const Config &c) {
-        return std::tie(c.outside_ifaces, c.tls_port, c.dtls_port, c.ocserv, c.occtl, c.occtl_socket,
-                        c.ocserv_config, c.ocserv_interval, c.occtl_timeout, c.syslog_listen, c.asa_groups);
-    };
-    restart_only(sources(next) != sources(config_),
-                 "--outside-iface, --tls-port, --dtls-port, --ocserv*, --occtl*, --syslog-listen or "
-                 "--asa-group", "the options given at start", "a change");
-    std::tie(merged.outside_ifaces, merged.tls_port, merged.dtls_port, merged.ocserv, merged.occtl,
-             merged.occtl_socket, merged.ocserv_config, merged.ocserv_interval, merged.occtl_timeout, merged.syslog_listen,
-             merged.asa_groups) = sources(config_);
-    merged.ifaces = config_.ifaces;
-    merged.client_ifaces = config_.client_ifaces;
-    merged.xdp_mode = config_.xdp_mode;
-    merged.max_sessions = config_.max_sessions;
-    merged.client_pools = config_.client_pools;
-    merged.pin_path = config_.pin_path;
-    merged.control_socket = config_.control_socket;
-    merged.metrics_listen = config_.metrics_listen;
-
-    // 3. The settings the program reads on every packet.
-    auto applied = [&](bool differs, const std::string &option, const std::string &was, const std::string &is) {
-        if (differs)
-            report.applied.push_back(option + " " + was + " -> " + is);
-    };
-    applied(next.on_oversize != config_.on_oversize, "--on-oversize", action_name(config_.on_oversize),
-            action_name(next.on_oversize));
-    applied(next.mss_clamp != config_.mss_clamp, "--mss-clamp", config_.mss_clamp ? "on" : "off",
-            next.mss_clamp ? "on" : "off");
-    applied(next.icmp_global.rate != config_.icmp_global.rate, "--icmp-rate", rate_text(config_.icmp_global, false),
-            rate_text(next.icmp_global, false));
-    applied(next.icmp_global.burst != config_.icmp_global.burst, "--icmp-burst",
-            rate_text(config_.icmp_global, true), rate_text(next.icmp_global, true));
-    applied(next.icmp_per_source.rate != config_.icmp_per_source.rate, "--icmp-rate-per-source",
-            rate_text(config_.icmp_per_source, false), rate_text(next.icmp_per_source, false));
-    applied(next.icmp_per_source.burst != config_.icmp_per_source.burst, "--icmp-burst-per-source",
-            rate_text(config_.icmp_per_source, true), rate_text(next.icmp_per_source, true));
-    applied(next.icmp_source4 != config_.icmp_source4, "--icmp-source (IPv4)", source_text(config_.icmp_source4),
-            source_text(next.icmp_source4));
-    applied(next.icmp_source6 != config_.icmp_source6, "--icmp-source (IPv6)", source_text(config_.icmp_source6),
-            source_text(next.icmp_source6));
-    applied(next.keep_attached != config_.keep_attached, "--keep-attached", config_.keep_attached ? "on" : "off",
-            next.keep_attached ? "on" : "off");
+    // The settings the program reads on every packet, and the tracker's.
     datapath_.set_settings(make_settings(merged));
-    applied(next.transport_tracking != config_.transport_tracking, "--transport-tracking",
-            config_.transport_tracking ? "on" : "off", next.transport_tracking ? "on" : "off");
-    applied(next.dtls_idle_timeout != config_.dtls_idle_timeout, "--dtls-idle-timeout",
-            std::to_string(config_.dtls_idle_timeout.count()) + " ms", std::to_string(next.dtls_idle_timeout.count()) + " ms");
-    applied(next.storm_reconnects != config_.storm_reconnects || next.storm_window != config_.storm_window,
-            "--storm-reconnects/--storm-window",
-            std::to_string(config_.storm_reconnects) + " in " + std::to_string(config_.storm_window.count()) + " s",
-            std::to_string(next.storm_reconnects) + " in " + std::to_string(next.storm_window.count()) + " s");
     tracker_.set_policy(tracker_policy(merged));
 
-    // 4. The interface table: ICMP sources from the new configuration, or the interfaces'
-    //    addresses as they are now; an interface re-created since is attached again.
+    // The interface table: ICMP sources from the new configuration, or the interfaces'
+    // addresses as they are now; an interface re-created since is attached again.
     for (size_t i = 0; i < interfaces_.size(); ++i)
         refresh_interface_locked(i, merged);
 
-    // 5. The sessions, as planned.
-    for (const auto &entry : removals) {
+    // The sessions, as planned.
+    for (const auto &entry : plan.removals) {
         if (datapath_.delete_session(entry.prefix)) {
             count_session(entry.prefix, entry.session, -1);
             ++report.sessions_removed;
             log::info("reload: removed " + describe(entry.prefix, entry.session) + ": no longer configured");
         }
     }
-    for (const SessionSpec *spec : writes) {
-        if (set_session_locked(*spec, MG_SOURCE_STATIC))
+    for (const SessionSpec &spec : plan.writes) {
+        if (set_session_locked(spec, MG_SOURCE_STATIC))
             ++report.sessions_changed;
         else
             ++report.sessions_added;
@@ -837,24 +449,6 @@ std::vector<uint64_t> Agent::mss_counters() const { return datapath_.mss_counter
 
 std::vector<uint64_t> Agent::unheeded() const { return datapath_.unheeded(); }
 
-std::vector<InterfaceStatus> Agent::interfaces() const
-{
-    std::lock_guard lock(mutex_);
-    std::vector<InterfaceStatus> out;
-    for (size_t i = 0; i < interfaces_.size(); ++i) {
-        InterfaceStatus s;
-        s.name = interfaces_[i].name;
-        s.slot = slots_[i];
-        // Asked of the kernel at every scrape: an interface deleted (until it is back and
-        // re-attached), or a program detached from outside, shows as detached.
-        s.attached = i < links_.size() && links_[i].attached();
-        s.mode = i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none";
-        s.reattaches = reattaches_[i];
-        out.push_back(s);
-    }
-    return out;
-}
-
 const char *source_name(uint8_t source)
 {
     switch (source) {
@@ -866,57 +460,20 @@ const char *source_name(uint8_t source)
     }
 }
 
-json Agent::tracking_report(size_t limit) const
+TrackingReport Agent::tracking_report(size_t limit) const
 {
-    const auto now = std::chrono::steady_clock::now();
-    const TrackingStatus totals = tracking();
-    json observed = json::object();
-    for (int i = 0; i < MG_OBSERVED_COUNT; ++i)
-        observed[observed_kind_name(i)] = totals.observed[i];
-    json sessions = json::array();
-    const auto tracked = tracker_.sessions(now);
-    auto age = [&](uint64_t ns) -> json {
-        if (!ns)
-            return nullptr;
-        return std::chrono::duration<double>(now - std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns))).count();
-    };
-    for (size_t i = 0; i < tracked.size() && i < limit; ++i) {
-        const TrackedSession &t = tracked[i];
-        json entry = {{"address", t.session.to_string()},
-                      {"public_address", t.public_address.to_string()},
-                      {"source", source_name(t.source)},
-                      {"observed_transport", t.observed ? json(transport_name(*t.observed)) : json(nullptr)},
-                      {"reconnects", t.reconnects},
-                      {"storm", t.storm},
-                      {"periodic", t.periodic},
-                      {"reconnect_interval_seconds", t.typical_interval_seconds ? json(*t.typical_interval_seconds) : json(nullptr)},
-                      {"recent_reconnect_intervals_seconds", t.recent_intervals_seconds}};
-        if (auto obs = observer_ ? observer_->client(t.public_address.addr) : std::nullopt) {
-            entry["client"] = {{"tls_syns", obs->tls_syns},
-                               {"tls_packets", obs->tls_packets},
-                               {"dtls_in", obs->dtls_in},
-                               {"dtls_out", obs->dtls_out},
-                               {"dtls_client_hellos", obs->dtls_hellos},
-                               {"other_udp", obs->other_udp},
-                               {"other_udp_port", obs->other_udp ? json(obs->other_udp_port) : json(nullptr)},
-                               {"seconds_since_tls", age(obs->last_tls_ns)},
-                               {"seconds_since_dtls_in", age(obs->last_dtls_in_ns)},
-                               {"seconds_since_dtls_out", age(obs->last_dtls_out_ns)}};
-        }
-        sessions.push_back(entry);
-    }
-    return {{"observing", totals.observing},
-            {"transport_tracking", config_.transport_tracking},
-            {"dtls_idle_timeout_seconds", config_.dtls_idle_timeout.count() / 1000.0},
-            {"tls_port", config_.tls_port},
-            {"dtls_port", config_.dtls_port},
-            {"observed", observed},
-            {"reconnects", totals.reconnects},
-            {"sessions_in_storm", totals.sessions_in_storm},
-            {"periodic_reconnect_sessions", totals.periodic_sessions},
-            {"sessions", sessions},
-            {"total", tracked.size()},
-            {"truncated", tracked.size() > limit}};
+    TrackingReport out;
+    out.now = std::chrono::steady_clock::now();
+    out.totals = tracking();
+    out.transport_tracking = config_.transport_tracking;
+    out.dtls_idle_timeout = config_.dtls_idle_timeout;
+    out.tls_port = config_.tls_port;
+    out.dtls_port = config_.dtls_port;
+    const auto tracked = tracker_.sessions(out.now);
+    out.total = tracked.size();
+    for (size_t i = 0; i < tracked.size() && i < limit; ++i)
+        out.sessions.push_back({tracked[i], observer_ ? observer_->client(tracked[i].public_address.addr) : std::nullopt});
+    return out;
 }
 
 TrackingStatus Agent::tracking() const

@@ -17,10 +17,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "common/agent_view.hpp"
 #include "config/config.hpp"
+#include "daemon/reload_plan.hpp"
 #include "kernel/datapath.hpp"
 #include "kernel/xdp_link.hpp"
 #include "kernel/interface.hpp"
@@ -31,27 +30,58 @@
 
 namespace mtuguard {
 
-// A configuration that names something that does not exist (exit status 2).
-struct ConfigError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 struct SessionView {
     SessionEntry entry;
     std::optional<mg_session_stats> stats;
 };
 
-// What a reload changed (Agent::reload), for its log line and for tests.
-struct ReloadReport {
-    std::vector<std::string> applied;        // "--on-oversize icmp -> drop": in effect now
-    std::vector<std::string> restart_needed; // "--max-sessions": kept at the running value
-    size_t sessions_added = 0, sessions_changed = 0, sessions_removed = 0;
-
-    std::string describe() const;
-};
-
 // "static", "mtuguardctl", "ocserv", "asa-syslog".
 const char *source_name(uint8_t source);
+
+// The interfaces a configuration names, the enforced ones first, then the client-facing ones.
+// Throws ConfigError naming one that is missing or cannot be enforced.
+std::vector<InterfaceInfo> resolve_interfaces(const Config &config);
+// An interface's row in the program's interface table.
+mg_iface make_iface(const InterfaceInfo &info, uint32_t slot, const Config &config);
+// Where the link on `iface` is pinned ("" without --pin-path).
+std::string link_pin(const Config &config, const std::string &iface);
+
+// The running state as `status` shows it (control_views.hpp makes the JSON).
+struct InterfaceState {
+    InterfaceInfo info;
+    bool from_client = false; // a --client-iface
+    uint32_t slot = 0;
+    bool attached = false;
+    std::string mode = "none";
+    uint32_t program_id = 0;
+    bool present = false;
+    uint64_t reattaches = 0;
+    mg_iface entry{}; // as the program reads it: the ICMP source addresses
+};
+struct AgentStatus {
+    std::chrono::seconds uptime{};
+    std::string pin_path;
+    bool adopted = false;
+    std::vector<InterfaceState> interfaces;
+    SessionCounts sessions;
+    mg_settings settings{};
+};
+
+// The tracked sessions as `tracking` shows them: the first `limit` of `total`, each with what the
+// observation programs saw of its client.
+struct TrackedClient {
+    TrackedSession session;
+    std::optional<mg_client_obs> client;
+};
+struct TrackingReport {
+    TrackingStatus totals;
+    bool transport_tracking = false;
+    std::chrono::milliseconds dtls_idle_timeout{};
+    uint16_t tls_port = 0, dtls_port = 0;
+    std::vector<TrackedClient> sessions;
+    size_t total = 0;
+    std::chrono::steady_clock::time_point now;
+};
 
 class Agent final : public AgentView, public SessionSink {
 public:
@@ -108,10 +138,8 @@ public:
     void report_reconnect(const Prefix &prefix) override;
     void count(SourceEvent event, uint64_t n = 1) override { source_events_[size_t(event)] += n; }
     // Tracked sessions with what was observed of their clients (control "tracking").
-    nlohmann::json tracking_report(size_t limit) const;
-
-    nlohmann::json status() const;
-    nlohmann::json stats() const;
+    TrackingReport tracking_report(size_t limit) const;
+    AgentStatus status() const;
     void count_request(ControlResult result);
 
     // AgentView

@@ -1,10 +1,10 @@
 #include "daemon/control_protocol.hpp"
 
-#include <time.h>
-
 #include <set>
 
 #include <nlohmann/json.hpp>
+
+#include "daemon/control_views.hpp"
 
 namespace mtuguard {
 namespace {
@@ -58,37 +58,6 @@ uint64_t limit_field(const json &request)
     if (!it->is_number_unsigned() || it->get<uint64_t>() == 0)
         throw BadRequest(ControlResult::BadRequest, "'limit' must be a positive whole number");
     return it->get<uint64_t>();
-}
-
-// The program's time (bpf/clock.bpf.h: CLOCK_MONOTONIC at tick resolution) to wall-clock seconds.
-json wall_time(uint64_t monotonic_ns)
-{
-    if (!monotonic_ns)
-        return nullptr;
-    timespec mono, real;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &mono); // its resolution, the tick
-    clock_gettime(CLOCK_REALTIME, &real);
-    const double now_mono = mono.tv_sec + mono.tv_nsec / 1e9, now_real = real.tv_sec + real.tv_nsec / 1e9;
-    return now_real - (now_mono - monotonic_ns / 1e9);
-}
-
-json session_json(const SessionView &view)
-{
-    const mg_session &s = view.entry.session;
-    json out = {{"address", view.entry.prefix.to_string()},
-                {"kind", view.entry.prefix.is_host() ? "session" : "pool"},
-                {"dtls_mtu", s.dtls_mtu},
-                {"tls_mtu", s.tls_mtu},
-                {"transport", transport_name(s.transport)},
-                {"effective_mtu", s.transport == MG_TRANSPORT_DTLS ? s.dtls_mtu : s.tls_mtu},
-                {"source", source_name(s.source)},
-                {"mss_clamp", s.mss_clamp == MG_MSS_ON ? "on" : s.mss_clamp == MG_MSS_OFF ? "off" : "default"}};
-    if (view.stats) {
-        out["oversize_packets"] = view.stats->oversize_packets;
-        out["icmp_sent"] = view.stats->icmp_sent;
-        out["last_oversize"] = wall_time(view.stats->last_oversize_ns);
-    }
-    return out;
 }
 
 json run(Agent &agent, const json &request, bool &stop)
@@ -149,15 +118,15 @@ json run(Agent &agent, const json &request, bool &stop)
     if (command == "tracking") {
         expect_fields(request, command, {"limit"});
         const uint64_t limit = limit_field(request);
-        return agent.tracking_report(limit);
+        return tracking_json(agent.tracking_report(limit));
     }
     if (command == "stats") {
         expect_fields(request, command, {});
-        return agent.stats();
+        return stats_json(agent);
     }
     if (command == "status") {
         expect_fields(request, command, {});
-        return agent.status();
+        return status_json(agent.status());
     }
     if (command == "detach") {
         expect_fields(request, command, {});

@@ -1,0 +1,188 @@
+// The Agent's interfaces: their counter slots and rows in the program's interface table, and
+// the XDP links on them, attached at start-up and again when an interface comes back.
+#include "daemon/agent.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "common/log.hpp"
+
+namespace mtuguard {
+
+// The enforced interfaces first, then the client-facing ones.
+std::vector<InterfaceInfo> resolve_interfaces(const Config &config)
+{
+    std::vector<InterfaceInfo> interfaces;
+    for (const auto *list : {&config.ifaces, &config.client_ifaces}) {
+        const std::string option = list == &config.ifaces ? "--iface " : "--client-iface ";
+        for (const auto &name : *list) {
+            try {
+                interfaces.push_back(query_interface(name));
+            } catch (const std::exception &e) {
+                throw ConfigError(option + name + ": " + e.what());
+            }
+            if (list == &config.ifaces && interfaces.back().l3_only)
+                throw ConfigError(option + name + ": has no Ethernet header (a tun device): it can only "
+                                                  "be a --client-iface, where the clients' SYNs are clamped");
+        }
+    }
+    return interfaces;
+}
+
+mg_iface make_iface(const InterfaceInfo &info, uint32_t slot, const Config &config)
+{
+    mg_iface iface{};
+    iface.slot = slot;
+    iface.mtu = info.mtu;
+    iface.l3_only = info.l3_only;
+    iface.direction = std::find(config.client_ifaces.begin(), config.client_ifaces.end(), info.name) !=
+                              config.client_ifaces.end()
+                          ? MG_DIR_FROM_CLIENT
+                          : MG_DIR_TO_CLIENT;
+    auto source4 = config.icmp_source4 ? config.icmp_source4 : info.address4;
+    auto source6 = config.icmp_source6 ? config.icmp_source6 : info.address6;
+    if (source4) {
+        std::memcpy(iface.icmp_src4, &source4->addr.bytes[12], 4);
+        iface.has_src4 = 1;
+    }
+    if (source6) {
+        std::memcpy(iface.icmp_src6, source6->addr.bytes, 16);
+        iface.has_src6 = 1;
+    }
+    return iface;
+}
+
+std::string link_pin(const Config &config, const std::string &iface)
+{
+    return config.pin_path.empty() ? "" : config.pin_path + "/links/" + iface;
+}
+
+// Counter slots stay with their interface across restarts, so counters continue.
+void Agent::assign_interfaces()
+{
+    auto existing = datapath_.ifaces();
+    std::set<uint32_t> used;
+    for (const auto &info : interfaces_) {
+        for (const auto &[ifindex, iface] : existing)
+            if (ifindex == info.ifindex)
+                used.insert(iface.slot);
+    }
+    for (const auto &info : interfaces_) {
+        uint32_t slot = 0;
+        for (const auto &[ifindex, iface] : existing)
+            if (ifindex == info.ifindex)
+                slot = iface.slot;
+        for (uint32_t candidate = 1; !slot && candidate < MG_MAX_IFACES; ++candidate)
+            if (!used.count(candidate))
+                used.insert(slot = candidate);
+        slots_.push_back(slot);
+        mg_iface iface = make_iface(info, slot, config_);
+        datapath_.set_iface(info.ifindex, iface);
+        const bool answers = iface.direction == MG_DIR_TO_CLIENT &&
+                             (config_.on_oversize == MG_ACTION_ICMP || config_.on_oversize == MG_ACTION_CLEAR_DF);
+        if (answers && !iface.has_src4)
+            log::warning(info.name + ": no IPv4 address: oversize IPv4 gets no frag-needed (set --icmp-source)");
+        if (answers && !iface.has_src6)
+            log::warning(info.name + ": no IPv6 address: oversize IPv6 gets no Packet Too Big (set --icmp-source)");
+    }
+    for (const auto &[ifindex, iface] : existing) {
+        bool configured = false;
+        for (const auto &info : interfaces_)
+            configured |= info.ifindex == ifindex;
+        if (!configured)
+            datapath_.delete_iface(ifindex);
+    }
+}
+
+void Agent::refresh_interfaces(const LinkChanges &changes)
+{
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < interfaces_.size(); ++i) {
+        if (changes.overrun || changes.names.count(interfaces_[i].name) ||
+            changes.ifindexes.count(interfaces_[i].ifindex)) {
+            try {
+                refresh_interface_locked(i, config_);
+            } catch (const std::exception &e) {
+                log::error(interfaces_[i].name + ": updating the interface table failed: " + e.what());
+            }
+        }
+    }
+}
+
+// Level-triggered: whatever the messages said, the interface of this name as the kernel has it
+// now decides. The program belongs on it unless it is the very link this daemon holds.
+void Agent::refresh_interface_locked(size_t i, const Config &config)
+{
+    InterfaceInfo &info = interfaces_[i];
+    std::optional<InterfaceInfo> now;
+    try {
+        now = query_interface(info.name);
+    } catch (const std::exception &) {
+    }
+    if (!now) {
+        if (present_[i]) {
+            present_[i] = false;
+            datapath_.delete_iface(info.ifindex);
+            log::warning(info.name + " went away (ifindex " + std::to_string(info.ifindex) +
+                         "): nothing is enforced there until an interface of that name returns");
+        }
+        return;
+    }
+    if (now->ifindex == info.ifindex && links_[i].attached()) {
+        if (now->mtu != info.mtu || now->address4 != info.address4 || now->address6 != info.address6)
+            log::info(info.name + ": mtu " + std::to_string(now->mtu) + ", ICMP source addresses as the interface has them now");
+        info = *now;
+        datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
+        present_[i] = true;
+        return;
+    }
+    const bool enforced = i < config.ifaces.size();
+    if (enforced && now->l3_only) {
+        log::error(info.name + " is back without an Ethernet header (a tun device): not attaching; it can only be "
+                               "a --client-iface");
+        present_[i] = true;
+        return;
+    }
+    std::optional<XdpLink> link;
+    try {
+        link.emplace(XdpLink::attach(datapath_.program_fd(), now->ifindex, config.xdp_mode, link_pin(config, info.name)));
+    } catch (const std::system_error &e) {
+        log::error(info.name + " is there (ifindex " + std::to_string(now->ifindex) + ") but attaching failed: " +
+                   e.what() + "; trying again at its next change");
+        return;
+    }
+    link->keep();
+    const uint32_t old_ifindex = info.ifindex;
+    if (old_ifindex != now->ifindex)
+        datapath_.delete_iface(old_ifindex);
+    info = *now;
+    datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
+    links_[i] = std::move(*link);
+    present_[i] = true;
+    ++reattaches_[i];
+    log::info("re-attached to " + info.name + " (ifindex " + std::to_string(old_ifindex) + " -> " +
+              std::to_string(info.ifindex) + ", " + xdp_mode_name(links_[i].mode()) + " mode, mtu " +
+              std::to_string(info.mtu) + ", program id " + std::to_string(links_[i].program_id()) +
+              "): enforcing there again");
+}
+
+std::vector<InterfaceStatus> Agent::interfaces() const
+{
+    std::lock_guard lock(mutex_);
+    std::vector<InterfaceStatus> out;
+    for (size_t i = 0; i < interfaces_.size(); ++i) {
+        InterfaceStatus s;
+        s.name = interfaces_[i].name;
+        s.slot = slots_[i];
+        // Asked of the kernel at every scrape: an interface deleted (until it is back and
+        // re-attached), or a program detached from outside, shows as detached.
+        s.attached = i < links_.size() && links_[i].attached();
+        s.mode = i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none";
+        s.reattaches = reattaches_[i];
+        out.push_back(s);
+    }
+    return out;
+}
+
+} // namespace mtuguard
