@@ -1,0 +1,244 @@
+#include "ctl/commands.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "common/mtu_calc.hpp"
+#include "common/session_spec.hpp"
+#include "ctl/client.hpp"
+#include "ctl/diagnose.hpp"
+#include "ctl/printers.hpp"
+#include "kernel/pins.hpp"
+
+namespace mtuguard::ctl {
+namespace {
+
+using nlohmann::json;
+
+int mtu_calc(const Invocation &in, Client &)
+{
+    in.expect_words(0, 0);
+    MtuRequest request;
+    request.cipher = in.args.get("cipher").value_or("");
+    if (request.cipher.empty())
+        throw Usage("mtu-calc needs --cipher (one of: " + [] {
+            std::string all;
+            for (const auto &c : cipher_names())
+                all += (all.empty() ? "" : ", ") + c;
+            return all;
+        }() + ")");
+    if (auto v = in.args.get("link-mtu"))
+        request.link_mtu = number("link-mtu", *v, 1, 65535);
+    if (auto v = in.args.get("tcp-mss"))
+        request.tcp_mss = number("tcp-mss", *v, 1, 65535);
+    request.tls_version = in.args.get("tls-version").value_or("1.2");
+    request.dtls_version = in.args.get("dtls-version").value_or("1.2");
+    std::string outer = in.args.get("outer").value_or("ipv4"), padding = in.args.get("padding").value_or("conservative");
+    if (outer != "ipv4" && outer != "ipv6")
+        throw Usage("--outer " + outer + ": expected ipv4 or ipv6");
+    if (padding != "conservative" && padding != "exact")
+        throw Usage("--padding " + padding + ": expected exact or conservative");
+    request.outer = outer == "ipv4" ? Outer::Ipv4 : Outer::Ipv6;
+    request.padding = padding == "exact" ? Padding::Exact : Padding::Conservative;
+    MtuResult result;
+    try {
+        result = calculate_mtu(request);
+    } catch (const std::invalid_argument &e) {
+        throw Usage(e.what());
+    }
+    if (in.as_json)
+        std::cout << to_json(result).dump(2) << "\n";
+    else
+        std::cout << format_result(result);
+    return exit_ok;
+}
+
+int session_add(const Invocation &in, Client &client)
+{
+    std::vector<std::string> specs;
+    if (auto file = in.args.get("file")) {
+        in.expect_words(0, 0);
+        if (in.args.options.size() > 1)
+            throw Usage("session add --file takes no other option: the file holds whole specs");
+        std::ifstream in(*file);
+        if (!in)
+            throw Usage("--file " + *file + ": cannot open");
+        std::string line;
+        for (size_t number = 1; std::getline(in, line); ++number) {
+            line.erase(0, line.find_first_not_of(" \t"));
+            if (line.empty() || line[0] == '#')
+                continue;
+            try {
+                parse_session_spec(line);
+            } catch (const std::invalid_argument &e) {
+                throw Usage(*file + ":" + std::to_string(number) + ": " + e.what());
+            }
+            specs.push_back(line);
+        }
+        if (specs.empty())
+            throw Usage("--file " + *file + ": no sessions in it");
+    } else {
+        in.expect_words(1, 1);
+        std::string spec = in.args.words[0];
+        for (const char *key : {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "padding", "public"})
+            if (auto v = in.args.get(key))
+                spec += std::string(",") + key + "=" + *v;
+        if (auto v = in.args.get("base-mtu"))
+            spec += ",link-mtu=" + *v;
+        try {
+            parse_session_spec(spec); // a usage error here, before the daemon sees it
+        } catch (const std::invalid_argument &e) {
+            throw Usage(e.what());
+        }
+        specs.push_back(spec);
+    }
+    // A file goes in batches, each applied whole or not at all, so a million sessions do not
+    // make one request of tens of megabytes.
+    constexpr size_t batch = 65536;
+    json reply;
+    for (size_t done = 0; done < specs.size(); done += batch) {
+        std::vector<std::string> part(specs.begin() + done, specs.begin() + std::min(specs.size(), done + batch));
+        try {
+            reply = client.call({{"command", "session.add"}, {"sessions", part}});
+        } catch (const Failure &e) {
+            throw Failure(std::string(e.what()) + (done ? "; the first " + std::to_string(done) +
+                                                              " sessions of the file were added"
+                                                        : ""));
+        }
+    }
+    if (in.as_json)
+        std::cout << json{{"ok", true}, {"added", specs.size()}}.dump(2) << "\n";
+    else
+        std::cout << (specs.size() == 1 ? (reply.value("replaced", 0) ? "replaced " : "added ") + specs[0]
+                                        : "added " + std::to_string(specs.size()) + " sessions")
+                  << "\n";
+    return exit_ok;
+}
+
+int session_del(const Invocation &in, Client &client)
+{
+    in.expect_words(1, 1);
+    client.call({{"command", "session.del"}, {"address", in.args.words[0]}});
+    if (!in.as_json)
+        std::cout << "deleted " << in.args.words[0] << "\n";
+    return exit_ok;
+}
+
+int session_transport(const Invocation &in, Client &client)
+{
+    in.expect_words(2, 2);
+    if (in.args.words[1] != "dtls" && in.args.words[1] != "tls")
+        throw Usage("session transport: '" + in.args.words[1] + "' is not dtls or tls");
+    client.call({{"command", "session.transport"}, {"address", in.args.words[0]}, {"transport", in.args.words[1]}});
+    if (!in.as_json)
+        std::cout << in.args.words[0] << " now on " << in.args.words[1] << "\n";
+    return exit_ok;
+}
+
+int session_list(const Invocation &in, Client &client)
+{
+    in.expect_words(0, 1);
+    json request = {{"command", "session.list"}};
+    if (!in.args.words.empty())
+        request["address"] = in.args.words[0];
+    if (auto limit = in.args.get("limit"))
+        request["limit"] = number("limit", *limit, 1, 100'000'000);
+    json reply = client.call(request);
+    if (in.as_json) {
+        std::cout << reply.dump(2) << "\n";
+    } else {
+        print_sessions(reply);
+        if (reply.value("truncated", false))
+            std::cout << "(" << reply["sessions"].size() << " of " << reply["total"]
+                      << " shown; --limit N for more)\n";
+    }
+    return exit_ok;
+}
+
+int tracking(const Invocation &in, Client &client)
+{
+    in.expect_words(0, 0);
+    json request = {{"command", "tracking"}};
+    if (auto limit = in.args.get("limit"))
+        request["limit"] = number("limit", *limit, 1, 100'000'000);
+    json reply = client.call(request);
+    if (in.as_json)
+        std::cout << reply.dump(2) << "\n";
+    else
+        print_tracking(reply);
+    return exit_ok;
+}
+
+int diagnose_command(const Invocation &in, Client &client)
+{
+    in.expect_words(0, 1);
+    json status = client.call({{"command", "status"}});
+    json stats = client.call({{"command", "stats"}});
+    json tracking = client.call({{"command", "tracking"}, {"limit", 100000}});
+    json sessions = client.call({{"command", "session.list"}, {"limit", 100000}});
+    std::optional<json> session;
+    if (!in.args.words.empty())
+        session = client.call({{"command", "session.list"}, {"address", in.args.words[0]}})["sessions"].at(0);
+    json findings = diagnose(status, stats, tracking, sessions, session);
+    if (in.as_json) {
+        std::cout << json{{"ok", true}, {"findings", findings}}.dump(2) << "\n";
+    } else {
+        for (const auto &f : findings)
+            std::cout << f["severity"].get<std::string>() << ": " << f["finding"].get<std::string>() << "\n"
+                      << (f["advice"].get<std::string>().empty() ? "" : "  -> " + f["advice"].get<std::string>() + "\n");
+    }
+    return exit_ok;
+}
+
+int show(const Invocation &in, Client &client)
+{
+    in.expect_words(0, 0);
+    json reply = client.call({{"command", in.command}});
+    if (in.as_json)
+        std::cout << reply.dump(2) << "\n";
+    else if (in.command == "stats")
+        print_stats(reply);
+    else
+        print_status(reply);
+    return exit_ok;
+}
+
+int detach(const Invocation &in, Client &client)
+{
+    in.expect_words(0, 0);
+    try {
+        client.call({{"command", "detach"}});
+        // The daemon removes its socket last, after detaching everything.
+        for (int waited = 0; access(in.socket_path.c_str(), F_OK) == 0 && waited < 100; ++waited)
+            usleep(100000);
+        std::cout << "detached: mtuguardd removed its programs and pinned state and stopped\n";
+    } catch (const Failure &) {
+        const std::string pin_path = in.args.get("pin-path").value_or("/sys/fs/bpf/mtuguard");
+        int removed = remove_pins(pin_path);
+        std::cout << "no mtuguardd running; removed " << removed << " pinned object(s) under " << pin_path << "\n";
+    }
+    return exit_ok;
+}
+
+} // namespace
+
+int run_command(const Invocation &in)
+{
+    using Command = int (*)(const Invocation &, Client &);
+    static const std::map<std::string, Command> commands = {
+        {"mtu-calc", mtu_calc},       {"session add", session_add},       {"session del", session_del},
+        {"session transport", session_transport}, {"session list", session_list}, {"tracking", tracking},
+        {"diagnose", diagnose_command}, {"stats", show},                  {"status", show},
+        {"detach", detach},
+    };
+    Client client(in.socket_path);
+    return commands.at(in.command)(in, client);
+}
+
+} // namespace mtuguard::ctl

@@ -1,0 +1,166 @@
+#include "ctl/diagnose.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mtuguard::ctl {
+namespace {
+
+using nlohmann::json;
+
+// What the tracking report shows about the VPN's channels (REFERENCE.md §1): clients whose
+// DTLS never gets through, clients sending UDP to another port, reconnect loops.
+void diagnose_tracking(const json &tracking, const std::function<void(const char *, const std::string &, const std::string &)> &add)
+{
+    if (!tracking.value("observing", false))
+        return;
+    const std::string dtls_port = tracking["dtls_port"].dump(), tls_port = tracking["tls_port"].dump();
+    std::vector<std::string> blocked, mismatch, storms, periodic;
+    std::string mismatch_port;
+    for (const auto &s : tracking["sessions"]) {
+        const std::string who = s["address"].get<std::string>() + " (client " + s["public_address"].get<std::string>() + ")";
+        if (s.value("storm", false))
+            storms.push_back(who);
+        if (s.value("periodic", false))
+            periodic.push_back(who + " every ~" + std::to_string(int(s["reconnect_interval_seconds"].get<double>() + 0.5)) + " s");
+        if (!s.contains("client"))
+            continue;
+        const json &c = s["client"];
+        const uint64_t tls = c["tls_packets"], dtls_in = c["dtls_in"], dtls_out = c["dtls_out"], other = c["other_udp"];
+        if (tls && other && !dtls_in) {
+            mismatch.push_back(who);
+            mismatch_port = c["other_udp_port"].dump();
+        } else if (tls && (!dtls_in || !dtls_out)) {
+            blocked.push_back(who + (dtls_in ? ": " + std::to_string(dtls_in) + " DTLS datagrams in, none answered" : ": no DTLS at all"));
+        }
+    }
+    auto list = [](const std::vector<std::string> &items) {
+        std::string out;
+        for (size_t i = 0; i < items.size() && i < 5; ++i)
+            out += (i ? "; " : "") + items[i];
+        return out + (items.size() > 5 ? "; and " + std::to_string(items.size() - 5) + " more" : "");
+    };
+    if (!mismatch.empty())
+        add("problem", std::to_string(mismatch.size()) + " client(s) send UDP to port " + mismatch_port + " but none to the DTLS port " +
+                           dtls_port + ": a DTLS port mismatch (" + list(mismatch) + ")",
+            "make the headend listen for DTLS on the port it announces, or run mtuguardd with --dtls-port " + mismatch_port +
+                "; until then those clients ride TLS and need its smaller MTU");
+    if (!blocked.empty())
+        add("problem", std::to_string(blocked.size()) + " client(s) use TLS (tcp/" + tls_port + ") but their DTLS (udp/" + dtls_port +
+                           ") does not get through: DTLS blocked on the path (" + list(blocked) + ")",
+            "allow UDP " + dtls_port + " both ways between clients and the headend; or make both channels agree on "
+            "one MTU (the ASA's `anyconnect mtu`, e.g. 1300); or let the tunnel fragment (`anyconnect ssl "
+            "df-bit-ignore enable`, --on-oversize clear-df)");
+    if (!storms.empty() || !periodic.empty())
+        add("problem", std::to_string(storms.size()) + " session(s) in a reconnect storm" +
+                           (periodic.empty() ? "" : ", " + std::to_string(periodic.size()) + " reconnecting like clockwork (" + list(periodic) + ")") +
+                           (storms.empty() ? "" : ": " + list(storms)),
+            "a client that reconnects about every minute is applying a new MTU after a black hole: check the "
+            "findings above for DTLS blocked or an MTU mismatch, and that ICMP frag-needed reaches the servers");
+}
+
+} // namespace
+
+json diagnose(const json &status, const json &stats, const json &tracking, const json &sessions,
+              const std::optional<json> &session)
+{
+    json findings = json::array();
+    auto add = [&](const char *severity, const std::string &finding, const std::string &advice) {
+        findings.push_back({{"severity", severity}, {"finding", finding}, {"advice", advice}});
+    };
+    const json &settings = status["settings"];
+    const bool answers = settings["on_oversize"] == "icmp" || settings["on_oversize"] == "clear-df";
+    bool client_side = false;
+    for (const auto &i : status["interfaces"]) {
+        const std::string name = i["name"];
+        client_side |= i.value("direction", "") == "from_client";
+        if (!i["attached"].get<bool>())
+            add("problem", name + ": the program is not attached: nothing is enforced there",
+                "check `ip -d link show " + name + "` for another XDP program; restart mtuguardd");
+        if (answers && i.value("direction", "to_client") == "to_client") {
+            if (i["icmp_source4"].is_null())
+                add("problem", name + ": no IPv4 address to send frag-needed from", "add one, or set --icmp-source");
+            if (i["icmp_source6"].is_null())
+                add("warning", name + ": no IPv6 address to send Packet Too Big from", "add one, or set --icmp-source");
+        }
+    }
+    auto sum = [&](const std::string &reason) {
+        uint64_t n = 0;
+        for (const auto &i : stats["interfaces"])
+            for (const auto &family : {"ipv4", "ipv6", "other"})
+                if (i["counters"][family].contains(reason))
+                    n += i["counters"][family][reason]["packets"].get<uint64_t>();
+        return n;
+    };
+    const uint64_t sent = sum("icmp_sent"), limited = sum("icmp_ratelimited"), dropped = sum("dropped");
+    const uint64_t no_address = sum("suppressed_no_address"), within = sum("within_mtu");
+    if (limited)
+        add("problem", std::to_string(limited) + " oversize packets were dropped without the ICMP error their sender "
+                           "needed: the rate limit was exhausted (" + std::to_string(sent) + " errors sent)",
+            "raise --icmp-rate / --icmp-burst (global) or --icmp-rate-per-source; see runbook.md");
+    if (dropped)
+        add(settings["on_oversize"] == "drop" ? "warning" : "info",
+            std::to_string(dropped) + " oversize packets were dropped silently (--on-oversize drop)",
+            "senders learn nothing from a silent drop; --on-oversize icmp answers them");
+    if (no_address)
+        add("problem", std::to_string(no_address) + " oversize packets got no error: no address to answer from",
+            "add an address to the interface or set --icmp-source");
+    uint64_t unheeded = 0;
+    for (const auto &i : stats["interfaces"])
+        unheeded += i.value("icmp_unheeded", uint64_t(0));
+    if (unheeded)
+        add("problem", "ICMP black hole suspected: " + std::to_string(unheeded) + " oversize packets came from flows "
+                           "that had been sent an ICMP error a second or more before, and kept sending too big",
+            "the errors do not reach the servers: allow ICMP type 3 code 4 and ICMPv6 type 2 from the gateway's inside "
+            "address to them; meanwhile MSS clamping (--mss-clamp on with a --client-iface) keeps new TCP "
+            "connections small enough");
+    if (sent && within && sent * 50 > within)
+        add("warning", std::to_string(sent) + " ICMP errors against " + std::to_string(within) +
+                           " packets within MTU: senders keep sending too big",
+            "the errors may be filtered before the servers: allow ICMP type 3 code 4 and ICMPv6 type 2 toward "
+            "them; MSS clamping (--mss-clamp on with a --client-iface) fixes TCP even then");
+    if (settings.value("mss_clamp", true) && !client_side)
+        add("info", "MSS clamping sees only the servers' SYN-ACKs: no --client-iface is configured",
+            "name the interface where the clients' packets arrive with --client-iface, so the MSS the servers send "
+            "with is clamped too");
+    const json &count = status["sessions"];
+    if (count["capacity"].get<uint64_t>() && count["exact"].get<uint64_t>() * 10 > count["capacity"].get<uint64_t>() * 9)
+        add("warning", "the session map is over 90% full (" + count["exact"].dump() + " of " + count["capacity"].dump() + ")",
+            "remove stale sessions or raise --max-sessions (needs `mtuguardctl detach` and a restart)");
+    if (session) {
+        const json &s = *session;
+        std::string line = s["address"].get<std::string>() + ": on " + s["transport"].get<std::string>() +
+                           ", enforcing MTU " + s["effective_mtu"].dump() + " (DTLS " + s["dtls_mtu"].dump() +
+                           ", TLS " + s["tls_mtu"].dump() + ")";
+        if (s.contains("oversize_packets") && s["oversize_packets"].get<uint64_t>()) {
+            add(s["transport"] == "tls" ? "warning" : "info",
+                line + "; " + s["oversize_packets"].dump() + " oversize packets, " + s["icmp_sent"].dump() +
+                    " ICMP errors sent",
+                s["transport"] == "tls" && s["dtls_mtu"].get<int>() > s["tls_mtu"].get<int>()
+                    ? "the seed's case: the client fell back to TLS but servers send for the DTLS MTU; if DTLS is "
+                      "blocked on the path, unblock UDP to the headend's DTLS port, or lower the tunnel MTU so both agree"
+                    : "");
+        } else {
+            add("info", line + "; no oversize packets", "");
+        }
+    }
+    // The seed's MTU mismatch, gateway-wide: sessions on TLS (the smaller MTU) collecting oversize
+    // packets sized for DTLS.
+    std::vector<std::string> mismatched;
+    for (const auto &s : sessions["sessions"])
+        if (s["transport"] == "tls" && s["dtls_mtu"].get<int>() > s["tls_mtu"].get<int>() &&
+            s.value("oversize_packets", uint64_t(0)))
+            mismatched.push_back(s["address"].get<std::string>());
+    if (!mismatched.empty() && !session)
+        add("warning", std::to_string(mismatched.size()) + " session(s) on TLS get oversize packets (an MTU mismatch: "
+                           "servers send for the DTLS MTU), e.g. " + mismatched.front(),
+            "`mtuguardctl diagnose " + mismatched.front() + "` for one of them; if DTLS is blocked, unblock it, or make "
+            "both channels agree on one MTU");
+    diagnose_tracking(tracking, add);
+    if (findings.empty())
+        add("ok", "nothing looks wrong: programs attached, no ICMP error withheld, no silent drops", "");
+    return findings;
+}
+
+} // namespace mtuguard::ctl

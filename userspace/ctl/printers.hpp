@@ -1,0 +1,17 @@
+// The table form (-o table) of the daemon's answers; -o json prints them as they came.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace mtuguard::ctl {
+
+// Wall-clock seconds as local time, "-" for null.
+std::string format_time(const nlohmann::json &seconds);
+void print_sessions(const nlohmann::json &reply);
+void print_stats(const nlohmann::json &reply);
+void print_tracking(const nlohmann::json &reply);
+void print_status(const nlohmann::json &status);
+
+} // namespace mtuguard::ctl
