@@ -381,83 +381,21 @@ void parse_tracking(RawOptions &raw, Config &config)
         throw UsageError("--asa-group: goes with --syslog-listen (ASA sessions come from its syslog)");
 }
 
-} // namespace
-
-bool fits_client_pool(const Prefix &pool)
+// A parser's std::invalid_argument as the usage error of `--option value`.
+template <class Parse> auto wrap(const std::string &option, const std::string &value, Parse &&parse)
 {
-    const unsigned host_bits = (pool.ipv4 ? 32 : 128) - pool.length;
-    return host_bits < 32 && (1u << host_bits) <= MG_MAX_CLIENT_POOL;
-}
-
-const char *action_name(mg_action action)
-{
-    switch (action) {
-    case MG_ACTION_ICMP: return "icmp";
-    case MG_ACTION_DROP: return "drop";
-    case MG_ACTION_CLEAR_DF: return "clear-df";
-    case MG_ACTION_MONITOR: return "monitor";
-    default: return "?";
-    }
-}
-
-const char *xdp_mode_name(XdpMode mode)
-{
-    switch (mode) {
-    case XdpMode::Native: return "native";
-    case XdpMode::Generic: return "generic";
-    default: return "auto";
-    }
-}
-
-CommandLine parse_command_line(int argc, const char *const argv[])
-{
-    RawOptions raw;
-    auto &[ifaces, client_ifaces, sessions, client_pools, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
-    po::options_description options = make_options(raw);
-    CommandLine result;
-    po::variables_map vm;
-
-    bool written_with_percent = false;
-    for (int i = 1; i < argc; ++i)
-        written_with_percent |= std::strchr(argv[i], '%') != nullptr;
     try {
-        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
-        if (vm.count("config")) {
-            const std::string path = vm["config"].as<std::string>();
-            std::ifstream file(path);
-            if (!file)
-                throw UsageError("--config " + path + ": cannot open");
-            std::stringstream text;
-            text << file.rdbuf();
-            written_with_percent |= text.str().find('%') != std::string::npos;
-            // Stored after the command line: program_options keeps the first value, so the
-            // command line wins, and a list given there replaces the file's list.
-            po::store(po::parse_config_file(text, options), vm);
-        }
-        po::notify(vm);
-    } catch (const po::error &e) {
-        throw UsageError(error_message(e, written_with_percent));
+        return parse();
+    } catch (const std::invalid_argument &e) {
+        throw UsageError("--" + option + " " + value + ": " + e.what());
     }
+}
 
-    std::ostringstream help;
-    help << usage << "\n" << options << examples;
-    result.help_text = help.str();
-    result.help = vm.count("help");
-    result.version = vm.count("version");
-    if (result.help || result.version)
-        return result;
-
-    Config &config = result.config;
-    auto wrap = [](const std::string &option, const std::string &value, auto &&parse) {
-        try {
-            return parse();
-        } catch (const std::invalid_argument &e) {
-            throw UsageError("--" + option + " " + value + ": " + e.what());
-        }
-    };
-
-    config.ifaces = ifaces;
-    config.client_ifaces = client_ifaces;
+// --iface and --client-iface: valid names, each once, at most as many as there are counter slots.
+void parse_interfaces(const RawOptions &raw, Config &config)
+{
+    config.ifaces = raw.ifaces;
+    config.client_ifaces = raw.client_ifaces;
     if (config.ifaces.empty())
         throw UsageError("--iface: at least one interface is required");
     std::set<std::string> unique_ifaces;
@@ -472,6 +410,13 @@ CommandLine parse_command_line(int argc, const char *const argv[])
     }
     if (unique_ifaces.size() > MG_MAX_IFACES - 1)
         throw UsageError("--iface, --client-iface: at most " + std::to_string(MG_MAX_IFACES - 1) + " interfaces");
+}
+
+// What is enforced and how: --mss-clamp, --xdp-mode, the sessions, --max-sessions,
+// --on-oversize and the ICMP rate limits.
+void parse_enforcement(RawOptions &raw, Config &config)
+{
+    auto &scalars = raw.scalars;
     const std::string &mss = scalars["mss-clamp"];
     if (mss != "on" && mss != "off")
         throw UsageError("--mss-clamp " + mss + ": expected on or off");
@@ -487,7 +432,7 @@ CommandLine parse_command_line(int argc, const char *const argv[])
     else
         throw UsageError("--xdp-mode " + mode + ": expected auto, native or generic");
 
-    for (const auto &text : sessions)
+    for (const auto &text : raw.sessions)
         config.sessions.push_back(wrap("session", text, [&] { return parse_session_spec(text); }));
     validate_sessions(config.sessions);
 
@@ -525,7 +470,13 @@ CommandLine parse_command_line(int argc, const char *const argv[])
     } catch (const std::invalid_argument &e) {
         throw UsageError(e.what());
     }
+}
 
+// --client-pool, --icmp-source, --keep-attached, the paths and --metrics-listen. Returns true
+// for --client-pool off: no client pool, not even a default one.
+bool parse_addresses(RawOptions &raw, Config &config)
+{
+    const auto &client_pools = raw.client_pools;
     const bool pools_off = client_pools.size() == 1 && client_pools[0] == "off";
     for (const auto &text : pools_off ? std::vector<std::string>{} : client_pools) {
         if (text == "off")
@@ -538,7 +489,7 @@ CommandLine parse_command_line(int argc, const char *const argv[])
         config.client_pools.push_back(pool);
     }
 
-    for (const auto &text : icmp_sources) {
+    for (const auto &text : raw.icmp_sources) {
         Prefix address = wrap("icmp-source", text, [&] { return parse_address(text); });
         auto &slot = address.ipv4 ? config.icmp_source4 : config.icmp_source6;
         if (slot)
@@ -546,21 +497,92 @@ CommandLine parse_command_line(int argc, const char *const argv[])
         slot = address;
     }
 
-    config.keep_attached = keep_attached;
+    config.keep_attached = raw.keep_attached;
     for (const char *option : {"control-socket", "pin-path"}) {
-        const std::string &path = scalars[option];
+        const std::string &path = raw.scalars[option];
         if (!path.empty() && path.front() != '/')
             throw UsageError(std::string("--") + option + " " + path + ": must be an absolute path");
     }
-    config.control_socket = scalars["control-socket"];
-    config.pin_path = scalars["pin-path"];
+    config.control_socket = raw.scalars["control-socket"];
+    config.pin_path = raw.scalars["pin-path"];
     while (config.pin_path.size() > 1 && config.pin_path.back() == '/')
         config.pin_path.pop_back();
 
-    config.metrics_listen = scalars["metrics-listen"];
+    config.metrics_listen = raw.scalars["metrics-listen"];
     if (!config.metrics_listen.empty())
         validate_listen("--metrics-listen", config.metrics_listen);
+    return pools_off;
+}
 
+} // namespace
+
+bool fits_client_pool(const Prefix &pool)
+{
+    const unsigned host_bits = (pool.ipv4 ? 32 : 128) - pool.length;
+    return host_bits < 32 && (1u << host_bits) <= MG_MAX_CLIENT_POOL;
+}
+
+const char *action_name(mg_action action)
+{
+    switch (action) {
+    case MG_ACTION_ICMP: return "icmp";
+    case MG_ACTION_DROP: return "drop";
+    case MG_ACTION_CLEAR_DF: return "clear-df";
+    case MG_ACTION_MONITOR: return "monitor";
+    default: return "?";
+    }
+}
+
+const char *xdp_mode_name(XdpMode mode)
+{
+    switch (mode) {
+    case XdpMode::Native: return "native";
+    case XdpMode::Generic: return "generic";
+    default: return "auto";
+    }
+}
+
+CommandLine parse_command_line(int argc, const char *const argv[])
+{
+    RawOptions raw;
+    po::options_description options = make_options(raw);
+    CommandLine result;
+    po::variables_map vm;
+
+    bool written_with_percent = false;
+    for (int i = 1; i < argc; ++i)
+        written_with_percent |= std::strchr(argv[i], '%') != nullptr;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        if (vm.count("config")) {
+            const std::string path = vm["config"].as<std::string>();
+            std::ifstream file(path);
+            if (!file)
+                throw UsageError("--config " + path + ": cannot open");
+            std::stringstream text;
+            text << file.rdbuf();
+            written_with_percent |= text.str().find('%') != std::string::npos;
+            // Stored after the command line: program_options keeps the first value, so the
+            // command line wins, and a list given there replaces the file's list.
+            po::store(po::parse_config_file(text, options), vm);
+        }
+        po::notify(vm);
+    } catch (const po::error &e) {
+        throw UsageError(error_message(e, written_with_percent));
+    }
+
+    std::ostringstream help;
+    help << usage << "\n" << options << examples;
+    result.help_text = help.str();
+    result.help = vm.count("help");
+    result.version = vm.count("version");
+    if (result.help || result.version)
+        return result;
+
+    Config &config = result.config;
+    parse_interfaces(raw, config);
+    parse_enforcement(raw, config);
+    const bool pools_off = parse_addresses(raw, config);
     parse_tracking(raw, config);
     if (!pools_off)
         default_client_pools(config);
