@@ -4,7 +4,7 @@
 # End-to-end: who can reach the running daemon, and with what it runs. The control socket turns
 # away a user who is neither its owner nor in its group, /metrics listens on loopback only unless
 # told otherwise, and once attached the daemon holds no capability at all
-# (userspace/privileges.hpp). docs/reliability.md, "Access".
+# (userspace/daemon/privileges.hpp). docs/reliability.md, "Access".
 #
 #    server                gateway                                   client
 #   +------------------+   +-------------------------------------+   +------------------+

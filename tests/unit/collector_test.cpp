@@ -1,4 +1,4 @@
-// Unit tests of the Prometheus collector (exporters/collector.cpp) over a fake AgentView: the
+// Unit tests of the Prometheus collector (userspace/exporter/collector.cpp) over a fake AgentView: the
 // exact series, label sets and values each counter slot turns into, the invariants docs/metrics.md
 // promises operators, and `promtool check metrics` on the serialised text. No root, no kernel.
 #include <gtest/gtest.h>
