@@ -1,5 +1,5 @@
-# Install rules for everything but the two binaries (userspace/daemon and userspace/ctl install them to
-# sbin) and the Debian package: `cpack -G DEB` in the build tree, or `cmake --build build
+# Install rules for everything but the two binaries (userspace/daemon and userspace/ctl install
+# them to sbin) and the Debian package: `cpack -G DEB` in the build tree, or `cmake --build build
 # --target package`, writes mtuguard_<version>_<arch>.deb.
 #
 # Layout (prefix /usr, as in the package):
