@@ -67,6 +67,12 @@ enum mg_family {
 	MG_FAMILY_COUNT,
 };
 
+/* The names reports and metric labels use. */
+static inline const char *mg_family_name(__u32 family)
+{
+	return family == MG_FAMILY_IPV4 ? "ipv4" : family == MG_FAMILY_IPV6 ? "ipv6" : "other";
+}
+
 /*
  * Every verdict the program reaches, one counter each, written once here: X(NAME, number, kind,
  * "label") gives the enum value MG_REASON_NAME, its number in the pinned counter array (fixed:
@@ -249,6 +255,11 @@ enum mg_direction {
 	MG_DIR_COUNT,
 };
 
+static inline const char *mg_direction_name(__u32 direction)
+{
+	return direction == MG_DIR_FROM_CLIENT ? "from_client" : "to_client";
+}
+
 /* Per attached interface, filled by the daemon; keyed by ifindex. */
 struct mg_iface {
 	__u32 slot; /* counter slot, 1 .. MG_MAX_IFACES - 1; 0 = no interface (direct table) */
@@ -261,8 +272,8 @@ struct mg_iface {
 	__u8 l3_only;   /* no Ethernet header: a tun device such as ocserv's vpnsN */
 };
 
-/* What happened to the MSS option of a TCP SYN or SYN-ACK of a session. */
-/* What happened to a SYN's MSS option, one counter each; named as MG_REASONS is. */
+/* What happened to the MSS option of a session's TCP SYN or SYN-ACK, one counter each; named as
+ * MG_REASONS is. */
 #define MG_MSS_OUTCOMES(X)                                                                       \
 	X(CLAMPED, 0, "clamped")             /* lowered to the session's effective MTU - 40 / - 60 */ \
 	X(ALREADY_SMALL, 1, "already_small") /* at or below it: left alone */                   \

@@ -58,7 +58,7 @@ json status_json(const AgentStatus &status)
         const mg_iface &entry = state.entry;
         interfaces.push_back(
             {{"name", state.info.name},
-             {"direction", state.from_client ? "from_client" : "to_client"},
+             {"direction", mg_direction_name(state.from_client ? MG_DIR_FROM_CLIENT : MG_DIR_TO_CLIENT)},
              {"ifindex", state.info.ifindex},
              {"slot", state.slot},
              {"mtu", state.info.mtu},
@@ -107,12 +107,12 @@ json stats_json(const AgentView &agent)
                 const mg_counter &c = all[mg_counter_index(iface.slot, family, reason)];
                 reasons[mg_reason_name(reason)] = {{"packets", c.packets}, {"bytes", c.bytes}};
             }
-            families[family == MG_FAMILY_IPV4 ? "ipv4" : family == MG_FAMILY_IPV6 ? "ipv6" : "other"] = reasons;
+            families[mg_family_name(family)] = reasons;
         }
         json mss = json::object();
         for (int direction = 0; direction < MG_DIR_COUNT; ++direction)
             for (int outcome = 0; outcome < MG_MSS_OUTCOME_COUNT; ++outcome)
-                mss[direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"][mg_mss_outcome_name(outcome)] =
+                mss[mg_direction_name(direction)][mg_mss_outcome_name(outcome)] =
                     mss_all.at(mg_mss_index(iface.slot, direction, outcome));
         interfaces.push_back({{"name", iface.name},
                               {"counters", families},

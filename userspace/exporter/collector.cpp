@@ -101,11 +101,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-const char *family_label(int family)
-{
-    return family == MG_FAMILY_IPV4 ? "ipv4" : family == MG_FAMILY_IPV6 ? "ipv6" : "other";
-}
-
 MetricFamily family(const char *name, const char *help, MetricType type)
 {
     return MetricFamily{name, help, type, {}};
@@ -121,6 +116,13 @@ ClientMetric &add(MetricFamily &f, std::vector<ClientMetric::Label> labels, doub
         m.gauge.value = value;
     f.metric.push_back(std::move(m));
     return f.metric.back();
+}
+
+// A family of one series without labels.
+void add_single(std::vector<MetricFamily> &out, const char *name, const char *help, MetricType type, double value)
+{
+    out.push_back(family(name, help, type));
+    add(out.back(), {}, value);
 }
 
 } // namespace
@@ -190,7 +192,7 @@ std::vector<MetricFamily> Collector::collect() const
                     iface_bytes += c.bytes;
                     const ReasonLabel label = reason_label(reason);
                     if (label.kind == ReasonKind::Passed && can_exist(fam, reason))
-                        add(passed, {{"interface", iface.name}, {"family", family_label(fam)}, {"reason", label.label}},
+                        add(passed, {{"interface", iface.name}, {"family", mg_family_name(fam)}, {"reason", label.label}},
                             c.packets);
                     if (label.kind == ReasonKind::Suppressed)
                         iface_suppressed[reason] += c.packets;
@@ -202,7 +204,7 @@ std::vector<MetricFamily> Collector::collect() const
                 for (int outcome = 0; outcome < MG_MSS_OUTCOME_COUNT; ++outcome)
                     add(mss_family,
                         {{"interface", iface.name},
-                         {"direction", direction == MG_DIR_TO_CLIENT ? "to_client" : "from_client"},
+                         {"direction", mg_direction_name(direction)},
                          {"outcome", mg_mss_outcome_name(outcome)}},
                         mss.at(mg_mss_index(iface.slot, direction, outcome)));
             add(bytes, {{"interface", iface.name}}, iface_bytes);
@@ -219,16 +221,16 @@ std::vector<MetricFamily> Collector::collect() const
                     const ReasonLabel label = reason_label(reason);
                     const uint64_t n = counters.at(mg_counter_index(iface.slot, fam, reason)).packets;
                     if (label.kind == ReasonKind::Oversize && can_exist(fam, reason))
-                        add(oversize, {{"interface", iface.name}, {"family", family_label(fam)}, {"action", label.label}}, n);
+                        add(oversize, {{"interface", iface.name}, {"family", mg_family_name(fam)}, {"action", label.label}}, n);
                     else if (label.kind == ReasonKind::Suppressed)
                         suppressed_total += n;
                 }
-                add(oversize, {{"interface", iface.name}, {"family", family_label(fam)}, {"action", "icmp_suppressed"}},
+                add(oversize, {{"interface", iface.name}, {"family", mg_family_name(fam)}, {"action", "icmp_suppressed"}},
                     suppressed_total);
 
                 const mg_size_histogram &h = sizes.at(iface.slot * MG_FAMILY_COUNT + fam);
                 ClientMetric m;
-                m.label = {{"interface", iface.name}, {"family", family_label(fam)}};
+                m.label = {{"interface", iface.name}, {"family", mg_family_name(fam)}};
                 uint64_t cumulative = 0;
                 for (int b = 0; b < MG_SIZE_BUCKETS; ++b) {
                     cumulative += h.buckets[b];
@@ -255,26 +257,23 @@ std::vector<MetricFamily> Collector::collect() const
                                MetricType::Gauge);
     add(by_transport, {{"transport", "dtls"}}, sessions.by_transport[MG_TRANSPORT_DTLS]);
     add(by_transport, {{"transport", "tls"}}, sessions.by_transport[MG_TRANSPORT_TLS]);
-    auto entries = family("mtuguard_session_map_entries", "Exact sessions in the kernel's session map.",
-                          MetricType::Gauge);
-    add(entries, {}, sessions.map_entries);
-    auto capacity = family("mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",
-                           MetricType::Gauge);
-    add(capacity, {}, sessions.map_capacity);
-    auto pools = family("mtuguard_pool_entries", "Pool prefixes giving defaults to address pools.", MetricType::Gauge);
-    add(pools, {}, sessions.pools);
+    out.push_back(std::move(by_transport));
+    add_single(out, "mtuguard_session_map_entries", "Exact sessions in the kernel's session map.", MetricType::Gauge,
+               sessions.map_entries);
+    add_single(out, "mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",
+               MetricType::Gauge, sessions.map_capacity);
+    add_single(out, "mtuguard_pool_entries", "Pool prefixes giving defaults to address pools.", MetricType::Gauge,
+               sessions.pools);
 
     auto control = family("mtuguard_control_requests_total", "Control socket requests, by result.",
                           MetricType::Counter);
     const auto requests = agent_.control_requests();
     for (size_t i = 0; i < requests.size(); ++i)
         add(control, {{"result", control_result_names[i]}}, requests[i]);
+    out.push_back(std::move(control));
 
-    auto errors = family("mtuguard_scrape_errors_total", "Scrapes that could not read the BPF maps.",
-                         MetricType::Counter);
-    add(errors, {}, scrape_errors_.load(std::memory_order_relaxed));
-    for (auto *f : {&by_transport, &entries, &capacity, &pools, &control, &errors})
-        out.push_back(std::move(*f));
+    add_single(out, "mtuguard_scrape_errors_total", "Scrapes that could not read the BPF maps.", MetricType::Counter,
+               scrape_errors_.load(std::memory_order_relaxed));
     try {
         collect_tracking(out);
     } catch (const std::exception &e) {
@@ -300,23 +299,19 @@ void Collector::collect_tracking(std::vector<MetricFamily> &out) const
                           MetricType::Counter);
     add(changes, {{"to", "dtls"}}, tracking.transport_changes[MG_TRANSPORT_DTLS]);
     add(changes, {{"to", "tls"}}, tracking.transport_changes[MG_TRANSPORT_TLS]);
-    auto tracked = family("mtuguard_tracked_sessions", "Sessions whose client's public address is known.",
-                          MetricType::Gauge);
-    add(tracked, {}, tracking.tracked_sessions);
-    auto reconnects = family("mtuguard_reconnects_total", "Client reconnects (new TLS connections of known clients, "
-                                                          "sessions back after ending, session sources' reports).",
-                             MetricType::Counter);
-    add(reconnects, {}, tracking.reconnects);
-    auto storm = family("mtuguard_sessions_in_storm",
-                        "Sessions whose client reconnected at least --storm-reconnects times within --storm-window.",
-                        MetricType::Gauge);
-    add(storm, {}, tracking.sessions_in_storm);
-    auto periodic = family("mtuguard_periodic_reconnect_sessions",
-                           "Sessions whose client reconnects at a near-constant interval (the MTU-mismatch signature).",
-                           MetricType::Gauge);
-    add(periodic, {}, tracking.periodic_sessions);
-    for (auto *f : {&changes, &tracked, &reconnects, &storm, &periodic})
-        out.push_back(std::move(*f));
+    out.push_back(std::move(changes));
+    add_single(out, "mtuguard_tracked_sessions", "Sessions whose client's public address is known.", MetricType::Gauge,
+               tracking.tracked_sessions);
+    add_single(out, "mtuguard_reconnects_total",
+               "Client reconnects (new TLS connections of known clients, sessions back after ending, session "
+               "sources' reports).",
+               MetricType::Counter, tracking.reconnects);
+    add_single(out, "mtuguard_sessions_in_storm",
+               "Sessions whose client reconnected at least --storm-reconnects times within --storm-window.",
+               MetricType::Gauge, tracking.sessions_in_storm);
+    add_single(out, "mtuguard_periodic_reconnect_sessions",
+               "Sessions whose client reconnects at a near-constant interval (the MTU-mismatch signature).",
+               MetricType::Gauge, tracking.periodic_sessions);
 
     // The session sources' counters, each family with all its label values (pre-created at 0).
     std::vector<MetricFamily> sources;
