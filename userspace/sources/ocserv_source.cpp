@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "common/log.hpp"
 
@@ -174,6 +175,7 @@ void OcservSource::apply(const OcctlUsers &users)
             now[address->to_string()] = known;
         }
     }
+    std::vector<std::string> refused;
     for (const auto &[key, known] : now) {
         auto before = known_.find(key);
         const bool is_new = before == known_.end();
@@ -189,10 +191,17 @@ void OcservSource::apply(const OcctlUsers &users)
                 sink_.report_reconnect(known.spec.prefix);
         } catch (const ControlFailure &e) {
             log::error("ocserv: session " + key + ": " + e.what());
-            now.erase(key); // not made: tried again with the next list
-            if (now.empty())
-                break;
+            refused.push_back(key);
         }
+    }
+    // Not made: a new session is tried again with the next list; one that was there keeps what
+    // it had (not deleted below), so a change refused now is tried again too.
+    for (const auto &key : refused) {
+        auto before = known_.find(key);
+        if (before == known_.end())
+            now.erase(key);
+        else
+            now[key] = before->second;
     }
     for (const auto &[key, known] : known_) {
         if (now.count(key))

@@ -1,0 +1,101 @@
+// Unit tests of the ocserv session source (userspace/sources/ocserv_source.cpp) over a recording
+// SessionSink: how each list occtl gives becomes session operations, and what happens when the
+// sink refuses one.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "sources/ocserv_source.hpp"
+
+using namespace mtuguard;
+
+namespace {
+
+// Records what the source asks; refuses every add while `full` (a session map at capacity).
+struct RecordingSink final : SessionSink {
+    bool full = false;
+    std::vector<std::string> added, deleted;
+    std::set<std::string> held;
+
+    bool add_session(const SessionSpec &spec, mg_source) override
+    {
+        added.push_back(spec.prefix.to_string());
+        if (full)
+            throw ControlFailure(ControlResult::MapFull, "session map full");
+        return !held.insert(spec.prefix.to_string()).second;
+    }
+    void delete_session(const Prefix &prefix) override
+    {
+        deleted.push_back(prefix.to_string());
+        held.erase(prefix.to_string());
+    }
+    void set_transport(const Prefix &, mg_transport) override {}
+    void report_reconnect(const Prefix &) override {}
+    void count(SourceEvent, uint64_t) override {}
+    std::vector<SessionSpec> sessions_of(mg_source) const override { return {}; }
+};
+
+OcctlUser user(const std::string &id, const std::string &address, uint32_t mtu)
+{
+    OcctlUser u;
+    u.id = id;
+    u.username = "user" + id;
+    u.ipv4 = parse_prefix(address);
+    u.mtu = mtu;
+    u.full_session = "session" + id;
+    u.connected_at = "1700000000";
+    return u;
+}
+
+OcctlUsers three_users()
+{
+    OcctlUsers list;
+    for (int i = 1; i <= 3; ++i)
+        list.users.push_back(user(std::to_string(i), "10.9.0." + std::to_string(i), 1434));
+    return list;
+}
+
+} // namespace
+
+// With the map full, every session of the list is tried, none is taken for made, and the next
+// list after room was made adds them all; no session is deleted for having failed.
+TEST(OcservSource, SessionsRefusedByAFullMapAreTriedAgainWithTheNextList)
+{
+    RecordingSink sink;
+    Config config;
+    OcservSource source(config, sink);
+    sink.full = true;
+    source.apply(three_users());
+    EXPECT_EQ(sink.added, (std::vector<std::string>{"10.9.0.1", "10.9.0.2", "10.9.0.3"}));
+    EXPECT_TRUE(sink.deleted.empty());
+
+    sink.full = false;
+    sink.added.clear();
+    source.apply(three_users());
+    EXPECT_EQ(sink.added, (std::vector<std::string>{"10.9.0.1", "10.9.0.2", "10.9.0.3"}));
+    EXPECT_EQ(sink.held.size(), 3u);
+}
+
+// A session whose change is refused keeps what it had: not deleted, and tried again.
+TEST(OcservSource, AChangeRefusedKeepsTheSessionAndIsTriedAgain)
+{
+    RecordingSink sink;
+    Config config;
+    OcservSource source(config, sink);
+    source.apply(three_users());
+    ASSERT_EQ(sink.held.size(), 3u);
+
+    OcctlUsers smaller = three_users();
+    smaller.users[1].mtu = 1234; // the outer path shrank: ocserv lowered the tun MTU
+    sink.full = true;
+    sink.added.clear();
+    source.apply(smaller);
+    EXPECT_EQ(sink.added, std::vector<std::string>{"10.9.0.2"});
+    EXPECT_TRUE(sink.deleted.empty()) << "a refused change is not a session gone";
+
+    sink.full = false;
+    sink.added.clear();
+    source.apply(smaller);
+    EXPECT_EQ(sink.added, std::vector<std::string>{"10.9.0.2"}) << "tried again";
+    EXPECT_TRUE(sink.deleted.empty());
+}
