@@ -3,6 +3,13 @@
 // sink refuses one.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "sources/ocserv_source.hpp"
@@ -98,4 +105,48 @@ TEST(OcservSource, AChangeRefusedKeepsTheSessionAndIsTriedAgain)
     source.apply(smaller);
     EXPECT_EQ(sink.added, std::vector<std::string>{"10.9.0.2"}) << "tried again";
     EXPECT_TRUE(sink.deleted.empty());
+}
+
+// The daemon blocks its stop and reload signals in every thread (signalfd); occtl must not
+// inherit that mask, or a SIGTERM sent to a hung occtl would never end it.
+TEST(OcservSource, OcctlRunsWithNoSignalBlocked)
+{
+    char dir_template[] = "/tmp/mtuguard-occtl-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    const std::string dir = dir_template, script = dir + "/occtl", mask = dir + "/mask";
+    {
+        std::ofstream out(script);
+        // Python, not sh: dash clears its signal mask when it starts.
+        out << "#!/usr/bin/python3\n"
+            << "status = [l for l in open('/proc/self/status') if l.startswith('SigBlk')]\n"
+            << "open('" << mask << "', 'w').write(status[0])\n"
+            << "print('[]')\n";
+    }
+    ASSERT_EQ(chmod(script.c_str(), 0755), 0);
+
+    sigset_t blocked, previous;
+    sigemptyset(&blocked);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP})
+        sigaddset(&blocked, signal);
+    ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &blocked, &previous), 0);
+
+    RecordingSink sink;
+    Config config;
+    config.occtl = script;
+    OcservSource source(config, sink);
+    source.on_tick(SteadyClock::now());
+    ASSERT_GE(source.fd(), 0) << "occtl started";
+    for (int i = 0; i < 100 && source.fd() >= 0; ++i) {
+        pollfd p{source.fd(), POLLIN, 0};
+        poll(&p, 1, 100);
+        source.on_readable();
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    EXPECT_EQ(source.fd(), -1) << "occtl finished";
+
+    std::ifstream in(mask);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "SigBlk:\t0000000000000000");
+    std::filesystem::remove_all(dir);
 }

@@ -78,7 +78,18 @@ void OcservSource::start(SteadyClock::time_point now)
     for (auto &arg : args)
         argv.push_back(arg.data());
     argv.push_back(nullptr);
-    const int err = posix_spawn(&child_, config_.occtl.c_str(), &actions, nullptr, argv.data(), environ);
+    // The daemon's threads block the signals it takes through signalfd; occtl starts with none
+    // blocked and every signal at its default, so that it can be stopped like any program.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    const int err = posix_spawn(&child_, config_.occtl.c_str(), &actions, &attributes, argv.data(), environ);
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     if (err != 0) {
         child_ = -1;
