@@ -10,37 +10,13 @@
 
 #include <filesystem>
 #include <fstream>
-#include <set>
 
+#include "recording_sink.hpp"
 #include "sources/ocserv_source.hpp"
 
 using namespace mtuguard;
 
 namespace {
-
-// Records what the source asks; refuses every add while `full` (a session map at capacity).
-struct RecordingSink final : SessionSink {
-    bool full = false;
-    std::vector<std::string> added, deleted;
-    std::set<std::string> held;
-
-    bool add_session(const SessionSpec &spec, mg_source) override
-    {
-        added.push_back(spec.prefix.to_string());
-        if (full)
-            throw ControlFailure(ControlResult::MapFull, "session map full");
-        return !held.insert(spec.prefix.to_string()).second;
-    }
-    void delete_session(const Prefix &prefix) override
-    {
-        deleted.push_back(prefix.to_string());
-        held.erase(prefix.to_string());
-    }
-    void set_transport(const Prefix &, mg_transport) override {}
-    void report_reconnect(const Prefix &) override {}
-    void count(SourceEvent, uint64_t) override {}
-    std::vector<SessionSpec> sessions_of(mg_source) const override { return {}; }
-};
 
 OcctlUser user(const std::string &id, const std::string &address, uint32_t mtu)
 {

@@ -45,6 +45,7 @@ enum class SourceEvent {
     SyslogOversize,     // longer than a syslog message may be: dropped
     SyslogUnknownSession, // about a session mtuguard does not know (its 722051 was missed)
     SyslogNoMtu,        // 722051 for a group without --asa-group: no session made
+    SyslogOverLimit,    // 722051 for a new user while the source keeps as many as --max-sessions
     HeadendOversizeOut, // 722036: the headend dropped a packet too large for the client's tunnel
     HeadendOversizeIn,  // 722035
     HeadendPmtud,       // 602101: the headend sent frag-needed itself

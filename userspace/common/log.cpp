@@ -30,15 +30,36 @@ const char *level_name(Level level)
     }
 }
 
+// Messages carry names from the network (ASA group and user names, occtl's fields): a control
+// character is written as \xNN, so that none can end the line early, start a forged one or
+// drive a terminal.
+std::string printable(const std::string &message)
+{
+    std::string out;
+    out.reserve(message.size());
+    for (const char c : message) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x20 && byte != 0x7f) {
+            out += c;
+        } else {
+            char escaped[5];
+            std::snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
+            out += escaped;
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 void write(Level level, const std::string &message)
 {
     static const bool journal = stderr_is_journal();
+    const std::string line = printable(message);
     if (journal)
-        std::fprintf(stderr, "<%d>%s\n", level, message.c_str());
+        std::fprintf(stderr, "<%d>%s\n", level, line.c_str());
     else
-        std::fprintf(stderr, "mtuguardd: %s: %s\n", level_name(level), message.c_str());
+        std::fprintf(stderr, "mtuguardd: %s: %s\n", level_name(level), line.c_str());
 }
 
 } // namespace mtuguard::log

@@ -58,6 +58,7 @@ SourceEventLabel source_event_label(SourceEvent event)
     case SourceEvent::SyslogOversize: return {syslog, syslog_help, "result", "oversize"};
     case SourceEvent::SyslogUnknownSession: return {syslog, syslog_help, "result", "unknown_session"};
     case SourceEvent::SyslogNoMtu: return {syslog, syslog_help, "result", "no_group_mtu"};
+    case SourceEvent::SyslogOverLimit: return {syslog, syslog_help, "result", "over_limit"};
     case SourceEvent::HeadendOversizeOut: return {headend, headend_help, "kind", "to_client"};
     case SourceEvent::HeadendOversizeIn: return {headend, headend_help, "kind", "from_client"};
     case SourceEvent::HeadendPmtud: return {headend, headend_help, "kind", "frag_needed_sent"};

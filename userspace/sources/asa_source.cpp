@@ -18,6 +18,7 @@ namespace {
 
 constexpr size_t max_syslog_message = 8192;
 constexpr size_t max_syslog_clients = 64;
+constexpr size_t max_warned_groups = 1024;
 
 sockaddr_storage listen_address(const std::string &text, socklen_t &length)
 {
@@ -153,11 +154,21 @@ void AsaSyslogSource::address_assigned(const AsaMessage &message, const std::str
     const SessionSpec *spec = group_spec(message.group);
     if (!spec) {
         sink_.count(SourceEvent::SyslogNoMtu);
-        if (!warned_groups_[message.group])
-            log::warning("ASA syslog: group '" + message.group + "' has no --asa-group (nor '*'): its sessions are not made");
-        warned_groups_[message.group] = true;
+        // Each group once, and at most max_warned_groups of them: group names are the sender's.
+        if (warned_groups_.size() < max_warned_groups && warned_groups_.insert(message.group).second)
+            log::warning("ASA syslog: group '" + message.group + "' has no --asa-group (nor '*'): its sessions are not made" +
+                         (warned_groups_.size() == max_warned_groups ? "; further groups are not named" : ""));
         return;
     }
+    if (!sessions_.count(key) && sessions_.size() >= config_.max_sessions) {
+        sink_.count(SourceEvent::SyslogOverLimit);
+        if (!warned_full_)
+            log::warning("ASA syslog: " + std::to_string(sessions_.size()) +
+                         " users' sessions kept, as many as --max-sessions: new users are not made until some end");
+        warned_full_ = true;
+        return;
+    }
+    warned_full_ = false;
     Session session{{}, *message.public_ip};
     for (const auto &address : {message.tunnel_v4, message.tunnel_v6}) {
         if (!address)
@@ -183,7 +194,11 @@ void AsaSyslogSource::address_assigned(const AsaMessage &message, const std::str
             }
         }
     }
-    sessions_[key] = session;
+    // Only a session that was made is kept: what a sender's message names costs nothing else.
+    if (session.tunnel.empty())
+        sessions_.erase(key);
+    else
+        sessions_[key] = session;
     sink_.count(SourceEvent::SyslogApplied);
 }
 

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,7 +51,8 @@ private:
     Fd udp_, tcp_;
     std::vector<std::unique_ptr<Client>> clients_;
     std::map<std::string, Session> sessions_; // by group, user and public address
-    std::map<std::string, bool> warned_groups_;
+    std::set<std::string> warned_groups_; // groups without --asa-group, named in the log once
+    bool warned_full_ = false;
 };
 
 } // namespace mtuguard
