@@ -7,6 +7,7 @@
 #include <linux/bpf.h>
 #include <net/if.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -96,8 +97,8 @@ void LiveFrames::send(uint32_t frames, uint32_t batch)
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame_.data(), .data_size_in = uint32_t(frame_.size()),
                 .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = int(frames),
                 .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = batch);
-    if (int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.live_gen), &opts))
-        fail(std::string("BPF_PROG_TEST_RUN (live frames): ") + std::strerror(-err));
+    if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.live_gen), &opts))
+        fail(std::string("BPF_PROG_TEST_RUN (live frames): ") + std::strerror(errno));
 }
 
 } // namespace mtuguard::test
