@@ -2,8 +2,9 @@
 /*
  * The ICMP paths warm. BPF_PROG_TEST_RUN runs a (non-live) XDP program `repeat` times on one
  * buffer and never restores it, so after the first repetition the ICMP path sees the error it
- * built. Here the real enforcement program (bpf/mtuguard.bpf.c, included whole, with its own
- * maps in this object) runs behind a restore that turns the buffer back into the original
+ * built. Here the real enforcement program (bpf/mtuguard.bpf.c, included whole, with its maps:
+ * mtuguard_bench loads the object on those of an instance it filled through the loader, mtuguard_ab
+ * fills the object's own) runs behind a restore that turns the buffer back into the original
  * oversize frame first, so every repetition takes the ICMP path:
  *
  *   restore_only           the restore, then XDP_PASS

@@ -35,11 +35,12 @@ Bytes ethernet(const L2 &l2, uint16_t ethertype)
     return b;
 }
 
-// A recognisable payload: byte i of the packet is i mod 251.
-void fill_payload(Bytes &b, size_t from, size_t to)
+// Byte i of the packet is i mod 251, or zero (as resize left it).
+void fill_payload(Bytes &b, size_t from, size_t to, Payload payload)
 {
-    for (size_t i = from; i < to; ++i)
-        b[i] = uint8_t(i % 251);
+    if (payload == Payload::Pattern)
+        for (size_t i = from; i < to; ++i)
+            b[i] = uint8_t(i % 251);
 }
 
 } // namespace
@@ -87,13 +88,13 @@ Bytes Ipv4Packet::build() const
     put16(b, ip + 2, total_length);
     put16(b, ip + 4, 0x1234);
     put16(b, ip + 6, (df ? 0x4000 : 0) | (more_fragments ? 0x2000 : 0) | fragment_offset);
-    b[ip + 8] = 61;
+    b[ip + 8] = ttl;
     b[ip + 9] = protocol;
     auto s = ipv4(src), d = ipv4(dst);
     std::copy(s.begin(), s.end(), b.begin() + ip + 12);
     std::copy(d.begin(), d.end(), b.begin() + ip + 16);
     std::copy(options.begin(), options.end(), b.begin() + ip + 20);
-    fill_payload(b, ip + header, b.size());
+    fill_payload(b, ip + header, b.size(), payload);
     std::copy(upper.begin(), upper.end(), b.begin() + ip + header);
     uint32_t sum = sum16({&b[ip], header});
     while (sum >> 16)
@@ -110,11 +111,11 @@ Bytes Ipv6Packet::build() const
     b[ip] = 0x60;
     put16(b, ip + 4, total_length - 40);
     b[ip + 6] = next_header;
-    b[ip + 7] = 61;
+    b[ip + 7] = hop_limit;
     auto s = ipv6(src), d = ipv6(dst);
     std::copy(s.begin(), s.end(), b.begin() + ip + 8);
     std::copy(d.begin(), d.end(), b.begin() + ip + 24);
-    fill_payload(b, ip + 40, b.size());
+    fill_payload(b, ip + 40, b.size(), payload);
     std::copy(extension_headers.begin(), extension_headers.end(), b.begin() + ip + 40);
     std::copy(upper.begin(), upper.end(), b.begin() + ip + 40 + extension_headers.size());
     return b;
@@ -152,20 +153,35 @@ void set_tcp_checksum(Bytes &frame, size_t l3)
 
 bool tcp_checksum_ok(std::span<const uint8_t> frame, size_t l3) { return fold(tcp_sum(frame, l3)) == 0xffff; }
 
-Bytes tcp_syn(const Bytes &options, uint8_t flags)
+bool ipv4_checksum_ok(std::span<const uint8_t> frame, size_t l3)
+{
+    return checksum_ok(frame.subspan(l3, (frame[l3] & 0xf) * 4));
+}
+
+Bytes tcp_header(uint16_t src_port, uint16_t dst_port, uint8_t flags, uint16_t window, const Bytes &options)
 {
     Bytes padded = options;
     while (padded.size() % 4)
         padded.push_back(0);
     Bytes tcp(20 + padded.size(), 0);
-    tcp[0] = 0xc3; // source port 50000
-    tcp[1] = 0x50;
-    tcp[3] = 80;
+    put16(tcp, 0, src_port);
+    put16(tcp, 2, dst_port);
     tcp[12] = uint8_t((tcp.size() / 4) << 4);
     tcp[13] = flags;
-    tcp[14] = 0xfa; // window
+    put16(tcp, 14, window);
     std::copy(padded.begin(), padded.end(), tcp.begin() + 20);
     return tcp;
+}
+
+Bytes tcp_syn(const Bytes &options, uint8_t flags) { return tcp_header(50000, 80, flags, 0xfa00, options); }
+
+Bytes udp_header(uint16_t src_port, uint16_t dst_port, uint16_t length)
+{
+    Bytes udp(8, 0);
+    put16(udp, 0, src_port);
+    put16(udp, 2, dst_port);
+    put16(udp, 4, length);
+    return udp;
 }
 
 std::string hex(std::span<const uint8_t> bytes)

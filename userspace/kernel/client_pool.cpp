@@ -27,6 +27,14 @@ uint32_t low32(const mg_addr &addr)
     return ntohl(word);
 }
 
+mg_addr with_low32(const mg_addr &addr, uint32_t low)
+{
+    mg_addr out = addr;
+    const uint32_t word = htonl(low);
+    std::memcpy(&out.bytes[12], &word, 4);
+    return out;
+}
+
 ClientPoolSpan span_of(const Prefix &pool)
 {
     ClientPoolSpan span;
@@ -36,6 +44,14 @@ ClientPoolSpan span_of(const Prefix &pool)
     span.size = 1u << (128 - pool.mapped_length());
     span.first = low32(pool.addr) & ~(span.size - 1);
     return span;
+}
+
+std::optional<uint32_t> slot_offset(const ClientPoolSpan &span, const Prefix &host)
+{
+    if (!host.is_host() || std::memcmp(host.addr.bytes, span.high, 12) != 0)
+        return std::nullopt;
+    const uint32_t offset = low32(host.addr) - span.first;
+    return offset < span.size ? std::optional<uint32_t>(offset) : std::nullopt;
 }
 
 // Offsets [first, second) of the slots of `span` that the pool prefix covers; empty if none.

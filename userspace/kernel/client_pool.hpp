@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "common/address.hpp"
@@ -22,8 +23,12 @@ struct ClientPoolSpan {
 
 // The last 32 bits of an address, in host byte order.
 uint32_t low32(const mg_addr &addr);
+// `addr` with its last 32 bits set to `low` (host byte order).
+mg_addr with_low32(const mg_addr &addr, uint32_t low);
 // The span of a client pool prefix; throws std::invalid_argument when it is too large for one.
 ClientPoolSpan span_of(const Prefix &pool);
+// The offset of a host address's slot in `span`, if the span has one for it.
+std::optional<uint32_t> slot_offset(const ClientPoolSpan &span, const Prefix &host);
 // Offsets [first, second) of the slots of `span` that the pool prefix covers; empty if none.
 std::pair<uint32_t, uint32_t> covered(const ClientPoolSpan &span, const Prefix &pool);
 // The program's setting for the client pools (each may be null: no pool of that family).

@@ -141,10 +141,10 @@ void Datapath::map_slots(const std::vector<Prefix> &client_pools)
 mg_session *Datapath::slot(const Prefix &host) const
 {
     const Slots &s = slots_[host.ipv4 ? 0 : 1];
-    if (!s.slot || !host.is_host() || std::memcmp(host.addr.bytes, s.span.high, 12) != 0)
+    if (!s.slot)
         return nullptr;
-    const uint32_t offset = low32(host.addr) - s.span.first;
-    return offset < s.span.size ? s.slot + offset : nullptr;
+    const auto offset = slot_offset(s.span, host);
+    return offset ? s.slot + *offset : nullptr;
 }
 
 // Longest prefixes last, so each slot ends with the longest that covers it; only the slots that

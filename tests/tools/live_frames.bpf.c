@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The live benchmark's programs (bench/live_tool.cpp, driven by bench/live_bench.sh):
+ * The live-frames generator and its companions, for the hostile-traffic generator
+ * (tests/tools/xdp_flood.cpp) and the live benchmark (bench/live_tool.cpp); live_frames.cpp
+ * drives it:
  *
- *   live_gen    run by BPF_PROG_TEST_RUN in live-frames mode on the sender's veth: writes the
- *               frame's headers whole (the kernel recycles the pages, and a frame the gateway
- *               turned into an ICMP error would otherwise go out again as that error), gives it
- *               the next of `dst_count` destinations from `dst_base` and sends it (XDP_TX)
+ *   live_gen    run by BPF_PROG_TEST_RUN in live-frames mode: gives each frame the next of
+ *               `addr_count` IPv4 addresses from `addr_base`, as its source (`step_source`) or
+ *               its destination, and sends it out of the interface the run names (XDP_TX). The
+ *               frames are real: they cross the veth and reach the peer's XDP program as any
+ *               other would
  *   live_count  attached to a veth that receives: counts what arrives, ICMP "fragmentation
  *               needed" apart, and drops it (the cheapest possible receiver)
  *   live_pass   XDP_PASS: the gateway's inside veth without the agent must still have an XDP
  *               program, or a veth drops the XDP_TX frames sent to it
  *
- * One run of live_gen at a time, on one CPU: the sequence needs no atomics.
+ * The headers are written whole on every frame, from `headers`: the kernel fills a page with the
+ * template only when it first allocates it, and a page comes back to the run's pool after the
+ * receiver is done with it, so a frame the receiver turned into an ICMP error (mtuguard does that
+ * in place) would otherwise go out again as whatever it became. One run of live_gen at a time, on
+ * one CPU: the sequence needs no atomics.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -22,8 +29,9 @@
 #define LIVE_HEADERS (sizeof(struct ethhdr) + sizeof(struct iphdr) + 8) /* + UDP */
 
 const volatile __u16 headers[LIVE_HEADERS / 2] = {};
-const volatile __u32 dst_base = 0; /* host byte order */
-const volatile __u32 dst_count = 1;
+const volatile __u32 addr_base = 0; /* host byte order */
+const volatile __u32 addr_count = 1;
+const volatile __u8 step_source = 0; /* a load-time constant: the verifier keeps one branch */
 __u64 sequence = 0;
 
 /* What live_count saw: all frames, and the ICMP errors type 3 code 4 among them. */
@@ -38,14 +46,18 @@ int live_gen(struct xdp_md *ctx)
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	__u16 *word = (__u16 *)ip;
 	__u16 *frame = data;
-	__u32 sum = 0;
+	__u32 addr, sum = 0;
 
 	if (data + LIVE_HEADERS > data_end)
 		return XDP_ABORTED;
 #pragma unroll
 	for (unsigned int i = 0; i < LIVE_HEADERS / 2; i++)
 		frame[i] = headers[i];
-	ip->daddr = bpf_htonl(dst_base + (__u32)(sequence++ % dst_count));
+	addr = bpf_htonl(addr_base + (__u32)(sequence++ % addr_count));
+	if (step_source)
+		ip->saddr = addr;
+	else
+		ip->daddr = addr;
 	ip->check = 0;
 #pragma unroll
 	for (int i = 0; i < 10; i++)

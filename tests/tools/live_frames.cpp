@@ -1,0 +1,104 @@
+// The live-frames generator loaded for one template frame, and its runs (live_frames.hpp).
+#include "live_frames.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <net/if.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+#include "live_frames.skel.h"
+
+namespace mtuguard::test {
+
+void fail(const std::string &what) { throw std::runtime_error(what); }
+
+std::map<std::string, std::string> parse_options(int argc, char **argv, int first, const std::set<std::string> &flags)
+{
+    std::map<std::string, std::string> options;
+    for (int i = first; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.rfind("--", 0) != 0)
+            fail("unexpected " + a);
+        if (flags.count(a.substr(2))) {
+            options[a.substr(2)] = "1";
+            continue;
+        }
+        if (i + 1 >= argc)
+            fail(a + " needs a value");
+        options[a.substr(2)] = argv[++i];
+    }
+    return options;
+}
+
+Mac parse_mac(const std::string &text)
+{
+    unsigned b[6];
+    if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+        fail("not a MAC address: " + text);
+    Mac mac;
+    for (int i = 0; i < 6; ++i)
+        mac[i] = uint8_t(b[i]);
+    return mac;
+}
+
+uint32_t ifindex_of(const std::string &name)
+{
+    uint32_t ifindex = if_nametoindex(name.c_str());
+    if (!ifindex)
+        fail("no interface " + name);
+    return ifindex;
+}
+
+LiveFrames::LiveFrames(const LiveFramesSetup &setup) : ifindex_(ifindex_of(setup.ifname))
+{
+    if (setup.size < 20 + 8 || setup.size > 1500 || !setup.count)
+        fail("frames of 28-1500 bytes, and at least one address");
+    frame_ = Ipv4Packet{.l2 = {.dst = setup.dst_mac, .src = setup.src_mac},
+                        .src = setup.src,
+                        .dst = setup.dst,
+                        .total_length = setup.size,
+                        .df = setup.df,
+                        .protocol = 17,
+                        .ttl = 64,
+                        .upper = udp_header(40000, 9, setup.size - 20),
+                        .payload = Payload::Zero}
+                 .build();
+    skel_ = live_frames_bpf__open();
+    if (!skel_)
+        fail("opening live_frames.bpf.o");
+    const std::array<uint8_t, 4> first = ipv4(setup.step_source ? setup.src : setup.dst);
+    uint32_t base;
+    std::memcpy(&base, first.data(), 4);
+    skel_->rodata->addr_base = ntohl(base);
+    skel_->rodata->addr_count = setup.count;
+    skel_->rodata->step_source = setup.step_source;
+    static_assert(sizeof(skel_->rodata->headers) == 14 + 20 + 8);
+    std::memcpy(const_cast<uint16_t *>(skel_->rodata->headers), frame_.data(), sizeof(skel_->rodata->headers));
+    if (int err = live_frames_bpf__load(skel_)) {
+        live_frames_bpf__destroy(skel_);
+        fail(std::string("loading live_frames.bpf.o: ") + std::strerror(-err));
+    }
+}
+
+LiveFrames::~LiveFrames() { live_frames_bpf__destroy(skel_); }
+
+void LiveFrames::send(uint32_t frames, uint32_t batch)
+{
+    // The run's context names the interface the frames leave by.
+    xdp_md ctx{};
+    ctx.data_end = uint32_t(frame_.size());
+    ctx.ingress_ifindex = ifindex_;
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame_.data(), .data_size_in = uint32_t(frame_.size()),
+                .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = int(frames),
+                .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = batch);
+    if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.live_gen), &opts))
+        fail(std::string("BPF_PROG_TEST_RUN (live frames): ") + std::strerror(errno));
+}
+
+} // namespace mtuguard::test

@@ -1,0 +1,60 @@
+// The user-space side of live_frames.bpf.c, shared by the hostile-traffic generator
+// (xdp_flood.cpp) and the live benchmark's tool (bench/live_tool.cpp): one template frame built
+// by the packet builder, the generator loaded for it, and runs of BPF_PROG_TEST_RUN in
+// live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES) that transmit its copies out of an interface.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "packet.hpp"
+
+struct live_frames_bpf;
+
+namespace mtuguard::test {
+
+[[noreturn]] void fail(const std::string &what);
+
+// "--name value" pairs from argv[first] on; a name in `flags` takes no value ("1").
+std::map<std::string, std::string> parse_options(int argc, char **argv, int first,
+                                                 const std::set<std::string> &flags = {});
+Mac parse_mac(const std::string &text);
+uint32_t ifindex_of(const std::string &name);
+
+// IPv4 UDP frames to port 9, `size` bytes at the IP layer, zero payload, from `src` to `dst`;
+// the generator steps the source or the destination through `count` addresses from there.
+struct LiveFramesSetup {
+    std::string ifname; // the frames leave by it (named as the run's ingress interface)
+    Mac src_mac{}, dst_mac{};
+    std::string src, dst;
+    uint16_t size = 1400;
+    bool df = true;
+    bool step_source = false; // else the destination
+    uint32_t count = 1;
+};
+
+class LiveFrames {
+public:
+    explicit LiveFrames(const LiveFramesSetup &setup);
+    ~LiveFrames();
+    LiveFrames(const LiveFrames &) = delete;
+    LiveFrames &operator=(const LiveFrames &) = delete;
+
+    // `frames` copies of the template out of the interface in one run, in batches of `batch`
+    // (at most the veth's ring of 256): the kernel lets the peer's NAPI take each batch before
+    // the next, so none is lost to a full ring.
+    void send(uint32_t frames, uint32_t batch);
+    uint32_t ifindex() const { return ifindex_; }
+    // The object, for its other programs (live_count, live_pass) and its counters.
+    live_frames_bpf *skeleton() const { return skel_; }
+
+private:
+    uint32_t ifindex_;
+    Bytes frame_;
+    live_frames_bpf *skel_ = nullptr;
+};
+
+} // namespace mtuguard::test
