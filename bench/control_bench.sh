@@ -157,7 +157,7 @@ start_daemon() {
 
 # bulk_load NAME: the whole file through mtuguardctl, timed from the command's start to its exit
 # (bash's time), into the associative array NAME: s, ctl_cpu_s (mtuguardctl's user + system CPU
-# time) and cpu_s (the daemon's meanwhile).
+# time), cpu_s (the daemon's meanwhile), then the daemon's rss_kb (VmRSS) and hwm_kb (VmHWM).
 bulk_load() {
     local -n into=$1
     local ticks0 times
@@ -167,6 +167,8 @@ bulk_load() {
     into[ctl_cpu_s]=$(awk '{ printf "%.2f", $2 + $3 }' <<<"$times")
     into[cpu_s]=$(awk -v a="$ticks0" -v b="$(cpu_ticks)" -v hz="$(getconf CLK_TCK)" \
         'BEGIN { printf "%.2f", (b - a) / hz }')
+    into[rss_kb]=$(rss_kb VmRSS)
+    into[hwm_kb]=$(rss_kb VmHWM)
     local exact
     exact=$(status_field .sessions.exact)
     [[ $exact == "$sessions" ]] || { log "after the load the daemon holds $exact sessions"; return 1; }
@@ -185,8 +187,6 @@ slab_empty_kb=$(slab_kb)
 log "loading $sessions sessions"
 declare -A load1=()
 bulk_load load1
-rss_full_kb=$(rss_kb VmRSS)
-hwm_full_kb=$(rss_kb VmHWM)
 memlock memlock_full
 slab_full_kb=$(slab_kb)
 
@@ -236,7 +236,6 @@ started_many_s=$started_s
 log "loading $sessions sessions"
 declare -A load_many=()
 bulk_load load_many
-rss_many_kb=$(rss_kb VmRSS)
 log "scraping /metrics ($scrapes times)"
 declare -A scrape_many=() xdp_query=()
 measure scrape_many in_ns "$client_bin" scrape --port "$port" --count "$scrapes"
@@ -256,8 +255,6 @@ memlock memlock_pool_empty
 log "loading $sessions sessions"
 declare -A load_pool=()
 bulk_load load_pool
-rss_pool_full_kb=$(rss_kb VmRSS)
-hwm_pool_full_kb=$(rss_kb VmHWM)
 memlock memlock_pool_full
 # Every session in a slot: the hash map stays empty.
 ! bpftool map getnext pinned "$pin/maps/mg_sessions4" >/dev/null 2>&1 ||
@@ -276,11 +273,11 @@ per_session=$(per_element total)
 per_session_total=$(awk -v b="${memlock_full[total]}" -v n="$sessions" 'BEGIN { printf "%.1f", b / n }')
 slab_per_session=$(awk -v a="$slab_empty_kb" -v b="$slab_full_kb" -v n="$sessions" \
     'BEGIN { printf "%.1f", (b - a) * 1024 / n }')
-rss_full_mib=$(mib "$rss_full_kb")
+rss_full_mib=$(mib "${load1[rss_kb]}")
 # With the client pool the slots are allocated with the map, so memlock barely moves with the
 # sessions: the figure is everything the session maps hold at N sessions, over N.
 pool_per_session=$(awk -v b="${memlock_pool_full[total]}" -v n="$sessions" 'BEGIN { printf "%.1f", b / n }')
-rss_pool_full_mib=$(mib "$rss_pool_full_kb")
+rss_pool_full_mib=$(mib "${load_pool[rss_kb]}")
 scrape1_p99=$(ms "${scrape1[p99_us]}")
 scrape_many_p99=$(ms "${scrape_many[p99_us]}")
 n_text=$(echo "$sessions" | sed ':a; s/\B[0-9]\{3\}\>/ &/; ta')
@@ -339,7 +336,7 @@ out=${markdown:-/dev/stdout}
     echo
     echo "| | empty | $n_text sessions | empty, client pool | $n_text sessions, client pool |"
     echo "|---|---:|---:|---:|---:|"
-    echo "| daemon VmRSS | $(mib "$rss_empty_kb") MiB | ${rss_full_mib} MiB (peak VmHWM $(mib "$hwm_full_kb") MiB; $(mib "$rss_after_kb") MiB after the round trips and flips) | $(mib "$rss_pool_empty_kb") MiB | ${rss_pool_full_mib} MiB (peak VmHWM $(mib "$hwm_pool_full_kb") MiB) |"
+    echo "| daemon VmRSS | $(mib "$rss_empty_kb") MiB | ${rss_full_mib} MiB (peak VmHWM $(mib "${load1[hwm_kb]}") MiB; $(mib "$rss_after_kb") MiB after the round trips and flips) | $(mib "$rss_pool_empty_kb") MiB | ${rss_pool_full_mib} MiB (peak VmHWM $(mib "${load_pool[hwm_kb]}") MiB) |"
     for map in "${session_maps[@]}"; do
         echo "| memlock of \`$map\` (bpftool) | ${memlock_empty[$map]} B | ${memlock_full[$map]} B ($(per_element "$map") B per session) | ${memlock_pool_empty[$map]} B | ${memlock_pool_full[$map]} B ($(per_element "$map" memlock_pool_empty memlock_pool_full) B per session) |"
     done
