@@ -13,10 +13,9 @@
 #   BUILD_DIR=/tmp/b bench/control_bench.sh    # binaries from elsewhere than <repo>/build
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$root/build}
-daemon_bin=$build/bin/mtuguardd
-ctl_bin=$build/bin/mtuguardctl
+bench=control_bench
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 client_bin=$build/bench/mtuguard_control_bench
 
 markdown=
@@ -26,9 +25,6 @@ round_trips=1000
 flips=20000
 scrapes=200
 flip_window=100
-# The third configuration's client pool: 2^20 addresses from 10.64.0.0, where the sessions are.
-client_pool=10.64.0.0/12
-client_pool_size=1048576
 while (($#)); do
     case $1 in
     --markdown) markdown=$2; shift 2 ;;
@@ -38,25 +34,14 @@ while (($#)); do
     --flips) flips=$2; shift 2 ;;
     --scrapes) scrapes=$2; shift 2 ;;
     -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "control_bench: unknown option $1" >&2; exit 2 ;;
+    *) usage_error "unknown option $1" ;;
     esac
 done
-if [[ $(id -u) -ne 0 ]]; then
-    echo "control_bench: needs root (XDP, bpffs, network namespaces)" >&2
-    exit 2
-fi
-for bin in "$daemon_bin" "$ctl_bin" "$client_bin"; do
-    [[ -x $bin ]] || { echo "control_bench: $bin not built" >&2; exit 2; }
-done
-for tool in bpftool jq nsenter ip; do
-    command -v "$tool" >/dev/null || { echo "control_bench: needs $tool" >&2; exit 2; }
-done
+bench_require "XDP, bpffs, network namespaces" "$daemon_bin" "$ctl_bin" "$client_bin" -- \
+    bpftool jq nsenter ip
 ((flips % 2 == 0 && flips % flip_window == 0)) ||
-    { echo "control_bench: --flips must be even and a multiple of $flip_window" >&2; exit 2; }
-((sessions <= client_pool_size)) || {
-    echo "control_bench: --sessions at most $client_pool_size: the client pool $client_pool holds them" >&2
-    exit 2
-}
+    usage_error "--flips must be even and a multiple of $flip_window"
+bench_fits_pool "$sessions"
 
 # Names of this run's own: several runs (or tests using other names) never collide.
 tag=mgbench$$
@@ -67,34 +52,11 @@ work=$(mktemp -d /tmp/mtuguard-control-bench.XXXXXX)
 sock=$work/control.sock
 port=9784 # on the namespace's own loopback
 max_sessions=1048576
-daemon_pid=
-
-log() { echo "control_bench: $*" >&2; }
-
-stop_daemon() {
-    [[ -n $daemon_pid ]] || return 0
-    if kill -0 "$daemon_pid" 2>/dev/null; then
-        kill -TERM "$daemon_pid" 2>/dev/null || true
-        for _ in $(seq 200); do
-            kill -0 "$daemon_pid" 2>/dev/null || break
-            sleep 0.05
-        done
-        if kill -0 "$daemon_pid" 2>/dev/null; then
-            log "mtuguardd (pid $daemon_pid) did not stop on SIGTERM within 10 s: SIGKILL"
-            kill -KILL "$daemon_pid" 2>/dev/null || true
-        fi
-    fi
-    wait "$daemon_pid" 2>/dev/null || true
-    daemon_pid=
-}
 
 cleanup() {
     local status=$?
     stop_daemon
-    if [[ -e $pin ]]; then
-        "$ctl_bin" detach --pin-path "$pin" >/dev/null 2>&1 || true
-        rm -rf "$pin"
-    fi
+    remove_pins
     [[ -e $netns_file ]] && ip netns del "$ns" 2>/dev/null
     if ((status != 0)) && [[ -d $work ]]; then
         for f in "$work"/daemon-*.log; do
@@ -108,7 +70,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 in_ns() { nsenter --net="$netns_file" "$@"; }
-ctl() { "$ctl_bin" --socket "$sock" "$@"; }
 
 # Runs the client and puts its key=value answers into the associative array named $1.
 measure() {
@@ -194,17 +155,20 @@ start_daemon() {
     return 1
 }
 
-# bulk_load: the whole file through mtuguardctl, timed from the command's start to its exit
-# (bash's time). Sets load_s, load_ctl_cpu_s (mtuguardctl's user + system CPU time) and
-# load_daemon_cpu_s (the daemon's meanwhile).
+# bulk_load NAME: the whole file through mtuguardctl, timed from the command's start to its exit
+# (bash's time), into the associative array NAME: s, ctl_cpu_s (mtuguardctl's user + system CPU
+# time), cpu_s (the daemon's meanwhile), then the daemon's rss_kb (VmRSS) and hwm_kb (VmHWM).
 bulk_load() {
+    local -n into=$1
     local ticks0 times
     ticks0=$(cpu_ticks)
     times=$({ TIMEFORMAT='%R %U %S'; time ctl session add --file "$sessions_file" >/dev/null; } 2>&1)
-    load_s=$(awk '{ printf "%.2f", $1 }' <<<"$times")
-    load_ctl_cpu_s=$(awk '{ printf "%.2f", $2 + $3 }' <<<"$times")
-    load_daemon_cpu_s=$(awk -v a="$ticks0" -v b="$(cpu_ticks)" -v hz="$(getconf CLK_TCK)" \
+    into[s]=$(awk '{ printf "%.2f", $1 }' <<<"$times")
+    into[ctl_cpu_s]=$(awk '{ printf "%.2f", $2 + $3 }' <<<"$times")
+    into[cpu_s]=$(awk -v a="$ticks0" -v b="$(cpu_ticks)" -v hz="$(getconf CLK_TCK)" \
         'BEGIN { printf "%.2f", (b - a) / hz }')
+    into[rss_kb]=$(rss_kb VmRSS)
+    into[hwm_kb]=$(rss_kb VmHWM)
     local exact
     exact=$(status_field .sessions.exact)
     [[ $exact == "$sessions" ]] || { log "after the load the daemon holds $exact sessions"; return 1; }
@@ -221,12 +185,8 @@ memlock memlock_empty
 slab_empty_kb=$(slab_kb)
 
 log "loading $sessions sessions"
-bulk_load
-load1_s=$load_s
-load1_cpu_s=$load_daemon_cpu_s
-load1_ctl_cpu_s=$load_ctl_cpu_s
-rss_full_kb=$(rss_kb VmRSS)
-hwm_full_kb=$(rss_kb VmHWM)
+declare -A load1=()
+bulk_load load1
 memlock memlock_full
 slab_full_kb=$(slab_kb)
 
@@ -274,11 +234,8 @@ log "$many_ifaces interfaces: starting mtuguardd"
 start_daemon "$many_ifaces"
 started_many_s=$started_s
 log "loading $sessions sessions"
-bulk_load
-load_many_s=$load_s
-load_many_cpu_s=$load_daemon_cpu_s
-load_many_ctl_cpu_s=$load_ctl_cpu_s
-rss_many_kb=$(rss_kb VmRSS)
+declare -A load_many=()
+bulk_load load_many
 log "scraping /metrics ($scrapes times)"
 declare -A scrape_many=() xdp_query=()
 measure scrape_many in_ns "$client_bin" scrape --port "$port" --count "$scrapes"
@@ -296,12 +253,8 @@ rss_pool_empty_kb=$(rss_kb VmRSS)
 declare -A memlock_pool_empty=() memlock_pool_full=()
 memlock memlock_pool_empty
 log "loading $sessions sessions"
-bulk_load
-load_pool_s=$load_s
-load_pool_cpu_s=$load_daemon_cpu_s
-load_pool_ctl_cpu_s=$load_ctl_cpu_s
-rss_pool_full_kb=$(rss_kb VmRSS)
-hwm_pool_full_kb=$(rss_kb VmHWM)
+declare -A load_pool=()
+bulk_load load_pool
 memlock memlock_pool_full
 # Every session in a slot: the hash map stays empty.
 ! bpftool map getnext pinned "$pin/maps/mg_sessions4" >/dev/null 2>&1 ||
@@ -320,11 +273,11 @@ per_session=$(per_element total)
 per_session_total=$(awk -v b="${memlock_full[total]}" -v n="$sessions" 'BEGIN { printf "%.1f", b / n }')
 slab_per_session=$(awk -v a="$slab_empty_kb" -v b="$slab_full_kb" -v n="$sessions" \
     'BEGIN { printf "%.1f", (b - a) * 1024 / n }')
-rss_full_mib=$(mib "$rss_full_kb")
+rss_full_mib=$(mib "${load1[rss_kb]}")
 # With the client pool the slots are allocated with the map, so memlock barely moves with the
 # sessions: the figure is everything the session maps hold at N sessions, over N.
 pool_per_session=$(awk -v b="${memlock_pool_full[total]}" -v n="$sessions" 'BEGIN { printf "%.1f", b / n }')
-rss_pool_full_mib=$(mib "$rss_pool_full_kb")
+rss_pool_full_mib=$(mib "${load_pool[rss_kb]}")
 scrape1_p99=$(ms "${scrape1[p99_us]}")
 scrape_many_p99=$(ms "${scrape_many[p99_us]}")
 n_text=$(echo "$sessions" | sed ':a; s/\B[0-9]\{3\}\>/ &/; ta')
@@ -347,9 +300,9 @@ out=${markdown:-/dev/stdout}
     echo
     echo "| measurement | result | target | met |"
     echo "|---|---:|---|---|"
-    echo "| bulk load of $n_text sessions, \`mtuguardctl session add --file\`, 1 interface | ${load1_s} s | ≤ 5 s | $(met "$load1_s" 5) |"
-    echo "| the same, $many_ifaces interfaces | ${load_many_s} s | ≤ 5 s | $(met "$load_many_s" 5) |"
-    echo "| the same, 1 interface, client pool | ${load_pool_s} s | ≤ 5 s | $(met "$load_pool_s" 5) |"
+    echo "| bulk load of $n_text sessions, \`mtuguardctl session add --file\`, 1 interface | ${load1[s]} s | ≤ 5 s | $(met "${load1[s]}" 5) |"
+    echo "| the same, $many_ifaces interfaces | ${load_many[s]} s | ≤ 5 s | $(met "${load_many[s]}" 5) |"
+    echo "| the same, 1 interface, client pool | ${load_pool[s]} s | ≤ 5 s | $(met "${load_pool[s]}" 5) |"
     echo "| daemon RSS (VmRSS) at $n_text sessions | ${rss_full_mib} MiB | ≤ 128 MiB | $(met "$rss_full_mib" 128) |"
     echo "| the same, client pool | ${rss_pool_full_mib} MiB | ≤ 128 MiB | $(met "$rss_pool_full_mib" 128) |"
     echo "| kernel memory per session, session maps with their counters (memlock, $n_text vs empty) | ${per_session} B | ≤ 160 B | $(met "$per_session" 160) |"
@@ -383,7 +336,7 @@ out=${markdown:-/dev/stdout}
     echo
     echo "| | empty | $n_text sessions | empty, client pool | $n_text sessions, client pool |"
     echo "|---|---:|---:|---:|---:|"
-    echo "| daemon VmRSS | $(mib "$rss_empty_kb") MiB | ${rss_full_mib} MiB (peak VmHWM $(mib "$hwm_full_kb") MiB; $(mib "$rss_after_kb") MiB after the round trips and flips) | $(mib "$rss_pool_empty_kb") MiB | ${rss_pool_full_mib} MiB (peak VmHWM $(mib "$hwm_pool_full_kb") MiB) |"
+    echo "| daemon VmRSS | $(mib "$rss_empty_kb") MiB | ${rss_full_mib} MiB (peak VmHWM $(mib "${load1[hwm_kb]}") MiB; $(mib "$rss_after_kb") MiB after the round trips and flips) | $(mib "$rss_pool_empty_kb") MiB | ${rss_pool_full_mib} MiB (peak VmHWM $(mib "${load_pool[hwm_kb]}") MiB) |"
     for map in "${session_maps[@]}"; do
         echo "| memlock of \`$map\` (bpftool) | ${memlock_empty[$map]} B | ${memlock_full[$map]} B ($(per_element "$map") B per session) | ${memlock_pool_empty[$map]} B | ${memlock_pool_full[$map]} B ($(per_element "$map" memlock_pool_empty memlock_pool_full) B per session) |"
     done
@@ -411,10 +364,10 @@ out=${markdown:-/dev/stdout}
     echo
     echo "- Start-up until the control socket and /metrics answer: ${started1_s} s with 1 interface,"
     echo "  ${started_many_s} s with $many_ifaces, ${started_pool_s} s with 1 and the client pool."
-    echo "- CPU time (user + system) during the bulk loads: the daemon ${load1_cpu_s} s, mtuguardctl"
-    echo "  ${load1_ctl_cpu_s} s (1 interface); the daemon ${load_many_cpu_s} s, mtuguardctl"
-    echo "  ${load_many_ctl_cpu_s} s ($many_ifaces interfaces); the daemon ${load_pool_cpu_s} s,"
-    echo "  mtuguardctl ${load_pool_ctl_cpu_s} s (1 interface, client pool)."
+    echo "- CPU time (user + system) during the bulk loads: the daemon ${load1[cpu_s]} s, mtuguardctl"
+    echo "  ${load1[ctl_cpu_s]} s (1 interface); the daemon ${load_many[cpu_s]} s, mtuguardctl"
+    echo "  ${load_many[ctl_cpu_s]} s ($many_ifaces interfaces); the daemon ${load_pool[cpu_s]} s,"
+    echo "  mtuguardctl ${load_pool[ctl_cpu_s]} s (1 interface, client pool)."
     echo "- Looking each of the $n_text sessions up once in the pinned \`mg_sessions4\`, one"
     echo "  \`bpf()\` syscall per key: $(awk -v s="${lookups[total_s]}" 'BEGIN { printf "%.2f", s }') s in all (p50 ${lookups[p50_us]} µs per lookup)."
     echo "- \`bpf_xdp_query_id()\` on one interface, with $links_in_ns links in the namespace:"

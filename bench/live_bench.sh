@@ -21,10 +21,9 @@
 #   BUILD_DIR=/tmp/b bench/live_bench.sh
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$root/build}
-daemon_bin=$build/bin/mtuguardd
-ctl_bin=$build/bin/mtuguardctl
+bench=live_bench
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 live_bin=$build/bench/mtuguard_live
 
 markdown=
@@ -38,32 +37,18 @@ while (($#)); do
     --seconds) seconds=$2; shift 2 ;;
     --sessions) sessions=$2; shift 2 ;;
     -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "live_bench: unknown option $1" >&2; exit 2 ;;
+    *) usage_error "unknown option $1" ;;
     esac
 done
-if [[ $(id -u) -ne 0 ]]; then
-    echo "live_bench: needs root (XDP, network namespaces)" >&2
-    exit 2
-fi
-for bin in "$daemon_bin" "$ctl_bin" "$live_bin"; do
-    [[ -x $bin ]] || { echo "live_bench: $bin not built" >&2; exit 2; }
-done
-for tool in bpftool jq; do
-    command -v "$tool" >/dev/null || { echo "live_bench: needs $tool" >&2; exit 2; }
-done
-# The client pool of the agent's first configuration: 2^20 addresses from 10.64.0.0 (dst_base),
-# the largest --client-pool allows, so it covers up to that many sessions.
-client_pool=10.64.0.0/12
-client_pool_size=1048576
-((sessions <= client_pool_size)) ||
-    { echo "live_bench: --sessions at most $client_pool_size: the client pool $client_pool holds them" >&2; exit 2; }
+bench_require "XDP, network namespaces" "$daemon_bin" "$ctl_bin" "$live_bin" -- bpftool jq
+# The agent's first configuration has the sessions in the client pool (from dst_base).
+bench_fits_pool "$sessions"
 
 tag=mglive$$
 ns_gen=$tag-gen ns_gw=$tag-gw ns_sink=$tag-sink
 pin=/sys/fs/bpf/$tag
 work=$(mktemp -d /tmp/mtuguard-live-bench.XXXXXX)
 sock=$work/control.sock
-daemon_pid=
 mac_g0=02:00:5e:10:01:02 mac_gw_in=02:00:5e:10:01:01
 mac_gw_out=02:00:5e:10:09:01 mac_s0=02:00:5e:10:09:02
 dst_base=10.64.0.0 # sessions and destinations from here up
@@ -80,25 +65,11 @@ over_size=1500
 cpu=0
 daemon_cpu=$(($(nproc) - 1))
 
-log() { echo "live_bench: $*" >&2; }
-
-stop_daemon() {
-    [[ -n $daemon_pid ]] || return 0
-    kill -TERM "$daemon_pid" 2>/dev/null || true
-    for _ in $(seq 200); do
-        kill -0 "$daemon_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" 2>/dev/null || true
-    daemon_pid=
-}
-
 declare -A sysctl_saved=()
 cleanup() {
     local status=$?
     stop_daemon
-    [[ -e $pin ]] && { "$ctl_bin" detach --pin-path "$pin" >/dev/null 2>&1 || true; rm -rf "$pin"; }
+    remove_pins
     for ns in "$ns_gen" "$ns_gw" "$ns_sink"; do
         ip netns del "$ns" 2>/dev/null || true
     done
@@ -118,7 +89,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 gw() { ip netns exec "$ns_gw" "$@"; }
-ctl() { "$ctl_bin" --socket "$sock" "$@"; }
 rx_packets() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
 
 # 1. The namespaces and veths, static neighbours, forwarding.

@@ -7,7 +7,9 @@
 #ifndef MTUGUARD_CSUM_BPF_H
 #define MTUGUARD_CSUM_BPF_H
 
+#include <linux/bpf.h>
 #include <linux/types.h>
+#include <bpf/bpf_helpers.h>
 
 static __always_inline __u16 mg_csum_fold(__u64 sum)
 {
@@ -25,6 +27,26 @@ static __always_inline __u64 mg_sum16(const __u16 *data, const int words)
 #pragma unroll
 	for (int i = 0; i < words; i++)
 		sum += data[i];
+	return sum;
+}
+
+/*
+ * The ones' complement sum (unfolded, or a negative error) of `len` bytes of packet data; `len`
+ * a constant multiple of 4. Newer kernels (6.18 here) sum any length in one call; older ones sum
+ * through a 512-byte scratch buffer and refuse more (-EINVAL, before touching the data): those
+ * get the span in 512-byte chunks, after one wasted call.
+ */
+#define MG_CSUM_SPAN_MAX 2048 /* the longest span summed (an ICMP error is at most 1280 bytes) */
+
+static __always_inline __s64 mg_csum_span(void *start, const __u32 len)
+{
+	__s64 sum = bpf_csum_diff(0, 0, start, len, 0);
+
+	if (sum >= 0 || len <= 512)
+		return sum;
+	sum = 0;
+	for (__u32 off = 0; off < MG_CSUM_SPAN_MAX && off < len && sum >= 0; off += 512)
+		sum = bpf_csum_diff(0, 0, start + off, len - off < 512 ? len - off : 512, sum);
 	return sum;
 }
 

@@ -165,30 +165,40 @@ static __always_inline int mg_cut_tail(struct xdp_md *ctx, __u32 len)
 	return bpf_xdp_adjust_tail(ctx, (int)len - (int)(data_end - data));
 }
 
+/*
+ * Makes room for the new IP + ICMP headers (`grow` bytes) in front of the datagram at `l3_off`,
+ * which has an IP header of `ip_len` bytes and stays in place as the quote. Returns the new IP
+ * header with `len` bytes of the error checked to be in the packet, or NULL.
+ */
+static __always_inline void *mg_icmp_prepend(struct xdp_md *ctx, const __u32 l3_off,
+					     const __u32 ip_len, const int grow, const __u32 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (data + l3_off + ip_len > data_end)
+		return NULL;
+	if (mg_icmp_push_l2(ctx, l3_off, grow))
+		return NULL;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + l3_off + len > data_end)
+		return NULL;
+	return data + l3_off;
+}
+
 static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off,
 					  const struct mg_iface *iface, __u32 mtu)
 {
-	const int grow = sizeof(struct iphdr) + sizeof(struct mg_icmp_hdr);
-	void *data, *data_end;
 	struct iphdr *iph, *orig;
 	struct mg_icmp_hdr *icmp;
-	__be32 sender;
 	__s64 sum;
 
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	orig = data + l3_off;
-	if ((void *)(orig + 1) > data_end)
+	iph = mg_icmp_prepend(ctx, l3_off, sizeof(*iph), sizeof(*iph) + sizeof(*icmp), MG_ICMP4_LEN);
+	if (!iph)
 		return -1;
-	sender = orig->saddr;
-	if (mg_icmp_push_l2(ctx, l3_off, grow))
-		return -1;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (data + l3_off + MG_ICMP4_LEN > data_end)
-		return -1;
-	iph = data + l3_off;
 	icmp = (void *)(iph + 1);
+	orig = (void *)(icmp + 1); /* the offending datagram, now the quote */
 
 	iph->version = 4;
 	iph->ihl = 5;
@@ -200,7 +210,7 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 	iph->protocol = IPPROTO_ICMP;
 	iph->check = 0;
 	__builtin_memcpy(&iph->saddr, iface->icmp_src4, 4);
-	iph->daddr = sender;
+	iph->daddr = orig->saddr;
 	/* Summed from the words just written: cheaper than a helper call over the header. */
 	iph->check = mg_csum_fold(mg_sum16((const __u16 *)iph, sizeof(*iph) / 2));
 
@@ -208,18 +218,10 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 	icmp->code = MG_ICMP_FRAG_NEEDED;
 	icmp->checksum = 0;
 	icmp->mtu_word = bpf_htonl(mtu & 0xffff);
-	/* ICMP header + quote = 556 bytes: one call, or 512 + 44 where the kernel refuses more than
-	 * 512 bytes (see mg_icmp6_build) */
-	sum = bpf_csum_diff(0, 0, (void *)icmp, sizeof(*icmp) + MG_ICMP4_QUOTE, 0);
-	if (sum < 0) {
-		sum = bpf_csum_diff(0, 0, (void *)icmp, 512, 0);
-		if (sum < 0)
-			return -1;
-		sum = bpf_csum_diff(0, 0, (void *)icmp + 512, sizeof(*icmp) + MG_ICMP4_QUOTE - 512,
-				    sum);
-		if (sum < 0)
-			return -1;
-	}
+	/* ICMP header + quote = 556 bytes: one call, or 512 + 44 */
+	sum = mg_csum_span(icmp, sizeof(*icmp) + MG_ICMP4_QUOTE);
+	if (sum < 0)
+		return -1;
 	icmp->checksum = mg_csum_fold(sum);
 	return mg_cut_tail(ctx, l3_off + MG_ICMP4_LEN);
 }
@@ -228,8 +230,8 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
  * The ICMPv6 checksum covers a pseudo header (RFC 8200 8.1: source, destination, upper-layer
  * length, next header) and the message. The new header's addresses sit right before the message,
  * so one span from the source address to the end of the quote sums both addresses and the
- * message (3 calls of at most 512 bytes: 512 + 512 + 248); the length and next header, constants,
- * are added as the 32-bit words they would be in memory.
+ * message (512 + 512 + 248 bytes where the kernel sums at most 512 a call); the length and next
+ * header, constants, are added as the 32-bit words they would be in memory.
  */
 #define MG_ICMP6_SUM_START __builtin_offsetof(struct ipv6hdr, saddr)
 #define MG_ICMP6_SUM_LEN (MG_ICMP6_LEN - MG_ICMP6_SUM_START)
@@ -237,25 +239,13 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off,
 					  const struct mg_iface *iface, __u32 mtu)
 {
-	const int grow = sizeof(struct ipv6hdr) + sizeof(struct mg_icmp_hdr);
-	void *data, *data_end;
 	struct ipv6hdr *ip6, *orig;
 	struct mg_icmp_hdr *icmp6;
-	void *span;
 	__s64 sum;
 
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	orig = data + l3_off;
-	if ((void *)(orig + 1) > data_end)
+	ip6 = mg_icmp_prepend(ctx, l3_off, sizeof(*ip6), sizeof(*ip6) + sizeof(*icmp6), MG_ICMP6_LEN);
+	if (!ip6)
 		return -1;
-	if (mg_icmp_push_l2(ctx, l3_off, grow))
-		return -1;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (data + l3_off + MG_ICMP6_LEN > data_end)
-		return -1;
-	ip6 = data + l3_off;
 	icmp6 = (void *)(ip6 + 1);
 	orig = (void *)(icmp6 + 1); /* the offending datagram, now the quote */
 
@@ -270,24 +260,9 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 	icmp6->code = 0;
 	icmp6->checksum = 0;
 	icmp6->mtu_word = bpf_htonl(mtu);
-	span = (void *)ip6 + MG_ICMP6_SUM_START;
-	/*
-	 * Newer kernels (6.18 here) sum any length in one call; older ones sum through a 512-byte
-	 * scratch buffer and refuse more (-EINVAL, before touching the data): those get the span
-	 * in three pieces, after one wasted call.
-	 */
-	sum = bpf_csum_diff(0, 0, span, MG_ICMP6_SUM_LEN, 0);
-	if (sum < 0) {
-		sum = bpf_csum_diff(0, 0, span, 512, 0);
-		if (sum < 0)
-			return -1;
-		sum = bpf_csum_diff(0, 0, span + 512, 512, sum);
-		if (sum < 0)
-			return -1;
-		sum = bpf_csum_diff(0, 0, span + 1024, MG_ICMP6_SUM_LEN - 1024, sum);
-		if (sum < 0)
-			return -1;
-	}
+	sum = mg_csum_span((void *)ip6 + MG_ICMP6_SUM_START, MG_ICMP6_SUM_LEN);
+	if (sum < 0)
+		return -1;
 	sum += bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
 	sum += bpf_htonl(IPPROTO_ICMPV6);
 	icmp6->checksum = mg_csum_fold(sum);

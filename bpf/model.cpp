@@ -185,18 +185,6 @@ std::vector<uint8_t> packet_too_big(std::span<const uint8_t> f, size_t l3, const
     return out;
 }
 
-// Updated, not recomputed (RFC 1624 eqn. 3): a corrupt header must stay corrupt for the
-// kernel's own check to drop.
-void clear_df(std::vector<uint8_t> &frame, size_t l3)
-{
-    uint16_t old_flags = be16(frame, l3 + 6), new_flags = old_flags & ~MG_IP_DF;
-    uint32_t sum = uint16_t(~be16(frame, l3 + 10)) + uint16_t(~old_flags) + new_flags;
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    put16(frame, l3 + 6, new_flags);
-    put16(frame, l3 + 10, ~sum & 0xffff);
-}
-
 // RFC 1624 eqn. 3 for one 16-bit word of a checksummed span changing from old to new.
 void update_checksum(std::vector<uint8_t> &frame, size_t check_at, uint16_t old_word, uint16_t new_word)
 {
@@ -204,6 +192,14 @@ void update_checksum(std::vector<uint8_t> &frame, size_t check_at, uint16_t old_
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     put16(frame, check_at, ~sum & 0xffff);
+}
+
+// Updated, not recomputed: a corrupt header must stay corrupt for the kernel's own check to drop.
+void clear_df(std::vector<uint8_t> &frame, size_t l3)
+{
+    uint16_t old_flags = be16(frame, l3 + 6), new_flags = old_flags & ~MG_IP_DF;
+    update_checksum(frame, l3 + 10, old_flags, new_flags);
+    put16(frame, l3 + 6, new_flags);
 }
 
 // The TCP header of an unfragmented SYN or SYN-ACK.

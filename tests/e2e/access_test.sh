@@ -126,22 +126,14 @@ test_no_capabilities()
         "$(mg_gateway_xdp)"
 }
 
-ALL_TESTS="control_socket_owner metrics_loopback_only no_capabilities"
+mg_preflight() { mg_require_tool setpriv useradd ss; }
 
-mg_require_tools
-for tool in setpriv useradd ss; do
-    command -v "$tool" >/dev/null || { echo "missing tool: $tool (run scripts/deps)" >&2; exit 1; }
-done
-[ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
-id -u "$PROBE_USER" >/dev/null 2>&1 ||
-    useradd --system --no-create-home --shell /usr/sbin/nologin "$PROBE_USER" 2>/dev/null ||
-    id -u "$PROBE_USER" >/dev/null # created meanwhile by another run
-mg_topology_up
-cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-# shellcheck disable=SC2086 # the names split on spaces
-[ $# -gt 0 ] || set -- $ALL_TESTS
-for name in "$@"; do
-    case " $ALL_TESTS " in *" $name "*) ;; *) echo "no test $name (tests: $ALL_TESTS)" >&2; exit 2 ;; esac
-    mg_run_test "$name" "test_$name"
-done
-mg_finish
+mg_setup()
+{
+    id -u "$PROBE_USER" >/dev/null 2>&1 ||
+        useradd --system --no-create-home --shell /usr/sbin/nologin "$PROBE_USER" 2>/dev/null ||
+        id -u "$PROBE_USER" >/dev/null # created meanwhile by another run
+}
+
+mg_tests control_socket_owner metrics_loopback_only no_capabilities
+mg_main "$@"

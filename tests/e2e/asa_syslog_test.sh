@@ -24,7 +24,8 @@
 #                          the daemon must keep enforcing and answering: every TCP line counted,
 #                          RSS grows by less than 16 MiB (not checked under AddressSanitizer)
 #
-# Run as root: tests/e2e/asa_syslog_test.sh (MTUGUARD_BUILD_DIR as for the other e2e tests).
+# Run as root: tests/e2e/asa_syslog_test.sh [TEST...] (MTUGUARD_BUILD_DIR as for the other e2e
+# tests).
 set -eu
 
 # shellcheck source=lib.sh
@@ -161,12 +162,5 @@ tcp_lines_counted()
         [ "$(mg_series 'mtuguard_headend_oversize_reports_total{kind="to_client"}')" -ge 100000 ]
 }
 
-mg_require_tools
-mg_topology_up
-cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-
-
-mg_run_selected asa_session_lifecycle test_asa_session_lifecycle
-mg_run_selected asa_group_without_mtu test_asa_group_without_mtu
-mg_run_selected syslog_flood test_syslog_flood
-mg_finish
+mg_tests asa_session_lifecycle asa_group_without_mtu syslog_flood
+mg_main "$@"

@@ -36,9 +36,9 @@
 #                             follows and the transfer completes; the longest gap in received
 #                             data at the flip (client-side tcpdump timestamps) is reported
 #
-# Run as root: tests/e2e/blackhole_test.sh (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
-# MTUGUARD_E2E_ONLY=REGEX runs the tests whose names match; MTUGUARD_E2E_DEBUG=1 opens a shell
-# before the namespaces are removed). About 70 s, 40 of them the two stalls.
+# Run as root: tests/e2e/blackhole_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not
+# ./build; MTUGUARD_E2E_ONLY=REGEX runs the tests whose names match; MTUGUARD_E2E_DEBUG=1 opens a
+# shell before the namespaces are removed). About 70 s, 40 of them the two stalls.
 set -eu
 
 # shellcheck source=lib.sh
@@ -509,26 +509,20 @@ PYTHON
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
 }
 
-mg_require_tools
-for tool in nft sha256sum "$MG_CTL"; do
-    command -v "$tool" >/dev/null || { echo "missing tool: $tool (run scripts/deps, build)" >&2; exit 1; }
-done
-mg_topology_up
-# Full TCP checksums as on a wire, verified by the receiving kernel: with the veths' default
-# offloads a locally generated segment carries only a partial (pseudo-header) checksum that no
-# one ever completes or checks, so a wrong checksum update by the clamp would go unnoticed.
-ip netns exec "$NS_CLIENT" ethtool -K cli0 tx off rx off >/dev/null
-ip netns exec "$NS_SERVER" ethtool -K srv0 tx off rx off >/dev/null
-# A private copy of mtuguardctl too, so a rebuild during the run cannot pull it away.
-cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-mkdir -p "$MG_TMP/www"
-head -c "$DOWNLOAD_BYTES" /dev/urandom >"$MG_TMP/www/blob"
-BLOB_SHA256=$(sha256sum "$MG_TMP/www/blob" | cut -d' ' -f1)
+mg_preflight() { mg_require_tool nft sha256sum; }
 
+mg_setup()
+{
+    # Full TCP checksums as on a wire, verified by the receiving kernel: with the veths' default
+    # offloads a locally generated segment carries only a partial (pseudo-header) checksum that no
+    # one ever completes or checks, so a wrong checksum update by the clamp would go unnoticed.
+    ip netns exec "$NS_CLIENT" ethtool -K cli0 tx off rx off >/dev/null
+    ip netns exec "$NS_SERVER" ethtool -K srv0 tx off rx off >/dev/null
+    mkdir -p "$MG_TMP/www"
+    head -c "$DOWNLOAD_BYTES" /dev/urandom >"$MG_TMP/www/blob"
+    BLOB_SHA256=$(sha256sum "$MG_TMP/www/blob" | cut -d' ' -f1)
+}
 
-mg_run_selected blackhole_drop_no_clamp test_blackhole_drop_no_clamp
-mg_run_selected blackhole_icmp_filtered test_blackhole_icmp_filtered
-mg_run_selected clamp_cures_blackhole test_clamp_cures_blackhole
-mg_run_selected icmp_pmtud_cures test_icmp_pmtud_cures
-mg_run_selected transport_flip test_transport_flip
-mg_finish
+mg_tests blackhole_drop_no_clamp blackhole_icmp_filtered clamp_cures_blackhole icmp_pmtud_cures \
+    transport_flip
+mg_main "$@"

@@ -39,7 +39,7 @@
 #                         do), the old program keeps enforcing; `mtuguardctl detach --pin-path`
 #                         without a daemon removes it
 #
-# Run as root: tests/e2e/control_test.sh (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
+# Run as root: tests/e2e/control_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
 # MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
 set -eu
 
@@ -743,11 +743,6 @@ test_incompatible_pins()
     expect_passes "$OVERSIZE_PAYLOAD"
 }
 
-mg_require_tools
-[ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
-mg_topology_up
-# A private copy, as lib.sh does for the daemon: a rebuild during the run cannot pull it away.
-cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
 # --- 6. diagnose --------------------------------------------------------------------------------
 
 # mtuguardctl diagnose turns the counters into findings: the seed's case on one session (on TLS,
@@ -790,12 +785,6 @@ expect_oversize_sent_quietly()
     ping_server -M "do" -s "$OVERSIZE_PAYLOAD" -c 1 -W 1 "$MG_CLIENT4"
 }
 
-mg_run_test session_lifecycle test_session_lifecycle
-mg_run_test max_sessions test_max_sessions
-mg_run_test bad_control_input test_bad_control_input
-mg_run_test hitless_sigkill test_hitless_sigkill
-mg_run_test hitless_keep_attached test_hitless_keep_attached
-mg_run_test stop_removes_all test_stop_removes_all
-mg_run_test incompatible_pins test_incompatible_pins
-mg_run_test diagnose test_diagnose
-mg_finish
+mg_tests session_lifecycle max_sessions bad_control_input hitless_sigkill hitless_keep_attached \
+    stop_removes_all incompatible_pins diagnose
+mg_main "$@"

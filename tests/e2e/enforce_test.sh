@@ -27,7 +27,7 @@
 #   bad_iface_attaches_nothing   a nonexistent --iface: exit 2, nothing attached
 #   failed_attach_unwinds        the second --iface is taken: exit 1, the first is detached again
 #
-# Run as root: tests/e2e/enforce_test.sh (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
+# Run as root: tests/e2e/enforce_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
 # MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
 set -eu
 
@@ -238,13 +238,6 @@ test_failed_attach_unwinds()
     mg_assert_eq "XDP attachments in the gateway" "" "$(gateway_xdp)"
 }
 
-mg_require_tools
-mg_topology_up
-mg_run_test ping_ipv4 test_ping_ipv4
-mg_run_test ping_ipv6 test_ping_ipv6
-mg_run_test tcp_download_ipv4 test_tcp_download_ipv4
-mg_run_test tcp_download_ipv6 test_tcp_download_ipv6
-mg_run_test stop_detaches test_stop_detaches
-mg_run_test bad_iface_attaches_nothing test_bad_iface_attaches_nothing
-mg_run_test failed_attach_unwinds test_failed_attach_unwinds
-mg_finish
+mg_tests ping_ipv4 ping_ipv6 tcp_download_ipv4 tcp_download_ipv6 stop_detaches \
+    bad_iface_attaches_nothing failed_attach_unwinds
+mg_main "$@"

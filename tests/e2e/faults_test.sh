@@ -424,16 +424,5 @@ test_iface_recreated()
     mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
 }
 
-ALL_TESTS="sigkill_burst bpffs_missing iface_recreated map_full control_flood slow_metrics"
-
-mg_require_tools
-[ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
-mg_topology_up
-cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-# shellcheck disable=SC2086 # the names split on spaces
-[ $# -gt 0 ] || set -- $ALL_TESTS
-for name in "$@"; do
-    case " $ALL_TESTS " in *" $name "*) ;; *) echo "no test $name (tests: $ALL_TESTS)" >&2; exit 2 ;; esac
-    mg_run_test "$name" "test_$name"
-done
-mg_finish
+mg_tests sigkill_burst bpffs_missing iface_recreated map_full control_flood slow_metrics
+mg_main "$@"

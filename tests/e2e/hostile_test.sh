@@ -227,17 +227,7 @@ test_noisy_source()
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
 }
 
-ALL_TESTS="spoofed_flood noisy_source"
+mg_preflight() { mg_require_built "$MG_FLOOD"; }
 
-mg_require_tools
-[ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
-[ -x "$MG_FLOOD" ] || { echo "no $MG_FLOOD: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
-mg_topology_up
-cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-# shellcheck disable=SC2086 # the names split on spaces
-[ $# -gt 0 ] || set -- $ALL_TESTS
-for name in "$@"; do
-    case " $ALL_TESTS " in *" $name "*) ;; *) echo "no test $name (tests: $ALL_TESTS)" >&2; exit 2 ;; esac
-    mg_run_test "$name" "test_$name"
-done
-mg_finish
+mg_tests spoofed_flood noisy_source
+mg_main "$@"

@@ -28,6 +28,18 @@
 #
 # Binaries come from MTUGUARD_BUILD_DIR (ctest sets it; default: the repository's build/), or
 # directly from MTUGUARD_DAEMON and MTUGUARD_XDP_PASS.
+#
+# A test script defines one function test_NAME per test and ends with
+#
+#   mg_tests NAME...   # the tests, in the order they run
+#   mg_main "$@"
+#
+# mg_main checks the tools, builds the topology, runs the tests and exits with the result. The
+# script's arguments name the tests to run (default: all; an unknown name exits 2), and
+# MTUGUARD_E2E_ONLY=REGEX narrows them to the names it matches. Two functions a script may define
+# for what it needs beyond the common topology: mg_preflight (more checks before any namespace
+# exists, e.g. mg_require_tool) and mg_setup (after the topology is up, before the
+# first test).
 
 MG_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MG_BUILD_DIR=${MTUGUARD_BUILD_DIR:-$MG_REPO/build}
@@ -350,6 +362,7 @@ mg_require_tools()
         command -v "$tool" >/dev/null || { echo "missing tool: $tool (run scripts/deps)" >&2; exit 1; }
     done
     [ -x "$MG_DAEMON" ] || { echo "no daemon at $MG_DAEMON: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
+    [ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
     [ -f "$MG_XDP_PASS" ] || {
         echo "no $MG_XDP_PASS: build it (cmake --build $MG_BUILD_DIR --target xdp_pass_skel_gen)" >&2
         exit 1
@@ -357,6 +370,24 @@ mg_require_tools()
     if ! mountpoint -q /sys/fs/bpf; then
         mount -t bpf bpf /sys/fs/bpf
     fi
+}
+
+# mg_require_tool TOOL...: each TOOL is a command on PATH (or an executable path); exits 1 if not.
+mg_require_tool()
+{
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "missing tool: $tool (run scripts/deps)" >&2; exit 1; }
+    done
+}
+
+# mg_require_built PATH...: each PATH is an executable of the build; exits 1 if not.
+mg_require_built()
+{
+    local path
+    for path in "$@"; do
+        [ -x "$path" ] || { echo "no $path: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
+    done
 }
 
 mg_sysctl() { ip netns exec "$1" sysctl -qw "$2" >/dev/null; }
@@ -397,10 +428,14 @@ mg_topology_up()
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    # Run a private copy of the daemon, so a rebuild during the run cannot pull it away.
+    # Run private copies of the daemon and mtuguardctl, so a rebuild during the run cannot pull
+    # them away.
     if cp "$MG_DAEMON" "$MG_TMP/mtuguardd" 2>/dev/null &&
         "$MG_TMP/mtuguardd" --version >/dev/null 2>&1; then
         MG_DAEMON="$MG_TMP/mtuguardd"
+    fi
+    if cp "$MG_CTL" "$MG_TMP/mtuguardctl" 2>/dev/null; then
+        MG_CTL="$MG_TMP/mtuguardctl"
     fi
 
     mg_ns_setup "$NS_SERVER"
@@ -481,9 +516,10 @@ mg_cleanup()
         done
         ip netns del "$ns" 2>/dev/null || true
     done
-    # Pins a killed daemon left behind go with their filesystem.
+    # Pins a killed daemon left behind go with their filesystem; a test that pins on the host's
+    # bpffs does so under the run's name.
     [ -n "$MG_TMP" ] && umount "$MG_TMP/bpffs" 2>/dev/null
-    [ -n "$NS_GATEWAY" ] && rm -rf "/sys/fs/bpf/$NS_GATEWAY"
+    [ -n "$NS_GATEWAY" ] && rm -rf "/sys/fs/bpf/$NS_GATEWAY" "/sys/fs/bpf/$MG_RUN_ID"
     if [ -n "$MG_TMP" ] && [ "${MTUGUARD_E2E_DEBUG:-0}" != 1 ]; then
         rm -rf "$MG_TMP"
     fi
@@ -533,6 +569,36 @@ mg_finish()
     fi
     mg_log "$MG_FAILED of $MG_TESTS_RUN tests failed:$MG_FAILED_NAMES"
     exit 1
+}
+
+MG_TESTS=()
+
+# mg_tests NAME...: the script's tests, each a function test_NAME, in the order mg_main runs them.
+mg_tests() { MG_TESTS+=("$@"); }
+
+# mg_main [NAME...]: the whole run of a test script (see the top of this file); does not return.
+mg_main()
+{
+    local name
+    for name in "$@"; do
+        case " ${MG_TESTS[*]} " in
+        *" $name "*) ;;
+        *) echo "no test $name (tests: ${MG_TESTS[*]})" >&2; exit 2 ;;
+        esac
+    done
+    [ $# -gt 0 ] || set -- "${MG_TESTS[@]}"
+    mg_require_tools
+    if declare -F mg_preflight >/dev/null; then
+        mg_preflight
+    fi
+    mg_topology_up
+    if declare -F mg_setup >/dev/null; then
+        mg_setup
+    fi
+    for name in "$@"; do
+        mg_run_selected "$name" "test_$name"
+    done
+    mg_finish
 }
 
 # --- packet captures ---------------------------------------------------------------------------

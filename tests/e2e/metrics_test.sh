@@ -25,7 +25,7 @@
 #                        data, and MtuguardOversizeDropsHigh reaches `firing` in ALERTS (nothing
 #                        else fires)
 #
-# Run as root: tests/e2e/metrics_test.sh (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
+# Run as root: tests/e2e/metrics_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
 # MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
 set -eu
 
@@ -401,16 +401,7 @@ $(grep -iE 'level=error' "$MG_TMP/prometheus.log" | sed 's/^/    | /')"
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
 }
 
-mg_require_tools
-for tool in "$PROMTOOL" "$PROMETHEUS"; do
-    command -v "$tool" >/dev/null || { echo "missing tool: $tool (run scripts/deps)" >&2; exit 1; }
-done
-mg_topology_up
-mg_run_test rules_and_config test_rules_and_config
-mg_run_test scrape_to_alert test_scrape_to_alert
-# The daemon is stopped by now (mg_run_test resets); a clean stop unpins everything, this is
-# for one that was killed.
-if [ -d "/sys/fs/bpf/$MG_RUN_ID" ]; then
-    rm -rf "/sys/fs/bpf/$MG_RUN_ID"
-fi
-mg_finish
+mg_preflight() { mg_require_tool "$PROMTOOL" "$PROMETHEUS"; }
+
+mg_tests rules_and_config scrape_to_alert
+mg_main "$@"

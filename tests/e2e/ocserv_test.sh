@@ -26,7 +26,7 @@
 #   occtl_garbage             an occtl that prints garbage is counted as failed; the sessions it
 #                             made before stay
 #
-# Run as root: tests/e2e/ocserv_test.sh (MTUGUARD_BUILD_DIR as for the other e2e tests).
+# Run as root: tests/e2e/ocserv_test.sh [TEST...] (MTUGUARD_BUILD_DIR as for the other e2e tests).
 set -eu
 
 # shellcheck source=lib.sh
@@ -232,17 +232,13 @@ JSON
     mg_daemon_stop
 }
 
-mg_require_tools
-for tool in ocserv occtl ocpasswd openconnect certtool openssl; do
-    command -v "$tool" >/dev/null || { echo "missing tool: $tool (run scripts/deps)" >&2; exit 1; }
-done
-mg_topology_up
-public_path_up
-cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-ocserv_setup
+mg_preflight() { mg_require_tool ocserv occtl ocpasswd openconnect certtool openssl; }
 
+mg_setup()
+{
+    public_path_up
+    ocserv_setup
+}
 
-mg_run_selected ocserv_session_lifecycle test_ocserv_session_lifecycle
-mg_run_selected occtl_hangs test_occtl_hangs
-mg_run_selected occtl_garbage test_occtl_garbage
-mg_finish
+mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage
+mg_main "$@"

@@ -33,7 +33,7 @@
 #                        stats and a --keep-attached restart work without capabilities.
 #   reload_without_control_socket   --control-socket '': the watchdog is fed and SIGHUP applies
 #
-# Run as root: tests/e2e/systemd_test.sh (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
+# Run as root: tests/e2e/systemd_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
 # MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
 set -eu
 
@@ -341,11 +341,5 @@ test_reload_without_control_socket()
     notify_stop
 }
 
-mg_require_tools
-[ -x "$MG_CTL" ] || { echo "no mtuguardctl at $MG_CTL: build first (MTUGUARD_BUILD_DIR)" >&2; exit 1; }
-mg_topology_up
-cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-mg_run_test ready_and_watchdog test_ready_and_watchdog
-mg_run_test reload test_reload
-mg_run_test reload_without_control_socket test_reload_without_control_socket
-mg_finish
+mg_tests ready_and_watchdog reload reload_without_control_socket
+mg_main "$@"

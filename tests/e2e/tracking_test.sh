@@ -26,7 +26,7 @@
 #   reconnect_storm         a client opening a new TLS connection every 4 s: the reconnects are
 #                           counted and mtuguard_sessions_in_storm becomes 1 (--storm-reconnects 3)
 #
-# Run as root: tests/e2e/tracking_test.sh (MTUGUARD_BUILD_DIR as for the other e2e tests).
+# Run as root: tests/e2e/tracking_test.sh [TEST...] (MTUGUARD_BUILD_DIR as for the other e2e tests).
 set -eu
 
 # shellcheck source=lib.sh
@@ -167,14 +167,12 @@ test_reconnect_storm()
     mg_daemon_stop
 }
 
-mg_require_tools
-mg_topology_up
-ip -n "$NS_GATEWAY" addr add "$PUBLIC_GATEWAY/24" dev gw-vpn
-ip -n "$NS_CLIENT" addr add "$PUBLIC_CLIENT/24" dev cli0
-cp "$MG_CTL" "$MG_TMP/mtuguardctl" && MG_CTL="$MG_TMP/mtuguardctl"
-write_sims
+mg_setup()
+{
+    ip -n "$NS_GATEWAY" addr add "$PUBLIC_GATEWAY/24" dev gw-vpn
+    ip -n "$NS_CLIENT" addr add "$PUBLIC_CLIENT/24" dev cli0
+    write_sims
+}
 
-
-mg_run_selected transport_follows_dtls test_transport_follows_dtls
-mg_run_selected reconnect_storm test_reconnect_storm
-mg_finish
+mg_tests transport_follows_dtls reconnect_storm
+mg_main "$@"

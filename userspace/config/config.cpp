@@ -76,59 +76,90 @@ struct RawOptions {
     bool ocserv = false;
 };
 
+// add_options() with one more form, ("name", "VALUE", default or nullptr, "help"): a setting kept
+// as text in scalars["name"] until validation, so that its name is written once.
+class OptionAdder {
+public:
+    OptionAdder(po::options_description &group, std::map<std::string, std::string> &scalars)
+        : add_(group.add_options()), scalars_(scalars)
+    {
+    }
+
+    OptionAdder &operator()(const char *name, const char *help)
+    {
+        add_(name, help);
+        return *this;
+    }
+
+    OptionAdder &operator()(const char *name, const po::value_semantic *value, const char *help)
+    {
+        add_(name, value, help);
+        return *this;
+    }
+
+    OptionAdder &operator()(const char *name, const char *value_name, const char *fallback, const char *help)
+    {
+        auto *value = po::value<std::string>(&scalars_[name])->value_name(value_name);
+        add_(name, fallback ? value->default_value(fallback) : value, help);
+        return *this;
+    }
+
+private:
+    po::options_description_easy_init add_;
+    std::map<std::string, std::string> &scalars_;
+};
+
+OptionAdder add_options(po::options_description &group, std::map<std::string, std::string> &scalars)
+{
+    return OptionAdder(group, scalars);
+}
+
 po::options_description make_options(RawOptions &raw)
 {
     auto &[ifaces, client_ifaces, sessions, client_pools, icmp_sources, outside_ifaces, asa_groups, scalars, keep_attached, ocserv] = raw;
     po::options_description general("General");
-    general.add_options()
+    add_options(general, scalars)
         ("help,h", "show this help and exit")
         ("version", "show the version and exit")
-        ("config", po::value<std::string>(&scalars["config"])->value_name("FILE"),
-         "read options from FILE (INI syntax, same names as here)");
+        ("config", "FILE", nullptr, "read options from FILE (INI syntax, same names as here)");
 
     po::options_description enforcement("Enforcement");
-    enforcement.add_options()
+    add_options(enforcement, scalars)
         ("iface", po::value(&ifaces)->value_name("IF"),
          "interface whose ingress is enforced: the one facing the inside servers (repeatable)")
         ("client-iface", po::value(&client_ifaces)->value_name("IF"),
          "interface that receives the clients' traffic (a tun device such as ocserv's vpnsN, or the "
          "side facing the VPN headend): their TCP SYNs get the MSS clamped there (repeatable)")
-        ("xdp-mode", po::value<std::string>(&scalars["xdp-mode"])->value_name("MODE")->default_value("auto"),
-         "auto (native, else generic), native (driver XDP) or generic (skb XDP)")
+        ("xdp-mode", "MODE", "auto", "auto (native, else generic), native (driver XDP) or generic (skb XDP)")
         ("session", po::value(&sessions)->value_name("SPEC"), "a session or pool, see below (repeatable)")
-        ("max-sessions", po::value<std::string>(&scalars["max-sessions"])->value_name("N")->default_value("65536"),
-         "exact sessions at most (1-4194304)")
+        ("max-sessions", "N", "65536", "exact sessions at most (1-4194304)")
         ("client-pool", po::value(&client_pools)->value_name("PREFIX"),
          "the address pool the VPN gives its clients, at most 2^20 addresses (IPv4 /12, IPv6 /108 "
          "or longer; one per family): its sessions are found by the address's offset, the fastest "
          "lookup, for 32 bytes of kernel memory per address of the pool. Default: the family's "
          "largest pool prefix (--session ADDR/PREFIX) of that size; 'off': none, every session hashed")
-        ("mss-clamp", po::value<std::string>(&scalars["mss-clamp"])->value_name("on|off")->default_value("on"),
+        ("mss-clamp", "on|off", "on",
          "lower the MSS of sessions' TCP SYN and SYN-ACK to the tunnel MTU - 40 (IPv4) / - 60 (IPv6); "
          "a session's mss-clamp=on|off overrides it")
-        ("on-oversize", po::value<std::string>(&scalars["on-oversize"])->value_name("ACTION")->default_value("icmp"),
+        ("on-oversize", "ACTION", "icmp",
          "for oversize packets with DF set (all IPv6): icmp (drop and answer with the MTU), "
          "drop, clear-df (clear DF and pass, as the ASA's df-bit-ignore; IPv6 gets icmp), "
          "monitor (count only). IPv4 without DF always passes: the tunnel fragments it.");
 
     po::options_description icmp("ICMP errors");
-    icmp.add_options()
-        ("icmp-rate", po::value<std::string>(&scalars["icmp-rate"])->value_name("PPS")->default_value("1000"),
-         "errors per second the gateway sends in all (0 = unlimited)")
-        ("icmp-burst", po::value<std::string>(&scalars["icmp-burst"])->value_name("N")->default_value("200"),
-         "errors the global limit lets through at once")
-        ("icmp-rate-per-source", po::value<std::string>(&scalars["icmp-rate-per-source"])->value_name("PPS")->default_value("100"),
-         "errors per second toward one sender (0 = unlimited)")
-        ("icmp-burst-per-source", po::value<std::string>(&scalars["icmp-burst-per-source"])->value_name("N")->default_value("20"),
-         "errors the per-sender limit lets through at once")
+    add_options(icmp, scalars)
+        ("icmp-rate", "PPS", "1000", "errors per second the gateway sends in all (0 = unlimited)")
+        ("icmp-burst", "N", "200", "errors the global limit lets through at once")
+        ("icmp-rate-per-source", "PPS", "100", "errors per second toward one sender (0 = unlimited)")
+        ("icmp-burst-per-source", "N", "20", "errors the per-sender limit lets through at once")
         ("icmp-source", po::value(&icmp_sources)->value_name("ADDR"),
          "send errors from ADDR instead of the interface's own address (one per family)");
 
     po::options_description lifecycle("Control and restarts");
-    lifecycle.add_options()
-        ("control-socket", po::value<std::string>(&scalars["control-socket"])->value_name("PATH")->default_value("/run/mtuguard/control.sock"),
+    add_options(lifecycle, scalars)
+        ("control-socket", "PATH", "/run/mtuguard/control.sock",
          "Unix socket for mtuguardctl ('' disables); mode 0660 with group mtuguard if that group exists, else 0600")
-        ("pin-path", po::value<std::string>(&scalars["pin-path"])->value_name("DIR")->default_value("/sys/fs/bpf/mtuguard"),
+        ("pin-path", "DIR", "/sys/fs/bpf/mtuguard",
          "bpffs directory for the pinned maps and links; a daemon started on it re-adopts the running "
          "programs and sessions without a gap ('' pins nothing)")
         ("keep-attached", po::bool_switch(&keep_attached),
@@ -136,46 +167,41 @@ po::options_description make_options(RawOptions &raw)
          "(SIGKILL and crashes leave them too); without it a stop removes everything");
 
     po::options_description metrics("Metrics");
-    metrics.add_options()
-        ("metrics-listen", po::value<std::string>(&scalars["metrics-listen"])->value_name("HOST:PORT")->default_value("127.0.0.1:9784"),
+    add_options(metrics, scalars)
+        ("metrics-listen", "HOST:PORT", "127.0.0.1:9784",
          "serve Prometheus metrics on http://HOST:PORT/metrics; IPv6 as [ADDR]:PORT; '' disables");
 
     po::options_description tracking("Transport tracking and reconnects");
-    tracking.add_options()
+    add_options(tracking, scalars)
         ("outside-iface", po::value(&outside_ifaces)->value_name("IF"),
          "interface facing the VPN clients (the headend's public side): its TLS and DTLS traffic is "
          "watched, per client, with tc programs that only count (repeatable)")
-        ("tls-port", po::value<std::string>(&scalars["tls-port"])->value_name("PORT")->default_value("443"),
-         "TCP port of the VPN's TLS channel")
-        ("dtls-port", po::value<std::string>(&scalars["dtls-port"])->value_name("PORT")->default_value("443"),
-         "UDP port of the VPN's DTLS channel")
-        ("dtls-idle-timeout", po::value<std::string>(&scalars["dtls-idle-timeout"])->value_name("SECONDS")->default_value("10"),
+        ("tls-port", "PORT", "443", "TCP port of the VPN's TLS channel")
+        ("dtls-port", "PORT", "443", "UDP port of the VPN's DTLS channel")
+        ("dtls-idle-timeout", "SECONDS", "10",
          "a session whose client sent TLS but no DTLS both ways for this long is on TLS (1-3600)")
-        ("transport-tracking", po::value<std::string>(&scalars["transport-tracking"])->value_name("on|off")->default_value("on"),
+        ("transport-tracking", "on|off", "on",
          "switch sessions' transports as observed; off keeps them as configured")
-        ("storm-reconnects", po::value<std::string>(&scalars["storm-reconnects"])->value_name("N")->default_value("5"),
+        ("storm-reconnects", "N", "5",
          "reconnects of one client within --storm-window that make a reconnect storm (2-1000)")
-        ("storm-window", po::value<std::string>(&scalars["storm-window"])->value_name("SECONDS")->default_value("300"),
-         "the window --storm-reconnects counts in (10-86400)");
+        ("storm-window", "SECONDS", "300", "the window --storm-reconnects counts in (10-86400)");
 
     po::options_description sources("Session sources");
-    sources.add_options()
+    add_options(sources, scalars)
         ("ocserv", po::bool_switch(&ocserv),
          "take sessions from ocserv: poll 'occtl --json show users' for users, tunnel addresses, MTUs "
          "and public addresses; a vanished user's session is removed")
-        ("occtl", po::value<std::string>(&scalars["occtl"])->value_name("PATH")->default_value("/usr/bin/occtl"),
-         "the occtl program")
-        ("ocserv-config", po::value<std::string>(&scalars["ocserv-config"])->value_name("PATH"),
+        ("occtl", "PATH", "/usr/bin/occtl", "the occtl program")
+        ("ocserv-config", "PATH", nullptr,
          "ocserv's configuration (default /etc/ocserv/ocserv.conf, skipped when absent): with "
          "--ocserv, its ipv4-network and ipv6-network are the client pools of the families that "
          "--client-pool and the pool prefixes leave without one")
-        ("occtl-socket", po::value<std::string>(&scalars["occtl-socket"])->value_name("PATH"),
+        ("occtl-socket", "PATH", nullptr,
          "ocserv's occtl socket (occtl --socket-file), when not occtl's default")
-        ("ocserv-interval", po::value<std::string>(&scalars["ocserv-interval"])->value_name("SECONDS")->default_value("1"),
-         "how often occtl is asked (0.1-3600)")
-        ("occtl-timeout", po::value<std::string>(&scalars["occtl-timeout"])->value_name("SECONDS")->default_value("5"),
+        ("ocserv-interval", "SECONDS", "1", "how often occtl is asked (0.1-3600)")
+        ("occtl-timeout", "SECONDS", "5",
          "an occtl that has not answered by then is killed and counted (0.1-600)")
-        ("syslog-listen", po::value<std::string>(&scalars["syslog-listen"])->value_name("ADDR:PORT"),
+        ("syslog-listen", "ADDR:PORT", nullptr,
          "receive Cisco ASA syslog on ADDR:PORT, UDP and TCP (newline or octet-counted framing): "
          "sessions from 722051, transports and reconnects from the SVC messages")
         ("asa-group", po::value(&asa_groups)->value_name("GROUP,PARAMS"),

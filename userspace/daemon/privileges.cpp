@@ -61,13 +61,4 @@ bool raise_capabilities(uint64_t mask)
     return capset_raw(&header, data) == 0;
 }
 
-uint64_t effective_capabilities()
-{
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-    if (capget_raw(&header, data) != 0)
-        throw std::system_error(errno, std::generic_category(), "reading the capabilities");
-    return uint64_t(data[1].effective) << 32 | data[0].effective;
-}
-
 } // namespace mtuguard

@@ -21,7 +21,4 @@ void drop_capabilities(uint64_t for_children = 0, uint64_t keep = 0);
 // Makes permitted capabilities of `mask` effective again (best effort; false when refused).
 bool raise_capabilities(uint64_t mask);
 
-// The calling thread's effective set, as /proc/self/status shows it (CapEff).
-uint64_t effective_capabilities();
-
 } // namespace mtuguard

@@ -29,8 +29,6 @@ public:
     void tick(Clock::time_point now = Clock::now());
     // How often the main loop must call tick(): 1 s, or a quarter of a shorter watchdog interval.
     std::chrono::milliseconds tick_interval() const { return tick_interval_; }
-    // Zero when systemd does not watch this process.
-    std::chrono::microseconds watchdog_interval() const { return watchdog_; }
 
 private:
     void send(const std::string &message);

@@ -4,41 +4,36 @@
 
 #include "mtuguard_kern_user.h"
 
-static_assert(sizeof(mg_addr) == 16);
-static_assert(sizeof(mg_session) == 32);
-static_assert(offsetof(mg_session, stats) == 8);
-static_assert(offsetof(mg_session, dtls_mtu) == 0);
-static_assert(offsetof(mg_session, tls_mtu) == 2);
-static_assert(offsetof(mg_session, transport) == 4);
-static_assert(offsetof(mg_session, source) == 5);
-static_assert(sizeof(mg_session_stats) == 24);
-static_assert(sizeof(mg_pool_key) == 20);
-static_assert(offsetof(mg_pool_key, addr) == 4);
-static_assert(sizeof(mg_iface) == 32);
-static_assert(offsetof(mg_iface, mtu) == 4);
-static_assert(offsetof(mg_iface, icmp_src4) == 8);
-static_assert(offsetof(mg_iface, icmp_src6) == 12);
-static_assert(offsetof(mg_iface, has_src4) == 28);
-static_assert(sizeof(mg_bucket_config) == 24);
-static_assert(offsetof(mg_session, mss_clamp) == 6);
-static_assert(offsetof(mg_session, flags) == 7);
-static_assert(sizeof(mg_client_pools) == 32);
-static_assert(offsetof(mg_client_pools, prefix6) == 8);
-static_assert(offsetof(mg_client_pools, first6) == 20);
-static_assert(offsetof(mg_client_pools, size6) == 24);
-static_assert(offsetof(mg_iface, direction) == 30);
-static_assert(sizeof(mg_settings) == 64);
-static_assert(offsetof(mg_settings, mss_clamp) == 8);
-static_assert(offsetof(mg_settings, icmp_global) == 16);
-static_assert(offsetof(mg_settings, icmp_per_source) == 40);
-static_assert(sizeof(mg_bucket) == 16);
-static_assert(sizeof(mg_locked_bucket) == 24);
-static_assert(offsetof(mg_locked_bucket, bucket) == 8);
-static_assert(sizeof(mg_counter) == 16);
+// MG_LAYOUT(type, size, field, offset, ...): the struct's size and the offset of each field
+// named, one static_assert each, so that a failure names the field. The MG_EACH_* levels rescan
+// the expansion (3^4 times) to unroll the list of fields, as a macro cannot recurse directly.
+#define MG_EACH_1(...) __VA_ARGS__
+#define MG_EACH_2(...) MG_EACH_1(MG_EACH_1(MG_EACH_1(__VA_ARGS__)))
+#define MG_EACH_3(...) MG_EACH_2(MG_EACH_2(MG_EACH_2(__VA_ARGS__)))
+#define MG_EACH_4(...) MG_EACH_3(MG_EACH_3(MG_EACH_3(__VA_ARGS__)))
+#define MG_PARENS ()
+#define MG_OFFSETS(type, field, offset, ...)                                                        \
+    static_assert(offsetof(type, field) == (offset), #type "." #field " is not where BPF has it"); \
+    __VA_OPT__(MG_OFFSETS_AGAIN MG_PARENS(type, __VA_ARGS__))
+#define MG_OFFSETS_AGAIN() MG_OFFSETS
+#define MG_LAYOUT(type, size, ...)                                                                  \
+    static_assert(sizeof(type) == (size), "sizeof(" #type ") is not what BPF has");               \
+    __VA_OPT__(MG_EACH_4(MG_OFFSETS(type, __VA_ARGS__)))
+
+MG_LAYOUT(mg_addr, 16);
+MG_LAYOUT(mg_session, 32, dtls_mtu, 0, tls_mtu, 2, transport, 4, source, 5, mss_clamp, 6, flags, 7, stats, 8);
+MG_LAYOUT(mg_session_stats, 24);
+MG_LAYOUT(mg_pool_key, 20, addr, 4);
+MG_LAYOUT(mg_iface, 32, mtu, 4, icmp_src4, 8, icmp_src6, 12, has_src4, 28, direction, 30);
+MG_LAYOUT(mg_bucket_config, 24);
+MG_LAYOUT(mg_client_pools, 32, prefix6, 8, first6, 20, size6, 24);
+MG_LAYOUT(mg_settings, 64, mss_clamp, 8, icmp_global, 16, icmp_per_source, 40);
+MG_LAYOUT(mg_bucket, 16);
+MG_LAYOUT(mg_locked_bucket, 24, bucket, 8);
+MG_LAYOUT(mg_counter, 16);
+MG_LAYOUT(mg_client_obs, 96, last_syn_ns, 48, other_udp_port, 88);
+MG_LAYOUT(mg_observe_settings, 8);
+MG_LAYOUT(mg_answered_flow, 24);
+
 static_assert(MG_REASON_ICMP_SENT == MG_REASON_COUNT - 1, "ICMP_SENT must stay last: it is the one XDP_TX reason");
 static_assert(MG_ICMP4_QUOTE % 4 == 0 && MG_ICMP6_QUOTE % 4 == 0, "bpf_csum_diff sums whole words");
-static_assert(sizeof(mg_client_obs) == 96);
-static_assert(offsetof(mg_client_obs, last_syn_ns) == 48);
-static_assert(offsetof(mg_client_obs, other_udp_port) == 88);
-static_assert(sizeof(mg_observe_settings) == 8);
-static_assert(sizeof(mg_answered_flow) == 24);

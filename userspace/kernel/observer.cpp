@@ -141,21 +141,6 @@ std::optional<mg_client_obs> Observer::client(const mg_addr &public_address) con
     return obs;
 }
 
-std::vector<std::pair<mg_addr, mg_client_obs>> Observer::clients() const
-{
-    std::vector<std::pair<mg_addr, mg_client_obs>> out;
-    mg_addr key{}, next{};
-    const mg_addr *previous = nullptr;
-    while (out.size() < settings_.max_clients && bpf_map_get_next_key(clients_fd(), previous, &next) == 0) {
-        mg_client_obs obs{};
-        if (bpf_map_lookup_elem(clients_fd(), &next, &obs) == 0)
-            out.emplace_back(next, obs);
-        key = next;
-        previous = &key;
-    }
-    return out;
-}
-
 std::array<uint64_t, MG_OBSERVED_COUNT> Observer::totals() const
 {
     std::array<uint64_t, MG_OBSERVED_COUNT> out{};

@@ -63,8 +63,6 @@ public:
     void attach(uint32_t ifindex, const std::string &name);
 
     std::optional<mg_client_obs> client(const mg_addr &public_address) const;
-    // Every client in the table (bounded by max_clients).
-    std::vector<std::pair<mg_addr, mg_client_obs>> clients() const;
     // Totals over all clients, summed over CPUs, indexed by enum mg_observed.
     std::array<uint64_t, MG_OBSERVED_COUNT> totals() const;
     const ObserverSettings &settings() const { return settings_; }

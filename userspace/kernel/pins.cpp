@@ -41,17 +41,22 @@ std::string pin_name(const bpf_map *map)
     return name;
 }
 
+Fd open_pinned(const std::string &path, const char *kind, void *info, uint32_t size)
+{
+    Fd fd(bpf_obj_get(path.c_str()));
+    if (!fd)
+        fail(errno, std::string("opening pinned ") + kind + " " + path);
+    if (bpf_obj_get_info_by_fd(fd.get(), info, &size) != 0)
+        fail(errno, std::string("reading pinned ") + kind + " " + path);
+    return fd;
+}
+
 // A pinned map is reused only when it is what this build would create; anything else would be
 // read with the wrong layout. The message says what to do about it.
 void check_pinned_map(const bpf_map *map, const std::string &path)
 {
-    Fd fd(bpf_obj_get(path.c_str()));
-    if (!fd)
-        fail(errno, "opening pinned map " + path);
     bpf_map_info info{};
-    uint32_t length = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0)
-        fail(errno, "reading pinned map " + path);
+    open_pinned(path, "map", info);
     auto differs = [&](const char *what, uint32_t pinned, uint32_t wanted) {
         if (pinned == wanted)
             return;

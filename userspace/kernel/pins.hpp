@@ -3,7 +3,10 @@
 // layout is what this build would create.
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+#include "common/fd.hpp"
 
 struct bpf_map;
 
@@ -13,6 +16,14 @@ bool exists(const std::string &path);
 void make_dir(const std::string &path); // mode 0700; an existing directory is fine
 // The pin file name of a map ("mtuguar.bss" becomes "mtuguar_bss").
 std::string pin_name(const bpf_map *map);
+// Opens the object pinned at `path` and reads its info (bpf_map_info, bpf_link_info, ...) into
+// `info`; `kind` ("map", "link") names it in the error. Throws std::system_error.
+Fd open_pinned(const std::string &path, const char *kind, void *info, uint32_t size);
+template <typename Info>
+Fd open_pinned(const std::string &path, const char *kind, Info &info)
+{
+    return open_pinned(path, kind, &info, sizeof(info));
+}
 // Throws std::runtime_error saying what to do when the map pinned at `path` differs from `map`.
 void check_pinned_map(const bpf_map *map, const std::string &path);
 // Throws std::runtime_error when the maps pinned beside `path` are of another map ABI.

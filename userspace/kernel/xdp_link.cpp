@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
 #include "kernel/pins.hpp"
 
@@ -20,18 +21,22 @@ XdpMode attached_mode(uint32_t ifindex)
     return XdpMode::Native;
 }
 
+std::optional<bpf_link_info> link_info(int fd)
+{
+    bpf_link_info info{};
+    uint32_t length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &length) != 0)
+        return std::nullopt;
+    return info;
+}
+
 } // namespace
 
 XdpLink XdpLink::attach(int program_fd, uint32_t ifindex, XdpMode mode, const std::string &pin_file)
 {
     if (!pin_file.empty() && exists(pin_file)) {
-        Fd fd(bpf_obj_get(pin_file.c_str()));
-        if (!fd)
-            fail(errno, "opening pinned link " + pin_file);
         bpf_link_info info{};
-        uint32_t length = sizeof(info);
-        if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0)
-            fail(errno, "reading pinned link " + pin_file);
+        Fd fd = open_pinned(pin_file, "link", info);
         if (info.type != BPF_LINK_TYPE_XDP || info.xdp.ifindex != ifindex) {
             // The interface was deleted (the link is defunct) or renamed: start over.
             unlink(pin_file.c_str());
@@ -85,9 +90,8 @@ void XdpLink::unpin()
 
 uint32_t XdpLink::program_id() const
 {
-    bpf_link_info info{};
-    uint32_t length = sizeof(info);
-    return bpf_obj_get_info_by_fd(fd_.get(), &info, &length) == 0 ? info.prog_id : 0;
+    std::optional<bpf_link_info> info = link_info(fd_.get());
+    return info ? info->prog_id : 0;
 }
 
 // One syscall on the link itself: a netlink query per interface costs ~0.5 ms, which at 64
@@ -95,9 +99,8 @@ uint32_t XdpLink::program_id() const
 // the link was detached from outside; while the link holds the hook nothing else can replace it.
 bool XdpLink::attached() const
 {
-    bpf_link_info info{};
-    uint32_t length = sizeof(info);
-    return bpf_obj_get_info_by_fd(fd_.get(), &info, &length) == 0 && info.xdp.ifindex == ifindex_;
+    std::optional<bpf_link_info> info = link_info(fd_.get());
+    return info && info->xdp.ifindex == ifindex_;
 }
 
 } // namespace mtuguard

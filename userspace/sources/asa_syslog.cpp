@@ -278,6 +278,25 @@ void read_pmtud(Reader &in, AsaMessage &message)
         throw Malformed("prot is missing");
 }
 
+// "<before><TCP|UDP><after>", the whole rest of an SVC connection message; `ending` names the
+// end of `after` for the error about text behind it.
+void read_svc_connection(Reader &in, AsaMessage &message, std::string_view before, std::string_view after,
+                         std::string_view ending)
+{
+    in.expect(before, "after the public IP");
+    message.channel = read_channel(in);
+    in.expect(after, "after the channel");
+    in.finish(ending);
+}
+
+// "<label>: <reason>", the reason running to the end of the line.
+void read_labelled_reason(Reader &in, AsaMessage &message, std::string_view label)
+{
+    in.expect(std::string(label) + ":", "after the public IP");
+    in.skip_spaces();
+    message.reason = read_reason(in, label);
+}
+
 void read_body(Reader &in, AsaMessage &message)
 {
     if (message.event == AsaEvent::pmtud_sent)
@@ -288,30 +307,18 @@ void read_body(Reader &in, AsaMessage &message)
     case AsaEvent::address_assigned:
         return read_assigned(in, message);
     case AsaEvent::svc_first:
-        in.expect("First ", "after the public IP");
-        message.channel = read_channel(in);
-        in.expect(" SVC connection established for SVC session", "after the channel");
-        return in.finish("'established for SVC session'");
+        return read_svc_connection(in, message, "First ", " SVC connection established for SVC session",
+                                   "'established for SVC session'");
     case AsaEvent::svc_new:
-        in.expect("New ", "after the public IP");
-        message.channel = read_channel(in);
-        in.expect(" SVC connection, no existing connection", "after the channel");
-        return in.finish("'no existing connection'");
+        return read_svc_connection(in, message, "New ", " SVC connection, no existing connection",
+                                   "'no existing connection'");
     case AsaEvent::svc_replacing:
-        in.expect("New ", "after the public IP");
-        message.channel = read_channel(in);
-        in.expect(" SVC connection replacing old connection", "after the channel");
-        return in.finish("'replacing old connection'");
+        return read_svc_connection(in, message, "New ", " SVC connection replacing old connection",
+                                   "'replacing old connection'");
     case AsaEvent::svc_closing:
-        in.expect("SVC closing connection:", "after the public IP");
-        in.skip_spaces();
-        message.reason = read_reason(in, "SVC closing connection");
-        return;
+        return read_labelled_reason(in, message, "SVC closing connection");
     case AsaEvent::session_end:
-        in.expect("SVC terminating session:", "after the public IP");
-        in.skip_spaces();
-        message.reason = read_reason(in, "SVC terminating session");
-        return;
+        return read_labelled_reason(in, message, "SVC terminating session");
     case AsaEvent::large_packet_out:
     case AsaEvent::large_packet_in:
         in.expect(message.event == AsaEvent::large_packet_out ? "Transmitting large packet "
@@ -323,10 +330,7 @@ void read_body(Reader &in, AsaMessage &message)
         in.expect(")", "after the threshold");
         return in.finish("the threshold");
     case AsaEvent::dtls_disabled:
-        in.expect("DTLS disabled:", "after the public IP");
-        in.skip_spaces();
-        message.reason = read_reason(in, "DTLS disabled");
-        return;
+        return read_labelled_reason(in, message, "DTLS disabled");
     case AsaEvent::connection_lost:
         // "AnyConnect session lost connection. Waiting to resume."; the product name in front
         // has changed ("Secure Client") and is not checked.
