@@ -6,12 +6,8 @@
 namespace mtuguard::model {
 namespace {
 
-constexpr uint16_t ethertype_ipv4 = 0x0800;
-constexpr uint16_t ethertype_ipv6 = 0x86dd;
-constexpr uint16_t ethertype_vlan = 0x8100;
-constexpr uint16_t ethertype_qinq = 0x88a8;
-constexpr uint8_t proto_icmp = 1;
-constexpr uint8_t proto_icmpv6 = 58;
+enum Ethertype : uint16_t { ethertype_ipv4 = 0x0800, ethertype_ipv6 = 0x86dd, ethertype_vlan = 0x8100, ethertype_qinq = 0x88a8 };
+enum Protocol : uint8_t { proto_icmp = 1, proto_icmpv6 = 58 };
 
 uint16_t be16(std::span<const uint8_t> f, size_t at) { return f[at] << 8 | f[at + 1]; }
 

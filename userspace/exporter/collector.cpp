@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/session_spec.hpp"
+
 namespace mtuguard {
 
 ReasonLabel reason_label(int reason)
@@ -117,6 +119,15 @@ ClientMetric &add(MetricFamily &f, std::vector<ClientMetric::Label> labels, doub
         m.gauge.value = value;
     f.metric.push_back(std::move(m));
     return f.metric.back();
+}
+
+// A family of one series per transport, labelled `label`.
+void add_per_transport(std::vector<MetricFamily> &out, const char *name, const char *help, MetricType type,
+                       const char *label, const std::array<uint64_t, MG_TRANSPORT_COUNT> &values)
+{
+    out.push_back(family(name, help, type));
+    for (const mg_transport transport : {MG_TRANSPORT_DTLS, MG_TRANSPORT_TLS})
+        add(out.back(), {{label, transport_name(transport)}}, values[transport]);
 }
 
 // A family of one series without labels.
@@ -254,11 +265,8 @@ std::vector<MetricFamily> Collector::collect() const
     }
 
     const SessionCounts sessions = agent_.sessions();
-    auto by_transport = family("mtuguard_sessions", "Exact sessions, by the transport they ride now.",
-                               MetricType::Gauge);
-    add(by_transport, {{"transport", "dtls"}}, sessions.by_transport[MG_TRANSPORT_DTLS]);
-    add(by_transport, {{"transport", "tls"}}, sessions.by_transport[MG_TRANSPORT_TLS]);
-    out.push_back(std::move(by_transport));
+    add_per_transport(out, "mtuguard_sessions", "Exact sessions, by the transport they ride now.", MetricType::Gauge,
+                      "transport", sessions.by_transport);
     add_single(out, "mtuguard_session_map_entries", "Exact sessions in the kernel's session map.", MetricType::Gauge,
                sessions.map_entries);
     add_single(out, "mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",
@@ -295,12 +303,9 @@ void Collector::collect_tracking(std::vector<MetricFamily> &out) const
             add(observed, {{"kind", observed_kind_name(kind)}}, tracking.observed[kind]);
         out.push_back(std::move(observed));
     }
-    auto changes = family("mtuguard_transport_changes_total",
-                          "Sessions switched to another transport by what was observed, by the new transport.",
-                          MetricType::Counter);
-    add(changes, {{"to", "dtls"}}, tracking.transport_changes[MG_TRANSPORT_DTLS]);
-    add(changes, {{"to", "tls"}}, tracking.transport_changes[MG_TRANSPORT_TLS]);
-    out.push_back(std::move(changes));
+    add_per_transport(out, "mtuguard_transport_changes_total",
+                      "Sessions switched to another transport by what was observed, by the new transport.",
+                      MetricType::Counter, "to", tracking.transport_changes);
     add_single(out, "mtuguard_tracked_sessions", "Sessions whose client's public address is known.", MetricType::Gauge,
                tracking.tracked_sessions);
     add_single(out, "mtuguard_reconnects_total",

@@ -13,19 +13,13 @@ struct Known {
     AsaEvent event;
 };
 
+// The ids read, by what they say: the session's address, its channels, its end, the headend's
+// own reports, DTLS off, the connection lost and back.
 constexpr std::array<Known, 12> kKnown = {{
-    {722051, AsaEvent::address_assigned},
-    {722033, AsaEvent::svc_first},
-    {722034, AsaEvent::svc_new},
-    {722032, AsaEvent::svc_replacing},
-    {722037, AsaEvent::svc_closing},
-    {722038, AsaEvent::session_end},
-    {722036, AsaEvent::large_packet_out},
-    {722035, AsaEvent::large_packet_in},
-    {602101, AsaEvent::pmtud_sent},
-    {722043, AsaEvent::dtls_disabled},
-    {716058, AsaEvent::connection_lost},
-    {716059, AsaEvent::connection_resumed},
+    {722051, AsaEvent::address_assigned}, {722033, AsaEvent::svc_first},        {722034, AsaEvent::svc_new},
+    {722032, AsaEvent::svc_replacing},    {722037, AsaEvent::svc_closing},      {722038, AsaEvent::session_end},
+    {722036, AsaEvent::large_packet_out}, {722035, AsaEvent::large_packet_in},  {602101, AsaEvent::pmtud_sent},
+    {722043, AsaEvent::dtls_disabled},    {716058, AsaEvent::connection_lost},  {716059, AsaEvent::connection_resumed},
 }};
 
 // Thrown while reading one of our messages; becomes AsaParse::error.

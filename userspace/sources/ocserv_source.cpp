@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -74,10 +75,8 @@ void OcservSource::start(SteadyClock::time_point now)
     if (!config_.occtl_socket.empty())
         args.insert(args.end(), {"--socket-file", config_.occtl_socket});
     args.insert(args.end(), {"--json", "show", "users"});
-    std::vector<char *> argv;
-    for (auto &arg : args)
-        argv.push_back(arg.data());
-    argv.push_back(nullptr);
+    std::vector<char *> argv(args.size() + 1, nullptr); // execve's form: null-terminated
+    std::transform(args.begin(), args.end(), argv.begin(), [](std::string &arg) { return arg.data(); });
     // The daemon's threads block the signals it takes through signalfd; occtl starts with none
     // blocked and every signal at its default, so that it can be stopped like any program.
     posix_spawnattr_t attributes;
