@@ -229,4 +229,20 @@ TEST_F(ControlServerTest, EventsAndTicksShareTheLoop)
 }
 
 } // namespace
+// A large request arrives in many reads; each byte is looked at for a newline once, not again at
+// every read (which made a 16 MiB bulk load scan gigabytes on the thread that feeds the watchdog).
+TEST_F(ControlServerTest, ALargeRequestIsScannedOnce)
+{
+    start();
+    Fd client = connect_client();
+    const std::string request(4 << 20, 'x');
+    for (size_t sent = 0; sent < request.size(); sent += 16384) {
+        send_all(client.get(), request.substr(sent, 16384));
+        usleep(200); // let the server read what there is: many reads, as from a slow client
+    }
+    send_all(client.get(), "\n");
+    EXPECT_EQ(read_line(client.get()), "{\"echo\":" + std::to_string(request.size()) + "}");
+    EXPECT_EQ(server->bytes_searched(), request.size() + 1);
+}
+
 } // namespace mtuguard

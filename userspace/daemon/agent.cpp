@@ -282,6 +282,7 @@ void Agent::delete_session(const Prefix &prefix)
 std::chrono::milliseconds Agent::tracking_interval() const
 {
     // A quarter of the timeout: a fallback is applied within the timeout + a quarter of it.
+    std::lock_guard lock(mutex_);
     return std::clamp(config_.dtls_idle_timeout / 4, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
 }
 
@@ -426,10 +427,9 @@ ReloadReport Agent::reload(const Config &next)
         else
             ++report.sessions_added;
     }
-    lock.unlock();
-
     keep_attached_ = merged.keep_attached;
-    config_ = merged;
+    // Under the lock: the sources' thread reads the configuration too (tracking_interval).
+    config_ = std::move(plan.merged);
     return report;
 }
 

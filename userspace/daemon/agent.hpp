@@ -159,7 +159,7 @@ private:
     void refresh_interface_locked(size_t i, const Config &config); // mutex_ held
     void count_session(const Prefix &prefix, const mg_session &session, int delta);
 
-    Config config_;
+    Config config_; // replaced by reload (mutex_)
     std::vector<InterfaceInfo> interfaces_; // names fixed; addresses refreshed by reload (mutex_)
     std::vector<uint32_t> slots_;
     Datapath datapath_;
@@ -172,7 +172,8 @@ private:
     bool keep_attached_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
-    mutable std::mutex mutex_; // session counts and interfaces_, read by the exporter's threads
+    // Session counts, interfaces_ and config_, read by the exporter's and the sources' threads
+    mutable std::mutex mutex_;
     SessionCounts counts_;
     // The exact sessions' addresses, so a bulk load knows which are new without a syscall each.
     struct AddrHash {

@@ -45,10 +45,21 @@ bool someone_answers(const std::string &path)
 struct Client {
     Fd fd;
     std::string in;
+    size_t scanned = 0; // the first bytes of `in` hold no newline: each byte is looked at once
     std::string out;
     Clock::time_point last_activity = Clock::now();
     bool closing = false; // close once `out` is flushed
 };
+
+// The end of the first whole request in `client.in`, or npos; counts the bytes it looks at.
+size_t next_line(Client &client, std::atomic<uint64_t> &searched)
+{
+    const size_t newline = client.in.find('\n', client.scanned);
+    const size_t end = newline == std::string::npos ? client.in.size() : newline + 1;
+    searched.fetch_add(end - client.scanned, std::memory_order_relaxed);
+    client.scanned = newline == std::string::npos ? end : 0;
+    return newline;
+}
 
 } // namespace
 
@@ -159,13 +170,14 @@ void ControlServer::serve(const Events &events, const Handler &handler, const Re
                     client.last_activity = now;
                 }
                 size_t newline;
-                while (!client.closing && (newline = client.in.find('\n')) != std::string::npos) {
+                while (!client.closing && (newline = next_line(client, searched_)) != std::string::npos) {
                     std::string_view request(client.in.data(), newline);
                     Reply reply = request.size() > limits_.max_request
                                       ? Reply{refuse("request of " + std::to_string(request.size()) + " bytes exceeds the limit of " + std::to_string(limits_.max_request)), false}
                                       : handler(request);
                     client.out += reply.line + "\n";
                     client.in.erase(0, newline + 1);
+                    client.scanned = 0;
                     stopping |= reply.stop;
                 }
                 if (!client.closing && client.in.size() > limits_.max_request) {

@@ -6,6 +6,7 @@
 // a moment instead of spinning.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -61,10 +62,15 @@ public:
     // Serves until events.on_readable returns false or a reply asks to stop.
     void serve(const Events &events, const Handler &handler, const Refusal &refuse);
 
+    // Bytes looked at for a newline since start: each byte received once, however a request is
+    // split across reads (a 16 MiB request must not be rescanned at every 64 KiB read).
+    uint64_t bytes_searched() const { return searched_.load(std::memory_order_relaxed); }
+
 private:
     std::string path_;
     ControlLimits limits_;
     Fd listener_;
+    std::atomic<uint64_t> searched_{0};
 };
 
 } // namespace mtuguard
