@@ -182,6 +182,35 @@ TEST_F(ClientPool, BulkLoadsFillTheSlots)
     EXPECT_EQ(answered_mtu("10.8.3.232"), 0u) << "the 1001st address has no session";
 }
 
+// A batch that fails part-way (here the hash map overflows: the daemon checks capacity first, so
+// only a kernel error could do it) is undone whole: slots, the changed session and the entries of
+// the batch already written are as before, so the daemon's counts still match the maps.
+TEST(ClientPoolBatch, ABatchThatFailsPartWayChangesNothing)
+{
+    require_privileges();
+    if (::testing::Test::IsSkipped())
+        return;
+    Datapath datapath(4, "", {parse_prefix("10.8.0.0/16")});
+    const mg_session before = parse_session_spec("10.9.0.1,dtls-mtu=1418,tls-mtu=1347").session;
+    datapath.set_session(parse_prefix("10.9.0.1"), before);
+
+    std::vector<SessionEntry> entries;
+    std::vector<bool> fresh;
+    const mg_session after = parse_session_spec("10.8.0.1,dtls-mtu=1300,tls-mtu=1280").session;
+    for (const char *address : {"10.8.0.1", "10.8.0.2", "10.9.0.1", "10.9.0.2", "10.9.0.3", "10.9.0.4",
+                                "10.9.0.5", "10.9.0.6"}) {
+        entries.push_back({parse_prefix(address), after});
+        fresh.push_back(std::string(address) != "10.9.0.1");
+    }
+    EXPECT_THROW(datapath.set_sessions(entries, fresh), std::system_error);
+
+    const std::vector<SessionEntry> left = datapath.sessions();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].prefix.to_string(), "10.9.0.1");
+    EXPECT_EQ(left[0].session.dtls_mtu, before.dtls_mtu);
+    EXPECT_EQ(left[0].session.tls_mtu, before.tls_mtu);
+}
+
 // Pinned slots belong to the pools they were laid out for: the same pools re-adopt them with
 // their sessions; others are refused with a message that says what to do, and nothing changes.
 TEST(ClientPoolPins, ReadoptedOnlyWithTheSamePools)

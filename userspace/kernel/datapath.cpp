@@ -278,41 +278,66 @@ std::vector<std::optional<mg_session>> Datapath::set_sessions(std::vector<Sessio
                                                               const std::vector<bool> &fresh)
 {
     std::vector<std::optional<mg_session>> old(sessions.size());
-    std::vector<uint32_t> keys4;
-    std::vector<mg_addr> keys6;
-    std::vector<mg_session> values4, values6;
-    for (size_t i = 0; i < sessions.size(); ++i) {
-        SessionEntry &entry = sessions[i];
-        if (!fresh[i] || !entry.prefix.is_host() || slot(entry.prefix)) {
-            old[i] = session(entry.prefix);
-            if (old[i])
-                entry.session.stats = old[i]->stats;
-            set_session(entry.prefix, entry.session);
-        } else if (entry.prefix.ipv4) {
-            uint32_t key;
-            std::memcpy(&key, &entry.prefix.addr.bytes[12], 4);
-            keys4.push_back(key);
-            values4.push_back(entry.session);
-        } else {
-            keys6.push_back(entry.prefix.addr);
-            values6.push_back(entry.session);
+    std::vector<size_t> written;          // in order, to be undone if a later write fails
+    std::vector<size_t> batched4, batched6;
+    try {
+        for (size_t i = 0; i < sessions.size(); ++i) {
+            SessionEntry &entry = sessions[i];
+            if (!fresh[i] || !entry.prefix.is_host() || slot(entry.prefix)) {
+                old[i] = session(entry.prefix);
+                if (old[i])
+                    entry.session.stats = old[i]->stats;
+                set_session(entry.prefix, entry.session);
+                written.push_back(i);
+            } else {
+                (entry.prefix.ipv4 ? batched4 : batched6).push_back(i);
+            }
         }
+        load_batch(skel_->maps.mg_sessions4, sessions, batched4, written);
+        load_batch(skel_->maps.mg_sessions6, sessions, batched6, written);
+    } catch (...) {
+        // All or nothing: the caller's counts describe the maps as they were.
+        for (auto i = written.rbegin(); i != written.rend(); ++i) {
+            try {
+                if (old[*i])
+                    set_session(sessions[*i].prefix, *old[*i]);
+                else
+                    delete_session(sessions[*i].prefix);
+            } catch (const std::exception &e) {
+                log::error("undoing a failed batch: " + sessions[*i].prefix.to_string() + ": " + e.what());
+            }
+        }
+        throw;
     }
-    auto load = [&](bpf_map *map, const auto &keys, const std::vector<mg_session> &values) {
-        LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-        for (size_t done = 0; done < keys.size();) {
-            uint32_t n = keys.size() - done;
-            int err = bpf_map_update_batch(bpf_map__fd(map), &keys[done], &values[done], &n, &opts);
-            if (err == -E2BIG || err == -ENOSPC)
-                fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
-            if (err)
-                fail(err, "writing sessions");
-            done += n;
-        }
-    };
-    load(skel_->maps.mg_sessions4, keys4, values4);
-    load(skel_->maps.mg_sessions6, keys6, values6);
     return old;
+}
+
+// New hashed sessions of one family with batched updates; each entry written is added to
+// `written`.
+void Datapath::load_batch(bpf_map *map, const std::vector<SessionEntry> &sessions, const std::vector<size_t> &which,
+                          std::vector<size_t> &written)
+{
+    const bool ipv4 = map == skel_->maps.mg_sessions4;
+    std::vector<uint8_t> keys;
+    std::vector<mg_session> values;
+    const size_t key_size = ipv4 ? 4 : sizeof(mg_addr);
+    for (size_t i : which) {
+        const auto &addr = sessions[i].prefix.addr.bytes;
+        keys.insert(keys.end(), ipv4 ? &addr[12] : addr, ipv4 ? &addr[16] : addr + sizeof(addr));
+        values.push_back(sessions[i].session);
+    }
+    LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+    for (size_t done = 0; done < which.size();) {
+        uint32_t n = uint32_t(which.size() - done);
+        const int err = bpf_map_update_batch(bpf_map__fd(map), &keys[done * key_size], &values[done], &n, &opts);
+        // On an error the kernel reports in `n` how many it wrote before it.
+        written.insert(written.end(), which.begin() + done, which.begin() + done + n);
+        if (err == -E2BIG || err == -ENOSPC)
+            fail(ENOSPC, "session map full (" + std::to_string(max_sessions()) + " entries, --max-sessions)");
+        if (err)
+            fail(err, "writing sessions");
+        done += n;
+    }
 }
 
 std::optional<mg_session> Datapath::session(const Prefix &prefix) const

@@ -65,7 +65,7 @@ public:
     void set_session(const Prefix &prefix, const mg_session &session);
     // Many sessions, the new ones (`fresh`) with batched updates; the caller checks capacity
     // first. Existing sessions keep their counters. Returns the previous value of each entry
-    // that was not fresh.
+    // that was not fresh. All or nothing: a write that fails undoes the ones before it.
     std::vector<std::optional<mg_session>> set_sessions(std::vector<SessionEntry> sessions,
                                                         const std::vector<bool> &fresh);
     // The session or pool with exactly this prefix, counters included.
@@ -104,6 +104,8 @@ private:
     // Rewrites the slots that hold no session with the policy of the longest pool prefix that
     // covers them (or empty): after a pool prefix changed.
     void refill_slots();
+    void load_batch(::bpf_map *map, const std::vector<SessionEntry> &sessions, const std::vector<size_t> &which,
+                    std::vector<size_t> &written);
 
     mtuguard_bpf *skel_ = nullptr;
     Slots slots_[2]; // IPv4, IPv6
