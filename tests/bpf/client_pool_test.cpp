@@ -253,4 +253,32 @@ TEST(ClientPoolPins, ReadoptedOnlyWithTheSamePools)
 }
 
 } // namespace
+// One pin directory, one daemon: a second is refused while the first holds it, and takes it over
+// once the first is gone (its maps re-adopted as they were).
+TEST(ClientPoolPins, APinPathIsUsedByOneDaemonAtATime)
+{
+    require_privileges();
+    if (::testing::Test::IsSkipped())
+        return;
+    const std::string pin = "/sys/fs/bpf/mgtest-pin-lock-" + std::to_string(getpid());
+    remove_pins(pin);
+    SessionSpec spec = parse_session_spec("10.8.0.5,dtls-mtu=1418,tls-mtu=1347");
+    {
+        auto first = std::make_unique<Datapath>(1024, pin);
+        first->set_session(spec.prefix, spec.session);
+        first->keep();
+        try {
+            Datapath second(1024, pin);
+            ADD_FAILURE() << "a second daemon adopted a pin path in use";
+        } catch (const std::runtime_error &e) {
+            EXPECT_NE(std::string(e.what()).find("is in use by another mtuguardd"), std::string::npos) << e.what();
+        }
+        EXPECT_TRUE(first->session(spec.prefix)) << "the first one's state is untouched";
+    }
+    Datapath next(1024, pin);
+    EXPECT_TRUE(next.adopted());
+    EXPECT_TRUE(next.session(spec.prefix));
+    next.unpin();
+}
+
 } // namespace mtuguard::test

@@ -71,6 +71,7 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std:
         if (!pin_dir_.empty()) {
             ensure_bpffs(pin_dir_);
             make_dir(pin_dir_);
+            lock_.emplace(pin_dir_);
             make_dir(pin_dir_ + "/maps");
             make_dir(pin_dir_ + "/links");
             const std::string abi = pin_dir_ + "/maps/mg_abi";

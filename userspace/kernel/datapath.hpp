@@ -19,6 +19,7 @@
 #include "common/fd.hpp"
 #include "config/config.hpp"
 #include "kernel/client_pool.hpp"
+#include "kernel/pins.hpp"
 #include "mtuguard_kern_user.h"
 
 struct mtuguard_bpf;
@@ -110,6 +111,7 @@ private:
     mtuguard_bpf *skel_ = nullptr;
     Slots slots_[2]; // IPv4, IPv6
     std::string pin_dir_;
+    std::optional<PinDirLock> lock_; // held from before the pins are read until this is gone
     bool adopted_ = false;
     bool kept_ = false;
 };

@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -18,6 +20,18 @@
 #include "mtuguard_kern_user.h"
 
 namespace mtuguard {
+
+PinDirLock::PinDirLock(const std::string &dir) : fd_(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+{
+    if (!fd_)
+        fail(errno, "opening " + dir);
+    if (flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            throw std::runtime_error("--pin-path " + dir + " is in use by another mtuguardd: stop it first, or give "
+                                     "this one another --pin-path");
+        fail(errno, "locking " + dir);
+    }
+}
 
 bool exists(const std::string &path)
 {

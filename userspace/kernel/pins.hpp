@@ -8,9 +8,23 @@
 
 #include "common/fd.hpp"
 
+#include "common/fd.hpp"
+
 struct bpf_map;
 
 namespace mtuguard {
+
+// An exclusive lock on the pin directory for as long as a daemon uses it, so that a second
+// daemon on the same --pin-path is refused instead of adopting maps another one writes to (the
+// control socket catches that too, but it can be disabled). The kernel drops the lock when the
+// holder exits, however it ends. Throws std::runtime_error saying what to do.
+class PinDirLock {
+public:
+    explicit PinDirLock(const std::string &dir);
+
+private:
+    Fd fd_;
+};
 
 bool exists(const std::string &path);
 void make_dir(const std::string &path); // mode 0700; an existing directory is fine
