@@ -26,6 +26,7 @@
 #   stop_detaches        SIGTERM: exit 0, no XDP program left on any gateway interface
 #   bad_iface_attaches_nothing   a nonexistent --iface: exit 2, nothing attached
 #   failed_attach_unwinds        the second --iface is taken: exit 1, the first is detached again
+#   failed_readopt_keeps_enforcement  the same over pinned state: what was enforced stays as it was
 #
 # Run as root: tests/e2e/enforce_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
 # MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
@@ -217,6 +218,35 @@ test_bad_iface_attaches_nothing()
     mg_assert_eq "XDP attachments in the gateway" "" "$(gateway_xdp)"
 }
 
+# A daemon that re-adopts pinned state and then fails to attach (another program holds an
+# interface it was given) leaves the enforcement it found exactly as it was: its settings,
+# sessions and interface rows never reach the maps.
+test_failed_readopt_keeps_enforcement()
+{
+    mg_daemon_start --iface gw-in --session "$SESSION4" --keep-attached
+    mg_daemon_stop
+    ping_server -4 -M "do" -s $((TLS_MTU - 28 + 1)) -c 1 -W 2 "$MG_CLIENT4"
+    mg_assert_match "frag-needed from the state left pinned" "mtu = $TLS_MTU" "$PING_OUT"
+
+    mg_attach_xdp_pass "$NS_GATEWAY" gw-vpn
+    mg_daemon_run --iface gw-in --iface gw-vpn --on-oversize drop \
+        --session "$MG_CLIENT4,dtls-mtu=1418,tls-mtu=1300,transport=tls"
+    mg_note "$(tr '\n' ' ' <"$MG_DAEMON_LOG")"
+    mg_assert_eq "mtuguardd exit status when gw-vpn is taken" 1 "$MG_DAEMON_STATUS"
+    ip -n "$NS_GATEWAY" link set dev gw-vpn xdpdrv off
+
+    ip -n "$NS_SERVER" route flush cache # forget the path MTU learned above: ask the gateway again
+    ping_server -4 -M "do" -s $((TLS_MTU - 28 + 1)) -c 1 -W 2 "$MG_CLIENT4"
+    mg_assert_match "still frag-needed for MTU $TLS_MTU: settings and session as they were" \
+        "mtu = $TLS_MTU" "$PING_OUT"
+    ping_server -4 -M "do" -s $((TLS_MTU - 28)) -c 1 -W 2 "$MG_CLIENT4"
+    mg_assert_match "a $TLS_MTU-byte packet still passes" ' 1 received' "$PING_OUT"
+
+    # The pinned state goes with this test.
+    mg_daemon_start --iface gw-in --session "$SESSION4"
+    mg_daemon_stop
+}
+
 test_failed_attach_unwinds()
 {
     local other
@@ -239,5 +269,5 @@ test_failed_attach_unwinds()
 }
 
 mg_tests ping_ipv4 ping_ipv6 tcp_download_ipv4 tcp_download_ipv6 stop_detaches \
-    bad_iface_attaches_nothing failed_attach_unwinds
+    bad_iface_attaches_nothing failed_attach_unwinds failed_readopt_keeps_enforcement
 mg_main "$@"

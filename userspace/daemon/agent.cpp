@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <set>
 
@@ -72,45 +71,30 @@ Agent::Agent(const Config &config)
         log::info("re-adopting the maps pinned at " + config_.pin_path);
     for (const Prefix &pool : config_.client_pools)
         log::info("client pool " + pool.to_string() + ": its sessions are found by the address's offset");
-    datapath_.set_settings(make_settings(config_));
-    adopt_sessions();
-    assign_interfaces();
-
-    // Attach everywhere, or swap this program into the links an earlier daemon pinned. A throw
-    // destroys the links made so far, which detaches them again.
-    for (const auto &info : interfaces_) {
-        try {
-            links_.push_back(XdpLink::attach(datapath_.program_fd(), info.ifindex, config_.xdp_mode,
-                                             link_pin(config_, info.name)));
-        } catch (const std::system_error &e) {
-            throw std::runtime_error("--iface " + info.name + ": " + e.what() +
-                                     (links_.empty() ? "" : "; undone on the interfaces already attached"));
-        }
-        const XdpLink &link = links_.back();
-        log::info(std::string(link.adopted() ? "re-adopted " : "attached to ") + info.name + " (ifindex " +
-                  std::to_string(info.ifindex) + ", " + xdp_mode_name(link.mode()) + " mode, mtu " +
-                  std::to_string(info.mtu) + ", program id " + std::to_string(link.program_id()) + ")");
-        if (link.adopted() && config_.xdp_mode != XdpMode::Auto && config_.xdp_mode != link.mode())
-            log::warning(info.name + ": kept running in " + xdp_mode_name(link.mode()) + " mode; --xdp-mode " +
-                         xdp_mode_name(config_.xdp_mode) + " applies after `mtuguardctl detach`");
+    // Plan first, change last. Until every step that can fail is behind it, the start-up only
+    // adds what the running state lacks (everything, on a fresh start; the rows of interfaces new
+    // to the table): the settings, sessions and interface rows an earlier daemon left stay
+    // exactly as they were, so a start-up that fails leaves its enforcement running untouched.
+    const InterfaceRows existing = datapath_.ifaces();
+    plan_slots(existing);
+    const bool adopted = datapath_.adopted();
+    if (!adopted) {
+        datapath_.set_settings(make_settings(config_));
+        adopt_sessions();
     }
+    write_interface_rows(existing, true);
+    attach_all();
+    observer_ = start_observer(config_);
 
-    // Interfaces an earlier daemon enforced that this configuration no longer names.
-    if (!config_.pin_path.empty()) {
-        std::error_code ec;
-        for (const auto &entry : std::filesystem::directory_iterator(config_.pin_path + "/links", ec)) {
-            const std::string name = entry.path().filename();
-            if (std::find(config_.ifaces.begin(), config_.ifaces.end(), name) == config_.ifaces.end() &&
-                std::find(config_.client_ifaces.begin(), config_.client_ifaces.end(), name) ==
-                    config_.client_ifaces.end()) {
-                std::filesystem::remove(entry.path(), ec);
-                log::info("detached from " + name + ": no longer configured");
-            }
-        }
+    // Every interface is attached: the adopted state becomes this configuration's.
+    if (adopted) {
+        datapath_.set_settings(make_settings(config_));
+        adopt_sessions();
     }
+    write_interface_rows(existing, false);
+    forget_unconfigured(existing);
     present_.assign(interfaces_.size(), true);
     reattaches_.assign(interfaces_.size(), 0);
-    observer_ = start_observer(config_);
     datapath_.keep();
     for (auto &link : links_)
         link.keep();

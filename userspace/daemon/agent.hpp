@@ -155,7 +155,12 @@ public:
 private:
     void adopt_sessions();
     bool set_session_locked(const SessionSpec &spec, mg_source source); // mutex_ held
-    void assign_interfaces();
+    using InterfaceRows = std::vector<std::pair<uint32_t, mg_iface>>;
+    void plan_slots(const InterfaceRows &existing);
+    // The interface table's rows for this configuration: those it lacks, or all of them.
+    void write_interface_rows(const InterfaceRows &existing, bool missing_only);
+    void forget_unconfigured(const InterfaceRows &existing);
+    void attach_all();
     void refresh_interface_locked(size_t i, const Config &config); // mutex_ held
     void count_session(const Prefix &prefix, const mg_session &session, int delta);
 

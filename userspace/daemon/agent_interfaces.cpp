@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "common/log.hpp"
@@ -58,16 +59,15 @@ std::string link_pin(const Config &config, const std::string &iface)
     return config.pin_path.empty() ? "" : config.pin_path + "/links/" + iface;
 }
 
-// Counter slots stay with their interface across restarts, so counters continue.
-void Agent::assign_interfaces()
+// Counter slots stay with their interface across restarts, so counters continue; an interface
+// new to the table takes the lowest slot no configured interface holds.
+void Agent::plan_slots(const InterfaceRows &existing)
 {
-    auto existing = datapath_.ifaces();
     std::set<uint32_t> used;
-    for (const auto &info : interfaces_) {
+    for (const auto &info : interfaces_)
         for (const auto &[ifindex, iface] : existing)
             if (ifindex == info.ifindex)
                 used.insert(iface.slot);
-    }
     for (const auto &info : interfaces_) {
         uint32_t slot = 0;
         for (const auto &[ifindex, iface] : existing)
@@ -77,8 +77,21 @@ void Agent::assign_interfaces()
             if (!used.count(candidate))
                 used.insert(slot = candidate);
         slots_.push_back(slot);
-        mg_iface iface = make_iface(info, slot, config_);
+    }
+}
+
+void Agent::write_interface_rows(const InterfaceRows &existing, bool missing_only)
+{
+    for (size_t i = 0; i < interfaces_.size(); ++i) {
+        const InterfaceInfo &info = interfaces_[i];
+        const bool has_row = std::any_of(existing.begin(), existing.end(),
+                                         [&](const auto &row) { return row.first == info.ifindex; });
+        if (missing_only && has_row)
+            continue;
+        const mg_iface iface = make_iface(info, slots_[i], config_);
         datapath_.set_iface(info.ifindex, iface);
+        if (missing_only)
+            continue; // warned about once, when every row is written
         const bool answers = iface.direction == MG_DIR_TO_CLIENT &&
                              (config_.on_oversize == MG_ACTION_ICMP || config_.on_oversize == MG_ACTION_CLEAR_DF);
         if (answers && !iface.has_src4)
@@ -86,12 +99,51 @@ void Agent::assign_interfaces()
         if (answers && !iface.has_src6)
             log::warning(info.name + ": no IPv6 address: oversize IPv6 gets no Packet Too Big (set --icmp-source)");
     }
+}
+
+// Rows and pinned links of interfaces an earlier daemon enforced that this configuration no
+// longer names.
+void Agent::forget_unconfigured(const InterfaceRows &existing)
+{
     for (const auto &[ifindex, iface] : existing) {
         bool configured = false;
         for (const auto &info : interfaces_)
             configured |= info.ifindex == ifindex;
         if (!configured)
             datapath_.delete_iface(ifindex);
+    }
+    if (config_.pin_path.empty())
+        return;
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(config_.pin_path + "/links", ec)) {
+        const std::string name = entry.path().filename();
+        if (std::find(config_.ifaces.begin(), config_.ifaces.end(), name) == config_.ifaces.end() &&
+            std::find(config_.client_ifaces.begin(), config_.client_ifaces.end(), name) == config_.client_ifaces.end()) {
+            std::filesystem::remove(entry.path(), ec);
+            log::info("detached from " + name + ": no longer configured");
+        }
+    }
+}
+
+// Attaches everywhere, or swaps this program into the links an earlier daemon pinned. A throw
+// destroys the links made so far, which detaches them again.
+void Agent::attach_all()
+{
+    for (const auto &info : interfaces_) {
+        try {
+            links_.push_back(XdpLink::attach(datapath_.program_fd(), info.ifindex, config_.xdp_mode,
+                                             link_pin(config_, info.name)));
+        } catch (const std::system_error &e) {
+            throw std::runtime_error("--iface " + info.name + ": " + e.what() +
+                                     (links_.empty() ? "" : "; undone on the interfaces already attached"));
+        }
+        const XdpLink &link = links_.back();
+        log::info(std::string(link.adopted() ? "re-adopted " : "attached to ") + info.name + " (ifindex " +
+                  std::to_string(info.ifindex) + ", " + xdp_mode_name(link.mode()) + " mode, mtu " +
+                  std::to_string(info.mtu) + ", program id " + std::to_string(link.program_id()) + ")");
+        if (link.adopted() && config_.xdp_mode != XdpMode::Auto && config_.xdp_mode != link.mode())
+            log::warning(info.name + ": kept running in " + xdp_mode_name(link.mode()) + " mode; --xdp-mode " +
+                         xdp_mode_name(config_.xdp_mode) + " applies after `mtuguardctl detach`");
     }
 }
 
