@@ -36,30 +36,28 @@ Probes::~Probes() { bench_probes_bpf__destroy(skel_); }
 
 std::vector<Probes::Probe> Probes::all() const
 {
-    auto *p = &skel_->progs;
+    // A program by its name in probes.bpf.c: its descriptor, and the name to say which it was.
+#define PROGRAM(name) bpf_program__fd(skel_->progs.name), #name
     return {
-        {"hash lookup, 4-byte key", "an IPv4 address or an ifindex as the key", bpf_program__fd(p->probe_lookup4),
-         "probe_lookup4"},
+        {"hash lookup, 4-byte key", "an IPv4 address or an ifindex as the key", PROGRAM(probe_lookup4)},
         {"hash lookup, 16-byte key", "an IPv6 (or IPv4-mapped) address as the key",
-         bpf_program__fd(p->probe_lookup16), "probe_lookup16"},
+         PROGRAM(probe_lookup16)},
         {"per-CPU array lookup and update", "the verdict counters; any array-indexed table",
-         bpf_program__fd(p->probe_count), "probe_count"},
-        {"atomic add to a shared map value", "per-session statistics", bpf_program__fd(p->probe_atomic),
-         "probe_atomic"},
-        {"`bpf_ktime_get_ns()`", "a precise clock read", bpf_program__fd(p->probe_ktime), "probe_ktime"},
-        {"`bpf_ktime_get_coarse_ns()`", "a clock read at tick resolution", bpf_program__fd(p->probe_ktime_coarse),
-         "probe_ktime_coarse"},
+         PROGRAM(probe_count)},
+        {"atomic add to a shared map value", "per-session statistics", PROGRAM(probe_atomic)},
+        {"`bpf_ktime_get_ns()`", "a precise clock read", PROGRAM(probe_ktime)},
+        {"`bpf_ktime_get_coarse_ns()`", "a clock read at tick resolution", PROGRAM(probe_ktime_coarse)},
         {"`bpf_jiffies64()`", "the same resolution as the program reads it (inlined)",
-         bpf_program__fd(p->probe_jiffies), "probe_jiffies"},
+         PROGRAM(probe_jiffies)},
         {"`bpf_csum_diff` over 20 + 556 bytes", "the checksums of a 576-byte ICMPv4 error",
-         bpf_program__fd(p->probe_csum4), "probe_csum4"},
+         PROGRAM(probe_csum4)},
         {"`bpf_csum_diff` over 40 + 1240 bytes", "the checksum of a 1280-byte ICMPv6 error",
-         bpf_program__fd(p->probe_csum6), "probe_csum6"},
+         PROGRAM(probe_csum6)},
         {"`bpf_xdp_adjust_head`, two calls", "growing the head for new headers (one call)",
-         bpf_program__fd(p->probe_head), "probe_head"},
-        {"`bpf_xdp_adjust_tail`, two calls", "cutting the error to size (one call)", bpf_program__fd(p->probe_tail),
-         "probe_tail"},
+         PROGRAM(probe_head)},
+        {"`bpf_xdp_adjust_tail`, two calls", "cutting the error to size (one call)", PROGRAM(probe_tail)},
     };
+#undef PROGRAM
 }
 
 IcmpWarm::IcmpWarm(const Datapath &datapath, const std::vector<Prefix> &client_pools) : datapath_(datapath)
