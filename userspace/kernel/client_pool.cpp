@@ -107,6 +107,24 @@ void store_policy(mg_session *slot, uint64_t word)
     __atomic_store_n(reinterpret_cast<uint64_t *>(slot), word, __ATOMIC_RELEASE);
 }
 
+mg_session load_slot(const mg_session *slot)
+{
+    mg_session session;
+    const uint64_t policy = load_policy(slot);
+    std::memcpy(&session, &policy, sizeof(policy));
+    session.stats.oversize_packets = __atomic_load_n(&slot->stats.oversize_packets, __ATOMIC_RELAXED);
+    session.stats.icmp_sent = __atomic_load_n(&slot->stats.icmp_sent, __ATOMIC_RELAXED);
+    session.stats.last_oversize_ns = __atomic_load_n(&slot->stats.last_oversize_ns, __ATOMIC_RELAXED);
+    return session;
+}
+
+void store_stats(mg_session *slot, const mg_session_stats &stats)
+{
+    __atomic_store_n(&slot->stats.oversize_packets, stats.oversize_packets, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->stats.icmp_sent, stats.icmp_sent, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->stats.last_oversize_ns, stats.last_oversize_ns, __ATOMIC_RELAXED);
+}
+
 bool holds_session(uint64_t word)
 {
     mg_session policy{};

@@ -37,6 +37,11 @@ mg_client_pools pools_setting(const Prefix *pool4, const Prefix *pool6);
 uint64_t policy_word(const mg_session &session);
 uint64_t load_policy(const mg_session *slot);
 void store_policy(mg_session *slot, uint64_t word);
+// A slot as it is now, and its counters written: each 8-byte word read or written whole. The
+// program updates the counters while the daemon reads them, and the daemon's threads read slots
+// that another writes (under the Agent's lock, which readers do not take).
+mg_session load_slot(const mg_session *slot);
+void store_stats(mg_session *slot, const mg_session_stats &stats);
 // The word is a session's, not the fill of a pool prefix nor empty.
 bool holds_session(uint64_t word);
 // What a slot without a session holds under a pool prefix: its policy, marked.

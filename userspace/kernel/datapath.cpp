@@ -249,7 +249,7 @@ void Datapath::set_session(const Prefix &prefix, const mg_session &session)
     if (mg_session *s = slot(prefix)) {
         mg_session value = session;
         value.flags &= ~MG_SESSION_POOL_FILL;
-        s->stats = value.stats;
+        store_stats(s, value.stats);
         store_policy(s, policy_word(value));
         return;
     }
@@ -346,10 +346,8 @@ std::optional<mg_session> Datapath::session(const Prefix &prefix) const
     mg_session session;
     int err;
     if (const mg_session *s = slot(prefix)) {
-        session = *s;
-        const uint64_t policy = load_policy(s);
-        std::memcpy(&session, &policy, sizeof(policy));
-        return holds_session(policy) ? std::optional<mg_session>(session) : std::nullopt;
+        session = load_slot(s);
+        return holds_session(policy_word(session)) ? std::optional<mg_session>(session) : std::nullopt;
     }
     if (prefix.is_host()) {
         err = bpf_map__lookup_elem(session_map(prefix), session_key(prefix), session_key_size(prefix), &session,
@@ -374,7 +372,7 @@ bool Datapath::delete_session(const Prefix &prefix)
         mg_session pool;
         const bool pooled = bpf_map__lookup_elem(skel_->maps.mg_pools, &key, sizeof(key), &pool, sizeof(pool), 0) == 0;
         store_policy(s, pooled ? fill_word(pool) : 0);
-        s->stats = {};
+        store_stats(s, {});
         return true;
     }
     if (prefix.is_host()) {
@@ -408,15 +406,13 @@ std::vector<SessionEntry> Datapath::sessions() const
     });
     for (const Slots &s : slots_) {
         for (uint32_t i = 0; s.slot && i < s.span.size; ++i) {
-            const uint64_t policy = load_policy(&s.slot[i]);
-            if (!holds_session(policy))
+            const mg_session session = load_slot(&s.slot[i]);
+            if (!holds_session(policy_word(session)))
                 continue;
             mg_addr addr{};
             std::memcpy(addr.bytes, s.span.high, 12);
             const uint32_t low = htonl(s.span.first + i);
             std::memcpy(&addr.bytes[12], &low, 4);
-            mg_session session = s.slot[i];
-            std::memcpy(&session, &policy, sizeof(policy));
             out.push_back(make_entry(addr, 128, session));
         }
     }
