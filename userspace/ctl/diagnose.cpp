@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "mtuguard_kern_user.h"
+
 namespace mtuguard::ctl {
 namespace {
 
@@ -74,7 +76,7 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
     bool client_side = false;
     for (const auto &i : status["interfaces"]) {
         const std::string name = i["name"];
-        client_side |= i.value("direction", "") == "from_client";
+        client_side |= i.value("direction", "") == mg_direction_name(MG_DIR_FROM_CLIENT);
         if (!i["attached"].get<bool>())
             add("problem", name + ": the program is not attached: nothing is enforced there",
                 "check `ip -d link show " + name + "` for another XDP program; restart mtuguardd");
@@ -85,16 +87,18 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
                 add("warning", name + ": no IPv6 address to send Packet Too Big from", "add one, or set --icmp-source");
         }
     }
-    auto sum = [&](const std::string &reason) {
+    auto sum = [&](mg_reason reason) {
+        const char *name = mg_reason_name(reason);
         uint64_t n = 0;
         for (const auto &i : stats["interfaces"])
-            for (const auto &family : {"ipv4", "ipv6", "other"})
-                if (i["counters"][family].contains(reason))
-                    n += i["counters"][family][reason]["packets"].get<uint64_t>();
+            for (uint32_t family = 0; family < MG_FAMILY_COUNT; ++family)
+                if (i["counters"][mg_family_name(family)].contains(name))
+                    n += i["counters"][mg_family_name(family)][name]["packets"].get<uint64_t>();
         return n;
     };
-    const uint64_t sent = sum("icmp_sent"), limited = sum("icmp_ratelimited"), dropped = sum("dropped");
-    const uint64_t no_address = sum("suppressed_no_address"), within = sum("within_mtu");
+    const uint64_t sent = sum(MG_REASON_ICMP_SENT), limited = sum(MG_REASON_ICMP_RATELIMITED),
+                   dropped = sum(MG_REASON_DROPPED);
+    const uint64_t no_address = sum(MG_REASON_SUPPRESSED_NO_ADDRESS), within = sum(MG_REASON_WITHIN_MTU);
     if (limited)
         add("problem", std::to_string(limited) + " oversize packets were dropped without the ICMP error their sender "
                            "needed: the rate limit was exhausted (" + std::to_string(sent) + " errors sent)",
