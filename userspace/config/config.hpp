@@ -1,4 +1,4 @@
-// The daemon's settings, declared once (config.cpp) for the command line and the INI config
+// The daemon's settings, declared once (options.cpp) for the command line and the INI config
 // file alike. The rest of the daemon sees only this plain struct, never program_options.
 #pragma once
 

@@ -1,7 +1,8 @@
 // The running agent: the loaded program, its attachments and the session counts, built from a
 // Config in one step that either wholly succeeds or unwinds (RAII). With a pin path it
-// re-adopts what an earlier daemon left running. The control socket changes it through the
-// session operations; the exporter reads it through AgentView.
+// re-adopts what an earlier daemon left running, changing that state only once every interface
+// is attached. The control socket changes it through the session operations, the session sources
+// through SessionSink; the exporter reads it through AgentView.
 #pragma once
 
 #include <array>
