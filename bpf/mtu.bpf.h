@@ -82,15 +82,15 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet *pkt,
 				      const struct mg_iface *iface)
 {
-	struct mg_session *session = mg_session_lookup(pkt);
 	struct mg_session_stats *stats;
+	struct mg_session *session;
 	union mg_policy policy;
 	__u32 mtu, threshold;
 	__u64 now;
 
+	session = mg_session_lookup(pkt, &mg_settings, &policy);
 	if (!session)
 		return MG_REASON_NO_SESSION;
-	policy = mg_policy_of(session);
 	mtu = mg_effective_mtu(policy);
 	threshold = mtu;
 	if (pkt->family == MG_FAMILY_IPV6 && threshold < MG_IPV6_MIN_MTU)
@@ -125,12 +125,10 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 static __always_inline int mg_from_client(struct xdp_md *ctx, const struct mg_packet *pkt,
 					  const struct mg_iface *iface)
 {
-	struct mg_session *session = mg_session_lookup(pkt);
 	union mg_policy policy;
 
-	if (!session)
+	if (!mg_session_lookup(pkt, &mg_settings, &policy))
 		return MG_REASON_NO_SESSION;
-	policy = mg_policy_of(session);
 	mg_mss_clamp(ctx, pkt, iface, policy, mg_effective_mtu(policy));
 	return MG_REASON_FROM_CLIENT;
 }

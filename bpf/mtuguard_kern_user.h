@@ -200,7 +200,8 @@ struct mg_session_stats {
 /*
  * A session's first 8 bytes are its policy. In a client pool's array (mg_direct4/6) the daemon
  * rewrites them in place with one 8-byte store, so the program reads them with one 8-byte load
- * (mg_policy_of): a packet sees the whole old or the whole new policy, never a mix.
+ * (mg_policy_of) and decides everything on that copy, whether the slot is empty included: a
+ * packet sees the whole old or the whole new policy, never a mix.
  */
 struct mg_session {
 	__u16 dtls_mtu; /* 0 only in an empty client pool slot: no session */
