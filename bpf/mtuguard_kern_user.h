@@ -241,7 +241,7 @@ struct mg_client_pools {
  * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
  * another ABI instead of reading them wrongly.
  */
-#define MG_ABI_VERSION 5
+#define MG_ABI_VERSION 6
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {
@@ -261,6 +261,8 @@ static inline const char *mg_direction_name(__u32 direction)
 	return direction == MG_DIR_FROM_CLIENT ? "from_client" : "to_client";
 }
 
+#define MG_MAC_LEN 6
+
 /* Per attached interface, filled by the daemon; keyed by ifindex. */
 struct mg_iface {
 	__u32 slot; /* counter slot, 1 .. MG_MAX_IFACES - 1; 0 = no interface (direct table) */
@@ -271,6 +273,13 @@ struct mg_iface {
 	__u8 has_src6;
 	__u8 direction; /* enum mg_direction */
 	__u8 l3_only;   /* no Ethernet header: a tun device such as ocserv's vpnsN */
+	/*
+	 * The interface's own MAC address, the source of the ICMP errors it sends: not the
+	 * destination of the frame being answered, which may be a group address.
+	 */
+	__u8 mac[MG_MAC_LEN];
+	__u8 has_mac;
+	__u8 pad;
 };
 
 /* What happened to the MSS option of a session's TCP SYN or SYN-ACK, one counter each; named as

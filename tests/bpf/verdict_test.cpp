@@ -5,6 +5,9 @@
 #include <bpf/bpf.h>
 #include <time.h>
 
+#include <cstring>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
@@ -75,7 +78,7 @@ protected:
     {
         ASSERT_EQ(out.size(), l3 + 576);
         EXPECT_TRUE(std::equal(in.begin(), in.begin() + 6, out.begin() + 6)) << "dst MAC = sender's";
-        EXPECT_TRUE(std::equal(in.begin() + 6, in.begin() + 12, out.begin())) << "src MAC = ours";
+        EXPECT_TRUE(std::equal(gateway_mac.begin(), gateway_mac.end(), out.begin() + 6)) << "src MAC = ours";
         EXPECT_TRUE(std::equal(in.begin() + 12, in.begin() + l3, out.begin() + 12)) << "tags, type kept";
         std::span<const uint8_t> ip(&out[l3], 576);
         EXPECT_EQ(ip[0], 0x45);
@@ -99,7 +102,7 @@ protected:
     {
         ASSERT_EQ(out.size(), l3 + 1280);
         EXPECT_TRUE(std::equal(in.begin(), in.begin() + 6, out.begin() + 6));
-        EXPECT_TRUE(std::equal(in.begin() + 6, in.begin() + 12, out.begin()));
+        EXPECT_TRUE(std::equal(gateway_mac.begin(), gateway_mac.end(), out.begin() + 6));
         EXPECT_TRUE(std::equal(in.begin() + 12, in.begin() + l3, out.begin() + 12));
         std::span<const uint8_t> ip(&out[l3], 1280);
         EXPECT_EQ(get32(ip, 0), 0x60000000u);
@@ -440,6 +443,36 @@ TEST_P(Enforcement, Ipv6MulticastDestinationStillGetsPacketTooBig)
     q.dst = "ff0e::1";
     q.l2.dst = {0x33, 0x33, 0, 0, 0, 1};
     expect(q.build(), MG_REASON_ICMP_SENT); // RFC 4443 2.4(e.2)
+}
+
+// An error leaves from the interface's own MAC address, whatever the offending frame was sent
+// to: a group address as a source would be refused by every receiver (IEEE 802.3 3.2.3).
+TEST_P(Enforcement, AnErrorLeavesFromTheInterfacesOwnMac)
+{
+    add_session("ff0e::1,dtls-mtu=1418,tls-mtu=1347");
+    Ipv6Packet q = v6(1348);
+    q.dst = "ff0e::1";
+    q.l2.dst = {0x33, 0x33, 0, 0, 0, 1};
+    Bytes out = expect(q.build(), MG_REASON_ICMP_SENT).frame;
+    ASSERT_GE(out.size(), 12u);
+    EXPECT_EQ(hex({out.data() + 6, 6}), hex(gateway_mac)) << "src MAC = the interface's";
+    EXPECT_EQ(hex({out.data(), 6}), hex(server_mac)) << "dst MAC = the sender's";
+
+    // The interface's MAC, not the frame's destination: here they differ.
+    mg_iface iface = default_iface();
+    const Mac own = {0x02, 0x00, 0x00, 0x00, 0x00, 0xaa};
+    std::memcpy(iface.mac, own.data(), sizeof(iface.mac));
+    set_iface(iface);
+    out = expect(v4(1348).build(), MG_REASON_ICMP_SENT).frame;
+    EXPECT_EQ(hex({out.data() + 6, 6}), hex(own));
+    out = expect(v6(1348).build(), MG_REASON_ICMP_SENT).frame;
+    EXPECT_EQ(hex({out.data() + 6, 6}), hex(own));
+
+    // Without a MAC address of its own, the interface has nothing to answer from.
+    iface.has_mac = 0;
+    set_iface(iface);
+    expect(v4(1348).build(), MG_REASON_SUPPRESSED_NO_ADDRESS);
+    expect(v6(1348).build(), MG_REASON_SUPPRESSED_NO_ADDRESS);
 }
 
 TEST_P(Enforcement, Ipv6FragmentsGetPacketTooBig)

@@ -24,7 +24,8 @@ MG_LAYOUT(mg_addr, 16);
 MG_LAYOUT(mg_session, 32, dtls_mtu, 0, tls_mtu, 2, transport, 4, source, 5, mss_clamp, 6, flags, 7, stats, 8);
 MG_LAYOUT(mg_session_stats, 24);
 MG_LAYOUT(mg_pool_key, 20, addr, 4);
-MG_LAYOUT(mg_iface, 32, mtu, 4, icmp_src4, 8, icmp_src6, 12, has_src4, 28, direction, 30);
+MG_LAYOUT(mg_iface, 40, mtu, 4, icmp_src4, 8, icmp_src6, 12, has_src4, 28, direction, 30, l3_only, 31, mac, 32,
+          has_mac, 38);
 MG_LAYOUT(mg_bucket_config, 24);
 MG_LAYOUT(mg_client_pools, 32, prefix6, 8, first6, 20, size6, 24);
 MG_LAYOUT(mg_settings, 64, mss_clamp, 8, icmp_global, 16, icmp_per_source, 40);
