@@ -51,7 +51,7 @@ struct mg_icmp_hdr {
 
 #define MG_ICMP4_LEN (sizeof(struct iphdr) + sizeof(struct mg_icmp_hdr) + MG_ICMP4_QUOTE)
 #define MG_ICMP6_LEN (sizeof(struct ipv6hdr) + sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE)
-#define MG_L2_MAX (ETH_HLEN + MG_MAX_VLAN_TAGS * sizeof(struct mg_vlan_hdr))
+#define MG_L2_MAX MG_L3_OFF_MAX
 /* IP precedence "internetwork control", as Linux marks the ICMP errors it sends. */
 #define MG_TOS_INTERNETWORK_CONTROL 0xc0
 
@@ -277,7 +277,12 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 	return mg_cut_tail(ctx, l3_off + MG_ICMP6_LEN);
 }
 
-/* One instance per VLAN depth keeps every packet offset a constant for the verifier. */
+/*
+ * One instance per VLAN depth keeps every packet offset a constant for the verifier: one for
+ * each depth the parser accepts, so a change to MG_MAX_VLAN_TAGS must add or remove one.
+ */
+_Static_assert(MG_MAX_VLAN_TAGS == 2, "mg_icmp_build has one instance per VLAN depth: 0, 1 and 2");
+
 static __always_inline int mg_icmp_build(struct xdp_md *ctx, const struct mg_packet *pkt,
 					 const struct mg_iface *iface, __u32 mtu)
 {
@@ -288,13 +293,17 @@ static __always_inline int mg_icmp_build(struct xdp_md *ctx, const struct mg_pac
 			return mg_icmp4_build(ctx, ETH_HLEN, iface, mtu);
 		if (pkt->nvlan == 1)
 			return mg_icmp4_build(ctx, ETH_HLEN + tag, iface, mtu);
-		return mg_icmp4_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+		if (pkt->nvlan == 2)
+			return mg_icmp4_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+		return -1;
 	}
 	if (pkt->nvlan == 0)
 		return mg_icmp6_build(ctx, ETH_HLEN, iface, mtu);
 	if (pkt->nvlan == 1)
 		return mg_icmp6_build(ctx, ETH_HLEN + tag, iface, mtu);
-	return mg_icmp6_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+	if (pkt->nvlan == 2)
+		return mg_icmp6_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+	return -1;
 }
 
 #endif /* MTUGUARD_ICMP_BPF_H */

@@ -74,7 +74,7 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 	flow = mg_flow_of(ctx, pkt, &up); /* before the packet becomes the error */
 	if (mg_icmp_build(ctx, pkt, iface, threshold))
 		return MG_REASON_ICMP_FAILED;
-	mg_flow_answered(flow, iface, now);
+	mg_flow_answered(flow, iface, now, threshold);
 	stats->icmp_sent++;
 	return MG_REASON_ICMP_SENT;
 }

@@ -391,11 +391,17 @@ static inline __u32 mg_counter_index(__u32 slot, __u32 family, __u32 reason)
 
 #define MG_COUNTER_ENTRIES (MG_MAX_IFACES * MG_FAMILY_COUNT * MG_REASON_COUNT)
 
-/* A flow answered with an ICMP error (flows.bpf.h), in its slot flow % MG_ANSWERED_FLOWS. */
+/*
+ * A flow answered with an ICMP error (flows.bpf.h), in its slot flow % MG_ANSWERED_FLOWS. Its
+ * window is the run of errors it has been sent without a quiet gap and with one MTU.
+ */
 struct mg_answered_flow {
 	__u64 flow;              /* mg_flow_hash() of the flow; 0: the slot is empty */
-	__u64 first_answered_ns; /* mg_now() of its first error */
-	__u64 unheeded;          /* oversize packets answered again a second or more later */
+	__u64 first_answered_ns; /* mg_now() of the first error of its window */
+	__u64 last_answered_ns;  /* mg_now() of its latest error */
+	__u64 unheeded;          /* oversize packets answered a second or more into a window */
+	__u32 mtu;               /* the MTU its window's errors announce */
+	__u32 pad;
 };
 
 /*

@@ -34,7 +34,7 @@ MG_LAYOUT(mg_locked_bucket, 24, bucket, 8);
 MG_LAYOUT(mg_counter, 16);
 MG_LAYOUT(mg_client_obs, 96, last_syn_ns, 48, other_udp_port, 88);
 MG_LAYOUT(mg_observe_settings, 8);
-MG_LAYOUT(mg_answered_flow, 24);
+MG_LAYOUT(mg_answered_flow, 40, first_answered_ns, 8, last_answered_ns, 16, unheeded, 24, mtu, 32);
 
 static_assert(MG_REASON_ICMP_SENT == MG_REASON_COUNT - 1, "ICMP_SENT must stay last: it is the one XDP_TX reason");
 static_assert(MG_ICMP4_QUOTE % 4 == 0 && MG_ICMP6_QUOTE % 4 == 0, "bpf_csum_diff sums whole words");
