@@ -321,7 +321,14 @@ static inline __u32 mg_mss_index(__u32 slot, __u32 direction, __u32 outcome)
 /*
  * Runtime settings, a global of the program that the daemon writes through the skeleton. The
  * token bucket's fill times are precomputed here so the data path never divides.
+ *
+ * They are published whole, never written in place: the program holds MG_SETTINGS_SLOTS of them
+ * and an index (config.bpf.h). The daemon writes a complete value into the slot no packet is
+ * reading and flips the index with one store; a packet reads the index once and is judged by
+ * that slot alone, so it sees the old settings or the new ones, never a mix of the two.
  */
+#define MG_SETTINGS_SLOTS 2
+
 struct mg_bucket_config {
 	__u64 rate;    /* tokens per second; 0 means no limit */
 	__u64 burst;   /* bucket size in tokens */

@@ -86,5 +86,27 @@ TEST_F(SlotRace, ASlotEmptiedUnderAPacketIsNeverReadAsAZeroPolicy)
     }
 }
 
+// Settings rewritten over and over (rates, actions) while a packet to an address that only a
+// pool prefix covers runs: it is always that pool's, never passed as no session.
+TEST_F(Races, SettingsRewrittenUnderAPacketNeverHideThePools)
+{
+    add_sessions({"10.9.0.0/16,dtls-mtu=1400,tls-mtu=1300,transport=tls",
+                  "2001:db8:9::/48,dtls-mtu=1400,tls-mtu=1300,transport=tls"});
+    for (const auto &[frame, family] :
+         {std::pair{[] { Ipv4Packet p; p.dst = "10.9.0.7"; p.total_length = 1000; return p.build(); }(),
+                    MG_FAMILY_IPV4},
+          std::pair{[] { Ipv6Packet p; p.dst = "2001:db8:9::7"; p.total_length = 1000; return p.build(); }(),
+                    MG_FAMILY_IPV6}}) {
+        const Counts counts = race(frame, family, [&](uint64_t round) {
+            mg_settings s{};
+            s.action = uint32_t(round % MG_ACTION_COUNT);
+            s.icmp_per_source = {round % 100, 10, 1000000000ull * 10 / (round % 100 + 1)};
+            datapath->set_settings(s);
+        });
+        EXPECT_EQ(counts[MG_REASON_WITHIN_MTU], uint64_t(racing_runs) * repeat_per_run)
+            << mg_family_name(family) << ": " << describe(counts);
+    }
+}
+
 } // namespace
 } // namespace mtuguard::test
