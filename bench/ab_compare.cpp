@@ -170,6 +170,9 @@ Variant load(const std::string &path, uint32_t sessions, bool client_pool)
                                                         0, 0, 0, 0, 0, 0, 1};
     std::memcpy(iface.icmp_src4, src4, 4);
     std::memcpy(iface.icmp_src6, src6, 16);
+    const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0x01};
+    std::memcpy(iface.mac, mac, sizeof(mac)); // builds before the interface's MAC ignore it
+    iface.has_mac = 1;
     uint32_t lo = 1;
     update(map_named(v.obj, "mg_ifaces_direct"), &lo, &iface);
     // The settings global: the whole .bss, zero but for MSS clamping on.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * What the daemon tells the program: the runtime settings (a global the daemon writes through
+ * What the daemon tells the program: the runtime settings (globals the daemon writes through
  * the skeleton, read without a map lookup) and the table of interfaces it is attached to, which
  * gives each interface its counter slot, its MTU and the addresses ICMP errors are sent from. The
  * table is an array indexed by ifindex, so finding the interface costs no hash on every packet.
@@ -13,8 +13,21 @@
 
 #include "mtuguard_kern_user.h"
 
-/* Zero is a valid default (action icmp, no rate limit); the daemon fills it before attaching. */
-struct mg_settings mg_settings;
+/*
+ * Zero is a valid default (action icmp, no rate limit); the daemon fills them before attaching.
+ * Two slots and the index of the live one (see struct mg_settings): the daemon rewrites only the
+ * slot the index does not name, and only once every packet that could have read it is done.
+ */
+struct mg_settings mg_settings[MG_SETTINGS_SLOTS];
+__u32 mg_settings_index;
+
+_Static_assert((MG_SETTINGS_SLOTS & (MG_SETTINGS_SLOTS - 1)) == 0, "the index is masked");
+
+/* The settings of this packet: read once, at its start, and passed to everything that decides. */
+static __always_inline const struct mg_settings *mg_settings_now(void)
+{
+	return &mg_settings[*(volatile __u32 *)&mg_settings_index & (MG_SETTINGS_SLOTS - 1)];
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -6,6 +6,14 @@
  * sending them a second later never got the error (a firewall between the gateway and the sender
  * drops it) and its flow is stuck. Such packets are counted per interface as "unheeded".
  *
+ * What "still sending" means is a window: the errors a flow is sent one after another, each
+ * within MG_ANSWERED_QUIET_NS of the one before and all announcing the same MTU. An oversize
+ * packet answered a second or more into its window is unheeded. A flow that heeded its error
+ * goes quiet for minutes (a sender keeps a learned MTU for at least 5, RFC 8201 5.3; Linux 10):
+ * when it is answered again after a quiet gap, or with another MTU (the session's fell), that is
+ * a new error, never one it ignored, and a new window starts. One that ignores its errors
+ * retransmits within seconds (TCP backs off from 200 ms, doubling), so its window stays open.
+ *
  * The table is direct-mapped: the flow's slot is its hash modulo the size, an array lookup the
  * verifier inlines, where a hash map would cost a call on every answered packet and an insert
  * (with its lock) for every new flow, which under a flood is every packet. A flow answered into
@@ -27,6 +35,8 @@
 
 /* A sender has had this long to act on the error before its next oversize packet counts. */
 #define MG_UNHEEDED_AFTER_NS 1000000000ull
+/* A flow answered after this long without an error starts a new window. */
+#define MG_ANSWERED_QUIET_NS 10000000000ull
 
 _Static_assert((MG_ANSWERED_FLOWS & (MG_ANSWERED_FLOWS - 1)) == 0, "a power of two");
 
@@ -57,13 +67,16 @@ __attribute__((noinline)) __u64 mg_flow_hash(struct xdp_md *ctx, __u32 l3_off, _
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 *ports = data + (l4_off & 0x3ff);
+	__u32 *ports;
 	__u64 h;
 
+	/* Arguments of a global function are unknown scalars to the verifier: bound both. */
+	if (l4_off > MG_HEADER_OFF_MAX || l3_off > MG_L3_OFF_MAX)
+		return 0;
+	ports = data + l4_off;
 	if ((void *)(ports + 1) > data_end)
 		return 0;
 	h = ((__u64)proto << 32 | *ports) * 0x9e3779b97f4a7c15ull;
-	l3_off &= 0x1f; /* 14, 18 or 22 (or 0 on a tun device) */
 	if (ipv4) {
 		struct iphdr *iph = data + l3_off;
 
@@ -96,10 +109,12 @@ static __always_inline __u64 mg_flow_of(struct xdp_md *ctx, const struct mg_pack
 }
 
 /*
- * The flow is being answered now (mg_now() of the packet): remember it, or count it
- * as unheeded when it was answered a second or more before.
+ * The flow is being answered now (mg_now() of the packet) with an error announcing `mtu`:
+ * remember it, starting a new window when it is new to its slot, was quiet or is told another
+ * MTU; count it as unheeded when its window opened a second or more before.
  */
-static __always_inline void mg_flow_answered(__u64 flow, const struct mg_iface *iface, __u64 now)
+static __always_inline void mg_flow_answered(__u64 flow, const struct mg_iface *iface, __u64 now,
+					     __u32 mtu)
 {
 	__u32 index = flow & (MG_ANSWERED_FLOWS - 1);
 	__u32 slot = iface ? iface->slot : 0;
@@ -113,10 +128,20 @@ static __always_inline void mg_flow_answered(__u64 flow, const struct mg_iface *
 		return;
 	if (seen->flow != flow) {
 		seen->flow = flow;
-		seen->first_answered_ns = now;
 		seen->unheeded = 0;
+		seen->first_answered_ns = now;
+		seen->last_answered_ns = now;
+		seen->mtu = mtu;
 		return;
 	}
+	/* the clock is the global jiffies: it never runs backwards between CPUs */
+	if (now - seen->last_answered_ns >= MG_ANSWERED_QUIET_NS || seen->mtu != mtu) {
+		seen->first_answered_ns = now;
+		seen->last_answered_ns = now;
+		seen->mtu = mtu;
+		return;
+	}
+	seen->last_answered_ns = now;
 	if (now - seen->first_answered_ns < MG_UNHEEDED_AFTER_NS)
 		return;
 	seen->unheeded++;

@@ -10,8 +10,9 @@
  * the packet and must learn the smaller MTU; Linux answers them too.
  *
  * The error is built in place: the L2 header (with its VLAN tags) is saved, the head grows by
- * the new IP + ICMP headers, the L2 header is written back with the MAC addresses swapped, and
- * the original datagram stays where it was as the quote. The tail is cut so the error is exactly
+ * the new IP + ICMP headers, the L2 header is written back addressed to the sender and from the
+ * interface's own MAC address (struct mg_iface), and the original datagram stays where it was
+ * as the quote. The tail is cut so the error is exactly
  * the minimum datagram size (576 / 1280 bytes): an oversize packet is always longer, so the
  * quote and therefore every checksum span has a constant length the verifier can check.
  */
@@ -50,7 +51,7 @@ struct mg_icmp_hdr {
 
 #define MG_ICMP4_LEN (sizeof(struct iphdr) + sizeof(struct mg_icmp_hdr) + MG_ICMP4_QUOTE)
 #define MG_ICMP6_LEN (sizeof(struct ipv6hdr) + sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE)
-#define MG_L2_MAX (ETH_HLEN + MG_MAX_VLAN_TAGS * sizeof(struct mg_vlan_hdr))
+#define MG_L2_MAX MG_L3_OFF_MAX
 /* IP precedence "internetwork control", as Linux marks the ICMP errors it sends. */
 #define MG_TOS_INTERNETWORK_CONTROL 0xc0
 
@@ -110,7 +111,8 @@ static __always_inline int mg_icmp_suppression(struct xdp_md *ctx, const struct 
 			return MG_REASON_SUPPRESSED_MULTICAST;
 		if (mg_ipv4_bad_source(iph->saddr))
 			return MG_REASON_SUPPRESSED_BAD_SOURCE;
-		if (!iface || iface->l3_only || !iface->has_src4)
+		/* one test for both flags: a branch more here multiplies the verifier's states */
+		if (!iface || iface->l3_only || !(iface->has_src4 & iface->has_mac))
 			return MG_REASON_SUPPRESSED_NO_ADDRESS;
 		mg_map_ipv4(source, iph->saddr);
 	} else {
@@ -126,15 +128,20 @@ static __always_inline int mg_icmp_suppression(struct xdp_md *ctx, const struct 
 			return MG_REASON_SUPPRESSED_ICMP_ERROR;
 		if (mg_ipv6_bad_source(&ip6->saddr))
 			return MG_REASON_SUPPRESSED_BAD_SOURCE;
-		if (!iface || iface->l3_only || !iface->has_src6)
+		if (!iface || iface->l3_only || !(iface->has_src6 & iface->has_mac))
 			return MG_REASON_SUPPRESSED_NO_ADDRESS;
 		__builtin_memcpy(source, &ip6->saddr, sizeof(*source));
 	}
 	return 0;
 }
 
-/* Saves the L2 header, grows the head by `grow` bytes and writes it back with MACs swapped. */
-static __always_inline int mg_icmp_push_l2(struct xdp_md *ctx, const __u32 l3_off, int grow)
+/*
+ * Saves the L2 header, grows the head by `grow` bytes and writes it back addressed to the
+ * sender, from the interface's own MAC address: the frame's destination may be a group address
+ * (IPv6 answers multicast destinations), which no frame may carry as its source.
+ */
+static __always_inline int mg_icmp_push_l2(struct xdp_md *ctx, const struct mg_iface *iface,
+					   const __u32 l3_off, int grow)
 {
 	__u8 l2[MG_L2_MAX];
 	void *data = (void *)(long)ctx->data;
@@ -152,7 +159,7 @@ static __always_inline int mg_icmp_push_l2(struct xdp_md *ctx, const __u32 l3_of
 	if (data + l3_off > data_end)
 		return -1;
 	__builtin_memcpy(eth->h_dest, l2 + ETH_ALEN, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, l2, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, iface->mac, ETH_ALEN);
 	__builtin_memcpy(data + 2 * ETH_ALEN, l2 + 2 * ETH_ALEN, l3_off - 2 * ETH_ALEN);
 	return 0;
 }
@@ -170,15 +177,16 @@ static __always_inline int mg_cut_tail(struct xdp_md *ctx, __u32 len)
  * which has an IP header of `ip_len` bytes and stays in place as the quote. Returns the new IP
  * header with `len` bytes of the error checked to be in the packet, or NULL.
  */
-static __always_inline void *mg_icmp_prepend(struct xdp_md *ctx, const __u32 l3_off,
-					     const __u32 ip_len, const int grow, const __u32 len)
+static __always_inline void *mg_icmp_prepend(struct xdp_md *ctx, const struct mg_iface *iface,
+					     const __u32 l3_off, const __u32 ip_len, const int grow,
+					     const __u32 len)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
 	if (data + l3_off + ip_len > data_end)
 		return NULL;
-	if (mg_icmp_push_l2(ctx, l3_off, grow))
+	if (mg_icmp_push_l2(ctx, iface, l3_off, grow))
 		return NULL;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -194,7 +202,7 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 	struct mg_icmp_hdr *icmp;
 	__s64 sum;
 
-	iph = mg_icmp_prepend(ctx, l3_off, sizeof(*iph), sizeof(*iph) + sizeof(*icmp), MG_ICMP4_LEN);
+	iph = mg_icmp_prepend(ctx, iface, l3_off, sizeof(*iph), sizeof(*iph) + sizeof(*icmp), MG_ICMP4_LEN);
 	if (!iph)
 		return -1;
 	icmp = (void *)(iph + 1);
@@ -243,7 +251,7 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 	struct mg_icmp_hdr *icmp6;
 	__s64 sum;
 
-	ip6 = mg_icmp_prepend(ctx, l3_off, sizeof(*ip6), sizeof(*ip6) + sizeof(*icmp6), MG_ICMP6_LEN);
+	ip6 = mg_icmp_prepend(ctx, iface, l3_off, sizeof(*ip6), sizeof(*ip6) + sizeof(*icmp6), MG_ICMP6_LEN);
 	if (!ip6)
 		return -1;
 	icmp6 = (void *)(ip6 + 1);
@@ -269,7 +277,12 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 	return mg_cut_tail(ctx, l3_off + MG_ICMP6_LEN);
 }
 
-/* One instance per VLAN depth keeps every packet offset a constant for the verifier. */
+/*
+ * One instance per VLAN depth keeps every packet offset a constant for the verifier: one for
+ * each depth the parser accepts, so a change to MG_MAX_VLAN_TAGS must add or remove one.
+ */
+_Static_assert(MG_MAX_VLAN_TAGS == 2, "mg_icmp_build has one instance per VLAN depth: 0, 1 and 2");
+
 static __always_inline int mg_icmp_build(struct xdp_md *ctx, const struct mg_packet *pkt,
 					 const struct mg_iface *iface, __u32 mtu)
 {
@@ -280,13 +293,17 @@ static __always_inline int mg_icmp_build(struct xdp_md *ctx, const struct mg_pac
 			return mg_icmp4_build(ctx, ETH_HLEN, iface, mtu);
 		if (pkt->nvlan == 1)
 			return mg_icmp4_build(ctx, ETH_HLEN + tag, iface, mtu);
-		return mg_icmp4_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+		if (pkt->nvlan == 2)
+			return mg_icmp4_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+		return -1;
 	}
 	if (pkt->nvlan == 0)
 		return mg_icmp6_build(ctx, ETH_HLEN, iface, mtu);
 	if (pkt->nvlan == 1)
 		return mg_icmp6_build(ctx, ETH_HLEN + tag, iface, mtu);
-	return mg_icmp6_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+	if (pkt->nvlan == 2)
+		return mg_icmp6_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
+	return -1;
 }
 
 #endif /* MTUGUARD_ICMP_BPF_H */

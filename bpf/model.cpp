@@ -124,19 +124,20 @@ bool icmp4_is_error(uint8_t type)
     return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
 
-// The L2 header with the MAC addresses swapped and the VLAN tags kept.
-std::vector<uint8_t> reply_l2(std::span<const uint8_t> f, size_t l3)
+// The L2 header back to the sender, from the interface's own MAC (never the frame's destination,
+// which may be a group address), the VLAN tags kept.
+std::vector<uint8_t> reply_l2(std::span<const uint8_t> f, size_t l3, const mg_iface &iface)
 {
     std::vector<uint8_t> out(f.begin(), f.begin() + l3);
     std::memcpy(out.data(), f.data() + 6, 6);
-    std::memcpy(out.data() + 6, f.data(), 6);
+    std::memcpy(out.data() + 6, iface.mac, 6);
     return out;
 }
 
 std::vector<uint8_t> frag_needed(std::span<const uint8_t> f, size_t l3, const mg_iface &iface,
                                  uint32_t mtu)
 {
-    std::vector<uint8_t> out = reply_l2(f, l3);
+    std::vector<uint8_t> out = reply_l2(f, l3, iface);
     const size_t ip = out.size();
     out.resize(ip + 28);
     out[ip] = 0x45;
@@ -158,7 +159,7 @@ std::vector<uint8_t> frag_needed(std::span<const uint8_t> f, size_t l3, const mg
 std::vector<uint8_t> packet_too_big(std::span<const uint8_t> f, size_t l3, const mg_iface &iface,
                                     uint32_t mtu)
 {
-    std::vector<uint8_t> out = reply_l2(f, l3);
+    std::vector<uint8_t> out = reply_l2(f, l3, iface);
     const size_t ip = out.size();
     const uint16_t length = 8 + MG_ICMP6_QUOTE;
     out.resize(ip + 48);
@@ -408,7 +409,7 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
             return done(MG_REASON_SUPPRESSED_MULTICAST);
         if (ipv4_bad_source(src))
             return done(MG_REASON_SUPPRESSED_BAD_SOURCE);
-        if (!state.iface || l3_only || !state.iface->has_src4)
+        if (!state.iface || l3_only || !state.iface->has_src4 || !state.iface->has_mac)
             return done(MG_REASON_SUPPRESSED_NO_ADDRESS);
         source.bytes[10] = source.bytes[11] = 0xff;
         std::memcpy(&source.bytes[12], src, 4);
@@ -420,7 +421,7 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
             return done(MG_REASON_SUPPRESSED_ICMP_ERROR);
         if (ipv6_bad_source(src))
             return done(MG_REASON_SUPPRESSED_BAD_SOURCE);
-        if (!state.iface || l3_only || !state.iface->has_src6)
+        if (!state.iface || l3_only || !state.iface->has_src6 || !state.iface->has_mac)
             return done(MG_REASON_SUPPRESSED_NO_ADDRESS);
         std::memcpy(source.bytes, src, 16);
     }

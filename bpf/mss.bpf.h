@@ -93,7 +93,8 @@ static __always_inline __u32 mg_tcp_syn_offset(struct xdp_md *ctx, const struct 
 			l4_off = up.l4_off;
 		}
 	}
-	l4_off &= 0x3fff;
+	/* IPv4: at most MG_L3_OFF_MAX + 60; IPv6: mg_parse_upper6 stops at MG_HEADER_OFF_MAX */
+	l4_off &= MG_HEADER_OFF_MAX;
 	flags = data + l4_off + 13;
 	if ((void *)(flags + 1) > data_end || !(*flags & MG_TCP_FLAG_SYN))
 		return 0;
@@ -109,7 +110,7 @@ __attribute__((noinline)) int mg_mss_rewrite(struct xdp_md *ctx, __u32 l4_off, _
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct tcphdr *tcp = data + (l4_off & 0x3fff);
+	struct tcphdr *tcp = data + (l4_off & MG_HEADER_OFF_MAX); /* mg_tcp_syn_offset's bound */
 	__u32 options, pos = 0;
 	__u8 *opt;
 
@@ -171,6 +172,7 @@ __attribute__((noinline)) int mg_mss_rewrite(struct xdp_md *ctx, __u32 l4_off, _
 
 static __always_inline void mg_mss_clamp(struct xdp_md *ctx, const struct mg_packet *pkt,
 					 const struct mg_iface *iface,
+					 const struct mg_settings *settings,
 					 union mg_policy policy, __u32 mtu)
 {
 	__u32 l4_off = mg_tcp_syn_offset(ctx, pkt);
@@ -179,7 +181,7 @@ static __always_inline void mg_mss_clamp(struct xdp_md *ctx, const struct mg_pac
 	if (!l4_off)
 		return;
 	enabled = policy.mss_clamp == MG_MSS_ON ||
-		  (policy.mss_clamp == MG_MSS_DEFAULT && mg_settings.mss_clamp);
+		  (policy.mss_clamp == MG_MSS_DEFAULT && settings->mss_clamp);
 	if (!enabled) {
 		mg_count_mss(iface, pkt, MG_MSS_DISABLED);
 		return;

@@ -47,7 +47,8 @@ static __always_inline int mg_clear_df(struct xdp_md *ctx, const struct mg_packe
 }
 
 static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packet *pkt,
-				       const struct mg_iface *iface, __u32 threshold,
+				       const struct mg_iface *iface,
+				       const struct mg_settings *settings, __u32 threshold,
 				       struct mg_session_stats *stats, __u64 now)
 {
 	struct mg_addr source;
@@ -55,7 +56,7 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 	int suppressed;
 	__u64 flow;
 
-	switch (mg_settings.action) {
+	switch (settings->action) {
 	case MG_ACTION_DROP:
 		return MG_REASON_DROPPED;
 	case MG_ACTION_MONITOR:
@@ -69,34 +70,35 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 	suppressed = mg_icmp_suppression(ctx, pkt, iface, &source, &up);
 	if (suppressed)
 		return suppressed;
-	if (!mg_icmp_may_send(&source, now))
+	if (!mg_icmp_may_send(settings, &source, now))
 		return MG_REASON_ICMP_RATELIMITED;
 	flow = mg_flow_of(ctx, pkt, &up); /* before the packet becomes the error */
 	if (mg_icmp_build(ctx, pkt, iface, threshold))
 		return MG_REASON_ICMP_FAILED;
-	mg_flow_answered(flow, iface, now);
+	mg_flow_answered(flow, iface, now, threshold);
 	stats->icmp_sent++;
 	return MG_REASON_ICMP_SENT;
 }
 
 static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet *pkt,
-				      const struct mg_iface *iface)
+				      const struct mg_iface *iface,
+				      const struct mg_settings *settings)
 {
-	struct mg_session *session = mg_session_lookup(pkt);
 	struct mg_session_stats *stats;
+	struct mg_session *session;
 	union mg_policy policy;
 	__u32 mtu, threshold;
 	__u64 now;
 
+	session = mg_session_lookup(pkt, settings, &policy);
 	if (!session)
 		return MG_REASON_NO_SESSION;
-	policy = mg_policy_of(session);
 	mtu = mg_effective_mtu(policy);
 	threshold = mtu;
 	if (pkt->family == MG_FAMILY_IPV6 && threshold < MG_IPV6_MIN_MTU)
 		threshold = MG_IPV6_MIN_MTU;
 	if (pkt->l3_len <= mtu) {
-		mg_mss_clamp(ctx, pkt, iface, policy, mtu);
+		mg_mss_clamp(ctx, pkt, iface, settings, policy, mtu);
 		return MG_REASON_WITHIN_MTU;
 	}
 	/* No single frame exceeds its interface's MTU: this is GRO's work (generic XDP). */
@@ -117,21 +119,20 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 		return MG_REASON_IPV6_BELOW_MIN;
 	if (pkt->family == MG_FAMILY_IPV4 && !pkt->df)
 		return MG_REASON_FRAGMENTED;
-	return mg_oversize(ctx, pkt, iface, threshold, stats, now);
+	return mg_oversize(ctx, pkt, iface, settings, threshold, stats, now);
 }
 
 /* From a client: nothing to enforce on the way in (the tunnel carries it), but its SYNs
  * announce the MSS the server will send with. */
 static __always_inline int mg_from_client(struct xdp_md *ctx, const struct mg_packet *pkt,
-					  const struct mg_iface *iface)
+					  const struct mg_iface *iface,
+					  const struct mg_settings *settings)
 {
-	struct mg_session *session = mg_session_lookup(pkt);
 	union mg_policy policy;
 
-	if (!session)
+	if (!mg_session_lookup(pkt, settings, &policy))
 		return MG_REASON_NO_SESSION;
-	policy = mg_policy_of(session);
-	mg_mss_clamp(ctx, pkt, iface, policy, mg_effective_mtu(policy));
+	mg_mss_clamp(ctx, pkt, iface, settings, policy, mg_effective_mtu(policy));
 	return MG_REASON_FROM_CLIENT;
 }
 

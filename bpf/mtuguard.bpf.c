@@ -27,8 +27,12 @@ int mtuguard_xdp(struct xdp_md *ctx)
 	pkt.df = 0;
 	pkt.eth_group = 0;
 	reason = mg_parse(ctx, iface, &pkt);
-	if (reason == MG_PARSED)
-		reason = pkt.from_client ? mg_from_client(ctx, &pkt, iface) : mg_enforce(ctx, &pkt, iface);
+	if (reason == MG_PARSED) {
+		const struct mg_settings *settings = mg_settings_now();
+
+		reason = pkt.from_client ? mg_from_client(ctx, &pkt, iface, settings) :
+					   mg_enforce(ctx, &pkt, iface, settings);
+	}
 	return mg_count_exit(iface, &pkt, reason);
 }
 

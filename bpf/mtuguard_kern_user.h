@@ -200,7 +200,8 @@ struct mg_session_stats {
 /*
  * A session's first 8 bytes are its policy. In a client pool's array (mg_direct4/6) the daemon
  * rewrites them in place with one 8-byte store, so the program reads them with one 8-byte load
- * (mg_policy_of): a packet sees the whole old or the whole new policy, never a mix.
+ * (mg_policy_of) and decides everything on that copy, whether the slot is empty included: a
+ * packet sees the whole old or the whole new policy, never a mix.
  */
 struct mg_session {
 	__u16 dtls_mtu; /* 0 only in an empty client pool slot: no session */
@@ -240,7 +241,7 @@ struct mg_client_pools {
  * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
  * another ABI instead of reading them wrongly.
  */
-#define MG_ABI_VERSION 5
+#define MG_ABI_VERSION 6
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {
@@ -260,6 +261,8 @@ static inline const char *mg_direction_name(__u32 direction)
 	return direction == MG_DIR_FROM_CLIENT ? "from_client" : "to_client";
 }
 
+#define MG_MAC_LEN 6
+
 /* Per attached interface, filled by the daemon; keyed by ifindex. */
 struct mg_iface {
 	__u32 slot; /* counter slot, 1 .. MG_MAX_IFACES - 1; 0 = no interface (direct table) */
@@ -270,6 +273,13 @@ struct mg_iface {
 	__u8 has_src6;
 	__u8 direction; /* enum mg_direction */
 	__u8 l3_only;   /* no Ethernet header: a tun device such as ocserv's vpnsN */
+	/*
+	 * The interface's own MAC address, the source of the ICMP errors it sends: not the
+	 * destination of the frame being answered, which may be a group address.
+	 */
+	__u8 mac[MG_MAC_LEN];
+	__u8 has_mac;
+	__u8 pad;
 };
 
 /* What happened to the MSS option of a session's TCP SYN or SYN-ACK, one counter each; named as
@@ -311,7 +321,14 @@ static inline __u32 mg_mss_index(__u32 slot, __u32 direction, __u32 outcome)
 /*
  * Runtime settings, a global of the program that the daemon writes through the skeleton. The
  * token bucket's fill times are precomputed here so the data path never divides.
+ *
+ * They are published whole, never written in place: the program holds MG_SETTINGS_SLOTS of them
+ * and an index (config.bpf.h). The daemon writes a complete value into the slot no packet is
+ * reading and flips the index with one store; a packet reads the index once and is judged by
+ * that slot alone, so it sees the old settings or the new ones, never a mix of the two.
  */
+#define MG_SETTINGS_SLOTS 2
+
 struct mg_bucket_config {
 	__u64 rate;    /* tokens per second; 0 means no limit */
 	__u64 burst;   /* bucket size in tokens */
@@ -381,11 +398,17 @@ static inline __u32 mg_counter_index(__u32 slot, __u32 family, __u32 reason)
 
 #define MG_COUNTER_ENTRIES (MG_MAX_IFACES * MG_FAMILY_COUNT * MG_REASON_COUNT)
 
-/* A flow answered with an ICMP error (flows.bpf.h), in its slot flow % MG_ANSWERED_FLOWS. */
+/*
+ * A flow answered with an ICMP error (flows.bpf.h), in its slot flow % MG_ANSWERED_FLOWS. Its
+ * window is the run of errors it has been sent without a quiet gap and with one MTU.
+ */
 struct mg_answered_flow {
 	__u64 flow;              /* mg_flow_hash() of the flow; 0: the slot is empty */
-	__u64 first_answered_ns; /* mg_now() of its first error */
-	__u64 unheeded;          /* oversize packets answered again a second or more later */
+	__u64 first_answered_ns; /* mg_now() of the first error of its window */
+	__u64 last_answered_ns;  /* mg_now() of its latest error */
+	__u64 unheeded;          /* oversize packets answered a second or more into a window */
+	__u32 mtu;               /* the MTU its window's errors announce */
+	__u32 pad;
 };
 
 /*

@@ -108,7 +108,9 @@ static __always_inline void mg_observe(void *data, void *data_end, __u32 frame_l
 		return;
 	if (pkt.next_header != IPPROTO_TCP && pkt.next_header != IPPROTO_UDP)
 		return;
-	l4 = mg_observe_l4(data, data_end, &pkt) & 0xff; /* at most 22 + 60: a bound for the verifier */
+	/* at most MG_L3_OFF_MAX + 60: the mask is the verifier's bound, a no-op on the value */
+	_Static_assert(MG_L3_OFF_MAX + 60 <= 0xff, "the mask must keep every transport offset");
+	l4 = mg_observe_l4(data, data_end, &pkt) & 0xff;
 	if (!l4)
 		return;
 	mg_peer_mapped(&pkt, &peer);

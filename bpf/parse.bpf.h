@@ -30,6 +30,24 @@ struct mg_vlan_hdr {
 	__be16 encapsulated_proto;
 };
 
+/*
+ * The furthest the IP header can start: Ethernet and every tag parsed. Where an offset comes back
+ * from the stack as a full-range scalar, masking it with MG_L3_OFF_MASK gives the verifier its
+ * bound again; the mask is a no-op only while it covers every offset the parser can produce.
+ */
+#define MG_L3_OFF_MAX (ETH_HLEN + MG_MAX_VLAN_TAGS * sizeof(struct mg_vlan_hdr))
+#define MG_L3_OFF_MASK 0x1f
+_Static_assert(MG_L3_OFF_MAX <= MG_L3_OFF_MASK && (MG_L3_OFF_MASK & (MG_L3_OFF_MASK + 1)) == 0,
+	       "MG_L3_OFF_MASK must keep every IP header offset the parser produces");
+/*
+ * The furthest an upper-layer header is looked for (mg_parse_upper6 stops there): keeps the
+ * verifier's bound on every offset into the headers under its 64 KiB packet limit. Offsets
+ * below it are masked with it where the verifier needs the bound again.
+ */
+#define MG_HEADER_OFF_MAX 0x3fff
+_Static_assert((MG_HEADER_OFF_MAX & (MG_HEADER_OFF_MAX + 1)) == 0, "MG_HEADER_OFF_MAX is a mask too");
+_Static_assert(MG_L3_OFF_MAX + 60 <= MG_HEADER_OFF_MAX, "an IPv4 header with options lies within it");
+
 struct mg_packet {
 	__u32 frame_len;
 	__u32 l3_off;  /* offset of the IP header in the frame */
@@ -65,11 +83,12 @@ struct mg_upper {
 
 /*
  * The IP header of a parsed packet. The offset comes back from the stack as a full-range
- * scalar; the mask (a no-op for 14, 18 and 22) gives the verifier its bound again.
+ * scalar; the mask (a no-op for every offset up to MG_L3_OFF_MAX) gives the verifier its bound
+ * again.
  */
 static __always_inline void *mg_l3(void *data, const struct mg_packet *pkt)
 {
-	return data + (pkt->l3_off & 0x1f);
+	return data + (pkt->l3_off & MG_L3_OFF_MASK);
 }
 
 static __always_inline void mg_map_ipv4(struct mg_addr *a, __be32 v4)
@@ -242,12 +261,12 @@ static __always_inline void mg_parse_upper6(void *data, void *data_end,
 #pragma unroll
 	for (int i = 0; i < MG_MAX_EXT_HEADERS; i++) {
 		/*
-		 * The mask keeps the verifier's bound on off + 8 under its 64 KiB packet limit; it
-		 * never changes off, which stays below end and so below one page of frame.
+		 * The mask keeps the verifier's bound on off + 8 under its 64 KiB packet limit; the
+		 * test after it makes it a no-op for every offset that is used.
 		 */
-		__u8 *hdr = data + (off & 0x3fff);
+		__u8 *hdr = data + (off & MG_HEADER_OFF_MAX);
 
-		if (off > 0x3fff)
+		if (off > MG_HEADER_OFF_MAX)
 			return;
 
 		switch (next) {

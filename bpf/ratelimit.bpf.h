@@ -56,9 +56,9 @@ static __always_inline int mg_bucket_take(struct mg_bucket *bucket, __u64 capaci
 	return granted;
 }
 
-static __always_inline int mg_source_may_send(const struct mg_addr *source, __u64 now)
+static __always_inline int mg_source_may_send(const struct mg_bucket_config *config,
+					      const struct mg_addr *source, __u64 now)
 {
-	const struct mg_bucket_config *config = &mg_settings.icmp_per_source;
 	struct mg_bucket *bucket;
 
 	if (!config->rate)
@@ -77,9 +77,8 @@ static __always_inline int mg_source_may_send(const struct mg_addr *source, __u6
 			      config->rate, now);
 }
 
-static __always_inline int mg_global_may_send(__u64 now)
+static __always_inline int mg_global_may_send(const struct mg_bucket_config *config, __u64 now)
 {
-	const struct mg_bucket_config *config = &mg_settings.icmp_global;
 	__u64 capacity = config->burst * MG_NSEC_PER_SEC;
 	__u64 fill_ns = config->fill_ns;
 	__u64 rate = config->rate;
@@ -103,9 +102,11 @@ static __always_inline int mg_global_may_send(__u64 now)
  * mg_now() (the tick, 1-10 ms), read once per oversize packet by the caller: tokens come back a
  * tick's worth at a time, which keeps the rate exact over any interval longer than a tick.
  */
-static __always_inline int mg_icmp_may_send(const struct mg_addr *source, __u64 now)
+static __always_inline int mg_icmp_may_send(const struct mg_settings *settings,
+					    const struct mg_addr *source, __u64 now)
 {
-	return mg_source_may_send(source, now) && mg_global_may_send(now);
+	return mg_source_may_send(&settings->icmp_per_source, source, now) &&
+	       mg_global_may_send(&settings->icmp_global, now);
 }
 
 #endif /* MTUGUARD_RATELIMIT_BPF_H */

@@ -71,47 +71,6 @@ struct {
 	__type(value, __u32);
 } mg_abi SEC(".maps");
 
-/* A client pool slot: an empty one is no session (and no pool prefix covers it). */
-static __always_inline struct mg_session *mg_direct_slot(void *map, __u32 offset)
-{
-	struct mg_session *slot = bpf_map_lookup_elem(map, &offset);
-
-	return slot && slot->dtls_mtu ? slot : NULL;
-}
-
-/*
- * A client pool's slot answers for its address whatever it holds: the daemon keeps every
- * session in the pool there and fills the others with their pool prefix's policy. Elsewhere
- * the hash, then the trie, which is skipped while no pool of the family exists: most packets
- * are no session.
- */
-static __always_inline struct mg_session *mg_session_lookup(const struct mg_packet *pkt)
-{
-	__u32 pool_bit = pkt->family == MG_FAMILY_IPV4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
-	struct mg_session *session;
-	struct mg_pool_key key;
-	__u32 offset, words[4];
-
-	if (pkt->family == MG_FAMILY_IPV4) {
-		offset = bpf_ntohl(pkt->peer4) - mg_client_pools.first4;
-		if (offset < mg_client_pools.size4)
-			return mg_direct_slot(&mg_direct4, offset);
-		session = bpf_map_lookup_elem(&mg_sessions4, &pkt->peer4);
-	} else {
-		__builtin_memcpy(words, pkt->peer6.bytes, sizeof(words));
-		offset = bpf_ntohl(words[3]) - mg_client_pools.first6;
-		if (offset < mg_client_pools.size6 && words[0] == mg_client_pools.prefix6[0] &&
-		    words[1] == mg_client_pools.prefix6[1] && words[2] == mg_client_pools.prefix6[2])
-			return mg_direct_slot(&mg_direct6, offset);
-		session = bpf_map_lookup_elem(&mg_sessions6, &pkt->peer6);
-	}
-	if (session || !(mg_settings.has_pools & pool_bit))
-		return session;
-	key.prefixlen = 8 * MG_ADDR_LEN;
-	mg_peer_mapped(pkt, &key.addr);
-	return bpf_map_lookup_elem(&mg_pools, &key);
-}
-
 /* A session's policy, read with one 8-byte load (see struct mg_session). */
 union mg_policy {
 	__u64 word;
@@ -131,6 +90,62 @@ static __always_inline union mg_policy mg_policy_of(const struct mg_session *ses
 
 	policy.word = *(const volatile __u64 *)session;
 	return policy;
+}
+
+/*
+ * A client pool slot: an empty one is no session (and no pool prefix covers it). Whether it is
+ * empty is decided on the same copy of the policy the packet is then judged by: the daemon may
+ * empty the slot between any two loads, and a second load would judge the packet by an all-zero
+ * policy (an MTU of 0).
+ */
+static __always_inline struct mg_session *mg_direct_slot(void *map, __u32 offset,
+							 union mg_policy *policy)
+{
+	struct mg_session *slot = bpf_map_lookup_elem(map, &offset);
+
+	if (!slot)
+		return NULL;
+	*policy = mg_policy_of(slot);
+	return policy->dtls_mtu ? slot : NULL;
+}
+
+/*
+ * A client pool's slot answers for its address whatever it holds: the daemon keeps every
+ * session in the pool there and fills the others with their pool prefix's policy. Elsewhere
+ * the hash, then the trie, which is skipped while no pool of the family exists: most packets
+ * are no session. The session's policy comes back in `policy`, loaded once: the packet is
+ * judged by that copy alone.
+ */
+static __always_inline struct mg_session *mg_session_lookup(const struct mg_packet *pkt,
+							    const struct mg_settings *settings,
+							    union mg_policy *policy)
+{
+	__u32 pool_bit = pkt->family == MG_FAMILY_IPV4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
+	struct mg_session *session;
+	struct mg_pool_key key;
+	__u32 offset, words[4];
+
+	if (pkt->family == MG_FAMILY_IPV4) {
+		offset = bpf_ntohl(pkt->peer4) - mg_client_pools.first4;
+		if (offset < mg_client_pools.size4)
+			return mg_direct_slot(&mg_direct4, offset, policy);
+		session = bpf_map_lookup_elem(&mg_sessions4, &pkt->peer4);
+	} else {
+		__builtin_memcpy(words, pkt->peer6.bytes, sizeof(words));
+		offset = bpf_ntohl(words[3]) - mg_client_pools.first6;
+		if (offset < mg_client_pools.size6 && words[0] == mg_client_pools.prefix6[0] &&
+		    words[1] == mg_client_pools.prefix6[1] && words[2] == mg_client_pools.prefix6[2])
+			return mg_direct_slot(&mg_direct6, offset, policy);
+		session = bpf_map_lookup_elem(&mg_sessions6, &pkt->peer6);
+	}
+	if (!session && (settings->has_pools & pool_bit)) {
+		key.prefixlen = 8 * MG_ADDR_LEN;
+		mg_peer_mapped(pkt, &key.addr);
+		session = bpf_map_lookup_elem(&mg_pools, &key);
+	}
+	if (session)
+		*policy = mg_policy_of(session);
+	return session;
 }
 
 static __always_inline __u32 mg_effective_mtu(union mg_policy policy)

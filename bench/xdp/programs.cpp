@@ -85,7 +85,9 @@ IcmpWarm::IcmpWarm(const Datapath &datapath, const std::vector<Prefix> &client_p
     const Prefix *pool4 = nullptr, *pool6 = nullptr;
     for (const Prefix &pool : client_pools)
         (pool.ipv4 ? pool4 : pool6) = &pool;
-    skel_->bss->mg_settings = datapath.settings();
+    // Not running yet: the live settings slot is written directly.
+    skel_->bss->mg_settings_index = 0;
+    skel_->bss->mg_settings[0] = datapath.settings();
     skel_->bss->mg_client_pools = pools_setting(pool4, pool6);
     skel_->bss->mg_clock = program_clock();
 }

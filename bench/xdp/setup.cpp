@@ -8,6 +8,7 @@
 #include "bench.hpp"
 #include "kernel/client_pool.hpp"
 #include "kernel/settings.hpp"
+#include "packet.hpp"
 
 namespace mtuguard::bench {
 namespace {
@@ -69,6 +70,8 @@ void define_policy(Instances &in)
     std::memcpy(in.iface.icmp_src4, &answer4.bytes[12], 4);
     std::memcpy(in.iface.icmp_src6, answer6.bytes, 16);
     in.iface.has_src4 = in.iface.has_src6 = 1;
+    std::memcpy(in.iface.mac, test::gateway_mac.data(), sizeof(in.iface.mac));
+    in.iface.has_mac = 1;
     in.session.dtls_mtu = session_mtu;
     in.session.tls_mtu = session_mtu - 100; // not in use: the session rides DTLS
     in.session.transport = MG_TRANSPORT_DTLS;

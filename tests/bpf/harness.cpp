@@ -68,6 +68,8 @@ mg_iface ProgramTest::default_iface() const
     std::memcpy(iface.icmp_src4, v4.data(), 4);
     std::memcpy(iface.icmp_src6, v6.data(), 16);
     iface.has_src4 = iface.has_src6 = 1;
+    std::memcpy(iface.mac, gateway_mac.data(), sizeof(iface.mac));
+    iface.has_mac = 1;
     return iface;
 }
 

@@ -5,6 +5,9 @@
 #include <bpf/bpf.h>
 #include <time.h>
 
+#include <cstring>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
@@ -75,7 +78,7 @@ protected:
     {
         ASSERT_EQ(out.size(), l3 + 576);
         EXPECT_TRUE(std::equal(in.begin(), in.begin() + 6, out.begin() + 6)) << "dst MAC = sender's";
-        EXPECT_TRUE(std::equal(in.begin() + 6, in.begin() + 12, out.begin())) << "src MAC = ours";
+        EXPECT_TRUE(std::equal(gateway_mac.begin(), gateway_mac.end(), out.begin() + 6)) << "src MAC = ours";
         EXPECT_TRUE(std::equal(in.begin() + 12, in.begin() + l3, out.begin() + 12)) << "tags, type kept";
         std::span<const uint8_t> ip(&out[l3], 576);
         EXPECT_EQ(ip[0], 0x45);
@@ -99,7 +102,7 @@ protected:
     {
         ASSERT_EQ(out.size(), l3 + 1280);
         EXPECT_TRUE(std::equal(in.begin(), in.begin() + 6, out.begin() + 6));
-        EXPECT_TRUE(std::equal(in.begin() + 6, in.begin() + 12, out.begin()));
+        EXPECT_TRUE(std::equal(gateway_mac.begin(), gateway_mac.end(), out.begin() + 6));
         EXPECT_TRUE(std::equal(in.begin() + 12, in.begin() + l3, out.begin() + 12));
         std::span<const uint8_t> ip(&out[l3], 1280);
         EXPECT_EQ(get32(ip, 0), 0x60000000u);
@@ -163,7 +166,9 @@ TEST_P(Enforcement, AFlowStillOversizeASecondAfterItsErrorIsUnheeded)
     EXPECT_EQ(seen[0].second.unheeded, 0u);
     EXPECT_EQ(datapath->unheeded().at(test_slot), 0u);
 
-    seen[0].second.first_answered_ns = 1; // answered long ago
+    // answered since a second and a half, the latest error just now
+    ASSERT_GT(seen[0].second.first_answered_ns, 1'500'000'000ull);
+    seen[0].second.first_answered_ns -= 1'500'000'000ull;
     ASSERT_EQ(bpf_map_update_elem(flows, &seen[0].first, &seen[0].second, BPF_ANY), 0);
     expect(tcp(0x39), MG_REASON_ICMP_SENT);
     expect(tcp(0x3a), MG_REASON_ICMP_SENT); // another source port: another flow, answered first now
@@ -174,6 +179,87 @@ TEST_P(Enforcement, AFlowStillOversizeASecondAfterItsErrorIsUnheeded)
         unheeded += value.unheeded;
     EXPECT_EQ(unheeded, 1u);
     EXPECT_EQ(datapath->unheeded().at(test_slot), 1u);
+}
+
+// A flow whose sender heeded its error and was answered again a minute later (its MTU cache
+// expired) is a new error, not an ignored one: the flow's window starts again, and only what it
+// still sends a second into that window counts. So does one answered with another MTU (the
+// session's fell) however soon.
+TEST_P(Enforcement, AFlowAnsweredAgainAfterAQuietMinuteIsNotUnheeded)
+{
+    Ipv4Packet p = v4(1400);
+    p.upper = {0x30, 0x39, 0x01, 0xbb, 0, 0, 0, 1};
+    const Bytes tcp = p.build();
+    const int flows = datapath->map_fd("mg_answered_flows");
+    expect(tcp, MG_REASON_ICMP_SENT);
+    uint32_t index = 0;
+    mg_answered_flow mine{};
+    for (; index < MG_ANSWERED_FLOWS; index++) {
+        ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &mine), 0);
+        if (mine.flow)
+            break;
+    }
+    ASSERT_LT(index, MG_ANSWERED_FLOWS) << "the flow was not remembered";
+    const uint64_t answered = mine.first_answered_ns;
+    ASSERT_GT(answered, 60'000'000'000ull);
+    EXPECT_EQ(mine.last_answered_ns, answered);
+    EXPECT_EQ(mine.mtu, 1347u);
+    mine.first_answered_ns = mine.last_answered_ns = answered - 60'000'000'000ull; // once, a minute ago
+    ASSERT_EQ(bpf_map_update_elem(flows, &index, &mine, BPF_ANY), 0);
+
+    expect(tcp, MG_REASON_ICMP_SENT);
+    mg_answered_flow now{};
+    ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &now), 0);
+    EXPECT_EQ(now.unheeded, 0u);
+    EXPECT_EQ(datapath->unheeded().at(test_slot), 0u);
+    EXPECT_GE(now.first_answered_ns, answered) << "a new window";
+    EXPECT_EQ(now.last_answered_ns, now.first_answered_ns);
+
+    // Answered without a pause since five seconds, but until now about another MTU.
+    now.first_answered_ns -= 5'000'000'000ull;
+    now.last_answered_ns -= 500'000'000ull;
+    now.mtu = 1418;
+    ASSERT_EQ(bpf_map_update_elem(flows, &index, &now, BPF_ANY), 0);
+    expect(tcp, MG_REASON_ICMP_SENT);
+    ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &now), 0);
+    EXPECT_EQ(now.unheeded, 0u);
+    EXPECT_EQ(now.mtu, 1347u);
+    EXPECT_EQ(datapath->unheeded().at(test_slot), 0u);
+
+    // The same, about the same MTU: a sender that ignores its errors.
+    now.first_answered_ns -= 5'000'000'000ull;
+    now.last_answered_ns -= 500'000'000ull;
+    ASSERT_EQ(bpf_map_update_elem(flows, &index, &now, BPF_ANY), 0);
+    expect(tcp, MG_REASON_ICMP_SENT);
+    ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &now), 0);
+    EXPECT_EQ(now.unheeded, 1u);
+    EXPECT_EQ(datapath->unheeded().at(test_slot), 1u);
+}
+
+// The flow is found by its own ports wherever the header chain puts them: behind a kilobyte of
+// IPv6 destination options, two flows that differ only in their ports are two flows.
+TEST_P(Enforcement, FlowsBehindALongHeaderChainAreToldApartByTheirPorts)
+{
+    auto udp = [](uint16_t sport) {
+        Ipv6Packet q = v6(1400);
+        q.next_header = 60;
+        q.extension_headers.assign(1048, 0); // 131 units of 8 bytes, Pad1 options
+        q.extension_headers[0] = 17;
+        q.extension_headers[1] = 130;
+        q.upper = udp_header(sport, 4433, 1400 - 40 - 1048);
+        return q.build();
+    };
+    expect(udp(40000), MG_REASON_ICMP_SENT);
+    expect(udp(40001), MG_REASON_ICMP_SENT);
+    const int flows = datapath->map_fd("mg_answered_flows");
+    std::set<uint64_t> seen;
+    for (uint32_t index = 0; index < MG_ANSWERED_FLOWS; index++) {
+        mg_answered_flow value{};
+        ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &value), 0);
+        if (value.flow)
+            seen.insert(value.flow);
+    }
+    EXPECT_EQ(seen.size(), 2u);
 }
 
 // The table is direct-mapped: a flow answered into a slot another flow holds takes it over and
@@ -194,7 +280,11 @@ TEST_P(Enforcement, AFlowAnsweredIntoAnotherFlowsSlotTakesItOverUncounted)
     }
     ASSERT_LT(index, MG_ANSWERED_FLOWS) << "the flow was not remembered";
 
-    const mg_answered_flow other{mine.flow + MG_ANSWERED_FLOWS, 1, 7}; // same slot, answered long ago
+    const mg_answered_flow other{.flow = mine.flow + MG_ANSWERED_FLOWS, // same slot, answered long ago
+                                 .first_answered_ns = 1,
+                                 .last_answered_ns = 1,
+                                 .unheeded = 7,
+                                 .mtu = 1347};
     ASSERT_EQ(bpf_map_update_elem(flows, &index, &other, BPF_ANY), 0);
     expect(tcp, MG_REASON_ICMP_SENT);
     mg_answered_flow now{};
@@ -440,6 +530,36 @@ TEST_P(Enforcement, Ipv6MulticastDestinationStillGetsPacketTooBig)
     q.dst = "ff0e::1";
     q.l2.dst = {0x33, 0x33, 0, 0, 0, 1};
     expect(q.build(), MG_REASON_ICMP_SENT); // RFC 4443 2.4(e.2)
+}
+
+// An error leaves from the interface's own MAC address, whatever the offending frame was sent
+// to: a group address as a source would be refused by every receiver (IEEE 802.3 3.2.3).
+TEST_P(Enforcement, AnErrorLeavesFromTheInterfacesOwnMac)
+{
+    add_session("ff0e::1,dtls-mtu=1418,tls-mtu=1347");
+    Ipv6Packet q = v6(1348);
+    q.dst = "ff0e::1";
+    q.l2.dst = {0x33, 0x33, 0, 0, 0, 1};
+    Bytes out = expect(q.build(), MG_REASON_ICMP_SENT).frame;
+    ASSERT_GE(out.size(), 12u);
+    EXPECT_EQ(hex({out.data() + 6, 6}), hex(gateway_mac)) << "src MAC = the interface's";
+    EXPECT_EQ(hex({out.data(), 6}), hex(server_mac)) << "dst MAC = the sender's";
+
+    // The interface's MAC, not the frame's destination: here they differ.
+    mg_iface iface = default_iface();
+    const Mac own = {0x02, 0x00, 0x00, 0x00, 0x00, 0xaa};
+    std::memcpy(iface.mac, own.data(), sizeof(iface.mac));
+    set_iface(iface);
+    out = expect(v4(1348).build(), MG_REASON_ICMP_SENT).frame;
+    EXPECT_EQ(hex({out.data() + 6, 6}), hex(own));
+    out = expect(v6(1348).build(), MG_REASON_ICMP_SENT).frame;
+    EXPECT_EQ(hex({out.data() + 6, 6}), hex(own));
+
+    // Without a MAC address of its own, the interface has nothing to answer from.
+    iface.has_mac = 0;
+    set_iface(iface);
+    expect(v4(1348).build(), MG_REASON_SUPPRESSED_NO_ADDRESS);
+    expect(v6(1348).build(), MG_REASON_SUPPRESSED_NO_ADDRESS);
 }
 
 TEST_P(Enforcement, Ipv6FragmentsGetPacketTooBig)

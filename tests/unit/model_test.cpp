@@ -28,6 +28,8 @@ model::State seed_state()
     auto src = test::ipv4("192.0.2.1");
     std::memcpy(iface.icmp_src4, src.data(), 4);
     iface.has_src4 = 1;
+    std::memcpy(iface.mac, test::gateway_mac.data(), sizeof(iface.mac));
+    iface.has_mac = 1;
     state.iface = iface;
     return state;
 }

@@ -37,6 +37,10 @@ mg_iface make_iface(const InterfaceInfo &info, uint32_t slot, const Config &conf
     iface.slot = slot;
     iface.mtu = info.mtu;
     iface.l3_only = info.l3_only;
+    if (info.mac) {
+        std::memcpy(iface.mac, info.mac->data(), sizeof(iface.mac));
+        iface.has_mac = 1;
+    }
     iface.direction = std::find(config.client_ifaces.begin(), config.client_ifaces.end(), info.name) !=
                               config.client_ifaces.end()
                           ? MG_DIR_FROM_CLIENT
@@ -182,7 +186,8 @@ void Agent::refresh_interface_locked(size_t i, const Config &config)
         return;
     }
     if (now->ifindex == info.ifindex && links_[i].attached()) {
-        if (now->mtu != info.mtu || now->address4 != info.address4 || now->address6 != info.address6)
+        if (now->mtu != info.mtu || now->address4 != info.address4 || now->address6 != info.address6 ||
+            now->mac != info.mac)
             log::info(info.name + ": mtu " + std::to_string(now->mtu) + ", ICMP source addresses as the interface has them now");
         info = *now;
         datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));

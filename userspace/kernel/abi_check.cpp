@@ -24,7 +24,8 @@ MG_LAYOUT(mg_addr, 16);
 MG_LAYOUT(mg_session, 32, dtls_mtu, 0, tls_mtu, 2, transport, 4, source, 5, mss_clamp, 6, flags, 7, stats, 8);
 MG_LAYOUT(mg_session_stats, 24);
 MG_LAYOUT(mg_pool_key, 20, addr, 4);
-MG_LAYOUT(mg_iface, 32, mtu, 4, icmp_src4, 8, icmp_src6, 12, has_src4, 28, direction, 30);
+MG_LAYOUT(mg_iface, 40, mtu, 4, icmp_src4, 8, icmp_src6, 12, has_src4, 28, direction, 30, l3_only, 31, mac, 32,
+          has_mac, 38);
 MG_LAYOUT(mg_bucket_config, 24);
 MG_LAYOUT(mg_client_pools, 32, prefix6, 8, first6, 20, size6, 24);
 MG_LAYOUT(mg_settings, 64, mss_clamp, 8, icmp_global, 16, icmp_per_source, 40);
@@ -33,7 +34,7 @@ MG_LAYOUT(mg_locked_bucket, 24, bucket, 8);
 MG_LAYOUT(mg_counter, 16);
 MG_LAYOUT(mg_client_obs, 96, last_syn_ns, 48, other_udp_port, 88);
 MG_LAYOUT(mg_observe_settings, 8);
-MG_LAYOUT(mg_answered_flow, 24);
+MG_LAYOUT(mg_answered_flow, 40, first_answered_ns, 8, last_answered_ns, 16, unheeded, 24, mtu, 32);
 
 static_assert(MG_REASON_ICMP_SENT == MG_REASON_COUNT - 1, "ICMP_SENT must stay last: it is the one XDP_TX reason");
 static_assert(MG_ICMP4_QUOTE % 4 == 0 && MG_ICMP6_QUOTE % 4 == 0, "bpf_csum_diff sums whole words");

@@ -3,7 +3,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <arpa/inet.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 #include "common/log.hpp"
 #include "kernel/pins.hpp"
@@ -29,6 +32,16 @@ SessionEntry make_entry(const mg_addr &addr, unsigned mapped_length, const mg_se
     e.prefix.length = e.prefix.ipv4 ? mapped_length - 96 : mapped_length;
     e.session = session;
     return e;
+}
+
+// Waits until no packet that started before the call is still being judged. XDP programs run
+// inside RCU read-side sections (the driver's poll, generic XDP's receive path, BPF_PROG_TEST_RUN
+// alike), and MEMBARRIER_CMD_GLOBAL returns after an RCU grace period. Where it is unavailable
+// (nohz_full), a pause many times longer than any one program run, which never sleeps, stands in.
+void wait_for_packets_in_flight()
+{
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
 // Walks a map with get_next_key; `visit` gets each key and value.
@@ -101,6 +114,8 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std:
                                      "(--client-pool, or its default from a pool prefix or ocserv): start with the pools they were made for, or run "
                                      "`mtuguardctl detach` to remove the old state, or use another --pin-path");
         skel_->bss->mg_client_pools = pools;
+        // Fresh globals have no reader until attached; adopted ones are the running program's.
+        retired_settings_read_ = adopted_;
         skel_->bss->mg_clock = program_clock();
         map_slots(client_pools);
     } catch (...) {
@@ -182,15 +197,36 @@ void Datapath::unpin()
     rmdir(pin_dir_.c_str());
 }
 
-void Datapath::set_settings(const mg_settings &settings)
+static_assert(sizeof(mtuguard_bpf::mtuguard_bpf__bss::mg_settings) == MG_SETTINGS_SLOTS * sizeof(mg_settings),
+              "the program's settings slots are not what the ABI header says");
+
+// The slot the index does not name is written whole, then the index flips with one release
+// store. A packet that read the index before the flip may still be reading the other slot: it is
+// rewritten only after the next grace period, which the next publish waits for first.
+void Datapath::publish_settings(const mg_settings &settings)
 {
-    // Keep the pool bits: they follow the pool map, not the configuration.
-    uint32_t pools = skel_->bss->mg_settings.has_pools;
-    skel_->bss->mg_settings = settings;
-    skel_->bss->mg_settings.has_pools = pools;
+    auto *bss = skel_->bss;
+    const uint32_t live = __atomic_load_n(&bss->mg_settings_index, __ATOMIC_ACQUIRE) & (MG_SETTINGS_SLOTS - 1);
+    const uint32_t spare = live ^ 1;
+    if (retired_settings_read_)
+        wait_for_packets_in_flight();
+    bss->mg_settings[spare] = settings;
+    __atomic_store_n(&bss->mg_settings_index, spare, __ATOMIC_RELEASE);
+    retired_settings_read_ = true;
 }
 
-const mg_settings &Datapath::settings() const { return skel_->bss->mg_settings; }
+void Datapath::set_settings(const mg_settings &settings)
+{
+    mg_settings next = settings;
+    next.has_pools = this->settings().has_pools;
+    publish_settings(next);
+}
+
+const mg_settings &Datapath::settings() const
+{
+    const auto *bss = skel_->bss;
+    return bss->mg_settings[__atomic_load_n(&bss->mg_settings_index, __ATOMIC_ACQUIRE) & (MG_SETTINGS_SLOTS - 1)];
+}
 
 // Interfaces below MG_IFINDEX_DIRECT live in the array the program indexes directly (slot 0 marks
 // an empty entry), the rest in the hash.
@@ -262,7 +298,12 @@ void Datapath::set_session(const Prefix &prefix, const mg_session &session)
         mg_pool_key key = prefix.pool_key();
         err = bpf_map__update_elem(skel_->maps.mg_pools, &key, sizeof(key), &session, sizeof(session), BPF_ANY);
         if (!err) {
-            skel_->bss->mg_settings.has_pools |= prefix.ipv4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
+            const uint32_t bit = prefix.ipv4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
+            if (!(settings().has_pools & bit)) {
+                mg_settings next = settings();
+                next.has_pools |= bit;
+                publish_settings(next);
+            }
             refill_slots();
         }
         if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)

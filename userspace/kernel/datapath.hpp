@@ -52,7 +52,12 @@ public:
     // Removes the map pins (the maps go when the last program using them does).
     void unpin();
 
+    // Publishes new settings whole (struct mg_settings): written into the slot no packet reads,
+    // then made live with one store; each packet sees the old or the new, never a mix. The pool
+    // bits are kept: they follow the pool map, not the configuration. May wait for a grace
+    // period (a few milliseconds) before it writes.
     void set_settings(const mg_settings &settings);
+    // The live settings.
     const mg_settings &settings() const;
     void set_iface(uint32_t ifindex, const mg_iface &iface);
     void delete_iface(uint32_t ifindex);
@@ -107,6 +112,7 @@ private:
     void refill_slots();
     void load_batch(::bpf_map *map, const std::vector<SessionEntry> &sessions, const std::vector<size_t> &which,
                     std::vector<size_t> &written);
+    void publish_settings(const mg_settings &settings);
 
     mtuguard_bpf *skel_ = nullptr;
     Slots slots_[2]; // IPv4, IPv6
@@ -114,6 +120,9 @@ private:
     std::optional<PinDirLock> lock_; // held from before the pins are read until this is gone
     bool adopted_ = false;
     bool kept_ = false;
+    // Packets may still be reading the settings slot that is not live (it was live until the
+    // last publish, or another daemon's program shares the pinned globals).
+    bool retired_settings_read_ = true;
 };
 
 } // namespace mtuguard

@@ -1,6 +1,7 @@
 #include "kernel/interface.hpp"
 
 #include <ifaddrs.h>
+#include <net/if_arp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -27,6 +28,23 @@ uint32_t interface_mtu(const std::string &name)
     return mtu > 0 ? mtu : 0;
 }
 
+// An Ethernet interface's own MAC address: the source of the ICMP errors it sends.
+std::optional<std::array<uint8_t, 6>> interface_mac(const std::string &name)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return std::nullopt;
+    ifreq request{};
+    std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    const bool ok = ioctl(fd, SIOCGIFHWADDR, &request) == 0 && request.ifr_hwaddr.sa_family == ARPHRD_ETHER;
+    close(fd);
+    if (!ok)
+        return std::nullopt;
+    std::array<uint8_t, 6> mac;
+    std::memcpy(mac.data(), request.ifr_hwaddr.sa_data, mac.size());
+    return mac;
+}
+
 bool link_local(const in6_addr &a) { return a.s6_addr[0] == 0xfe && (a.s6_addr[1] & 0xc0) == 0x80; }
 
 } // namespace
@@ -44,6 +62,8 @@ InterfaceInfo query_interface(const std::string &name)
     int link_type = 1;
     type >> link_type;
     info.l3_only = link_type != 1;
+    if (!info.l3_only)
+        info.mac = interface_mac(name);
 
     ifaddrs *list = nullptr;
     if (getifaddrs(&list) != 0)

@@ -1,7 +1,9 @@
 // What the daemon needs to know of an interface it attaches to: its index, its MTU (a longer
-// IP packet can only be a GRO aggregate) and the addresses ICMP errors are sent from.
+// IP packet can only be a GRO aggregate) and the addresses ICMP errors are sent from, its MAC
+// address included.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +17,7 @@ struct InterfaceInfo {
     uint32_t ifindex = 0;
     uint32_t mtu = 0;
     bool l3_only = false; // no Ethernet header (ARPHRD_NONE): a tun device
+    std::optional<std::array<uint8_t, 6>> mac; // an Ethernet interface's own address
     std::optional<Prefix> address4;
     std::optional<Prefix> address6; // a global address if there is one, else link-local
 };
