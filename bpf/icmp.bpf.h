@@ -195,12 +195,26 @@ static __always_inline void *mg_icmp_prepend(struct xdp_md *ctx, const struct mg
 	return data + l3_off;
 }
 
+/*
+ * The error's last step: its checksum, from `len` bytes at `start` plus `extra` (what the pseudo
+ * header adds that is not in the packet), and the frame cut to end at `end`.
+ */
+static __always_inline int mg_icmp_finish(struct xdp_md *ctx, struct mg_icmp_hdr *icmp, void *start,
+					  const __u32 len, const __s64 extra, const __u32 end)
+{
+	const __s64 sum = mg_csum_span(start, len);
+
+	if (sum < 0)
+		return -1;
+	icmp->checksum = mg_csum_fold(sum + extra);
+	return mg_cut_tail(ctx, end);
+}
+
 static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off,
 					  const struct mg_iface *iface, __u32 mtu)
 {
 	struct iphdr *iph, *orig;
 	struct mg_icmp_hdr *icmp;
-	__s64 sum;
 
 	iph = mg_icmp_prepend(ctx, iface, l3_off, sizeof(*iph), sizeof(*iph) + sizeof(*icmp), MG_ICMP4_LEN);
 	if (!iph)
@@ -227,11 +241,7 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 	icmp->checksum = 0;
 	icmp->mtu_word = bpf_htonl(mtu & 0xffff);
 	/* ICMP header + quote = 556 bytes: one call, or 512 + 44 */
-	sum = mg_csum_span(icmp, sizeof(*icmp) + MG_ICMP4_QUOTE);
-	if (sum < 0)
-		return -1;
-	icmp->checksum = mg_csum_fold(sum);
-	return mg_cut_tail(ctx, l3_off + MG_ICMP4_LEN);
+	return mg_icmp_finish(ctx, icmp, icmp, sizeof(*icmp) + MG_ICMP4_QUOTE, 0, l3_off + MG_ICMP4_LEN);
 }
 
 /*
@@ -249,7 +259,6 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 {
 	struct ipv6hdr *ip6, *orig;
 	struct mg_icmp_hdr *icmp6;
-	__s64 sum;
 
 	ip6 = mg_icmp_prepend(ctx, iface, l3_off, sizeof(*ip6), sizeof(*ip6) + sizeof(*icmp6), MG_ICMP6_LEN);
 	if (!ip6)
@@ -268,13 +277,10 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 	icmp6->code = 0;
 	icmp6->checksum = 0;
 	icmp6->mtu_word = bpf_htonl(mtu);
-	sum = mg_csum_span((void *)ip6 + MG_ICMP6_SUM_START, MG_ICMP6_SUM_LEN);
-	if (sum < 0)
-		return -1;
-	sum += bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
-	sum += bpf_htonl(IPPROTO_ICMPV6);
-	icmp6->checksum = mg_csum_fold(sum);
-	return mg_cut_tail(ctx, l3_off + MG_ICMP6_LEN);
+	return mg_icmp_finish(ctx, icmp6, (void *)ip6 + MG_ICMP6_SUM_START, MG_ICMP6_SUM_LEN,
+			      (__s64)bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE) +
+				      (__s64)bpf_htonl(IPPROTO_ICMPV6),
+			      l3_off + MG_ICMP6_LEN);
 }
 
 /*
