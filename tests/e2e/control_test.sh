@@ -173,6 +173,13 @@ test_session_lifecycle()
         "$(json_get 'd["sessions"][0]["oversize_packets"]' "$list")"
     mg_assert_eq "icmp_sent" "$icmp" "$(json_get 'd["sessions"][0]["icmp_sent"]' "$list")"
     mg_note "session list: oversize_packets=$oversize icmp_sent=$icmp source=mtuguardctl"
+    # The output format after the command, and as -j: the same answer.
+    ctl_ok session list "$MG_CLIENT4" -o json
+    mg_assert_eq "session list ADDR -o json: the same transport" dtls \
+        "$(json_get 'd["sessions"][0]["transport"]' "$CTL_OUT")"
+    ctl_ok -j session list "$MG_CLIENT4"
+    mg_assert_eq "-j session list ADDR: the same effective MTU" "$DTLS_MTU" \
+        "$(json_get 'd["sessions"][0]["effective_mtu"]' "$CTL_OUT")"
 
     # status and stats: JSON, the interface attached, the program the one on the wire.
     ctl_ok -o json status

@@ -7,7 +7,7 @@
 
 namespace mtuguard::ctl {
 
-const char *const help_text = R"(Usage: mtuguardctl [--socket PATH] [-o table|json] COMMAND ...
+const char *const help_text = R"(Usage: mtuguardctl [--socket PATH] [-o table|json | -j] COMMAND ...
 
 Commands:
   session add ADDR[/PREFIX] (--dtls-mtu N --tls-mtu N | --cipher C [--base-mtu N]
@@ -31,7 +31,9 @@ Commands:
 
 Options:
   --socket PATH     the daemon's control socket (default /run/mtuguard/control.sock)
-  -o, --output FMT  table (default) or json, for every command that reads
+  -o, --output FMT  table (default) or json, for every command that reads; before or after
+                    the command
+  -j, --json        the same as -o json
   -h, --help        this help; `mtuguardctl COMMAND --help` for one command
   --version
 
@@ -155,6 +157,27 @@ void Invocation::expect_words(size_t min, size_t max) const
                     " (see mtuguardctl " + command + " --help)");
 }
 
+namespace {
+
+// -o FMT, --output FMT, --output=FMT or -j (as `ip` and `bpftool` spell JSON output) at argv[i]:
+// stores the format and steps past it. Taken before or after the command, so that a script can
+// add it to any command line.
+bool take_output(const std::vector<std::string> &argv, size_t &i, std::string &output)
+{
+    const std::string &a = argv[i];
+    if ((a == "-o" || a == "--output") && i + 1 < argv.size())
+        output = argv[++i];
+    else if (a.rfind("--output=", 0) == 0)
+        output = a.substr(9);
+    else if (a == "-j" || a == "--json")
+        output = "json";
+    else
+        return false;
+    return true;
+}
+
+} // namespace
+
 Invocation parse_invocation(const std::vector<std::string> &argv)
 {
     Invocation in;
@@ -162,12 +185,12 @@ Invocation parse_invocation(const std::vector<std::string> &argv)
     size_t i = 0;
     for (; i < argv.size(); ++i) {
         const std::string &a = argv[i];
-        if ((a == "--socket" || a == "-o" || a == "--output") && i + 1 < argv.size())
-            (a == "--socket" ? socket_path : output) = argv[++i];
+        if (take_output(argv, i, output))
+            continue;
+        if (a == "--socket" && i + 1 < argv.size())
+            socket_path = argv[++i];
         else if (a.rfind("--socket=", 0) == 0)
             socket_path = a.substr(9);
-        else if (a.rfind("--output=", 0) == 0)
-            output = a.substr(9);
         else if (a == "--version") {
             std::cout << "mtuguardctl " MTUGUARD_VERSION "\n";
             in.done = true;
@@ -179,12 +202,15 @@ Invocation parse_invocation(const std::vector<std::string> &argv)
         } else
             break;
     }
-    if (output != "table" && output != "json")
-        throw Usage("-o " + output + ": expected table or json");
     if (i == argv.size())
         throw Usage("no command given");
+    std::vector<std::string> rest;
+    for (size_t j = i; j < argv.size(); ++j)
+        if (!take_output(argv, j, output))
+            rest.push_back(argv[j]);
+    if (output != "table" && output != "json")
+        throw Usage("-o " + output + ": expected table or json");
     in.as_json = output == "json";
-    std::vector<std::string> rest(argv.begin() + i, argv.end());
     std::string &command = in.command;
     command = rest[0];
     if (command == "session") {
