@@ -30,7 +30,8 @@ Commands:
   detach [--pin-path DIR]        remove the programs and the pinned state (stops enforcement)
 
 Options:
-  --socket PATH     the daemon's control socket (default /run/mtuguard/control.sock)
+  --socket PATH     the daemon's control socket (default /run/mtuguard/control.sock);
+  --control-socket PATH  the same, as mtuguardd spells it
   -o, --output FMT  table (default) or json, for every command that reads; before or after
                     the command
   -j, --json        the same as -o json
@@ -187,10 +188,11 @@ Invocation parse_invocation(const std::vector<std::string> &argv)
         const std::string &a = argv[i];
         if (take_output(argv, i, output))
             continue;
-        if (a == "--socket" && i + 1 < argv.size())
+        // --control-socket as mtuguardd spells it, --socket for short
+        if ((a == "--socket" || a == "--control-socket") && i + 1 < argv.size())
             socket_path = argv[++i];
-        else if (a.rfind("--socket=", 0) == 0)
-            socket_path = a.substr(9);
+        else if (a.rfind("--socket=", 0) == 0 || a.rfind("--control-socket=", 0) == 0)
+            socket_path = a.substr(a.find('=') + 1);
         else if (a == "--version") {
             std::cout << "mtuguardctl " MTUGUARD_VERSION "\n";
             in.done = true;
