@@ -35,6 +35,17 @@ protected:
                       "2001:db8:9::/48,dtls-mtu=1400,tls-mtu=1300,transport=tls"});
     }
 
+    // The one flow the answered-flows table holds, and its slot.
+    static void only_answered_flow(int flows, uint32_t &index, mg_answered_flow &flow)
+    {
+        for (index = 0; index < MG_ANSWERED_FLOWS; index++) {
+            ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &flow), 0);
+            if (flow.flow)
+                return;
+        }
+        FAIL() << "the flow was not remembered";
+    }
+
     void set_action(mg_action action)
     {
         mg_settings s = model.settings;
@@ -194,12 +205,7 @@ TEST_P(Enforcement, AFlowAnsweredAgainAfterAQuietMinuteIsNotUnheeded)
     expect(tcp, MG_REASON_ICMP_SENT);
     uint32_t index = 0;
     mg_answered_flow mine{};
-    for (; index < MG_ANSWERED_FLOWS; index++) {
-        ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &mine), 0);
-        if (mine.flow)
-            break;
-    }
-    ASSERT_LT(index, MG_ANSWERED_FLOWS) << "the flow was not remembered";
+    ASSERT_NO_FATAL_FAILURE(only_answered_flow(flows, index, mine));
     const uint64_t answered = mine.first_answered_ns;
     ASSERT_GT(answered, 60'000'000'000ull);
     EXPECT_EQ(mine.last_answered_ns, answered);
@@ -273,12 +279,7 @@ TEST_P(Enforcement, AFlowAnsweredIntoAnotherFlowsSlotTakesItOverUncounted)
     expect(tcp, MG_REASON_ICMP_SENT);
     uint32_t index = 0;
     mg_answered_flow mine{};
-    for (; index < MG_ANSWERED_FLOWS; index++) {
-        ASSERT_EQ(bpf_map_lookup_elem(flows, &index, &mine), 0);
-        if (mine.flow)
-            break;
-    }
-    ASSERT_LT(index, MG_ANSWERED_FLOWS) << "the flow was not remembered";
+    ASSERT_NO_FATAL_FAILURE(only_answered_flow(flows, index, mine));
 
     const mg_answered_flow other{.flow = mine.flow + MG_ANSWERED_FLOWS, // same slot, answered long ago
                                  .first_answered_ns = 1,
