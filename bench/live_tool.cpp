@@ -5,8 +5,8 @@
 //   mtuguard_live attach --ifname IF --program pass|count
 //
 // send: BPF_PROG_TEST_RUN in live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES) runs
-// tests/tools/live_frames.bpf.c's live_gen (through tests/tools/live_frames.hpp) on copies of one template frame and transmits each out of IF (XDP_TX with IF as the
-// ingress interface), as fast as one CPU can make them, for S seconds: IPv4 UDP frames of BYTES
+// live_frames.bpf.c's live_gen (through live_frames.hpp) on copies of one template frame and
+// transmits each out of IF (XDP_TX with IF as the ingress interface), as fast as one CPU can make them, for S seconds: IPv4 UDP frames of BYTES
 // at the IP layer, to the next of N destinations from ADDR up. The kernel hands each batch to the
 // veth peer and lets its NAPI run before the next batch, on this CPU: the frames are forwarded by
 // the gateway in the same softirq, so the rate is what the whole path sustains. With

@@ -12,10 +12,10 @@
 #   | srv0                           |   | gw-in [XDP mtuguard]    gw-vpn  |   |       cli0 |
 #   | 192.0.2.10/24                  +---+ 192.0.2.1/24        10.8.0.1/24 +---+ 10.8.0.5   |
 #   +--------------------------------+   +---------------------------------+   +------------+
-#    mtuguard_xdp_flood: 1400-byte DF    session 10.8.0.5, TLS MTU 1347
+#    mtuguard_flood: 1400-byte DF        session 10.8.0.5, TLS MTU 1347
 #    UDP to 10.8.0.5 from 198.18.x.y     --icmp-rate 1000 --icmp-burst 200
-#    (BPF_PROG_TEST_RUN live frames,     --icmp-rate-per-source 100 --icmp-burst-per-source 20
-#    XDP_TX out of srv0)             --> drop; frag-needed (rate-limited) back out of gw-in
+#    (a packet socket on srv0)           --icmp-rate-per-source 100 --icmp-burst-per-source 20
+#                                    --> drop; frag-needed (rate-limited) back out of gw-in
 #    tcpdump on srv0: every frag-needed <--
 #    ping -s 1000 to the client during the flood ------------------------------------>
 #
@@ -39,7 +39,7 @@ set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-MG_FLOOD=${MTUGUARD_FLOOD:-$MG_BUILD_DIR/tests/tools/mtuguard_xdp_flood}
+MG_FLOOD=${MTUGUARD_FLOOD:-$MG_BUILD_DIR/tests/tools/mtuguard_flood}
 TLS_MTU=1347
 SESSION4="$MG_CLIENT4,dtls-mtu=1418,tls-mtu=$TLS_MTU,transport=tls"
 FLOOD_SIZE=1400
@@ -63,22 +63,15 @@ oversize_counters()
         "$CTL_OUT"
 }
 
-# flood ARGS...: mtuguard_xdp_flood out of srv0 toward the client; sets FLOOD_OUT.
+# flood ARGS...: mtuguard_flood out of srv0 toward the client; sets FLOOD_OUT. Its `frames` are
+# those srv0 took, so those that reached gw-in; `refused` those it turned away (a full ring, when
+# the gateway's NAPI falls behind on this shared machine).
 flood()
 {
     FLOOD_OUT=$(ip netns exec "$NS_SERVER" "$MG_FLOOD" --ifname srv0 --src-mac "$MG_MAC_SRV0" \
         --dst-mac "$MG_MAC_GW_IN" --dst "$MG_CLIENT4" --size "$FLOOD_SIZE" "$@" 2>&1) ||
-        mg_fail "mtuguard_xdp_flood $* failed: $FLOOD_OUT"
+        mg_fail "mtuguard_flood $* failed: $FLOOD_OUT"
 }
-
-# veth_stat NS IF NAME: one of `ethtool -S` counters of a veth.
-veth_stat() { ip netns exec "$1" ethtool -S "$2" | sed -n "s/^ *$3: //p"; }
-
-# flood_counters_start / flood_arrived: how many frames srv0 handed to gw-in by XDP (its veth
-# counter), the generator's frames less any a full ring turned away (when the gateway's NAPI
-# falls behind on this shared machine).
-flood_counters_start() { XMIT0=$(veth_stat "$NS_SERVER" srv0 tx_queue_0_xdp_xmit); }
-flood_arrived() { echo $(($(veth_stat "$NS_SERVER" srv0 tx_queue_0_xdp_xmit) - XMIT0)); }
 
 # The bucket reads the program's clock (jiffies scaled to ns, bpf/clock.bpf.h): its time trails
 # the real one by up to a tick, so over a window of S seconds it can grant RATE x (S + one tick)
@@ -138,7 +131,7 @@ at_least() { awk -v r="$1" -v s="$2" 'BEGIN { printf "%d\n", int(0.9 * r * s) }'
 
 test_spoofed_flood()
 {
-    local sent0 limited0 sent limited frames arrived seconds pps summary span ceiling floor ping_pid
+    local sent0 limited0 sent limited refused arrived seconds pps summary span ceiling floor ping_pid
     start_daemon
     read -r sent0 limited0 <<<"$(oversize_counters)"
     mg_capture_start "$NS_SERVER" srv0 "$MG_TMP/flood.pcap" 96 'icmp and icmp[0] == 3 and icmp[1] == 4'
@@ -147,14 +140,13 @@ test_spoofed_flood()
     # Within-MTU traffic through the same interface during the flood: 100 pings over 2 s.
     mg_ns_bg "$NS_SERVER" "$MG_TMP/pings.log" timeout 30 ping -n -M "do" -s 1000 -i 0.02 -c 100 -W 2 "$MG_CLIENT4"
     ping_pid=$MG_BG_PID
-    flood_counters_start
     flood --source 198.18.0.1 --sources 4096 --pps 200000 --seconds 3
     mg_wait_exit "$ping_pid" 30
     mg_capture_stop "$capture" "$MG_TMP/flood.pcap"
 
-    frames=$(mg_kv frames "$FLOOD_OUT")
+    arrived=$(mg_kv frames "$FLOOD_OUT")
+    refused=$(mg_kv refused "$FLOOD_OUT")
     seconds=$(mg_kv seconds "$FLOOD_OUT")
-    arrived=$(flood_arrived)
     pps=$(awk -v n="$arrived" -v s="$seconds" 'BEGIN { printf "%d\n", n / s }')
     read -r sent limited <<<"$(oversize_counters)"
     sent=$((sent - sent0))
@@ -163,7 +155,7 @@ test_spoofed_flood()
     span=$(mg_kv span "$summary")
     ceiling=$(allowed "$ICMP_RATE" "$ICMP_BURST" "$span")
     floor=$(at_least "$ICMP_RATE" "$seconds")
-    mg_note "flood: $frames frames of $FLOOD_SIZE bytes from 4096 sources in $seconds s; $arrived reached gw-in ($((frames - arrived)) turned away by a full ring) = $pps pps"
+    mg_note "flood: $arrived frames of $FLOOD_SIZE bytes from 4096 sources reached gw-in in $seconds s ($refused turned away by a full ring) = $pps pps"
     mg_note "mtuguard: $sent frag-needed sent, $limited rate-limited; allowed $ICMP_RATE/s x ($span s, first to last on the wire, + a $TICK s tick + $DELIVERY s delivery) + $ICMP_BURST = $ceiling"
     mg_note "on the wire at srv0: $(mg_kv count "$summary") frag-needed (mtu $(mg_kv mtus "$summary")), $(mg_kv min_len "$summary")-$(mg_kv max_len "$summary") bytes each, quoting up to $(mg_kv quoted_max "$summary") bytes, to $(mg_kv destinations "$summary") sources (at most $(mg_kv max_per_destination "$summary") each)"
     mg_note "pings within the MTU during the flood: $(grep transmitted "$MG_TMP/pings.log")"
@@ -190,18 +182,17 @@ test_spoofed_flood()
 
 test_noisy_source()
 {
-    local sent0 limited0 sent limited frames arrived seconds pps summary span ceiling floor
+    local sent0 limited0 sent limited refused arrived seconds pps summary span ceiling floor
     start_daemon
     read -r sent0 limited0 <<<"$(oversize_counters)"
     mg_capture_start "$NS_SERVER" srv0 "$MG_TMP/noisy.pcap" 96 'icmp and icmp[0] == 3 and icmp[1] == 4'
     local capture=$MG_CAPTURE_PID
-    flood_counters_start
     flood --source 198.51.100.7 --sources 1 --pps 100000 --seconds 2
     mg_capture_stop "$capture" "$MG_TMP/noisy.pcap"
 
-    frames=$(mg_kv frames "$FLOOD_OUT")
+    arrived=$(mg_kv frames "$FLOOD_OUT")
+    refused=$(mg_kv refused "$FLOOD_OUT")
     seconds=$(mg_kv seconds "$FLOOD_OUT")
-    arrived=$(flood_arrived)
     pps=$(awk -v n="$arrived" -v s="$seconds" 'BEGIN { printf "%d\n", n / s }')
     read -r sent limited <<<"$(oversize_counters)"
     sent=$((sent - sent0))
@@ -210,7 +201,7 @@ test_noisy_source()
     span=$(mg_kv span "$summary")
     ceiling=$(allowed "$SOURCE_RATE" "$SOURCE_BURST" "$span")
     floor=$(at_least "$SOURCE_RATE" "$seconds")
-    mg_note "flood: $frames frames from 198.51.100.7 in $seconds s; $arrived reached gw-in = $pps pps"
+    mg_note "flood: $arrived frames from 198.51.100.7 reached gw-in in $seconds s ($refused turned away) = $pps pps"
     mg_note "mtuguard: $sent frag-needed sent, $limited rate-limited; allowed to one source $SOURCE_RATE/s x ($span s + a $TICK s tick + $DELIVERY s delivery) + $SOURCE_BURST = $ceiling"
     mg_note "on the wire: $(mg_kv count "$summary") frag-needed to $(mg_kv destinations "$summary") destination(s), $(mg_kv max_len "$summary") bytes at most"
     mg_assert_cmp "flood rate reaching gw-in (pps)" "$pps" -ge 100000

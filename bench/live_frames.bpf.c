@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The live-frames generator and its companions, for the hostile-traffic generator
- * (tests/tools/xdp_flood.cpp) and the live benchmark (bench/live_tool.cpp); live_frames.cpp
- * drives it:
+ * The live-frames generator and its companions, for the live benchmark (live_tool.cpp);
+ * live_frames.cpp drives it:
  *
  *   live_gen    run by BPF_PROG_TEST_RUN in live-frames mode: gives each frame the next of
  *               `addr_count` IPv4 addresses from `addr_base`, as its source (`step_source`) or

@@ -1,28 +1,18 @@
-// The user-space side of live_frames.bpf.c, shared by the hostile-traffic generator
-// (xdp_flood.cpp) and the live benchmark's tool (bench/live_tool.cpp): one template frame built
-// by the packet builder, the generator loaded for it, and runs of BPF_PROG_TEST_RUN in
-// live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES) that transmit its copies out of an interface.
+// The user-space side of live_frames.bpf.c, for the live benchmark's tool (live_tool.cpp): one
+// template frame built by the packet builder, the generator loaded for it, and runs of
+// BPF_PROG_TEST_RUN in live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES) that transmit its copies out
+// of an interface.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "packet.hpp"
+#include "tool_options.hpp"
 
 struct live_frames_bpf;
 
 namespace mtuguard::test {
-
-[[noreturn]] void fail(const std::string &what);
-
-// "--name value" pairs from argv[first] on; a name in `flags` takes no value ("1").
-std::map<std::string, std::string> parse_options(int argc, char **argv, int first,
-                                                 const std::set<std::string> &flags = {});
-Mac parse_mac(const std::string &text);
-uint32_t ifindex_of(const std::string &name);
 
 // IPv4 UDP frames to port 9, `size` bytes at the IP layer, zero payload, from `src` to `dst`;
 // the generator steps the source or the destination through `count` addresses from there.

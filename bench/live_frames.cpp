@@ -5,55 +5,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
-#include <net/if.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <stdexcept>
 
 #include "live_frames.skel.h"
 
 namespace mtuguard::test {
-
-void fail(const std::string &what) { throw std::runtime_error(what); }
-
-std::map<std::string, std::string> parse_options(int argc, char **argv, int first, const std::set<std::string> &flags)
-{
-    std::map<std::string, std::string> options;
-    for (int i = first; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a.rfind("--", 0) != 0)
-            fail("unexpected " + a);
-        if (flags.count(a.substr(2))) {
-            options[a.substr(2)] = "1";
-            continue;
-        }
-        if (i + 1 >= argc)
-            fail(a + " needs a value");
-        options[a.substr(2)] = argv[++i];
-    }
-    return options;
-}
-
-Mac parse_mac(const std::string &text)
-{
-    unsigned b[6];
-    if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
-        fail("not a MAC address: " + text);
-    Mac mac;
-    for (int i = 0; i < 6; ++i)
-        mac[i] = uint8_t(b[i]);
-    return mac;
-}
-
-uint32_t ifindex_of(const std::string &name)
-{
-    uint32_t ifindex = if_nametoindex(name.c_str());
-    if (!ifindex)
-        fail("no interface " + name);
-    return ifindex;
-}
 
 LiveFrames::LiveFrames(const LiveFramesSetup &setup) : ifindex_(ifindex_of(setup.ifname))
 {
