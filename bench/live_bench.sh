@@ -256,7 +256,7 @@ cost_ns() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }'
     echo "Measured by \`bench/live_bench.sh\` in the same run: three network namespaces joined by"
     echo "veth pairs, sender → gateway → receiver (the diagram is at the top of the script). The"
     echo "sender is \`build/bench/mtuguard_live send\`: BPF_PROG_TEST_RUN in live-frames mode"
-    echo "(\`BPF_F_TEST_XDP_LIVE_FRAMES\`, batches of 64) runs \`tests/tools/live_frames.bpf.c\`'s \`live_gen\` on"
+    echo "(\`BPF_F_TEST_XDP_LIVE_FRAMES\`, batches of 64) runs \`bench/live_frames.bpf.c\`'s \`live_gen\` on"
     echo "copies of one template and transmits each frame out of the sender's veth (XDP_TX), every"
     echo "frame to the next of N destinations from $dst_base up (N = ${spreads[*]}: the spread), as fast as it can for"
     echo "${seconds} s. The kernel lets the veth peers' NAPI run between batches on the same CPU"
