@@ -162,22 +162,19 @@ int send(std::map<std::string, std::string> o)
     return 0;
 }
 
+int run(int argc, char **argv)
+{
+    if (argc < 2)
+        fail("usage: mtuguard_live send|attach --ifname IF ... (see bench/live_tool.cpp)");
+    const std::string command = argv[1];
+    auto options = parse_options(argc, argv, 2, {"count-replies"});
+    if (command == "send")
+        return send(options);
+    if (command == "attach")
+        return attach(options);
+    fail("unknown command " + command);
+}
+
 } // namespace
 
-int main(int argc, char **argv)
-{
-    try {
-        if (argc < 2)
-            fail("usage: mtuguard_live send|attach --ifname IF ... (see bench/live_tool.cpp)");
-        const std::string command = argv[1];
-        auto options = parse_options(argc, argv, 2, {"count-replies"});
-        if (command == "send")
-            return send(options);
-        if (command == "attach")
-            return attach(options);
-        fail("unknown command " + command);
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "mtuguard_live: %s\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char **argv) { return tool_main("mtuguard_live", run, argc, argv); }

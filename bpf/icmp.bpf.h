@@ -172,27 +172,47 @@ static __always_inline int mg_cut_tail(struct xdp_md *ctx, __u32 len)
 	return bpf_xdp_adjust_tail(ctx, (int)len - (int)(data_end - data));
 }
 
+/* Where the error's parts lie once mg_icmp_prepend made room for them. */
+struct mg_icmp_room {
+	void *ip;		  /* the new IP header */
+	struct mg_icmp_hdr *icmp; /* the new ICMP header, right after it */
+	void *quote;		  /* the offending datagram's IP header, where it was */
+};
+
 /*
- * Makes room for the new IP + ICMP headers (`grow` bytes) in front of the datagram at `l3_off`,
- * which has an IP header of `ip_len` bytes and stays in place as the quote. Returns the new IP
- * header with `len` bytes of the error checked to be in the packet, or NULL.
+ * Makes room for the new IP + ICMP headers in front of the datagram at `l3_off`, which has an IP
+ * header of `ip_len` bytes and stays in place as the quote. Fills `room` with `len` bytes of the
+ * error checked to be in the packet; returns 0, or -1 with the packet unusable.
  */
-static __always_inline void *mg_icmp_prepend(struct xdp_md *ctx, const struct mg_iface *iface,
-					     const __u32 l3_off, const __u32 ip_len, const int grow,
-					     const __u32 len)
+static __always_inline int mg_icmp_prepend(struct xdp_md *ctx, const struct mg_iface *iface,
+					   const __u32 l3_off, const __u32 ip_len, const __u32 len,
+					   struct mg_icmp_room *room)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
 	if (data + l3_off + ip_len > data_end)
-		return NULL;
-	if (mg_icmp_push_l2(ctx, iface, l3_off, grow))
-		return NULL;
+		return -1;
+	if (mg_icmp_push_l2(ctx, iface, l3_off, ip_len + sizeof(struct mg_icmp_hdr)))
+		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	if (data + l3_off + len > data_end)
-		return NULL;
-	return data + l3_off;
+		return -1;
+	room->ip = data + l3_off;
+	room->icmp = room->ip + ip_len;
+	room->quote = (void *)(room->icmp + 1);
+	return 0;
+}
+
+/* The ICMP header's fields; its checksum stays 0 until mg_icmp_finish sums the message. */
+static __always_inline void mg_icmp_header(struct mg_icmp_hdr *icmp, const __u8 type, const __u8 code,
+					   const __be32 mtu_word)
+{
+	icmp->type = type;
+	icmp->code = code;
+	icmp->checksum = 0;
+	icmp->mtu_word = mtu_word;
 }
 
 /*
@@ -213,15 +233,13 @@ static __always_inline int mg_icmp_finish(struct xdp_md *ctx, struct mg_icmp_hdr
 static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off,
 					  const struct mg_iface *iface, __u32 mtu)
 {
+	struct mg_icmp_room room;
 	struct iphdr *iph, *orig;
-	struct mg_icmp_hdr *icmp;
 
-	iph = mg_icmp_prepend(ctx, iface, l3_off, sizeof(*iph), sizeof(*iph) + sizeof(*icmp), MG_ICMP4_LEN);
-	if (!iph)
+	if (mg_icmp_prepend(ctx, iface, l3_off, sizeof(*iph), MG_ICMP4_LEN, &room))
 		return -1;
-	icmp = (void *)(iph + 1);
-	orig = (void *)(icmp + 1); /* the offending datagram, now the quote */
-
+	iph = room.ip;
+	orig = room.quote;
 	iph->version = 4;
 	iph->ihl = 5;
 	iph->tos = MG_TOS_INTERNETWORK_CONTROL;
@@ -236,12 +254,10 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 	/* Summed from the words just written: cheaper than a helper call over the header. */
 	iph->check = mg_csum_fold(mg_sum16((const __u16 *)iph, sizeof(*iph) / 2));
 
-	icmp->type = MG_ICMP_DEST_UNREACH;
-	icmp->code = MG_ICMP_FRAG_NEEDED;
-	icmp->checksum = 0;
-	icmp->mtu_word = bpf_htonl(mtu & 0xffff);
+	mg_icmp_header(room.icmp, MG_ICMP_DEST_UNREACH, MG_ICMP_FRAG_NEEDED, bpf_htonl(mtu & 0xffff));
 	/* ICMP header + quote = 556 bytes: one call, or 512 + 44 */
-	return mg_icmp_finish(ctx, icmp, icmp, sizeof(*icmp) + MG_ICMP4_QUOTE, 0, l3_off + MG_ICMP4_LEN);
+	return mg_icmp_finish(ctx, room.icmp, room.icmp, sizeof(struct mg_icmp_hdr) + MG_ICMP4_QUOTE, 0,
+			      l3_off + MG_ICMP4_LEN);
 }
 
 /*
@@ -257,15 +273,13 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off,
 					  const struct mg_iface *iface, __u32 mtu)
 {
+	struct mg_icmp_room room;
 	struct ipv6hdr *ip6, *orig;
-	struct mg_icmp_hdr *icmp6;
 
-	ip6 = mg_icmp_prepend(ctx, iface, l3_off, sizeof(*ip6), sizeof(*ip6) + sizeof(*icmp6), MG_ICMP6_LEN);
-	if (!ip6)
+	if (mg_icmp_prepend(ctx, iface, l3_off, sizeof(*ip6), MG_ICMP6_LEN, &room))
 		return -1;
-	icmp6 = (void *)(ip6 + 1);
-	orig = (void *)(icmp6 + 1); /* the offending datagram, now the quote */
-
+	ip6 = room.ip;
+	orig = room.quote;
 	*(__be32 *)ip6 = bpf_htonl(6 << 28); /* version 6, traffic class 0, flow label 0 */
 	ip6->payload_len = bpf_htons(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
 	ip6->nexthdr = IPPROTO_ICMPV6;
@@ -273,11 +287,8 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 	ip6->daddr = orig->saddr;
 	__builtin_memcpy(&ip6->saddr, iface->icmp_src6, sizeof(ip6->saddr));
 
-	icmp6->type = MG_ICMPV6_PKT_TOOBIG;
-	icmp6->code = 0;
-	icmp6->checksum = 0;
-	icmp6->mtu_word = bpf_htonl(mtu);
-	return mg_icmp_finish(ctx, icmp6, (void *)ip6 + MG_ICMP6_SUM_START, MG_ICMP6_SUM_LEN,
+	mg_icmp_header(room.icmp, MG_ICMPV6_PKT_TOOBIG, 0, bpf_htonl(mtu));
+	return mg_icmp_finish(ctx, room.icmp, (void *)ip6 + MG_ICMP6_SUM_START, MG_ICMP6_SUM_LEN,
 			      (__s64)bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE) +
 				      (__s64)bpf_htonl(IPPROTO_ICMPV6),
 			      l3_off + MG_ICMP6_LEN);

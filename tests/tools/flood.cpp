@@ -179,12 +179,4 @@ int run(int argc, char **argv)
 
 } // namespace
 
-int main(int argc, char **argv)
-{
-    try {
-        return run(argc, argv);
-    } catch (const std::exception &e) {
-        std::cerr << "mtuguard_flood: " << e.what() << "\n";
-        return 1;
-    }
-}
+int main(int argc, char **argv) { return tool_main("mtuguard_flood", run, argc, argv); }

@@ -10,6 +10,16 @@ namespace mtuguard::test {
 
 void fail(const std::string &what) { throw std::runtime_error(what); }
 
+int tool_main(const char *name, int (*run)(int, char **), int argc, char **argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "%s: %s\n", name, e.what());
+        return 1;
+    }
+}
+
 std::map<std::string, std::string> parse_options(int argc, char **argv, int first, const std::set<std::string> &flags)
 {
     std::map<std::string, std::string> options;

@@ -12,6 +12,8 @@
 namespace mtuguard::test {
 
 [[noreturn]] void fail(const std::string &what);
+// A tool's main: `run`'s exit status, or its failure as "NAME: what" on stderr and status 1.
+int tool_main(const char *name, int (*run)(int, char **), int argc, char **argv);
 
 // "--name value" pairs from argv[first] on; a name in `flags` takes no value ("1").
 std::map<std::string, std::string> parse_options(int argc, char **argv, int first,
