@@ -20,23 +20,13 @@ client_bin=$build/bench/mtuguard_control_bench
 
 markdown=
 sessions=1000000
-many_ifaces=64
+ifaces=64
 round_trips=1000
 flips=20000
 scrapes=200
 flip_window=100
-while (($#)); do
-    case $1 in
-    --markdown) markdown=$2; shift 2 ;;
-    --sessions) sessions=$2; shift 2 ;;
-    --ifaces) many_ifaces=$2; shift 2 ;;
-    --round-trips) round_trips=$2; shift 2 ;;
-    --flips) flips=$2; shift 2 ;;
-    --scrapes) scrapes=$2; shift 2 ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) usage_error "unknown option $1" ;;
-    esac
-done
+bench_options 2,13p markdown sessions ifaces round_trips flips scrapes -- "$@"
+many_ifaces=$ifaces
 bench_require "XDP, bpffs, network namespaces" "$daemon_bin" "$ctl_bin" "$client_bin" -- \
     bpftool jq nsenter ip
 ((flips % 2 == 0 && flips % flip_window == 0)) ||

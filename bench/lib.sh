@@ -17,6 +17,33 @@ daemon_pid=
 log() { echo "$bench: $*" >&2; }
 usage_error() { log "$*"; exit 2; }
 
+# bench_options HELP NAME... -- ARG...: each "--NAME VALUE" among ARG sets the variable NAME
+# (a dash in an option is an underscore in its variable); -h/--help prints the lines of the
+# script's opening comment that the sed range HELP names. Anything else is a usage error.
+bench_options() {
+    local help=$1 names=" " name
+    shift
+    while (($#)) && [[ $1 != -- ]]; do
+        names+="$1 "
+        shift
+    done
+    (($#)) && shift
+    while (($#)); do
+        case $1 in
+        -h | --help) sed -n "$help" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --*)
+            name=${1#--}
+            name=${name//-/_}
+            [[ $names == *" $name "* ]] || usage_error "unknown option $1"
+            (($# >= 2)) || usage_error "$1 needs a value"
+            printf -v "$name" '%s' "$2"
+            shift 2
+            ;;
+        *) usage_error "unknown option $1" ;;
+        esac
+    done
+}
+
 # bench_require WHY-ROOT BINARY... -- TOOL...: root, the built binaries and the tools on PATH.
 bench_require() {
     local why=$1 item

@@ -30,16 +30,7 @@ markdown=
 rounds=5
 seconds=2
 sessions=100000
-while (($#)); do
-    case $1 in
-    --markdown) markdown=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --seconds) seconds=$2; shift 2 ;;
-    --sessions) sessions=$2; shift 2 ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) usage_error "unknown option $1" ;;
-    esac
-done
+bench_options 2,21p markdown rounds seconds sessions -- "$@"
 bench_require "XDP, network namespaces" "$daemon_bin" "$ctl_bin" "$live_bin" -- bpftool jq
 # The agent's first configuration has the sessions in the client pool (from dst_base).
 bench_fits_pool "$sessions"

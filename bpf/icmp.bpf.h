@@ -230,16 +230,11 @@ static __always_inline int mg_icmp_finish(struct xdp_md *ctx, struct mg_icmp_hdr
 	return mg_cut_tail(ctx, end);
 }
 
-static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off,
-					  const struct mg_iface *iface, __u32 mtu)
+static __always_inline int mg_icmp4_fill(struct xdp_md *ctx, const __u32 l3_off,
+					 const struct mg_iface *iface, __u32 mtu, const struct mg_icmp_room *room)
 {
-	struct mg_icmp_room room;
-	struct iphdr *iph, *orig;
+	struct iphdr *iph = room->ip, *orig = room->quote;
 
-	if (mg_icmp_prepend(ctx, iface, l3_off, sizeof(*iph), MG_ICMP4_LEN, &room))
-		return -1;
-	iph = room.ip;
-	orig = room.quote;
 	iph->version = 4;
 	iph->ihl = 5;
 	iph->tos = MG_TOS_INTERNETWORK_CONTROL;
@@ -254,9 +249,9 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 	/* Summed from the words just written: cheaper than a helper call over the header. */
 	iph->check = mg_csum_fold(mg_sum16((const __u16 *)iph, sizeof(*iph) / 2));
 
-	mg_icmp_header(room.icmp, MG_ICMP_DEST_UNREACH, MG_ICMP_FRAG_NEEDED, bpf_htonl(mtu & 0xffff));
+	mg_icmp_header(room->icmp, MG_ICMP_DEST_UNREACH, MG_ICMP_FRAG_NEEDED, bpf_htonl(mtu & 0xffff));
 	/* ICMP header + quote = 556 bytes: one call, or 512 + 44 */
-	return mg_icmp_finish(ctx, room.icmp, room.icmp, sizeof(struct mg_icmp_hdr) + MG_ICMP4_QUOTE, 0,
+	return mg_icmp_finish(ctx, room->icmp, room->icmp, sizeof(struct mg_icmp_hdr) + MG_ICMP4_QUOTE, 0,
 			      l3_off + MG_ICMP4_LEN);
 }
 
@@ -270,16 +265,11 @@ static __always_inline int mg_icmp4_build(struct xdp_md *ctx, const __u32 l3_off
 #define MG_ICMP6_SUM_START __builtin_offsetof(struct ipv6hdr, saddr)
 #define MG_ICMP6_SUM_LEN (MG_ICMP6_LEN - MG_ICMP6_SUM_START)
 
-static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off,
-					  const struct mg_iface *iface, __u32 mtu)
+static __always_inline int mg_icmp6_fill(struct xdp_md *ctx, const __u32 l3_off,
+					 const struct mg_iface *iface, __u32 mtu, const struct mg_icmp_room *room)
 {
-	struct mg_icmp_room room;
-	struct ipv6hdr *ip6, *orig;
+	struct ipv6hdr *ip6 = room->ip, *orig = room->quote;
 
-	if (mg_icmp_prepend(ctx, iface, l3_off, sizeof(*ip6), MG_ICMP6_LEN, &room))
-		return -1;
-	ip6 = room.ip;
-	orig = room.quote;
 	*(__be32 *)ip6 = bpf_htonl(6 << 28); /* version 6, traffic class 0, flow label 0 */
 	ip6->payload_len = bpf_htons(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE);
 	ip6->nexthdr = IPPROTO_ICMPV6;
@@ -287,40 +277,57 @@ static __always_inline int mg_icmp6_build(struct xdp_md *ctx, const __u32 l3_off
 	ip6->daddr = orig->saddr;
 	__builtin_memcpy(&ip6->saddr, iface->icmp_src6, sizeof(ip6->saddr));
 
-	mg_icmp_header(room.icmp, MG_ICMPV6_PKT_TOOBIG, 0, bpf_htonl(mtu));
-	return mg_icmp_finish(ctx, room.icmp, (void *)ip6 + MG_ICMP6_SUM_START, MG_ICMP6_SUM_LEN,
+	mg_icmp_header(room->icmp, MG_ICMPV6_PKT_TOOBIG, 0, bpf_htonl(mtu));
+	return mg_icmp_finish(ctx, room->icmp, (void *)ip6 + MG_ICMP6_SUM_START, MG_ICMP6_SUM_LEN,
 			      (__s64)bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE) +
 				      (__s64)bpf_htonl(IPPROTO_ICMPV6),
 			      l3_off + MG_ICMP6_LEN);
 }
 
 /*
- * One instance per VLAN depth keeps every packet offset a constant for the verifier: one for
- * each depth the parser accepts, so a change to MG_MAX_VLAN_TAGS must add or remove one.
+ * The error for the datagram at `l3_off`, in place of it. `family` is a constant at every call,
+ * so each instance keeps one family's sizes and offsets, constants for the verifier.
  */
-_Static_assert(MG_MAX_VLAN_TAGS == 2, "mg_icmp_build has one instance per VLAN depth: 0, 1 and 2");
+static __always_inline int mg_icmp_build_at(struct xdp_md *ctx, const __u32 l3_off, const __u8 family,
+					    const struct mg_iface *iface, __u32 mtu)
+{
+	const int v4 = family == MG_FAMILY_IPV4;
+	struct mg_icmp_room room;
+
+	if (mg_icmp_prepend(ctx, iface, l3_off, v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr),
+			    v4 ? MG_ICMP4_LEN : MG_ICMP6_LEN, &room))
+		return -1;
+	if (v4)
+		return mg_icmp4_fill(ctx, l3_off, iface, mtu, &room);
+	return mg_icmp6_fill(ctx, l3_off, iface, mtu, &room);
+}
+
+/*
+ * One instance per family and VLAN depth keeps every packet offset a constant for the verifier:
+ * one for each depth the parser accepts, so a change to MG_MAX_VLAN_TAGS must add or remove one.
+ */
+_Static_assert(MG_MAX_VLAN_TAGS == 2, "mg_icmp_build_depth has one instance per VLAN depth: 0, 1 and 2");
+
+static __always_inline int mg_icmp_build_depth(struct xdp_md *ctx, const __u8 nvlan, const __u8 family,
+					       const struct mg_iface *iface, __u32 mtu)
+{
+	const __u32 tag = sizeof(struct mg_vlan_hdr);
+
+	if (nvlan == 0)
+		return mg_icmp_build_at(ctx, ETH_HLEN, family, iface, mtu);
+	if (nvlan == 1)
+		return mg_icmp_build_at(ctx, ETH_HLEN + tag, family, iface, mtu);
+	if (nvlan == 2)
+		return mg_icmp_build_at(ctx, ETH_HLEN + 2 * tag, family, iface, mtu);
+	return -1;
+}
 
 static __always_inline int mg_icmp_build(struct xdp_md *ctx, const struct mg_packet *pkt,
 					 const struct mg_iface *iface, __u32 mtu)
 {
-	const __u32 tag = sizeof(struct mg_vlan_hdr);
-
-	if (pkt->family == MG_FAMILY_IPV4) {
-		if (pkt->nvlan == 0)
-			return mg_icmp4_build(ctx, ETH_HLEN, iface, mtu);
-		if (pkt->nvlan == 1)
-			return mg_icmp4_build(ctx, ETH_HLEN + tag, iface, mtu);
-		if (pkt->nvlan == 2)
-			return mg_icmp4_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
-		return -1;
-	}
-	if (pkt->nvlan == 0)
-		return mg_icmp6_build(ctx, ETH_HLEN, iface, mtu);
-	if (pkt->nvlan == 1)
-		return mg_icmp6_build(ctx, ETH_HLEN + tag, iface, mtu);
-	if (pkt->nvlan == 2)
-		return mg_icmp6_build(ctx, ETH_HLEN + 2 * tag, iface, mtu);
-	return -1;
+	if (pkt->family == MG_FAMILY_IPV4)
+		return mg_icmp_build_depth(ctx, pkt->nvlan, MG_FAMILY_IPV4, iface, mtu);
+	return mg_icmp_build_depth(ctx, pkt->nvlan, MG_FAMILY_IPV6, iface, mtu);
 }
 
 #endif /* MTUGUARD_ICMP_BPF_H */
