@@ -32,7 +32,8 @@
 #                         errors; a stalled client blocks nobody; 1000 clients at once; the
 #                         metrics counted every request by result; enforcement carries on
 #   hitless_sigkill       SIGKILL + restart under 2 x 500 pings: 500 frag-needed, 0 lost, the
-#                         program never off the interface, new program swapped into the same link
+#                         program never off the interface, new program swapped into the same link;
+#                         detach through a wrong socket refused while the daemon runs
 #   hitless_keep_attached the same with SIGTERM of a --keep-attached daemon
 #   stop_removes_all      SIGTERM without --keep-attached: no XDP left, the pin directory gone
 #   incompatible_pins     --max-sessions 200 on pins made with 100: refused (exit 1, says what to
@@ -164,6 +165,10 @@ test_session_lifecycle()
     icmp=$((icmp + 1))
     mg_note "on DTLS: 1418 bytes pass, 1419 answered with frag-needed mtu $DTLS_MTU"
 
+    ctl_ok -o json session transport "$MG_CLIENT4" dtls
+    mg_assert_eq "session transport -o json (the same transport again)" \
+        "{\"address\": \"$MG_CLIENT4\", \"ok\": true, \"transport\": \"dtls\"}" \
+        "$(json_get 'json.dumps(d, sort_keys=True)' "$CTL_OUT")"
     ctl_ok -o json session list "$MG_CLIENT4"
     list=$CTL_OUT
     mg_assert_eq "listed transport after the switch" dtls "$(json_get 'd["sessions"][0]["transport"]' "$list")"
@@ -264,7 +269,9 @@ test_max_sessions()
     mg_assert_eq "session add of an existing session on a full map" "replaced 10.8.0.8,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=dtls" "$CTL_OUT"
 
     # A batch that would overflow (one replaced, two new on a full map) changes nothing.
-    ctl_ok session del 10.8.0.7
+    ctl_ok -o json session del 10.8.0.7
+    mg_assert_eq "session del -o json" '{"deleted": "10.8.0.7", "ok": true}' \
+        "$(json_get 'json.dumps(d, sort_keys=True)' "$CTL_OUT")"
     ctl_ok -o json session list
     before=$(json_get "$CANONICAL_LIST" "$CTL_OUT")
     printf '%s\n' "# one replaced, two new: 3 + 2 > 4" \
@@ -675,8 +682,20 @@ check_hitless_restart()
     mg_assert_eq "status: adopted" true "$(json_get 'd["adopted"]' "$CTL_OUT")"
     mg_assert_eq "status: program id" "$p2" "$(json_get 'd["interfaces"][0]["program_id"]' "$CTL_OUT")"
 
+    # detach that cannot reach the running daemon removes nothing: a wrong socket (the daemon
+    # still holds the pin directory), a socket file nobody answers on is left to the lock too.
+    ctl --socket "$MG_TMP/elsewhere.sock" detach --pin-path "$(pin_dir)"
+    mg_note "detach through a wrong socket while mtuguardd runs: exit $CTL_STATUS: $CTL_ERR"
+    mg_assert_eq "detach exit status through a wrong socket, daemon running" 1 "$CTL_STATUS"
+    mg_assert_match "its message" 'nothing removed: a running mtuguardd holds' "$CTL_ERR"
+    [ -e "$(pin_dir)/links/gw-in" ] || mg_fail "detach removed the link pin of a running daemon"
+    mg_assert_eq "program on gw-in after the refused detach" "$p2" "$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)"
+    mg_alive "$MG_DAEMON_PID" || mg_fail "the daemon died"
+    ctl_ok -o json session list "$MG_CLIENT4"
+
     # Leave nothing pinned for the next test (a --keep-attached daemon would keep it all).
-    ctl_ok detach
+    ctl_ok -o json detach
+    mg_assert_eq "detach -o json" '{"daemon": true, "ok": true}' "$(json_get 'json.dumps(d, sort_keys=True)' "$CTL_OUT")"
     mg_wait_exit "$MG_DAEMON_PID" 20
     mg_assert_eq "mtuguardd exit status after mtuguardctl detach" 0 "$MG_EXIT_STATUS"
     mg_assert_eq "XDP attachments in the gateway after detach" "" "$(gateway_xdp)"
@@ -739,7 +758,8 @@ test_incompatible_pins()
     [ -e "$(pin_dir)/links/gw-in" ] || mg_fail "the refused daemon removed the link pin"
     expect_frag_needed "$TLS_MTU"
 
-    # No daemon: detach removes the pins itself, and the program goes with them.
+    # No daemon: detach removes the pins itself, and the program goes with them (the killed
+    # daemon's socket file is still there; nobody listens on it).
     ctl detach --pin-path "$(pin_dir)"
     mg_note "mtuguardctl detach --pin-path $(pin_dir): exit $CTL_STATUS: $CTL_OUT $CTL_ERR"
     mg_assert_eq "mtuguardctl detach exit status (no daemon)" 0 "$CTL_STATUS"

@@ -27,13 +27,14 @@ Commands:
   mtu-calc --cipher C (--link-mtu N | --tcp-mss N) [--tls-version 1.2|1.3]
            [--dtls-version 1.0|1.2] [--outer ipv4|ipv6] [--padding exact|conservative]
   diagnose [ADDR]                what looks wrong, in plain words, and what to do about it
-  detach [--pin-path DIR]        remove the programs and the pinned state (stops enforcement)
+  detach [--pin-path DIR] [--force]
+                                 remove the programs and the pinned state (stops enforcement)
 
 Options:
   --socket PATH     the daemon's control socket (default /run/mtuguard/control.sock);
   --control-socket PATH  the same, as mtuguardd spells it
-  -o, --output FMT  table (default) or json, for every command that reads; before or after
-                    the command
+  -o, --output FMT  table (default) or json, for every command (writes answer {"ok": true, ...});
+                    before or after the command
   -j, --json        the same as -o json
   -h, --help        this help; `mtuguardctl COMMAND --help` for one command
   --version
@@ -101,13 +102,19 @@ const std::map<std::string, std::string> command_help = {
                  "see the clients, a nearly full session map.\n"
                  "Exit status 0 whatever it finds; 1 only when the daemon cannot be asked.\n\n"
                  "Examples:\n  mtuguardctl diagnose\n  mtuguardctl diagnose 10.8.0.5\n"},
-    {"detach", "Usage: mtuguardctl detach [--pin-path DIR]\n\n"
+    {"detach", "Usage: mtuguardctl detach [--pin-path DIR] [--force]\n\n"
                "Asks the running daemon to remove its programs and pinned state and exit; with no daemon\n"
                "running, removes what one left pinned under DIR (default /sys/fs/bpf/mtuguard).\n"
-               "Enforcement stops until mtuguardd starts again.\n\nExample:\n  mtuguardctl detach\n"},
+               "Enforcement stops until mtuguardd starts again.\n\n"
+               "Without an answer from the daemon the pins are removed only when none can be running: its\n"
+               "socket absent or listened on by nobody, and no mtuguardd holding DIR (a running one locks\n"
+               "it). Any other failure to reach it (no permission, no answer within 60 s) exits 1 and\n"
+               "removes nothing; --force removes the pins anyway.\n\n"
+               "Examples:\n  mtuguardctl detach\n  mtuguardctl detach --pin-path /sys/fs/bpf/mtuguard --force\n"},
 };
 
-Args::Args(const std::vector<std::string> &argv, const std::vector<std::string> &known)
+Args::Args(const std::vector<std::string> &argv, const std::vector<std::string> &known,
+           const std::vector<std::string> &flags)
 {
     for (size_t i = 0; i < argv.size(); ++i) {
         const std::string &a = argv[i];
@@ -115,7 +122,9 @@ Args::Args(const std::vector<std::string> &argv, const std::vector<std::string> 
             help = true;
         } else if (a.rfind("--", 0) == 0) {
             std::string name = a.substr(2), value;
-            if (auto eq = name.find('='); eq != std::string::npos) {
+            if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+                value = "yes";
+            } else if (auto eq = name.find('='); eq != std::string::npos) {
                 value = name.substr(eq + 1);
                 name = name.substr(0, eq);
             } else if (i + 1 < argv.size()) {
@@ -230,10 +239,10 @@ Invocation parse_invocation(const std::vector<std::string> &argv)
         {"tracking", {"limit"}},
         {"session del", {}}, {"session transport", {}}, {"session list", {"limit"}}, {"stats", {}}, {"status", {}},
         {"mtu-calc", {"cipher", "link-mtu", "tcp-mss", "tls-version", "dtls-version", "outer", "padding"}},
-        {"detach", {"pin-path"}},
+        {"detach", {"pin-path", "force"}},
         {"diagnose", {}},
     };
-    in.args = Args(rest, known.at(command));
+    in.args = Args(rest, known.at(command), {"force"});
     if (in.args.help) {
         std::cout << command_help.at(command);
         in.done = true;

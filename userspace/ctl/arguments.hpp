@@ -19,9 +19,13 @@ constexpr int exit_usage = 2;
 struct Usage : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
-// A runtime failure (exit 1): the daemon unreachable, or a request refused.
+// A runtime failure (exit 1): the daemon unreachable, or a request refused. `unreachable` says
+// why the socket could not be reached (an errno; 0 when it was and the failure came after).
 struct Failure : std::runtime_error {
-    using std::runtime_error::runtime_error;
+    explicit Failure(const std::string &what, int unreachable = 0) : std::runtime_error(what), unreachable(unreachable)
+    {
+    }
+    int unreachable;
 };
 
 extern const char *const help_text;
@@ -29,13 +33,15 @@ extern const char *const help_text;
 extern const std::map<std::string, std::string> command_help;
 
 // --name value / --name=value options after the command words; positional words kept in order.
+// A flag (one of `flags`, also in `known`) takes no value: given, it reads "yes".
 struct Args {
     std::vector<std::string> words;
     std::map<std::string, std::string> options;
     bool help = false;
 
     // Throws Usage for an option not in `known`, one given twice or one without its value.
-    Args(const std::vector<std::string> &argv, const std::vector<std::string> &known);
+    Args(const std::vector<std::string> &argv, const std::vector<std::string> &known,
+         const std::vector<std::string> &flags = {});
     std::optional<std::string> get(const std::string &name) const;
 };
 

@@ -23,11 +23,14 @@ json Client::call(const json &request)
     if (path_.size() >= sizeof(address.sun_path))
         throw Usage("--socket " + path_ + ": path too long");
     std::memcpy(address.sun_path, path_.c_str(), path_.size());
-    if (!fd || connect(fd.get(), reinterpret_cast<sockaddr *>(&address), sizeof(address)) != 0)
-        throw Failure("cannot reach mtuguardd at " + path_ + ": " + std::strerror(errno) +
-                      (errno == ENOENT || errno == ECONNREFUSED ? " (is it running?)"
-                       : errno == EACCES ? " (the control socket is for root and group mtuguard)"
-                                         : ""));
+    if (!fd || connect(fd.get(), reinterpret_cast<sockaddr *>(&address), sizeof(address)) != 0) {
+        const int error = errno;
+        throw Failure("cannot reach mtuguardd at " + path_ + ": " + std::strerror(error) +
+                          (error == ENOENT || error == ECONNREFUSED ? " (is it running?)"
+                           : error == EACCES ? " (the control socket is for root and group mtuguard)"
+                                             : ""),
+                      error);
+    }
     std::string line = request.dump() + "\n";
     for (size_t sent = 0; sent < line.size();) {
         ssize_t n = send(fd.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
@@ -40,7 +43,7 @@ json Client::call(const json &request)
     while (answer.find('\n') == std::string::npos) {
         pollfd p{fd.get(), POLLIN, 0};
         if (poll(&p, 1, 60000) != 1)
-            throw Failure("mtuguardd did not answer within 60 s");
+            throw Failure("mtuguardd did not answer within 60 s", ETIMEDOUT);
         ssize_t n = read(fd.get(), buffer, sizeof(buffer));
         if (n <= 0)
             throw Failure("mtuguardd closed the connection without an answer");

@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -125,7 +128,9 @@ int session_del(const Invocation &in, Client &client)
 {
     in.expect_words(1, 1);
     client.call({{"command", "session.del"}, {"address", in.args.words[0]}});
-    if (!in.as_json)
+    if (in.as_json)
+        std::cout << json{{"ok", true}, {"deleted", in.args.words[0]}}.dump(2) << "\n";
+    else
         std::cout << "deleted " << in.args.words[0] << "\n";
     return exit_ok;
 }
@@ -136,7 +141,10 @@ int session_transport(const Invocation &in, Client &client)
     if (in.args.words[1] != "dtls" && in.args.words[1] != "tls")
         throw Usage("session transport: '" + in.args.words[1] + "' is not dtls or tls");
     client.call({{"command", "session.transport"}, {"address", in.args.words[0]}, {"transport", in.args.words[1]}});
-    if (!in.as_json)
+    if (in.as_json)
+        std::cout << json{{"ok", true}, {"address", in.args.words[0]}, {"transport", in.args.words[1]}}.dump(2)
+                  << "\n";
+    else
         std::cout << in.args.words[0] << " now on " << in.args.words[1] << "\n";
     return exit_ok;
 }
@@ -209,20 +217,56 @@ int show(const Invocation &in, Client &client)
     return exit_ok;
 }
 
+// Without a daemon to ask, the pins go only when none can be running: its socket absent or
+// listened on by nobody (ENOENT, ECONNREFUSED), and the pin directory's lock free, which a
+// running mtuguardd holds all its life (a wrong --socket still finds it there). Anything else (no
+// permission, no answer) may be a live daemon, whose enforcement must not vanish under it:
+// refused unless --force.
+int remove_orphaned_pins(const Invocation &in, const Failure &unreachable)
+{
+    const std::string pin_path = in.args.get("pin-path").value_or("/sys/fs/bpf/mtuguard");
+    const bool force = in.args.get("force").has_value();
+    if (!force && unreachable.unreachable != ENOENT && unreachable.unreachable != ECONNREFUSED)
+        throw Failure(std::string(unreachable.what()) + "; not removing the pins under " + pin_path +
+                      " while mtuguardd may be running (--force removes them anyway)");
+    std::optional<PinDirLock> lock;
+    if (exists(pin_path)) {
+        try {
+            lock.emplace(pin_path);
+        } catch (const std::system_error &e) {
+            throw Failure(e.what());
+        } catch (const std::runtime_error &) { // held: a daemon runs
+            if (!force)
+                throw Failure(std::string(unreachable.what()) + "; nothing removed: a running mtuguardd holds " +
+                              pin_path + " (name its control socket, or --force removes the pins anyway)");
+        }
+    }
+    const int removed = remove_pins(pin_path);
+    if (in.as_json)
+        std::cout << json{{"ok", true}, {"daemon", false}, {"removed", removed}, {"pin_path", pin_path}}.dump(2)
+                  << "\n";
+    else
+        std::cout << "no mtuguardd running; removed " << removed << " pinned object(s) under " << pin_path << "\n";
+    return exit_ok;
+}
+
 int detach(const Invocation &in, Client &client)
 {
     in.expect_words(0, 0);
     try {
         client.call({{"command", "detach"}});
-        // The daemon removes its socket last, after detaching everything.
-        for (int waited = 0; access(in.socket_path.c_str(), F_OK) == 0 && waited < 100; ++waited)
-            usleep(100000);
-        std::cout << "detached: mtuguardd removed its programs and pinned state and stopped\n";
-    } catch (const Failure &) {
-        const std::string pin_path = in.args.get("pin-path").value_or("/sys/fs/bpf/mtuguard");
-        int removed = remove_pins(pin_path);
-        std::cout << "no mtuguardd running; removed " << removed << " pinned object(s) under " << pin_path << "\n";
+    } catch (const Failure &e) {
+        if (!e.unreachable)
+            throw; // the daemon answered and refused: its message says why
+        return remove_orphaned_pins(in, e);
     }
+    // The daemon removes its socket last, after detaching everything.
+    for (int waited = 0; access(in.socket_path.c_str(), F_OK) == 0 && waited < 100; ++waited)
+        usleep(100000);
+    if (in.as_json)
+        std::cout << json{{"ok", true}, {"daemon", true}}.dump(2) << "\n";
+    else
+        std::cout << "detached: mtuguardd removed its programs and pinned state and stopped\n";
     return exit_ok;
 }
 
