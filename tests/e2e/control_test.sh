@@ -780,14 +780,16 @@ test_diagnose()
     fresh_state
     mg_daemon_start --iface gw-in --icmp-rate 1 --icmp-burst 1 \
         --session "$MG_CLIENT4,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=tls"
-    ctl_ok diagnose
+    ctl_ok diagnose # exit 0: information only
     mg_assert_match "an idle gateway: only the missing client side is mentioned" \
         'info: MSS clamping sees only the servers. SYN-ACKs: no --client-iface' "$CTL_OUT"
     for i in 1 2 3; do
         expect_oversize_sent_quietly
     done
-    ctl_ok diagnose "$MG_CLIENT4"
+    ctl diagnose "$MG_CLIENT4"
     mg_note "$CTL_OUT"
+    mg_assert_eq "diagnose exit status with a problem named (a monitoring check's warning or worse)" 3 \
+        "$CTL_STATUS"
     mg_assert_match "the rate limit is named, with the count" \
         'problem: [12] oversize packets were dropped without the ICMP error .* rate limit was exhausted \([12] errors sent\)' \
         "$CTL_OUT"
@@ -796,7 +798,8 @@ test_diagnose()
         "warning: $MG_CLIENT4: on tls, enforcing MTU $TLS_MTU \(DTLS $DTLS_MTU, TLS $TLS_MTU\); 3 oversize packets, [12] ICMP errors sent" \
         "$CTL_OUT"
     mg_assert_match "and what to do about it" "the seed's case: the client fell back to TLS" "$CTL_OUT"
-    ctl_ok -o json diagnose
+    ctl -o json diagnose
+    mg_assert_eq "diagnose -o json exit status" 3 "$CTL_STATUS"
     mg_assert_eq "json: findings of severity problem" 1 \
         "$(json_get 'sum(1 for f in d["findings"] if f["severity"] == "problem")' "$CTL_OUT")"
     mg_assert_eq "json: without an address, the MTU mismatch is found among all sessions" 1 \

@@ -162,7 +162,8 @@ test_reconnect_storm()
     mg_note "storm after $reconnects reconnects"
     ctl_ok -o json tracking
     mg_assert_eq "the session is in a storm" "True" "$(json_get 'd["sessions"][0]["storm"]' "$CTL_OUT" | sed 's/true/True/')"
-    ctl_ok diagnose
+    ctl diagnose
+    mg_assert_eq "diagnose exit status (a storm is a problem)" 3 "$CTL_STATUS"
     mg_assert_match "diagnose names the storm" "reconnect storm" "$CTL_OUT"
     mg_daemon_stop
 }

@@ -39,7 +39,8 @@ Options:
   -h, --help        this help; `mtuguardctl COMMAND --help` for one command
   --version
 
-Exit status: 0 ok, 1 runtime failure (daemon unreachable, request refused), 2 usage error.
+Exit status: 0 ok, 1 runtime failure (daemon unreachable, request refused), 2 usage error,
+3 diagnose named a warning or a problem.
 
 Examples:
   # The seed case: a client on TLS with the ASA's MTUs
@@ -100,7 +101,8 @@ const std::map<std::string, std::string> command_help = {
                  "after their error), sessions on TLS collecting oversize packets (the DTLS-to-TLS MTU mismatch),\n"
                  "DTLS blocked on the path or sent to another port, reconnect storms, MSS clamping that cannot\n"
                  "see the clients, a nearly full session map.\n"
-                 "Exit status 0 whatever it finds; 1 only when the daemon cannot be asked.\n\n"
+                 "Exit status 0 when it names nothing of severity warning or worse, 3 when it does (so a\n"
+                 "monitoring check or a systemd timer can run it as is), 1 when the daemon cannot be asked.\n\n"
                  "Examples:\n  mtuguardctl diagnose\n  mtuguardctl diagnose 10.8.0.5\n"},
     {"detach", "Usage: mtuguardctl detach [--pin-path DIR] [--force]\n\n"
                "Asks the running daemon to remove its programs and pinned state and exit; with no daemon\n"

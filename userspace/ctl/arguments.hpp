@@ -14,6 +14,8 @@ namespace mtuguard::ctl {
 constexpr int exit_ok = 0;
 constexpr int exit_runtime = 1;
 constexpr int exit_usage = 2;
+// diagnose named a warning or a problem: a monitoring check's "warning or worse".
+constexpr int exit_findings = 3;
 
 // A usage error (exit 2): the message says what was wrong.
 struct Usage : std::runtime_error {

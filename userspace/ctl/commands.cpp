@@ -194,6 +194,9 @@ int diagnose_command(const Invocation &in, Client &client)
     if (!in.args.words.empty())
         session = client.call({{"command", "session.list"}, {"address", in.args.words[0]}})["sessions"].at(0);
     json findings = diagnose(status, stats, tracking, sessions, session);
+    const bool worrying = std::any_of(findings.begin(), findings.end(), [](const json &f) {
+        return f["severity"] == "warning" || f["severity"] == "problem";
+    });
     if (in.as_json) {
         std::cout << json{{"ok", true}, {"findings", findings}}.dump(2) << "\n";
     } else {
@@ -201,7 +204,7 @@ int diagnose_command(const Invocation &in, Client &client)
             std::cout << f["severity"].get<std::string>() << ": " << f["finding"].get<std::string>() << "\n"
                       << (f["advice"].get<std::string>().empty() ? "" : "  -> " + f["advice"].get<std::string>() + "\n");
     }
-    return exit_ok;
+    return worrying ? exit_findings : exit_ok;
 }
 
 int show(const Invocation &in, Client &client)
