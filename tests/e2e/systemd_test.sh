@@ -32,6 +32,9 @@
 #                        file without the new session: removed again. Session add, transport,
 #                        stats and a --keep-attached restart work without capabilities.
 #   reload_without_control_socket   --control-socket '': the watchdog is fed and SIGHUP applies
+#   check_config         mtuguardd --check-config (what ExecReload= runs first): a good file prints
+#                        what would run and exits 0 with nothing attached or pinned; a bad line,
+#                        a missing interface: exit 2 naming it
 #
 # Run as root: tests/e2e/systemd_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
 # MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
@@ -341,5 +344,37 @@ test_reload_without_control_socket()
     notify_stop
 }
 
-mg_tests ready_and_watchdog reload reload_without_control_socket
+# --- 4. --check-config ---------------------------------------------------------------------------
+
+test_check_config()
+{
+    fresh_state
+    write_config "iface = gw-in" "session = $SESSION4" "on-oversize = drop"
+    mg_daemon_run --check-config --config "$MG_TMP/mtuguard.conf"
+    mg_note "$(tr '\n' '|' <"$MG_DAEMON_LOG")"
+    mg_assert_eq "exit status of --check-config on a good file" 0 "$MG_DAEMON_STATUS"
+    mg_assert_match "what would run" 'enforce on: gw-in \(XDP auto\)' "$(cat "$MG_DAEMON_LOG")"
+    mg_assert_match "what would run" 'sessions: 1 exact, 0 pool\(s\)' "$(cat "$MG_DAEMON_LOG")"
+    mg_assert_match "what would run" 'on oversize: drop' "$(cat "$MG_DAEMON_LOG")"
+    mg_assert_match "its verdict" '^configuration OK$' "$(cat "$MG_DAEMON_LOG")"
+    mg_assert_eq "XDP on gw-in after --check-config" "" "$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)"
+    [ ! -e "$(pin_dir)" ] || mg_fail "--check-config pinned something: $(find "$(pin_dir)" | tr '\n' ' ')"
+    [ ! -e "$MG_TMP/control.sock" ] || mg_fail "--check-config opened the control socket"
+
+    write_config "iface = gw-in" "session = 10.8.0.5,dtls-mtu=99999,tls-mtu=1347"
+    mg_daemon_run --check-config --config "$MG_TMP/mtuguard.conf"
+    mg_note "bad session: $(tr '\n' '|' <"$MG_DAEMON_LOG")"
+    mg_assert_eq "exit status of --check-config on a bad session" 2 "$MG_DAEMON_STATUS"
+    mg_assert_match "the message names it" 'dtls-mtu .99999. is not a whole number from 576 to 65535' \
+        "$(cat "$MG_DAEMON_LOG")"
+
+    write_config "iface = gw-nope" "session = $SESSION4"
+    mg_daemon_run --check-config --config "$MG_TMP/mtuguard.conf"
+    mg_note "missing interface: $(tr '\n' '|' <"$MG_DAEMON_LOG")"
+    mg_assert_eq "exit status of --check-config on a missing interface" 2 "$MG_DAEMON_STATUS"
+    mg_assert_match "the message names it" '--iface gw-nope: no such interface' "$(cat "$MG_DAEMON_LOG")"
+    mg_assert_eq "XDP on gw-in after the failed checks" "" "$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)"
+}
+
+mg_tests ready_and_watchdog reload reload_without_control_socket check_config
 mg_main "$@"

@@ -92,7 +92,7 @@ def daemon_options(mtuguardd):
 
 def check_daemon_docs(source, mtuguardd):
     options = daemon_options(mtuguardd)
-    command_line_only = {"help", "version", "config"}
+    command_line_only = {"help", "version", "config", "check-config"}
 
     # mtuguardd(8): an item per option, with the default
     items, _ = roff_items(f"{source}/docs/man/mtuguardd.8")

@@ -374,6 +374,7 @@ CommandLine parse_command_line(int argc, const char *const argv[])
     result.help_text = help_text(options);
     result.help = vm.count("help");
     result.version = vm.count("version");
+    result.check_config = vm.count("check-config");
     if (result.help || result.version)
         return result;
 

@@ -71,6 +71,7 @@ struct CommandLine {
     Config config;
     bool help = false;
     bool version = false;
+    bool check_config = false; // validate and describe, then exit
     std::string help_text;
 };
 

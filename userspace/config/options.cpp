@@ -108,6 +108,9 @@ po::options_description make_options(RawOptions &raw)
     add_options(general, scalars)
         ("help,h", "show this help and exit")
         ("version", "show the version and exit")
+        ("check-config", "check the options, the --config file, the sessions and the interfaces, print what "
+                         "would run and exit: 0 when all is well, 2 naming what is wrong; loads and attaches "
+                         "nothing (systemctl reload runs it first)")
         ("config", "FILE", nullptr, "read options from FILE (INI syntax, same names as here)");
 
     po::options_description enforcement("Enforcement");

@@ -19,6 +19,7 @@
 
 #include "daemon/agent.hpp"
 #include "config/config.hpp"
+#include "daemon/config_check.hpp"
 #include "daemon/control_protocol.hpp"
 #include "kernel/link_monitor.hpp"
 #include "common/log.hpp"
@@ -254,6 +255,16 @@ int main(int argc, char **argv)
     }
     if (command_line.version) {
         std::cout << "mtuguardd " MTUGUARD_VERSION "\n";
+        return 0;
+    }
+    if (command_line.check_config) {
+        try {
+            check_config(command_line.config);
+        } catch (const ConfigError &e) {
+            std::cerr << "mtuguardd: " << e.what() << "\n";
+            return exit_usage;
+        }
+        std::cout << describe_config(command_line.config) << "configuration OK\n";
         return 0;
     }
     int status;
