@@ -77,6 +77,49 @@ TEST(XdpTxErrors, NamesAndValuesOfDifferentLengthsUseOnlyThePairs)
     EXPECT_EQ(sum_xdp_tx_errors({"rx_queue_0_xdp_tx_errors"}, {}), std::nullopt);
 }
 
+// The driver counts since the interface came up; the export since the daemon attached.
+TEST(TxErrorCount, CountsFromTheAttachNotFromTheDriversStart)
+{
+    TxErrorCount count;
+    count.rebase(40); // lost before this daemon: not its to report
+    EXPECT_EQ(count.update(40), std::optional<uint64_t>(0));
+    EXPECT_EQ(count.update(45), std::optional<uint64_t>(5));
+    EXPECT_EQ(count.update(45), std::optional<uint64_t>(5));
+}
+
+TEST(TxErrorCount, ADriverWithoutTheCountStaysAbsent)
+{
+    TxErrorCount count;
+    count.rebase(std::nullopt);
+    EXPECT_EQ(count.update(std::nullopt), std::nullopt);
+    // The first count seen is the starting point.
+    EXPECT_EQ(count.update(7), std::optional<uint64_t>(0));
+    EXPECT_EQ(count.update(9), std::optional<uint64_t>(2));
+    // Gone (the interface deleted): absent while it is.
+    EXPECT_EQ(count.update(std::nullopt), std::nullopt);
+}
+
+// A re-created interface's driver starts again from 0; the exported count goes on from where it was.
+TEST(TxErrorCount, AReCreatedInterfaceContinuesTheSeries)
+{
+    TxErrorCount count;
+    count.rebase(0);
+    EXPECT_EQ(count.update(10), std::optional<uint64_t>(10));
+    count.rebase(0); // re-attached to the new interface
+    EXPECT_EQ(count.update(0), std::optional<uint64_t>(10));
+    EXPECT_EQ(count.update(3), std::optional<uint64_t>(13));
+    // Re-created without a rebase seen (a count lower than the last): folded the same way.
+    EXPECT_EQ(count.update(2), std::optional<uint64_t>(15));
+    EXPECT_EQ(count.update(4), std::optional<uint64_t>(17));
+}
+
+TEST(TxErrorCount, UpdatesBeforeAnyRebaseStartAtTheFirstCount)
+{
+    TxErrorCount count;
+    EXPECT_EQ(count.update(100), std::optional<uint64_t>(0));
+    EXPECT_EQ(count.update(101), std::optional<uint64_t>(1));
+}
+
 // The kernel path, where it needs nothing: an interface that does not exist has no count, and
 // loopback's driver keeps no statistics at all.
 TEST(XdpTxErrors, NoSuchInterfaceOrNoStatisticsIsNoCount)

@@ -366,7 +366,7 @@ AgentStatus Agent::status() const
         }
         state.present = present_[i];
         state.reattaches = reattaches_[i];
-        state.icmp_tx_errors = read_xdp_tx_errors(interfaces_[i].name);
+        state.icmp_tx_errors = tx_errors(i, interfaces_[i].name);
         state.entry = make_iface(interfaces_[i], slots_[i], config_);
         out.interfaces.push_back(state);
     }

@@ -23,6 +23,7 @@
 #include "daemon/reload_plan.hpp"
 #include "kernel/datapath.hpp"
 #include "kernel/xdp_link.hpp"
+#include "kernel/xdp_tx_errors.hpp"
 #include "kernel/interface.hpp"
 #include "kernel/observer.hpp"
 #include "tracking/transport_tracker.hpp"
@@ -191,6 +192,11 @@ private:
         std::chrono::steady_clock::time_point warned{};
     };
     std::vector<TxErrorWatch> tx_watch_;
+    // Each interface's XDP_TX errors since this daemon attached (by index of interfaces_), updated
+    // by whoever reads them: the exporter's threads, the control socket, the tick.
+    mutable std::mutex tx_mutex_;
+    mutable std::vector<TxErrorCount> tx_counts_;
+    std::optional<uint64_t> tx_errors(size_t i, const std::string &name) const;
     bool keep_attached_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 

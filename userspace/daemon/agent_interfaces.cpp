@@ -134,7 +134,11 @@ void Agent::forget_unconfigured(const InterfaceRows &existing)
 // destroys the links made so far, which detaches them again.
 void Agent::attach_all()
 {
-    for (const auto &info : interfaces_) {
+    tx_counts_.resize(interfaces_.size());
+    for (size_t i = 0; i < interfaces_.size(); ++i) {
+        const InterfaceInfo &info = interfaces_[i];
+        // Before the program is there, nothing of ours can fail: every error from here on is.
+        tx_counts_[i].rebase(read_xdp_tx_errors(info.name));
         try {
             links_.push_back(XdpLink::attach(datapath_.program_fd(), info.ifindex, config_.xdp_mode,
                                              link_pin(config_, info.name)));
@@ -193,13 +197,13 @@ void Agent::watch_tx_errors()
     const auto now = std::chrono::steady_clock::now();
     for (size_t i = 0; i < names.size(); ++i) {
         TxErrorWatch &watch = tx_watch_[i];
-        const std::optional<uint64_t> count = read_xdp_tx_errors(names[i]);
+        const std::optional<uint64_t> count = tx_errors(i, names[i]);
         // A re-created interface starts again from 0: that is a new baseline, not a rise.
         const bool rose = count && watch.last && *count > *watch.last;
         if (rose && !watch.rising && now - watch.warned >= std::chrono::minutes(1)) {
             watch.warned = now;
             log::warning(names[i] + ": " + std::to_string(*count - *watch.last) + " ICMP error(s) sent with XDP_TX were "
-                         "dropped by the driver (" + std::to_string(*count) + " since the interface came up): senders "
+                         "dropped by the driver (" + std::to_string(*count) + " since mtuguardd attached): senders "
                          "are not told the MTU; on a veth in native mode its peer needs an XDP program, or run with "
                          "--xdp-mode generic (`mtuguardctl diagnose`)");
         }
@@ -258,6 +262,11 @@ void Agent::refresh_interface_locked(size_t i, const Config &config)
         present_[i] = true;
         return;
     }
+    {
+        // A new interface of this name: its driver counts from 0, the exported count continues.
+        std::lock_guard tx_lock(tx_mutex_);
+        tx_counts_[i].rebase(read_xdp_tx_errors(info.name));
+    }
     std::optional<XdpLink> link;
     try {
         link.emplace(XdpLink::attach(datapath_.program_fd(), now->ifindex, config.xdp_mode, link_pin(config, info.name)));
@@ -299,9 +308,17 @@ std::vector<InterfaceStatus> Agent::interfaces() const
     }
     lock.unlock();
     // Read outside the lock: one ioctl round per interface, no map or netlink traffic.
-    for (auto &s : out)
-        s.icmp_tx_errors = read_xdp_tx_errors(s.name);
+    for (size_t i = 0; i < out.size(); ++i)
+        out[i].icmp_tx_errors = tx_errors(i, out[i].name);
     return out;
+}
+
+std::optional<uint64_t> Agent::tx_errors(size_t i, const std::string &name) const
+{
+    // Read under the lock: two readers applying their reads out of order would look like a count
+    // that went down, a re-created interface.
+    std::lock_guard lock(tx_mutex_);
+    return i < tx_counts_.size() ? tx_counts_[i].update(read_xdp_tx_errors(name)) : std::nullopt;
 }
 
 } // namespace mtuguard

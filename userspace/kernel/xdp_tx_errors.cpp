@@ -41,6 +41,34 @@ std::optional<uint64_t> sum_xdp_tx_errors(const std::vector<std::string> &names,
     return sum;
 }
 
+void TxErrorCount::fold()
+{
+    if (base_ && last_ && *last_ >= *base_)
+        folded_ += *last_ - *base_;
+}
+
+void TxErrorCount::rebase(std::optional<uint64_t> driver)
+{
+    fold();
+    base_ = driver;
+    last_ = driver;
+}
+
+std::optional<uint64_t> TxErrorCount::update(std::optional<uint64_t> driver)
+{
+    if (!driver)
+        return std::nullopt;
+    if (!base_)
+        base_ = driver;
+    if (last_ && *driver < *last_) {
+        // Lower than before: the interface was re-created without a rebase; it counts from 0.
+        fold();
+        base_ = 0;
+    }
+    last_ = driver;
+    return folded_ + (*driver - *base_);
+}
+
 namespace {
 
 bool ethtool(int fd, const std::string &ifname, void *data)

@@ -25,6 +25,25 @@ std::optional<uint64_t> sum_xdp_tx_errors(const std::vector<std::string> &names,
 // interface is gone, its driver has no statistics or none of XDP_TX errors. Needs no capability.
 std::optional<uint64_t> read_xdp_tx_errors(const std::string &ifname);
 
+// The driver's count runs since the interface came up; the daemon exports the errors since it
+// attached, so a count that stopped rising after a cure reads 0 after a restart, and an interface
+// deleted and re-created (its count back at 0) continues the series instead of resetting it.
+// Pure; the caller serialises access.
+class TxErrorCount {
+public:
+    // At an attach (or re-attach): what was counted so far is kept, and the driver's count now is
+    // the new starting point (nullopt: the next update's is).
+    void rebase(std::optional<uint64_t> driver);
+    // The driver's count now (nullopt: it has none, or the interface is gone) to the exported
+    // value: nullopt when the driver has none now.
+    std::optional<uint64_t> update(std::optional<uint64_t> driver);
+
+private:
+    void fold();
+    std::optional<uint64_t> base_, last_;
+    uint64_t folded_ = 0;
+};
+
 // Whether XDP_TX frames sent out of an interface reach its veth peer.
 enum class PeerXdp {
     NotVeth,   // not a veth: nothing known either way (the counter tells)
