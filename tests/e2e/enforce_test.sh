@@ -204,7 +204,7 @@ test_xdp_tx_errors()
     mg_daemon_start --iface gw-in --xdp-mode native --session "$SESSION4" --icmp-rate 0 --icmp-rate-per-source 0
     mg_note "$(grep -E 'gw-in: a veth' "$MG_DAEMON_LOG" || true)"
     mg_assert_match "start-up warning: gw-in, its peer srv0, the two cures" \
-        'warning.*gw-in: a veth in native XDP mode whose peer has no XDP program \(its peer srv0 \(ifindex [0-9]+, in another network namespace\)\).*--xdp-mode generic, or attach an XDP program to the peer' \
+        'warning.*gw-in: a veth in native XDP mode whose peer srv0 \(ifindex [0-9]+, in another network namespace\) has no XDP program: .*--xdp-mode generic, or attach an XDP program to the peer' \
         "$(cat "$MG_DAEMON_LOG")"
 
     sent0=$(mg_series "$ICMP_SENT4")
@@ -227,6 +227,13 @@ test_xdp_tx_errors()
         mg_log_has 'warning.*gw-in: [0-9]+ ICMP error\(s\) sent with XDP_TX were dropped by the driver'
     ctl_ok -o json stats
     mg_assert_eq "icmp_tx_errors of gw-in in stats" "$((errors0 + errors))" \
+        "$(json_get '[i["icmp_tx_errors"] for i in d["interfaces"] if i["name"] == "gw-in"][0]' "$CTL_OUT")"
+    ctl_ok stats
+    mg_assert_match "stats, as text" "icmp_tx_errors +$errors  ICMP errors the driver dropped" "$CTL_OUT"
+    ctl_ok status
+    mg_assert_match "status, as text" "interface   gw-in .*, $errors ICMP errors dropped by the driver" "$CTL_OUT"
+    ctl_ok -o json status
+    mg_assert_eq "icmp_tx_errors of gw-in in status" "$errors" \
         "$(json_get '[i["icmp_tx_errors"] for i in d["interfaces"] if i["name"] == "gw-in"][0]' "$CTL_OUT")"
     ctl_ok diagnose
     mg_note "$(printf '%s\n' "$CTL_OUT" | grep -A1 XDP_TX || true)"

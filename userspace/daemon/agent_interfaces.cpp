@@ -165,20 +165,20 @@ void Agent::check_xdp_tx_path(const InterfaceInfo &info, XdpMode mode) const
     if (mode != XdpMode::Native || !enforced)
         return;
     const PeerCheck peer = check_veth_peer(info.ifindex);
-    const std::string which = "its peer " + (peer.peer_name.empty() ? std::string() : peer.peer_name + " ") + "(ifindex " +
+    const std::string which = "peer " + (peer.peer_name.empty() ? std::string() : peer.peer_name + " ") + "(ifindex " +
                               std::to_string(peer.peer_ifindex) +
                               (peer.other_namespace ? ", in another network namespace)" : ")");
     switch (peer.state) {
     case PeerXdp::Missing:
-        log::warning(info.name + ": a veth in native XDP mode whose peer has no XDP program (" + which +
-                     "): the kernel drops every ICMP error sent back with XDP_TX, and senders never learn the "
-                     "MTU (mtuguard_icmp_tx_errors_total counts them); run with --xdp-mode generic, or attach an "
-                     "XDP program to the peer (one that passes every packet is enough)");
+        log::warning(info.name + ": a veth in native XDP mode whose " + which + " has no XDP program: the kernel "
+                     "drops every ICMP error sent back with XDP_TX, and senders never learn the MTU "
+                     "(mtuguard_icmp_tx_errors_total counts them); run with --xdp-mode generic, or attach an XDP "
+                     "program to the peer (one that passes every packet is enough)");
         break;
     case PeerXdp::Unknown:
-        log::info(info.name + ": a veth in native XDP mode; whether " + which + " has the XDP program it needs to "
-                  "receive ICMP errors sent with XDP_TX could not be checked (" + peer.why + "): without one they are "
-                  "dropped, which mtuguard_icmp_tx_errors_total and a warning here will show");
+        log::info(info.name + ": a veth in native XDP mode; whether its " + which + " has the XDP program it needs "
+                  "to receive ICMP errors sent with XDP_TX could not be checked (" + peer.why + "): without one they "
+                  "are dropped, which mtuguard_icmp_tx_errors_total and a warning here will show");
         break;
     case PeerXdp::NotVeth:
     case PeerXdp::Attached: break;
