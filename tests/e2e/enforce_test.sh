@@ -27,6 +27,8 @@
 #                        by the veth; mtuguard_icmp_tx_errors_total rises one for one with icmp_sent,
 #                        the daemon warns at start and as it rises, diagnose names gw-in; with the
 #                        program back (and a restart) the count stays 0 and nothing is said
+#   xdp_tx_peer_same_namespace  a veth pair inside the gateway: the peer is named in the warning;
+#                        with xdp_pass on it, or in generic mode, nothing is said
 #   stop_detaches        SIGTERM: exit 0, no XDP program left on any gateway interface
 #   bad_iface_attaches_nothing   a nonexistent --iface: exit 2, nothing attached
 #   failed_attach_unwinds        the second --iface is taken: exit 1, the first is detached again
@@ -271,6 +273,38 @@ test_xdp_tx_errors()
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
 }
 
+# The peer in the daemon's own namespace is looked at directly: a veth pair inside the gateway.
+# Native mode without a program on the peer is warned about, naming it; with one, or in generic
+# mode, nothing is said.
+test_xdp_tx_peer_same_namespace()
+{
+    ip -n "$NS_GATEWAY" link del mg-tx0 2>/dev/null || true
+    ip -n "$NS_GATEWAY" link add mg-tx0 type veth peer name mg-tx1
+    ip -n "$NS_GATEWAY" link set mg-tx0 up
+    ip -n "$NS_GATEWAY" link set mg-tx1 up
+    local peer_index
+    peer_index=$(ip -n "$NS_GATEWAY" -o link show dev mg-tx1 | cut -d: -f1)
+
+    mg_daemon_start --iface gw-in --iface mg-tx0 --xdp-mode native --session "$SESSION4"
+    mg_assert_match "warning names mg-tx0 and its peer mg-tx1 in this namespace" \
+        "warning.*mg-tx0: a veth in native XDP mode whose peer mg-tx1 \\(ifindex $peer_index\\) has no XDP program" \
+        "$(cat "$MG_DAEMON_LOG")"
+    mg_daemon_stop
+
+    mg_attach_xdp_pass "$NS_GATEWAY" mg-tx1
+    mg_daemon_start --iface gw-in --iface mg-tx0 --xdp-mode native --session "$SESSION4"
+    mg_assert_no_match "the daemon's log with xdp_pass on mg-tx1" 'no XDP program|could not be checked' \
+        "$(cat "$MG_DAEMON_LOG")"
+    mg_daemon_stop
+    ip -n "$NS_GATEWAY" link set dev mg-tx1 xdpdrv off
+
+    mg_daemon_start --iface gw-in --iface mg-tx0 --xdp-mode generic --session "$SESSION4"
+    mg_assert_no_match "the daemon's log in generic mode" 'no XDP program|could not be checked' \
+        "$(cat "$MG_DAEMON_LOG")"
+    mg_daemon_stop
+    ip -n "$NS_GATEWAY" link del mg-tx0
+}
+
 # gateway_xdp: every XDP attachment in the gateway namespace, by ip and by bpftool.
 gateway_xdp()
 {
@@ -353,6 +387,6 @@ test_failed_attach_unwinds()
     mg_assert_eq "XDP attachments in the gateway" "" "$(gateway_xdp)"
 }
 
-mg_tests ping_ipv4 ping_ipv6 tcp_download_ipv4 tcp_download_ipv6 xdp_tx_errors stop_detaches \
+mg_tests ping_ipv4 ping_ipv6 tcp_download_ipv4 tcp_download_ipv6 xdp_tx_errors xdp_tx_peer_same_namespace stop_detaches \
     bad_iface_attaches_nothing failed_attach_unwinds failed_readopt_keeps_enforcement
 mg_main "$@"
