@@ -23,6 +23,12 @@
 #   tcp_download_ipv6    error quotes an oversize packet and there is one per oversize packet;
 #                        the session in a client pool: IPv4 --client-pool, IPv6 its pool
 #                        prefix's range by default (the pings' sessions are hashed)
+#   xdp_tx_errors        srv0 without its XDP program: every frag-needed sent with XDP_TX is dropped
+#                        by the veth; mtuguard_icmp_tx_errors_total rises one for one with icmp_sent,
+#                        the daemon warns at start and as it rises, diagnose names gw-in; with the
+#                        program back (and a restart) the count stays 0 and nothing is said
+#   xdp_tx_peer_same_namespace  a veth pair inside the gateway: the peer is named in the warning;
+#                        with xdp_pass on it, or in generic mode, nothing is said
 #   stop_detaches        SIGTERM: exit 0, no XDP program left on any gateway interface
 #   bad_iface_attaches_nothing   a nonexistent --iface: exit 2, nothing attached
 #   failed_attach_unwinds        the second --iface is taken: exit 1, the first is detached again
@@ -186,6 +192,119 @@ test_tcp_download_ipv6()
     check_download 6 "[$MG_SERVER6]" "$MG_CLIENT6" "$MG_GW_IN6"
 }
 
+ICMP_SENT4='mtuguard_oversize_packets_total{interface="gw-in",family="ipv4",action="icmp_sent"}'
+TX_ERRORS='mtuguard_icmp_tx_errors_total{interface="gw-in"}'
+
+# A veth in native mode hands XDP_TX frames straight to its peer, which takes them only when it has
+# an XDP program of its own; without one the kernel drops each (rx_queue_N_xdp_tx_errors) after the
+# program counted it as sent. The topology's xdp_pass on srv0 is what makes the other tests work.
+test_xdp_tx_errors()
+{
+    local n=5 sent0 errors0 sent errors
+    ip -n "$NS_SERVER" link set dev srv0 xdpdrv off
+    mg_assert_eq "XDP program on srv0" "" "$(mg_xdp_prog_id "$NS_SERVER" srv0)"
+    mg_daemon_start --iface gw-in --xdp-mode native --session "$SESSION4" --icmp-rate 0 --icmp-rate-per-source 0
+    mg_note "$(grep -E 'gw-in: a veth' "$MG_DAEMON_LOG" || true)"
+    mg_assert_match "start-up warning: gw-in, its peer srv0, the two cures" \
+        'warning.*gw-in: a veth in native XDP mode whose peer srv0 \(ifindex [0-9]+, in another network namespace\) has no XDP program: .*--xdp-mode generic, or attach an XDP program to the peer' \
+        "$(cat "$MG_DAEMON_LOG")"
+
+    sent0=$(mg_series "$ICMP_SENT4")
+    errors0=$(mg_series "$TX_ERRORS")
+    mg_assert_eq "$TX_ERRORS at start (it counts from the attach)" 0 "$errors0"
+    local i lost=0
+    for i in $(seq "$n"); do
+        mg_flush_pmtu
+        ping_server -4 -M "do" -s 1390 -c 1 -W 1 "$MG_CLIENT4"
+        case $PING_OUT in *"Frag needed"*) ;; *) lost=$((lost + 1)) ;; esac
+    done
+    sent=$(($(mg_series "$ICMP_SENT4") - sent0))
+    errors=$(($(mg_series "$TX_ERRORS") - errors0))
+    mg_note "$n oversize pings: icmp_sent +$sent, icmp_tx_errors +$errors, $lost pings without frag-needed"
+    mg_assert_eq "frag-needed counted as sent" "$n" "$sent"
+    mg_assert_eq "frag-needed the driver dropped (icmp_tx_errors) vs sent" "$sent" "$errors"
+    mg_assert_eq "pings that got no frag-needed" "$n" "$lost"
+
+    mg_wait_for 5 "the daemon warns that the count rose" \
+        mg_log_has 'warning.*gw-in: [0-9]+ ICMP error\(s\) sent with XDP_TX were dropped by the driver'
+    ctl_ok -o json stats
+    mg_assert_eq "icmp_tx_errors of gw-in in stats" "$((errors0 + errors))" \
+        "$(json_get '[i["icmp_tx_errors"] for i in d["interfaces"] if i["name"] == "gw-in"][0]' "$CTL_OUT")"
+    ctl_ok stats
+    mg_assert_match "stats, as text" "icmp_tx_errors +$errors  ICMP errors the driver dropped" "$CTL_OUT"
+    ctl_ok status
+    mg_assert_match "status, as text" "interface   gw-in .*, $errors ICMP errors dropped by the driver" "$CTL_OUT"
+    ctl_ok -o json status
+    mg_assert_eq "icmp_tx_errors of gw-in in status" "$errors" \
+        "$(json_get '[i["icmp_tx_errors"] for i in d["interfaces"] if i["name"] == "gw-in"][0]' "$CTL_OUT")"
+    ctl_ok diagnose
+    mg_note "$(printf '%s\n' "$CTL_OUT" | grep -A1 XDP_TX || true)"
+    mg_assert_match "diagnose names gw-in and the count" \
+        "problem: gw-in: $((errors0 + errors)) ICMP errors sent with XDP_TX were dropped by the driver" "$CTL_OUT"
+    mg_assert_match "and the cures" 'the peer needs an XDP program .*--xdp-mode generic' "$CTL_OUT"
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+
+    # The peer's program back: the same pings are answered, nothing lost, nothing said.
+    mg_attach_xdp_pass "$NS_SERVER" srv0
+    mg_daemon_start --iface gw-in --xdp-mode native --session "$SESSION4" --icmp-rate 0 --icmp-rate-per-source 0
+    sent0=$(mg_series "$ICMP_SENT4")
+    errors0=$(mg_series "$TX_ERRORS")
+    # The veth still counts the errors lost above; the daemon's series starts from its attach.
+    mg_assert_eq "$TX_ERRORS at start, with the driver's earlier losses on record" 0 "$errors0"
+    lost=0
+    for i in $(seq "$n"); do
+        mg_flush_pmtu
+        ping_server -4 -M "do" -s 1390 -c 1 -W 1 "$MG_CLIENT4"
+        case $PING_OUT in *"Frag needed and DF set (mtu = $TLS_MTU)"*) ;; *) lost=$((lost + 1)) ;; esac
+    done
+    sleep 2 # two of the daemon's ticks, so a rise would have been warned about
+    sent=$(($(mg_series "$ICMP_SENT4") - sent0))
+    errors=$(($(mg_series "$TX_ERRORS") - errors0))
+    mg_note "with xdp_pass on srv0: icmp_sent +$sent, icmp_tx_errors +$errors, $lost pings without frag-needed"
+    mg_assert_eq "frag-needed counted as sent" "$n" "$sent"
+    mg_assert_eq "frag-needed the driver dropped" 0 "$errors"
+    mg_assert_eq "$TX_ERRORS after the pings" 0 "$(mg_series "$TX_ERRORS")"
+    mg_assert_eq "pings that got no frag-needed" 0 "$lost"
+    mg_assert_no_match "the daemon's log" 'XDP_TX|no XDP program' "$(cat "$MG_DAEMON_LOG")"
+    ctl_ok diagnose
+    mg_assert_no_match "diagnose" 'XDP_TX' "$CTL_OUT"
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+}
+
+# The peer in the daemon's own namespace is looked at directly: a veth pair inside the gateway.
+# Native mode without a program on the peer is warned about, naming it; with one, or in generic
+# mode, nothing is said.
+test_xdp_tx_peer_same_namespace()
+{
+    ip -n "$NS_GATEWAY" link del mg-tx0 2>/dev/null || true
+    ip -n "$NS_GATEWAY" link add mg-tx0 type veth peer name mg-tx1
+    ip -n "$NS_GATEWAY" link set mg-tx0 up
+    ip -n "$NS_GATEWAY" link set mg-tx1 up
+    local peer_index
+    peer_index=$(ip -n "$NS_GATEWAY" -o link show dev mg-tx1 | cut -d: -f1)
+
+    mg_daemon_start --iface gw-in --iface mg-tx0 --xdp-mode native --session "$SESSION4"
+    mg_assert_match "warning names mg-tx0 and its peer mg-tx1 in this namespace" \
+        "warning.*mg-tx0: a veth in native XDP mode whose peer mg-tx1 \\(ifindex $peer_index\\) has no XDP program" \
+        "$(cat "$MG_DAEMON_LOG")"
+    mg_daemon_stop
+
+    mg_attach_xdp_pass "$NS_GATEWAY" mg-tx1
+    mg_daemon_start --iface gw-in --iface mg-tx0 --xdp-mode native --session "$SESSION4"
+    mg_assert_no_match "the daemon's log with xdp_pass on mg-tx1" 'no XDP program|could not be checked' \
+        "$(cat "$MG_DAEMON_LOG")"
+    mg_daemon_stop
+    ip -n "$NS_GATEWAY" link set dev mg-tx1 xdpdrv off
+
+    mg_daemon_start --iface gw-in --iface mg-tx0 --xdp-mode generic --session "$SESSION4"
+    mg_assert_no_match "the daemon's log in generic mode" 'no XDP program|could not be checked' \
+        "$(cat "$MG_DAEMON_LOG")"
+    mg_daemon_stop
+    ip -n "$NS_GATEWAY" link del mg-tx0
+}
+
 # gateway_xdp: every XDP attachment in the gateway namespace, by ip and by bpftool.
 gateway_xdp()
 {
@@ -268,6 +387,6 @@ test_failed_attach_unwinds()
     mg_assert_eq "XDP attachments in the gateway" "" "$(gateway_xdp)"
 }
 
-mg_tests ping_ipv4 ping_ipv6 tcp_download_ipv4 tcp_download_ipv6 stop_detaches \
+mg_tests ping_ipv4 ping_ipv6 tcp_download_ipv4 tcp_download_ipv6 xdp_tx_errors xdp_tx_peer_same_namespace stop_detaches \
     bad_iface_attaches_nothing failed_attach_unwinds failed_readopt_keeps_enforcement
 mg_main "$@"

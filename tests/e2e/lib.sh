@@ -484,7 +484,8 @@ mg_flush_pmtu()
 }
 
 # Between tests: stop whatever the last one left running, take off any XDP program it left on the
-# gateway (a failed test may leave xdp_pass on gw-vpn) and forget learned path MTUs.
+# gateway (a failed test may leave xdp_pass on gw-vpn), put xdp_pass back on srv0 if a test took it
+# off and forget learned path MTUs.
 mg_reset()
 {
     local iface
@@ -492,6 +493,9 @@ mg_reset()
     for iface in gw-in gw-vpn; do
         ip -n "$NS_GATEWAY" link set dev "$iface" xdp off 2>/dev/null || true
     done
+    if ip -n "$NS_SERVER" link show dev srv0 >/dev/null 2>&1 && [ -z "$(mg_xdp_prog_id "$NS_SERVER" srv0)" ]; then
+        mg_attach_xdp_pass "$NS_SERVER" srv0 || true
+    fi
     mg_flush_pmtu 2>/dev/null || true
 }
 

@@ -624,6 +624,7 @@ CommandResult promtool_check_metrics(const std::string &text)
 FakeAgent busy_agent()
 {
     FakeAgent agent = two_interfaces();
+    agent.iface_table[0].icmp_tx_errors = 12; // a driver that counts failed XDP_TX; vlan42's does not
     uint64_t n = 1;
     for (uint32_t slot : {1u, 5u})
         for (const auto &[fam, reason] : possible_counters()) {
@@ -664,6 +665,30 @@ TEST(CollectorText, SerialisedLinesAreTheExpectedSeries)
              "mtuguard_scrape_errors_total 0\n",
          })
         EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line;
+}
+
+// The driver's count of failed XDP_TX is exported where the driver keeps one and absent (not 0)
+// where it does not; with no interface that has one, the family is left out altogether.
+TEST(CollectorText, XdpTxErrorsOnlyWhereTheDriverCountsThem)
+{
+    FakeAgent agent = two_interfaces();
+    EXPECT_EQ(find_family(Collector(agent).Collect(), "mtuguard_icmp_tx_errors_total"), nullptr);
+
+    agent.iface_table[0].icmp_tx_errors = 0;
+    agent.iface_table[1].icmp_tx_errors = 41;
+    auto families = Collector(agent).Collect();
+    const MetricFamily *f = find_family(families, "mtuguard_icmp_tx_errors_total");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->type, MetricType::Counter);
+    EXPECT_EQ(value(families, "mtuguard_icmp_tx_errors_total", {{"interface", "eth1"}}), 0);
+    EXPECT_EQ(value(families, "mtuguard_icmp_tx_errors_total", {{"interface", "vlan42"}}), 41);
+
+    agent.iface_table[0].icmp_tx_errors.reset();
+    families = Collector(agent).Collect();
+    EXPECT_EQ(label_sets(families, "mtuguard_icmp_tx_errors_total"), (std::set<Labels>{{{"interface", "vlan42"}}}));
+    const std::string text = serialise(families);
+    EXPECT_NE(text.find("mtuguard_icmp_tx_errors_total{interface=\"vlan42\"} 41\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("mtuguard_icmp_tx_errors_total{interface=\"eth1\"}"), std::string::npos) << text;
 }
 
 TEST(CollectorText, PromtoolAcceptsIdleBusyAndFailedScrapes)

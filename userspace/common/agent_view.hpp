@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct InterfaceStatus {
     std::string mode;      // "native" or "generic"
     bool attached = false;
     uint64_t reattaches = 0; // attached again after the interface was deleted and re-created
+    // ICMP errors the program sent with XDP_TX that the driver failed to send (its ethtool
+    // statistics *xdp_tx_errors); nullopt where the driver has no such statistic.
+    std::optional<uint64_t> icmp_tx_errors;
 };
 
 struct SessionCounts {

@@ -87,6 +87,18 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
                 add("warning", name + ": no IPv6 address to send Packet Too Big from", "add one, or set --icmp-source");
         }
     }
+    // ICMP errors counted as sent that the driver dropped: on a veth in native mode, a peer without
+    // an XDP program of its own. Named per interface, with the count the driver keeps.
+    for (const auto &i : stats["interfaces"]) {
+        const uint64_t lost = i.contains("icmp_tx_errors") && i["icmp_tx_errors"].is_number_unsigned()
+                                  ? i["icmp_tx_errors"].get<uint64_t>()
+                                  : 0;
+        if (lost)
+            add("problem", i["name"].get<std::string>() + ": " + std::to_string(lost) + " ICMP errors sent with XDP_TX were "
+                               "dropped by the driver (xdp_tx_errors): the senders were never told the MTU",
+                "on a veth in native mode the peer needs an XDP program of its own (one that passes every packet "
+                "is enough); or run mtuguardd with --xdp-mode generic; see runbook.md");
+    }
     auto sum = [&](mg_reason reason) {
         const char *name = mg_reason_name(reason);
         uint64_t n = 0;
@@ -163,7 +175,7 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
             "both channels agree on one MTU");
     diagnose_tracking(tracking, add);
     if (findings.empty())
-        add("ok", "nothing looks wrong: programs attached, no ICMP error withheld, no silent drops", "");
+        add("ok", "nothing looks wrong: programs attached, no ICMP error withheld or lost, no silent drops", "");
     return findings;
 }
 

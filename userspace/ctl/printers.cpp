@@ -54,6 +54,10 @@ void print_stats(const json &reply)
             std::cout << "  " << std::left << std::setw(28) << reason << std::right << std::setw(14) << v4
                       << std::setw(14) << v6 << std::setw(14) << other << std::setw(16) << bytes << "\n";
         }
+        // The driver's count of those errors it failed to send; absent from older daemons' answers.
+        if (iface.contains("icmp_tx_errors") && !iface["icmp_tx_errors"].is_null())
+            std::cout << "  " << std::left << std::setw(28) << "icmp_tx_errors" << std::right << std::setw(14)
+                      << iface["icmp_tx_errors"].get<uint64_t>() << "  ICMP errors the driver dropped (XDP_TX)\n";
         for (const auto &[direction, outcomes] : iface["mss_syn_packets"].items())
             for (const auto &[outcome, count] : outcomes.items())
                 if (count.get<uint64_t>())
@@ -98,7 +102,11 @@ void print_status(const json &s)
     for (const auto &i : s["interfaces"])
         std::cout << "interface   " << i["name"].get<std::string>() << " (ifindex " << i["ifindex"] << ", mtu "
                   << i["mtu"] << "): " << (i["attached"].get<bool>() ? "attached" : "NOT attached") << ", "
-                  << i["mode"].get<std::string>() << " mode, program id " << i["program_id"] << "\n";
+                  << i["mode"].get<std::string>() << " mode, program id " << i["program_id"]
+                  << (i.contains("icmp_tx_errors") && !i["icmp_tx_errors"].is_null()
+                          ? ", " + i["icmp_tx_errors"].dump() + " ICMP errors dropped by the driver"
+                          : "")
+                  << "\n";
 }
 
 } // namespace mtuguard::ctl

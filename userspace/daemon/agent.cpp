@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "kernel/pins.hpp"
 #include "kernel/settings.hpp"
+#include "kernel/xdp_tx_errors.hpp"
 #include "daemon/privileges.hpp"
 
 namespace mtuguard {
@@ -365,6 +366,7 @@ AgentStatus Agent::status() const
         }
         state.present = present_[i];
         state.reattaches = reattaches_[i];
+        state.icmp_tx_errors = tx_errors(i, interfaces_[i].name);
         state.entry = make_iface(interfaces_[i], slots_[i], config_);
         out.interfaces.push_back(state);
     }

@@ -23,6 +23,7 @@
 #include "daemon/reload_plan.hpp"
 #include "kernel/datapath.hpp"
 #include "kernel/xdp_link.hpp"
+#include "kernel/xdp_tx_errors.hpp"
 #include "kernel/interface.hpp"
 #include "kernel/observer.hpp"
 #include "tracking/transport_tracker.hpp"
@@ -57,6 +58,7 @@ struct InterfaceState {
     uint32_t program_id = 0;
     bool present = false;
     uint64_t reattaches = 0;
+    std::optional<uint64_t> icmp_tx_errors; // as InterfaceStatus has it
     mg_iface entry{}; // as the program reads it: the ICMP source addresses
 };
 struct AgentStatus {
@@ -111,6 +113,10 @@ public:
     // at, all of them after an overrun. A failed attach is logged and tried again at the next
     // change of that interface.
     void refresh_interfaces(const LinkChanges &changes);
+    // Called periodically (the main loop's tick): reads each interface's XDP_TX error count and
+    // warns when it has risen since the last call, once a rise (not again until it has stood
+    // still for a call) and at most once a minute an interface.
+    void watch_tx_errors();
 
     std::string summary() const;
     bool adopted() const { return datapath_.adopted(); }
@@ -163,6 +169,9 @@ private:
     void forget_unconfigured(const InterfaceRows &existing);
     void attach_all();
     void refresh_interface_locked(size_t i, const Config &config); // mutex_ held
+    // Warns when XDP_TX frames sent out of this interface are known to be lost: a veth in native
+    // mode whose peer has no XDP program.
+    void check_xdp_tx_path(const InterfaceInfo &info, XdpMode mode) const;
     void count_session(const Prefix &prefix, const mg_session &session, int delta);
 
     Config config_; // replaced by reload (mutex_)
@@ -175,6 +184,19 @@ private:
     std::array<std::atomic<uint64_t>, size_t(SourceEvent::Count)> source_events_{};
     std::vector<bool> present_;           // the interface exists (mutex_)
     std::vector<uint64_t> reattaches_;    // re-attaches since start-up (mutex_)
+    // watch_tx_errors' memory, touched by the main thread only: the count at the last call, whether
+    // it was rising then, and when it last warned.
+    struct TxErrorWatch {
+        std::optional<uint64_t> last;
+        bool rising = false;
+        std::chrono::steady_clock::time_point warned{};
+    };
+    std::vector<TxErrorWatch> tx_watch_;
+    // Each interface's XDP_TX errors since this daemon attached (by index of interfaces_), updated
+    // by whoever reads them: the exporter's threads, the control socket, the tick.
+    mutable std::mutex tx_mutex_;
+    mutable std::vector<TxErrorCount> tx_counts_;
+    std::optional<uint64_t> tx_errors(size_t i, const std::string &name) const;
     bool keep_attached_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/log.hpp"
+#include "kernel/xdp_tx_errors.hpp"
 
 namespace mtuguard {
 
@@ -133,7 +134,11 @@ void Agent::forget_unconfigured(const InterfaceRows &existing)
 // destroys the links made so far, which detaches them again.
 void Agent::attach_all()
 {
-    for (const auto &info : interfaces_) {
+    tx_counts_.resize(interfaces_.size());
+    for (size_t i = 0; i < interfaces_.size(); ++i) {
+        const InterfaceInfo &info = interfaces_[i];
+        // Before the program is there, nothing of ours can fail: every error from here on is.
+        tx_counts_[i].rebase(read_xdp_tx_errors(info.name));
         try {
             links_.push_back(XdpLink::attach(datapath_.program_fd(), info.ifindex, config_.xdp_mode,
                                              link_pin(config_, info.name)));
@@ -148,6 +153,62 @@ void Agent::attach_all()
         if (link.adopted() && config_.xdp_mode != XdpMode::Auto && config_.xdp_mode != link.mode())
             log::warning(info.name + ": kept running in " + xdp_mode_name(link.mode()) + " mode; --xdp-mode " +
                          xdp_mode_name(config_.xdp_mode) + " applies after `mtuguardctl detach`");
+        check_xdp_tx_path(info, link.mode());
+    }
+}
+
+void Agent::check_xdp_tx_path(const InterfaceInfo &info, XdpMode mode) const
+{
+    // Only native mode hands XDP_TX frames to the veth's peer directly; in generic mode they go
+    // out through the normal transmit path. A --client-iface sends no ICMP errors.
+    const bool enforced = std::find(config_.ifaces.begin(), config_.ifaces.end(), info.name) != config_.ifaces.end();
+    if (mode != XdpMode::Native || !enforced)
+        return;
+    const PeerCheck peer = check_veth_peer(info.ifindex);
+    const std::string which = "peer " + (peer.peer_name.empty() ? std::string() : peer.peer_name + " ") + "(ifindex " +
+                              std::to_string(peer.peer_ifindex) +
+                              (peer.other_namespace ? ", in another network namespace)" : ")");
+    switch (peer.state) {
+    case PeerXdp::Missing:
+        log::warning(info.name + ": a veth in native XDP mode whose " + which + " has no XDP program: the kernel "
+                     "drops every ICMP error sent back with XDP_TX, and senders never learn the MTU "
+                     "(mtuguard_icmp_tx_errors_total counts them); run with --xdp-mode generic, or attach an XDP "
+                     "program to the peer (one that passes every packet is enough)");
+        break;
+    case PeerXdp::Unknown:
+        log::info(info.name + ": a veth in native XDP mode; whether its " + which + " has the XDP program it needs "
+                  "to receive ICMP errors sent with XDP_TX could not be checked (" + peer.why + "): without one they "
+                  "are dropped, which mtuguard_icmp_tx_errors_total and a warning here will show");
+        break;
+    case PeerXdp::NotVeth:
+    case PeerXdp::Attached: break;
+    }
+}
+
+void Agent::watch_tx_errors()
+{
+    std::vector<std::string> names;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto &info : interfaces_)
+            names.push_back(info.name);
+    }
+    tx_watch_.resize(names.size());
+    const auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < names.size(); ++i) {
+        TxErrorWatch &watch = tx_watch_[i];
+        const std::optional<uint64_t> count = tx_errors(i, names[i]);
+        // A re-created interface starts again from 0: that is a new baseline, not a rise.
+        const bool rose = count && watch.last && *count > *watch.last;
+        if (rose && !watch.rising && now - watch.warned >= std::chrono::minutes(1)) {
+            watch.warned = now;
+            log::warning(names[i] + ": " + std::to_string(*count - *watch.last) + " ICMP error(s) sent with XDP_TX were "
+                         "dropped by the driver (" + std::to_string(*count) + " since mtuguardd attached): senders "
+                         "are not told the MTU; on a veth in native mode its peer needs an XDP program, or run with "
+                         "--xdp-mode generic (`mtuguardctl diagnose`)");
+        }
+        watch.rising = rose;
+        watch.last = count;
     }
 }
 
@@ -201,6 +262,11 @@ void Agent::refresh_interface_locked(size_t i, const Config &config)
         present_[i] = true;
         return;
     }
+    {
+        // A new interface of this name: its driver counts from 0, the exported count continues.
+        std::lock_guard tx_lock(tx_mutex_);
+        tx_counts_[i].rebase(read_xdp_tx_errors(info.name));
+    }
     std::optional<XdpLink> link;
     try {
         link.emplace(XdpLink::attach(datapath_.program_fd(), now->ifindex, config.xdp_mode, link_pin(config, info.name)));
@@ -222,11 +288,12 @@ void Agent::refresh_interface_locked(size_t i, const Config &config)
               std::to_string(info.ifindex) + ", " + xdp_mode_name(links_[i].mode()) + " mode, mtu " +
               std::to_string(info.mtu) + ", program id " + std::to_string(links_[i].program_id()) +
               "): enforcing there again");
+    check_xdp_tx_path(info, links_[i].mode());
 }
 
 std::vector<InterfaceStatus> Agent::interfaces() const
 {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     std::vector<InterfaceStatus> out;
     for (size_t i = 0; i < interfaces_.size(); ++i) {
         InterfaceStatus s;
@@ -239,7 +306,19 @@ std::vector<InterfaceStatus> Agent::interfaces() const
         s.reattaches = reattaches_[i];
         out.push_back(s);
     }
+    lock.unlock();
+    // Read outside the lock: one ioctl round per interface, no map or netlink traffic.
+    for (size_t i = 0; i < out.size(); ++i)
+        out[i].icmp_tx_errors = tx_errors(i, out[i].name);
     return out;
+}
+
+std::optional<uint64_t> Agent::tx_errors(size_t i, const std::string &name) const
+{
+    // Read under the lock: two readers applying their reads out of order would look like a count
+    // that went down, a re-created interface.
+    std::lock_guard lock(tx_mutex_);
+    return i < tx_counts_.size() ? tx_counts_[i].update(read_xdp_tx_errors(name)) : std::nullopt;
 }
 
 } // namespace mtuguard

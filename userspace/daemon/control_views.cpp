@@ -67,6 +67,7 @@ json status_json(const AgentStatus &status)
              {"program_id", state.program_id},
              {"present", state.present},
              {"reattaches", state.reattaches},
+             {"icmp_tx_errors", state.icmp_tx_errors ? json(*state.icmp_tx_errors) : json(nullptr)},
              {"icmp_source4", entry.has_src4 ? json(address_text(entry.icmp_src4, true)) : json(nullptr)},
              {"icmp_source6", entry.has_src6 ? json(address_text(entry.icmp_src6, false)) : json(nullptr)}});
     }
@@ -117,7 +118,9 @@ json stats_json(const AgentView &agent)
         interfaces.push_back({{"name", iface.name},
                               {"counters", families},
                               {"mss_syn_packets", mss},
-                              {"icmp_unheeded", unheeded_all.at(iface.slot)}});
+                              {"icmp_unheeded", unheeded_all.at(iface.slot)},
+                              // null where the driver keeps no count of failed XDP_TX
+                              {"icmp_tx_errors", iface.icmp_tx_errors ? json(*iface.icmp_tx_errors) : json(nullptr)}});
     }
     return {{"interfaces", interfaces}};
 }

@@ -98,6 +98,8 @@ public:
     {
         const auto now = ServiceManager::Clock::now();
         service_.tick(now);
+        // The driver's count of ICMP errors it could not send: warned about as it rises.
+        agent_.watch_tx_errors();
         // Session counts change through the control socket: keep systemd's status line current.
         if (now - last_status_ >= std::chrono::seconds(1)) {
             last_status_ = now;

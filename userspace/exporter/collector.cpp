@@ -192,10 +192,17 @@ std::vector<MetricFamily> Collector::collect() const
                                       "before: the error did not reach the sender.",
                                       MetricType::Counter);
 
+        auto tx_errors = family("mtuguard_icmp_tx_errors_total",
+                                "ICMP errors the program sent with XDP_TX that the driver failed to send (its "
+                                "ethtool statistics *xdp_tx_errors); absent where the driver has none.",
+                                MetricType::Counter);
+
         static constexpr uint32_t bounds[] = MG_SIZE_BUCKET_BOUNDS;
         for (const auto &iface : interfaces) {
             add(attached, {{"interface", iface.name}, {"mode", iface.mode}}, iface.attached ? 1 : 0);
             add(reattached, {{"interface", iface.name}}, double(iface.reattaches));
+            if (iface.icmp_tx_errors)
+                add(tx_errors, {{"interface", iface.name}}, double(*iface.icmp_tx_errors));
             uint64_t iface_packets = 0, iface_bytes = 0, iface_suppressed[MG_REASON_COUNT] = {};
             for (int fam = 0; fam < MG_FAMILY_COUNT; ++fam) {
                 for (int reason = 0; reason < MG_REASON_COUNT; ++reason) {
@@ -257,6 +264,9 @@ std::vector<MetricFamily> Collector::collect() const
         for (auto *f : {&attached, &reattached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram, &mss_family,
                         &unheeded_family})
             out.push_back(std::move(*f));
+        // Only where some driver keeps the count: an absent series says "not known", never 0.
+        if (!tx_errors.metric.empty())
+            out.push_back(std::move(tx_errors));
     } catch (const std::exception &e) {
         // The per-interface families are left out of this scrape rather than half read; the
         // series go stale and the counter below says why (docs/metrics.md).
