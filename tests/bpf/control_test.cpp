@@ -3,6 +3,8 @@
 // effect is checked on packets run through the attached program with BPF_PROG_TEST_RUN.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 
 #include <nlohmann/json.hpp>
 
@@ -49,7 +51,10 @@ TEST_F(ControlProtocol, AddTransportDeleteChangeWhatThePacketsMeet)
     EXPECT_EQ(s["source"], "mtuguardctl");
     EXPECT_EQ(s["oversize_packets"], 2) << "the 1418 on TLS and the 1419 on DTLS";
     EXPECT_EQ(s["icmp_sent"], 2);
-    EXPECT_TRUE(s["last_oversize"].is_number());
+    ASSERT_TRUE(s["last_oversize"].is_string()) << s;
+    EXPECT_TRUE(std::regex_match(s["last_oversize"].get<std::string>(),
+                                 std::regex(R"(20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\.[0-9]{3}Z)")))
+        << "UTC, ISO 8601: " << s["last_oversize"];
 
     EXPECT_EQ(request(R"({"command":"session.del","address":"10.8.0.5"})")["ok"], true);
     EXPECT_EQ(verdict("10.8.0.5", 1419), pass) << "no session again";

@@ -150,8 +150,25 @@ test_session_lifecycle()
     mg_assert_eq "oversize_packets after 3 oversize pings" "$oversize" \
         "$(json_get 'd["sessions"][0]["oversize_packets"]' "$list")"
     mg_assert_eq "icmp_sent after 3 oversize pings" "$icmp" "$(json_get 'd["sessions"][0]["icmp_sent"]' "$list")"
-    mg_assert_eq "last_oversize is a time" true \
-        "$(json_get 'isinstance(d["sessions"][0]["last_oversize"], (int, float))' "$list")"
+    mg_assert_eq "last_oversize is a UTC time, ISO 8601, within a minute of now" true \
+        "$(json_get 'abs(__import__("datetime").datetime.strptime(d["sessions"][0]["last_oversize"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=__import__("datetime").timezone.utc).timestamp() - __import__("time").time()) < 60' "$list")"
+    mg_assert_match "the table shows it in local time with the zone" \
+        "$MG_CLIENT4 .* [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} [A-Z+0-9-]+\$" "$(ctl_ok session list "$MG_CLIENT4"; echo "$CTL_OUT")"
+
+    # Picking sessions: one more, without traffic, and the selections that tell them apart.
+    ctl_ok session add 10.8.0.66 --dtls-mtu "$DTLS_MTU" --tls-mtu "$TLS_MTU" --transport dtls
+    ctl_ok -o json session list --oversize
+    mg_assert_eq "session list --oversize" "$MG_CLIENT4" "$(json_get '" ".join(s["address"] for s in d["sessions"])' "$CTL_OUT")"
+    ctl_ok -o json session list --transport dtls
+    mg_assert_eq "session list --transport dtls" 10.8.0.66 "$(json_get '" ".join(s["address"] for s in d["sessions"])' "$CTL_OUT")"
+    ctl_ok -o json session list --sort oversize
+    mg_assert_eq "session list --sort oversize" "$MG_CLIENT4 10.8.0.66" "$(json_get '" ".join(s["address"] for s in d["sessions"])' "$CTL_OUT")"
+    ctl_ok -o json session list --sort address --top 1
+    mg_assert_eq "session list --sort address --top 1" "$MG_CLIENT4" "$(json_get '" ".join(s["address"] for s in d["sessions"])' "$CTL_OUT")"
+    ctl session list --sort size
+    mg_assert_eq "session list --sort size: a usage error" 2 "$CTL_STATUS"
+    mg_assert_match "naming the keys" 'expected oversize, icmp, last or address' "$CTL_ERR"
+    ctl_ok session del 10.8.0.66
 
     # DTLS came back: 1418 passes, one byte more gets frag-needed mtu 1418.
     ctl_ok session transport "$MG_CLIENT4" dtls

@@ -17,7 +17,8 @@ Commands:
                                  sent in batches of 65536, each applied all or nothing
   session del ADDR[/PREFIX]
   session transport ADDR[/PREFIX] dtls|tls
-  session list [ADDR[/PREFIX]] [--limit N]
+  session list [ADDR[/PREFIX]] [--limit N] [--sort oversize|icmp|last|address] [--top N]
+               [--transport dtls|tls] [--oversize]
                                  with per-session oversize packets, ICMP sent, last oversize
                                  (the first 10000 unless --limit says otherwise)
   tracking [--limit N]           sessions with a known client: observed transport, DTLS/TLS
@@ -73,11 +74,20 @@ const std::map<std::string, std::string> command_help = {
                           "Switches the MTU enforced for the session: the DTLS MTU while on DTLS, else the TLS MTU.\n"
                           "New TCP connections get the new MSS; existing ones learn it from ICMP.\n\n"
                           "Example:\n  mtuguardctl session transport 10.8.0.5 tls\n"},
-    {"session list", "Usage: mtuguardctl [-o json] session list [ADDR[/PREFIX]] [--limit N]\n\n"
+    {"session list", "Usage: mtuguardctl [-o json] session list [ADDR[/PREFIX]] [--limit N]\n"
+                     "         [--sort oversize|icmp|last|address] [--top N] [--transport dtls|tls] [--oversize]\n\n"
                      "Every session and pool, or one, with its oversize packets, ICMP errors sent for it and\n"
                      "the time of its last oversize packet (exact sessions only; counted without locks, so two\n"
-                     "CPUs racing on one session can lose a count — `stats` is exact).\n\n"
-                     "Example:\n  mtuguardctl session list 10.8.0.5\n"},
+                     "CPUs racing on one session can lose a count — `stats` is exact). Times are local with the\n"
+                     "zone in the table, UTC in ISO 8601 in JSON. The first 10000 unless --limit says otherwise;\n"
+                     "with --sort, --top, --transport or --oversize every session is read and then picked:\n"
+                     "  --sort KEY        most oversize packets, most ICMP errors, latest oversize packet first,\n"
+                     "                    or by address\n"
+                     "  --top N           the first N after sorting\n"
+                     "  --transport T     only sessions on DTLS or on TLS\n"
+                     "  --oversize        only sessions that got oversize packets\n\n"
+                     "Examples:\n  mtuguardctl session list 10.8.0.5\n"
+                     "  mtuguardctl session list --oversize --transport tls --sort oversize --top 10\n"},
     {"tracking", "Usage: mtuguardctl [-o json] tracking [--limit N]\n\n"
                  "Sessions whose client's public address is known (ocserv, ASA syslog, --public): the transport\n"
                  "observed for them, what the observation programs saw of their client (TLS SYNs, DTLS datagrams\n"
@@ -239,12 +249,12 @@ Invocation parse_invocation(const std::vector<std::string> &argv)
     static const std::map<std::string, std::vector<std::string>> known = {
         {"session add", {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "base-mtu", "padding", "public", "file"}},
         {"tracking", {"limit"}},
-        {"session del", {}}, {"session transport", {}}, {"session list", {"limit"}}, {"stats", {}}, {"status", {}},
+        {"session del", {}}, {"session transport", {}}, {"session list", {"limit", "sort", "top", "transport", "oversize"}}, {"stats", {}}, {"status", {}},
         {"mtu-calc", {"cipher", "link-mtu", "tcp-mss", "tls-version", "dtls-version", "outer", "padding"}},
         {"detach", {"pin-path", "force"}},
         {"diagnose", {}},
     };
-    in.args = Args(rest, known.at(command), {"force"});
+    in.args = Args(rest, known.at(command), {"force", "oversize"});
     if (in.args.help) {
         std::cout << command_help.at(command);
         in.done = true;

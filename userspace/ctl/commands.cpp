@@ -149,15 +149,55 @@ int session_transport(const Invocation &in, Client &client)
     return exit_ok;
 }
 
+// The sessions a list shows, picked and ordered on this side: --transport, --oversize, --sort
+// and --top apply to what the daemon returned (all of them unless --limit says otherwise).
+void select_sessions(const Invocation &in, json &reply)
+{
+    json &sessions = reply["sessions"];
+    const auto transport = in.args.get("transport");
+    if (transport && *transport != "dtls" && *transport != "tls")
+        throw Usage("--transport " + *transport + ": expected dtls or tls");
+    const bool oversize_only = in.args.get("oversize").has_value();
+    json kept = json::array();
+    for (auto &s : sessions)
+        if ((!transport || s["transport"] == *transport) && (!oversize_only || s.value("oversize_packets", 0) > 0))
+            kept.push_back(std::move(s));
+    if (auto sort = in.args.get("sort")) {
+        // Largest first for counts and times (the ones that hurt most, the latest); addresses in order.
+        static const std::map<std::string, std::string> fields = {
+            {"oversize", "oversize_packets"}, {"icmp", "icmp_sent"}, {"last", "last_oversize"}, {"address", ""}};
+        auto field = fields.find(*sort);
+        if (field == fields.end())
+            throw Usage("--sort " + *sort + ": expected oversize, icmp, last or address");
+        const std::string key = field->second;
+        std::stable_sort(kept.begin(), kept.end(), [&](const json &a, const json &b) {
+            if (key.empty())
+                return a["address"].get<std::string>() < b["address"].get<std::string>();
+            const json &x = a.contains(key) ? a[key] : json(nullptr), &y = b.contains(key) ? b[key] : json(nullptr);
+            if (x.is_null() || y.is_null())
+                return !x.is_null() && y.is_null(); // unknown last
+            return x > y; // counts by value, ISO 8601 UTC times by their text: both in time order
+        });
+    }
+    if (auto top = in.args.get("top"); top && kept.size() > number("top", *top, 1, 100'000'000))
+        kept.erase(kept.begin() + number("top", *top, 1, 100'000'000), kept.end());
+    sessions = std::move(kept);
+}
+
 int session_list(const Invocation &in, Client &client)
 {
     in.expect_words(0, 1);
     json request = {{"command", "session.list"}};
     if (!in.args.words.empty())
         request["address"] = in.args.words[0];
+    const bool selecting = in.args.get("sort") || in.args.get("top") || in.args.get("transport") || in.args.get("oversize");
     if (auto limit = in.args.get("limit"))
         request["limit"] = number("limit", *limit, 1, 100'000'000);
+    else if (selecting)
+        request["limit"] = 100'000'000; // picking the worst needs every session
     json reply = client.call(request);
+    if (selecting)
+        select_sessions(in, reply);
     if (in.as_json) {
         std::cout << reply.dump(2) << "\n";
     } else {

@@ -1,5 +1,6 @@
 #include "ctl/printers.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -8,23 +9,34 @@ namespace mtuguard::ctl {
 
 using nlohmann::json;
 
-std::string format_time(const json &seconds)
+std::string format_time(const json &iso)
 {
-    if (seconds.is_null())
+    if (!iso.is_string())
         return "-";
-    std::time_t t = static_cast<std::time_t>(seconds.get<double>());
-    char text[32];
-    std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-    return text;
+    std::tm utc{};
+    const std::string text = iso.get<std::string>();
+    if (!strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &utc))
+        return text;
+    const std::time_t t = timegm(&utc);
+    std::tm local{};
+    localtime_r(&t, &local);
+    char out[48];
+    std::strftime(out, sizeof(out), "%Y-%m-%d %H:%M:%S %Z", &local);
+    return out;
 }
 
 void print_sessions(const json &reply)
 {
-    std::cout << std::left << std::setw(26) << "ADDRESS" << std::setw(8) << "KIND" << std::setw(10) << "TRANSPORT"
+    // As wide as the longest address: an IPv6 pool with its prefix takes up to 43 characters.
+    size_t width = 7;
+    for (const auto &s : reply["sessions"])
+        width = std::max(width, s["address"].get<std::string>().size());
+    width += 2;
+    std::cout << std::left << std::setw(int(width)) << "ADDRESS" << std::setw(8) << "KIND" << std::setw(10) << "TRANSPORT"
               << std::setw(9) << "DTLS" << std::setw(9) << "TLS" << std::setw(10) << "EFFECTIVE" << std::setw(12)
               << "SOURCE" << std::setw(10) << "OVERSIZE" << std::setw(10) << "ICMP" << "LAST OVERSIZE\n";
     for (const auto &s : reply["sessions"]) {
-        std::cout << std::setw(26) << s["address"].get<std::string>() << std::setw(8) << s["kind"].get<std::string>()
+        std::cout << std::setw(int(width)) << s["address"].get<std::string>() << std::setw(8) << s["kind"].get<std::string>()
                   << std::setw(10) << s["transport"].get<std::string>() << std::setw(9) << s["dtls_mtu"].get<int>()
                   << std::setw(9) << s["tls_mtu"].get<int>() << std::setw(10) << s["effective_mtu"].get<int>()
                   << std::setw(12) << s["source"].get<std::string>();

@@ -7,8 +7,8 @@
 
 namespace mtuguard::ctl {
 
-// Wall-clock seconds as local time, "-" for null.
-std::string format_time(const nlohmann::json &seconds);
+// An ISO 8601 UTC time of the daemon's answers in local time with the zone; "-" for null.
+std::string format_time(const nlohmann::json &iso);
 void print_sessions(const nlohmann::json &reply);
 void print_stats(const nlohmann::json &reply);
 void print_tracking(const nlohmann::json &reply);

@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <time.h>
+
+#include <cstdio>
+#include <ctime>
 #include <unistd.h>
 
 #include "exporter/collector.hpp"
@@ -11,7 +14,9 @@ namespace {
 
 using nlohmann::json;
 
-// The program's time (bpf/clock.bpf.h: CLOCK_MONOTONIC at tick resolution) to wall-clock seconds.
+// The program's time (bpf/clock.bpf.h: CLOCK_MONOTONIC at tick resolution) as a wall-clock time
+// in UTC, ISO 8601 with milliseconds ("2026-12-06T08:55:01.123Z"): what a script compares and a
+// person reads, free of the reader's time zone.
 json wall_time(uint64_t monotonic_ns)
 {
     if (!monotonic_ns)
@@ -19,8 +24,16 @@ json wall_time(uint64_t monotonic_ns)
     timespec mono, real;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &mono); // its resolution, the tick
     clock_gettime(CLOCK_REALTIME, &real);
-    const double now_mono = mono.tv_sec + mono.tv_nsec / 1e9, now_real = real.tv_sec + real.tv_nsec / 1e9;
-    return now_real - (now_mono - monotonic_ns / 1e9);
+    const int64_t now_mono = int64_t(mono.tv_sec) * 1'000'000'000 + mono.tv_nsec;
+    const int64_t now_real = int64_t(real.tv_sec) * 1'000'000'000 + real.tv_nsec;
+    const int64_t at = now_real - (now_mono - int64_t(monotonic_ns));
+    const std::time_t seconds = at / 1'000'000'000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[40];
+    const size_t n = std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(text + n, sizeof(text) - n, ".%03dZ", int(at % 1'000'000'000 / 1'000'000));
+    return text;
 }
 
 std::string address_text(const uint8_t *bytes, bool v4)
