@@ -160,6 +160,10 @@ test_reconnect_storm()
     reconnects=$(mg_series mtuguard_reconnects_total)
     mg_assert_cmp "reconnects counted" "$reconnects" -ge 3
     mg_note "storm after $reconnects reconnects"
+    ctl_ok tracking
+    mg_note "$CTL_OUT"
+    mg_assert_match "tracking as a table: the header" 'ADDRESS +CLIENT +SOURCE +OBSERVED +RECONNECTS +FLAGS' "$CTL_OUT"
+    mg_assert_match "tracking as a table: the session in its storm" "${SESSION%%,*} .* STORM" "$CTL_OUT"
     ctl_ok -o json tracking
     mg_assert_eq "the session is in a storm" "True" "$(json_get 'd["sessions"][0]["storm"]' "$CTL_OUT" | sed 's/true/True/')"
     ctl diagnose

@@ -84,17 +84,29 @@ void print_tracking(const json &reply)
         std::cout << "not observing: start mtuguardd with --outside-iface to track transports\n";
     std::cout << "reconnects " << reply["reconnects"] << ", sessions in storm " << reply["sessions_in_storm"]
               << ", periodic " << reply["periodic_reconnect_sessions"] << "\n";
+    if (reply["sessions"].empty())
+        return;
+    size_t address = 7, client = 6;
     for (const auto &s : reply["sessions"]) {
-        std::cout << s["address"].get<std::string>() << " client " << s["public_address"].get<std::string>() << " ("
-                  << s["source"].get<std::string>() << "): observed "
+        address = std::max(address, s["address"].get<std::string>().size());
+        client = std::max(client, s["public_address"].get<std::string>().size());
+    }
+    auto count = [](const json &c, const char *key) { return c.is_null() ? std::string("-") : c[key].dump(); };
+    std::cout << std::left << std::setw(int(address + 2)) << "ADDRESS" << std::setw(int(client + 2)) << "CLIENT"
+              << std::setw(12) << "SOURCE" << std::setw(10) << "OBSERVED" << std::setw(12) << "RECONNECTS"
+              << std::setw(18) << "FLAGS" << std::setw(10) << "TLS SYNS" << std::setw(10) << "DTLS IN" << std::setw(10)
+              << "DTLS OUT" << std::setw(8) << "HELLOS" << "OTHER UDP\n";
+    for (const auto &s : reply["sessions"]) {
+        const json client_counts = s.contains("client") ? s["client"] : json(nullptr);
+        std::string flags = std::string(s["storm"].get<bool>() ? "STORM " : "") + (s["periodic"].get<bool>() ? "PERIODIC" : "");
+        std::cout << std::setw(int(address + 2)) << s["address"].get<std::string>() << std::setw(int(client + 2))
+                  << s["public_address"].get<std::string>() << std::setw(12) << s["source"].get<std::string>()
+                  << std::setw(10)
                   << (s["observed_transport"].is_null() ? "-" : s["observed_transport"].get<std::string>())
-                  << ", reconnects " << s["reconnects"] << (s["storm"].get<bool>() ? " STORM" : "")
-                  << (s["periodic"].get<bool>() ? " PERIODIC" : "") << "\n";
-        if (s.contains("client")) {
-            const json &c = s["client"];
-            std::cout << "    tls syns " << c["tls_syns"] << ", dtls in " << c["dtls_in"] << " out " << c["dtls_out"]
-                      << ", client hellos " << c["dtls_client_hellos"] << ", other udp " << c["other_udp"] << "\n";
-        }
+                  << std::setw(12) << s["reconnects"].dump() << std::setw(18) << (flags.empty() ? "-" : flags)
+                  << std::setw(10) << count(client_counts, "tls_syns") << std::setw(10) << count(client_counts, "dtls_in")
+                  << std::setw(10) << count(client_counts, "dtls_out") << std::setw(8)
+                  << count(client_counts, "dtls_client_hellos") << count(client_counts, "other_udp") << "\n";
     }
     if (reply.value("truncated", false))
         std::cout << "(" << reply["sessions"].size() << " of " << reply["total"] << " shown; --limit N for more)\n";
