@@ -20,6 +20,9 @@
 #                          are counted as such; 722038 removes the session. Each counter moves by
 #                          exactly what was sent.
 #   asa_group_without_mtu  722051 for a group with no --asa-group makes no session, counted
+#   asa_headend_threshold  a group without --asa-group inside a --session pool prefix takes the
+#                          pool's MTUs; 722036 "threshold 1347" is enforced for that session at
+#                          once: a 1418-byte DF probe answered with frag-needed 1347 within 1 s
 #   syslog_flood           200 000 lines over TCP and 100 000 datagrams, half of them junk, while
 #                          the daemon must keep enforcing and answering: every TCP line counted,
 #                          RSS grows by less than 16 MiB (not checked under AddressSanitizer)
@@ -100,11 +103,11 @@ test_asa_session_lifecycle()
     mg_assert_eq "602101" 1 "$(mg_series 'mtuguard_headend_oversize_reports_total{kind="frag_needed_sent"}')"
     mg_assert_eq "not ASA" 1 "$(syslog_count not_asa)"
     mg_assert_eq "unused id" 1 "$(syslog_count ignored)"
-    mg_assert_eq "applied" 4 "$(syslog_count applied)"
+    mg_assert_eq "applied (722036 as well: the session's threshold)" 5 "$(syslog_count applied)"
 
     send tcp "$(asa 722038 "$(who) SVC terminating session: User Requested.")"
     mg_wait_for 5 "session removed by 722038" session_gone
-    mg_assert_eq "applied" 5 "$(syslog_count applied)"
+    mg_assert_eq "applied" 6 "$(syslog_count applied)"
     mg_daemon_stop
 }
 
@@ -115,6 +118,40 @@ test_asa_group_without_mtu()
     mg_wait_for 5 "counted" count_is no_group_mtu 1
     mg_assert_eq "no session made" none "$(session_field transport)"
     mg_assert_match "logged" "group 'Guests' has no --asa-group" "$(cat "$MG_DAEMON_LOG")"
+    mg_daemon_stop
+}
+
+# The seed's own evidence: a user of a group without --asa-group, inside a --session pool prefix,
+# gets the pool's MTUs; the headend's 722036 "threshold 1347" is then enforced for that session at
+# once, so a 1418-byte DF probe is answered with frag-needed 1347 within a second.
+test_asa_headend_threshold()
+{
+    mg_daemon_start --iface gw-in --syslog-listen "$LISTEN" --asa-group 'Staff,dtls-mtu=1418,tls-mtu=1347' \
+        --session '10.8.0.0/24,dtls-mtu=1418,tls-mtu=1400,transport=dtls'
+    send udp "$(asa 722051 "Group <Guests> User <bob> IP <$PUBLIC> IPv4 Address <$MG_CLIENT4> IPv6 address <::> assigned to session")"
+    mg_wait_for 5 "session from 722051" transport_is dtls
+    mg_assert_eq "DTLS MTU from the pool prefix" 1418 "$(session_field dtls_mtu)"
+    mg_assert_eq "TLS MTU from the pool prefix" 1400 "$(session_field tls_mtu)"
+    mg_assert_eq "source" asa-syslog "$(session_field source)"
+    send tcp "$(asa 722033 "Group <Guests> User <bob> IP <$PUBLIC> First TCP SVC connection established for SVC session.")"
+    mg_wait_for 5 "722033 applied" count_is applied 2
+    mg_assert_match "1418 bytes fit DTLS" "1 received" \
+        "$(ip netns exec "$NS_SERVER" ping -c 1 -W 2 -M do -s 1390 "$MG_CLIENT4" 2>&1 || true)"
+
+    send udp "$(asa 722036 "Group <Guests> User <bob> IP <$PUBLIC> Transmitting large packet 1418 (threshold 1347).")"
+    local start=$SECONDS out
+    mg_flush_pmtu
+    until out=$(ip netns exec "$NS_SERVER" ping -c 1 -W 1 -M do -s 1390 "$MG_CLIENT4" 2>&1 || true)
+        [[ $out == *"mtu = 1347"* ]] || [ $((SECONDS - start)) -ge 3 ]; do
+        mg_flush_pmtu
+    done
+    mg_note "after 722036: $(printf '%s' "$out" | grep -m1 -E 'Frag|received') ($((SECONDS - start)) s)"
+    mg_assert_match "a 1418-byte DF probe after the headend's threshold" 'Frag needed and DF set \(mtu = 1347\)' "$out"
+    mg_assert_cmp "seconds until it was answered with 1347" $((SECONDS - start)) -le 1
+    mg_assert_eq "TLS MTU now" 1347 "$(session_field tls_mtu)"
+    mg_assert_eq "transport now" tls "$(session_field transport)"
+    mg_assert_match "logged once" "the headend enforces 1347 for $MG_CLIENT4 \(user 'bob', group 'Guests'\)" \
+        "$(cat "$MG_DAEMON_LOG")"
     mg_daemon_stop
 }
 
@@ -162,5 +199,5 @@ tcp_lines_counted()
         [ "$(mg_series 'mtuguard_headend_oversize_reports_total{kind="to_client"}')" -ge 100000 ]
 }
 
-mg_tests asa_session_lifecycle asa_group_without_mtu syslog_flood
+mg_tests asa_session_lifecycle asa_group_without_mtu asa_headend_threshold syslog_flood
 mg_main "$@"

@@ -50,7 +50,81 @@ template <class Run> std::string captured_log(Run run)
     return text.str();
 }
 
+std::string large_packet(const std::string &user, unsigned threshold)
+{
+    return "<166>Nov 22 2026 10:00:03: %ASA-6-722036: Group <vpn> User <" + user +
+           "> IP <198.51.100.7> Transmitting large packet 1418 (threshold " + std::to_string(threshold) + ").";
+}
+
 } // namespace
+
+// A group without --asa-group takes the MTUs of the --session pool prefix that covers the
+// address (the longest), else the '*' group's, else no session is made.
+TEST(AsaSource, AGroupWithoutMtusTakesThePoolPrefixThatCoversTheAddress)
+{
+    RecordingSink sink;
+    Config config = asa_config(10);
+    config.sessions = {parse_session_spec("10.1.0.0/16,dtls-mtu=1400,tls-mtu=1300"),
+                       parse_session_spec("10.1.75.0/24,dtls-mtu=1418,tls-mtu=1347")};
+    AsaSyslogSource source(config, sink);
+    source.handle(assigned("guests", "bob", "10.1.75.9"));
+    source.handle(assigned("guests", "carol", "10.1.2.3"));
+    std::string log = captured_log([&] { source.handle(assigned("guests", "dave", "10.2.0.1")); });
+    ASSERT_EQ(sink.added, (std::vector<std::string>{"10.1.75.9", "10.1.2.3"}));
+    EXPECT_EQ(sink.specs[0].session.dtls_mtu, 1418) << "the /24, the longest prefix";
+    EXPECT_EQ(sink.specs[0].session.tls_mtu, 1347);
+    EXPECT_EQ(sink.specs[1].session.dtls_mtu, 1400) << "the /16";
+    EXPECT_EQ(sink.specs[1].session.tls_mtu, 1300);
+    EXPECT_EQ(sink.counts[size_t(SourceEvent::SyslogNoMtu)], 1u) << "10.2.0.1: no pool, no '*'";
+    EXPECT_NE(log.find("group 'guests' has no --asa-group (nor '*'), and no --session pool prefix covers"),
+              std::string::npos)
+        << log;
+
+    config.asa_groups["*"] = parse_session_parameters("dtls-mtu=1300,tls-mtu=1200");
+    source.handle(assigned("guests", "dave", "10.2.0.1"));
+    ASSERT_EQ(sink.added.back(), "10.2.0.1");
+    EXPECT_EQ(sink.specs.back().session.dtls_mtu, 1300) << "outside every pool: the '*' group";
+}
+
+// 722036 names the MTU the headend enforces for the session: enforced at once on TLS; the same
+// threshold again changes nothing; a later one replaces it; one not below the DTLS MTU is not
+// applied; the session's end clears it (the next session starts from the group's MTUs).
+TEST(AsaSource, TheHeadendsThresholdIsEnforcedForItsSession)
+{
+    RecordingSink sink;
+    const Config config = asa_config(10);
+    AsaSyslogSource source(config, sink);
+    source.handle(assigned("vpn", "alice", "10.8.0.5"));
+    ASSERT_EQ(sink.specs.size(), 1u);
+    EXPECT_EQ(sink.specs[0].session.tls_mtu, 1347);
+
+    std::string log = captured_log([&] { source.handle(large_packet("alice", 1300)); });
+    ASSERT_EQ(sink.specs.size(), 2u);
+    EXPECT_EQ(sink.specs[1].prefix.to_string(), "10.8.0.5");
+    EXPECT_EQ(sink.specs[1].session.tls_mtu, 1300);
+    EXPECT_EQ(sink.specs[1].session.dtls_mtu, 1418);
+    EXPECT_EQ(sink.transports, (std::vector<std::string>{"10.8.0.5 tls"})) << "switched to TLS after the update";
+    EXPECT_NE(log.find("the headend enforces 1300 for 10.8.0.5 (user 'alice', group 'vpn')"), std::string::npos) << log;
+    EXPECT_EQ(sink.counts[size_t(SourceEvent::HeadendOversizeOut)], 1u);
+
+    source.handle(large_packet("alice", 1300));
+    EXPECT_EQ(sink.specs.size(), 2u) << "the same threshold again";
+    source.handle(large_packet("alice", 1250));
+    ASSERT_EQ(sink.specs.size(), 3u);
+    EXPECT_EQ(sink.specs[2].session.tls_mtu, 1250) << "a later threshold replaces it";
+    log = captured_log([&] { source.handle(large_packet("alice", 1418)); });
+    EXPECT_EQ(sink.specs.size(), 3u);
+    EXPECT_NE(log.find("not below its DTLS MTU 1418"), std::string::npos) << log;
+    source.handle(large_packet("bob", 1200));
+    EXPECT_EQ(sink.specs.size(), 3u) << "no session of bob's";
+    EXPECT_EQ(sink.counts[size_t(SourceEvent::HeadendOversizeOut)], 5u) << "every report counted";
+
+    source.handle("<166>Nov 22 2026 10:00:09: %ASA-4-722038: Group <vpn> User <alice> IP <198.51.100.7> SVC "
+                  "terminating session: User Requested.");
+    EXPECT_EQ(sink.deleted, (std::vector<std::string>{"10.8.0.5"}));
+    source.handle(assigned("vpn", "alice", "10.8.0.5"));
+    EXPECT_EQ(sink.specs.back().session.tls_mtu, 1347) << "the session's end cleared it";
+}
 
 // Users beyond --max-sessions are refused and counted, not remembered; a user whose session
 // ends makes room again.

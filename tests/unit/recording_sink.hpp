@@ -16,12 +16,15 @@ namespace mtuguard {
 struct RecordingSink final : SessionSink {
     bool full = false;
     std::vector<std::string> added, deleted;
+    std::vector<SessionSpec> specs; // every add, as asked
+    std::vector<std::string> transports; // every set_transport: "ADDRESS tls"
     std::set<std::string> held;
     std::array<uint64_t, size_t(SourceEvent::Count)> counts{};
 
     bool add_session(const SessionSpec &spec, mg_source) override
     {
         added.push_back(spec.prefix.to_string());
+        specs.push_back(spec);
         if (full)
             throw ControlFailure(ControlResult::MapFull, "session map full");
         return !held.insert(spec.prefix.to_string()).second;
@@ -31,7 +34,10 @@ struct RecordingSink final : SessionSink {
         deleted.push_back(prefix.to_string());
         held.erase(prefix.to_string());
     }
-    void set_transport(const Prefix &, mg_transport) override {}
+    void set_transport(const Prefix &prefix, mg_transport transport) override
+    {
+        transports.push_back(prefix.to_string() + (transport == MG_TRANSPORT_TLS ? " tls" : " dtls"));
+    }
     void report_reconnect(const Prefix &) override {}
     void count(SourceEvent event, uint64_t n) override { counts[size_t(event)] += n; }
     std::vector<SessionSpec> sessions_of(mg_source) const override { return {}; }

@@ -23,6 +23,17 @@ bool Prefix::operator==(const Prefix &other) const
            std::memcmp(addr.bytes, other.addr.bytes, sizeof(addr.bytes)) == 0;
 }
 
+bool Prefix::covers(const Prefix &other) const
+{
+    if (ipv4 != other.ipv4 || other.length < length)
+        return false;
+    const unsigned bits = mapped_length(), whole = bits / 8, rest = bits % 8;
+    if (std::memcmp(addr.bytes, other.addr.bytes, whole) != 0)
+        return false;
+    const uint8_t mask = uint8_t(0xff00 >> rest);
+    return !rest || (addr.bytes[whole] & mask) == (other.addr.bytes[whole] & mask);
+}
+
 std::string Prefix::to_string() const
 {
     char text[INET6_ADDRSTRLEN];

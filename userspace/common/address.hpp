@@ -22,6 +22,8 @@ struct Prefix {
     mg_pool_key pool_key() const { return {mapped_length(), addr}; }
     std::string to_string() const;
     bool operator==(const Prefix &) const;
+    // `other` (an address or a longer prefix) of the same family lies inside this prefix.
+    bool covers(const Prefix &other) const;
 };
 
 // "192.0.2.7", "2001:db8::7", "10.8.0.0/16", "2001:db8:1::/64". Errors name what was wrong.

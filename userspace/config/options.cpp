@@ -193,9 +193,11 @@ po::options_description make_options(RawOptions &raw)
          "an occtl that has not answered by then is killed and counted (0.1-600)")
         ("syslog-listen", "ADDR:PORT", nullptr,
          "receive Cisco ASA syslog on ADDR:PORT, UDP and TCP (newline or octet-counted framing): "
-         "sessions from 722051, transports and reconnects from the SVC messages")
+         "sessions from 722051, transports and reconnects from the SVC messages, the headend's "
+         "threshold for a session from 722036/722035 (enforced at once, on TLS)")
         ("asa-group", po::value(&asa_groups)->value_name("GROUP,PARAMS"),
-         "MTUs of the ASA sessions of group policy GROUP ('*' for any other group), PARAMS as in a "
+         "MTUs of the ASA sessions of group policy GROUP (a group without its own: the --session "
+         "pool prefix that covers the address, else '*'), PARAMS as in a "
          "session spec without its address: dtls-mtu=N,tls-mtu=N or cipher=C[,link-mtu=N|tcp-mss=N] "
          "(repeatable)");
 

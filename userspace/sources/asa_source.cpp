@@ -141,25 +141,23 @@ void AsaSyslogSource::handle(std::string_view message)
     }
 }
 
-const SessionSpec *AsaSyslogSource::group_spec(const std::string &group) const
+const SessionSpec *AsaSyslogSource::spec_for(const std::string &group, const Prefix &address) const
 {
-    auto it = config_.asa_groups.find(group);
-    if (it == config_.asa_groups.end())
-        it = config_.asa_groups.find("*");
-    return it == config_.asa_groups.end() ? nullptr : &it->second;
+    if (auto it = config_.asa_groups.find(group); it != config_.asa_groups.end())
+        return &it->second;
+    const SessionSpec *pool = nullptr; // the longest prefix that covers the address
+    for (const auto &spec : config_.sessions)
+        if (!spec.prefix.is_host() && spec.prefix.covers(address) &&
+            (!pool || spec.prefix.length > pool->prefix.length))
+            pool = &spec;
+    if (pool)
+        return pool;
+    auto any = config_.asa_groups.find("*");
+    return any == config_.asa_groups.end() ? nullptr : &any->second;
 }
 
 void AsaSyslogSource::address_assigned(const AsaMessage &message, const std::string &key)
 {
-    const SessionSpec *spec = group_spec(message.group);
-    if (!spec) {
-        sink_.count(SourceEvent::SyslogNoMtu);
-        // Each group once, and at most max_warned_groups of them: group names are the sender's.
-        if (warned_groups_.size() < max_warned_groups && warned_groups_.insert(message.group).second)
-            log::warning("ASA syslog: group '" + message.group + "' has no --asa-group (nor '*'): its sessions are not made" +
-                         (warned_groups_.size() == max_warned_groups ? "; further groups are not named" : ""));
-        return;
-    }
     if (!sessions_.count(key) && sessions_.size() >= config_.max_sessions) {
         sink_.count(SourceEvent::SyslogOverLimit);
         if (!warned_full_)
@@ -170,43 +168,95 @@ void AsaSyslogSource::address_assigned(const AsaMessage &message, const std::str
     }
     warned_full_ = false;
     Session session{{}, *message.public_ip};
+    bool without_mtus = false;
     for (const auto &address : {message.tunnel_v4, message.tunnel_v6}) {
         if (!address)
             continue;
+        const SessionSpec *spec = spec_for(message.group, *address);
+        if (!spec) {
+            without_mtus = true;
+            continue;
+        }
         SessionSpec made = *spec;
         made.prefix = *address;
         made.public_address = message.public_ip;
         try {
             sink_.add_session(made, MG_SOURCE_ASA);
-            session.tunnel.push_back(*address);
+            session.tunnel.push_back(made);
         } catch (const ControlFailure &e) {
             log::error("ASA syslog: session " + address->to_string() + " of user '" + message.user + "': " + e.what());
         }
     }
+    if (without_mtus) {
+        sink_.count(SourceEvent::SyslogNoMtu);
+        // Each group once, and at most max_warned_groups of them: group names are the sender's.
+        if (warned_groups_.size() < max_warned_groups && warned_groups_.insert(message.group).second)
+            log::warning("ASA syslog: group '" + message.group + "' has no --asa-group (nor '*'), and no --session " +
+                         "pool prefix covers the address: its sessions are not made" +
+                         (warned_groups_.size() == max_warned_groups ? "; further groups are not named" : ""));
+    }
     // A reassigned address set replaces the old one.
     if (auto old = sessions_.find(key); old != sessions_.end()) {
-        for (const auto &prefix : old->second.tunnel) {
-            if (std::find(session.tunnel.begin(), session.tunnel.end(), prefix) == session.tunnel.end()) {
-                try {
-                    sink_.delete_session(prefix);
-                } catch (const ControlFailure &) {
-                }
+        for (const auto &was : old->second.tunnel) {
+            const bool kept = std::any_of(session.tunnel.begin(), session.tunnel.end(),
+                                          [&](const SessionSpec &now) { return now.prefix == was.prefix; });
+            if (kept)
+                continue;
+            try {
+                sink_.delete_session(was.prefix);
+            } catch (const ControlFailure &) {
             }
         }
     }
     // Only a session that was made is kept: what a sender's message names costs nothing else.
-    if (session.tunnel.empty())
+    if (session.tunnel.empty()) {
         sessions_.erase(key);
-    else
-        sessions_[key] = session;
+        return;
+    }
+    sessions_[key] = session;
     sink_.count(SourceEvent::SyslogApplied);
+}
+
+// 722036 / 722035 "Transmitting / Receiving large packet L (threshold T)": the headend names the
+// MTU it enforces for this session now. Below the session's DTLS MTU it is the TLS channel's
+// (the session rides TLS): enforced at once, so the next oversize packet is answered here with
+// T instead of vanishing at the headend. A later threshold replaces it; the session's end clears
+// it with the session.
+void AsaSyslogSource::headend_threshold(const AsaMessage &message, Session &session)
+{
+    if (!message.threshold || message.threshold == session.threshold)
+        return;
+    session.threshold = message.threshold;
+    for (auto &spec : session.tunnel) {
+        const std::string who = spec.prefix.to_string() + " (user '" + message.user + "', group '" + message.group + "')";
+        if (message.threshold >= spec.session.dtls_mtu || message.threshold < 576) {
+            log::warning("ASA syslog: the headend reports a threshold of " + std::to_string(message.threshold) +
+                         " for " + who + ", not below its DTLS MTU " + std::to_string(spec.session.dtls_mtu) +
+                         " (or under 576): not applied");
+            continue;
+        }
+        SessionSpec lowered = spec;
+        lowered.session.tls_mtu = uint16_t(message.threshold);
+        lowered.session.transport = MG_TRANSPORT_TLS;
+        try {
+            // The sink keeps an ASA session's transport across an update: the TLS MTU first, then
+            // the switch to it; a packet in between meets the session as it was.
+            sink_.add_session(lowered, MG_SOURCE_ASA);
+            sink_.set_transport(lowered.prefix, MG_TRANSPORT_TLS);
+            spec = lowered;
+            log::info("ASA syslog: the headend enforces " + std::to_string(message.threshold) + " for " + who +
+                      " (a packet of " + std::to_string(message.packet_len) + " bytes was too large): enforcing it, on TLS");
+        } catch (const ControlFailure &e) {
+            log::error("ASA syslog: threshold " + std::to_string(message.threshold) + " for " + who + ": " + e.what());
+        }
+    }
 }
 
 void AsaSyslogSource::apply(const AsaMessage &message)
 {
     switch (message.event) {
-    case AsaEvent::large_packet_out: sink_.count(SourceEvent::HeadendOversizeOut); return;
-    case AsaEvent::large_packet_in: sink_.count(SourceEvent::HeadendOversizeIn); return;
+    case AsaEvent::large_packet_out: sink_.count(SourceEvent::HeadendOversizeOut); break;
+    case AsaEvent::large_packet_in: sink_.count(SourceEvent::HeadendOversizeIn); break;
     case AsaEvent::pmtud_sent: sink_.count(SourceEvent::HeadendPmtud); return;
     default: break;
     }
@@ -217,15 +267,23 @@ void AsaSyslogSource::apply(const AsaMessage &message)
         return;
     }
     auto found = sessions_.find(key);
+    if (message.event == AsaEvent::large_packet_out || message.event == AsaEvent::large_packet_in) {
+        // Counted above as a headend report whether or not the session is known here.
+        if (found != sessions_.end()) {
+            headend_threshold(message, found->second);
+            sink_.count(SourceEvent::SyslogApplied);
+        }
+        return;
+    }
     if (found == sessions_.end()) {
         sink_.count(SourceEvent::SyslogUnknownSession);
         return;
     }
-    const std::vector<Prefix> &tunnel = found->second.tunnel;
+    const std::vector<SessionSpec> &tunnel = found->second.tunnel;
     auto each = [&](auto &&operation) {
-        for (const auto &prefix : tunnel) {
+        for (const auto &spec : tunnel) {
             try {
-                operation(prefix);
+                operation(spec.prefix);
             } catch (const ControlFailure &) {
                 // Deleted through mtuguardctl meanwhile: nothing to do.
             }

@@ -36,15 +36,19 @@ private:
         SyslogFramer framer;
     };
     struct Session {
-        std::vector<Prefix> tunnel;
+        std::vector<SessionSpec> tunnel; // as made: the MTUs a headend threshold lowers
         Prefix public_address;
+        uint32_t threshold = 0; // the last one the headend reported (722036, 722035); 0: none
     };
     void accept_client();
     void read_udp();
     bool read_tcp(Client &client); // false: closed
     void apply(const AsaMessage &message);
     void address_assigned(const AsaMessage &message, const std::string &key);
-    const SessionSpec *group_spec(const std::string &group) const;
+    void headend_threshold(const AsaMessage &message, Session &session);
+    // The MTUs of a new session: its group's --asa-group, else those of the --session pool
+    // prefix that covers its address, else the '*' group's; nullptr: none.
+    const SessionSpec *spec_for(const std::string &group, const Prefix &address) const;
 
     const Config &config_;
     SessionSink &sink_;
