@@ -9,6 +9,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "kernel/netlink.hpp"
+
 namespace mtuguard {
 LinkMonitor::LinkMonitor() : socket_(socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE))
 {
@@ -40,14 +42,7 @@ LinkChanges LinkMonitor::read()
                 continue;
             break; // EAGAIN: all read
         }
-        int length = int(n);
-// NLMSG_OK compares the u32 nlmsg_len with the int length it is given (clang's -Wsign-compare);
-// the length is a recv() count, never negative.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wsign-compare"
-        for (auto *message = reinterpret_cast<nlmsghdr *>(buffer); NLMSG_OK(message, length);
-             message = NLMSG_NEXT(message, length)) {
-#pragma GCC diagnostic pop
+        for (nlmsghdr *message : netlink_messages(buffer, n)) {
             if (message->nlmsg_type == NLMSG_OVERRUN) {
                 changes.overrun = true;
             } else if (message->nlmsg_type == RTM_NEWLINK || message->nlmsg_type == RTM_DELLINK) {

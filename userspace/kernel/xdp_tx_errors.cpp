@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "common/fd.hpp"
+#include "kernel/netlink.hpp"
 
 namespace mtuguard {
 
@@ -210,12 +211,7 @@ LinkAnswer get_link(uint32_t ifindex, std::optional<int32_t> netnsid)
         out.error = errno;
         return out;
     }
-    int length = int(n);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wsign-compare"
-    for (auto *message = reinterpret_cast<nlmsghdr *>(buffer); NLMSG_OK(message, length);
-         message = NLMSG_NEXT(message, length)) {
-#pragma GCC diagnostic pop
+    for (nlmsghdr *message : netlink_messages(buffer, n)) {
         if (message->nlmsg_type == NLMSG_ERROR && message->nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
             out.error = -static_cast<nlmsgerr *>(NLMSG_DATA(message))->error;
             return out;
