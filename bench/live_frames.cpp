@@ -27,7 +27,7 @@ LiveFrames::LiveFrames(const LiveFramesSetup &setup) : ifindex_(ifindex_of(setup
                         .upper = udp_header(40000, 9, setup.size - 20),
                         .payload = Payload::Zero}
                  .build();
-    skel_ = live_frames_bpf__open();
+    skel_.reset(live_frames_bpf__open());
     if (!skel_)
         fail("opening live_frames.bpf.o");
     const std::array<uint8_t, 4> first = ipv4(setup.step_source ? setup.src : setup.dst);
@@ -38,13 +38,11 @@ LiveFrames::LiveFrames(const LiveFramesSetup &setup) : ifindex_(ifindex_of(setup
     skel_->rodata->step_source = setup.step_source;
     static_assert(sizeof(skel_->rodata->headers) == 14 + 20 + 8);
     std::memcpy(const_cast<uint16_t *>(skel_->rodata->headers), frame_.data(), sizeof(skel_->rodata->headers));
-    if (int err = live_frames_bpf__load(skel_)) {
-        live_frames_bpf__destroy(skel_);
+    if (int err = live_frames_bpf__load(skel_.get()))
         fail(std::string("loading live_frames.bpf.o: ") + std::strerror(-err));
-    }
 }
 
-LiveFrames::~LiveFrames() { live_frames_bpf__destroy(skel_); }
+void LiveFrames::Destroy::operator()(live_frames_bpf *skel) const { live_frames_bpf__destroy(skel); }
 
 void LiveFrames::send(uint32_t frames, uint32_t batch)
 {

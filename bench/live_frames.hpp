@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,12 +27,10 @@ struct LiveFramesSetup {
     uint32_t count = 1;
 };
 
+// Move-only: it owns the loaded object.
 class LiveFrames {
 public:
     explicit LiveFrames(const LiveFramesSetup &setup);
-    ~LiveFrames();
-    LiveFrames(const LiveFrames &) = delete;
-    LiveFrames &operator=(const LiveFrames &) = delete;
 
     // `frames` copies of the template out of the interface in one run, in batches of `batch`
     // (at most the veth's ring of 256): the kernel lets the peer's NAPI take each batch before
@@ -39,12 +38,15 @@ public:
     void send(uint32_t frames, uint32_t batch);
     uint32_t ifindex() const { return ifindex_; }
     // The object, for its other programs (live_count, live_pass) and its counters.
-    live_frames_bpf *skeleton() const { return skel_; }
+    live_frames_bpf *skeleton() const { return skel_.get(); }
 
 private:
+    struct Destroy {
+        void operator()(live_frames_bpf *skel) const;
+    };
     uint32_t ifindex_;
     Bytes frame_;
-    live_frames_bpf *skel_ = nullptr;
+    std::unique_ptr<live_frames_bpf, Destroy> skel_;
 };
 
 } // namespace mtuguard::test
