@@ -3,6 +3,8 @@
 // promises operators, and `promtool check metrics` on the serialised text. No root, no kernel.
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -280,12 +282,19 @@ TEST(Collector, FamilyTypesAndNames)
         {"mtuguard_occtl_rejected_users_total", MetricType::Counter},
         {"mtuguard_syslog_messages_total", MetricType::Counter},
         {"mtuguard_headend_oversize_reports_total", MetricType::Counter},
+        {"process_cpu_seconds_total", MetricType::Counter},
+        {"process_start_time_seconds", MetricType::Gauge},
+        {"process_resident_memory_bytes", MetricType::Gauge},
+        {"process_virtual_memory_bytes", MetricType::Gauge},
+        {"process_open_fds", MetricType::Gauge},
+        {"process_max_fds", MetricType::Gauge},
     };
     std::map<std::string, MetricType> seen;
     for (const auto &f : families) {
         EXPECT_TRUE(seen.emplace(f.name, f.type).second) << "family emitted twice: " << f.name;
         EXPECT_FALSE(f.help.empty()) << f.name;
-        EXPECT_EQ(f.name.rfind("mtuguard_", 0), 0u) << f.name;
+        // Ours, and the process families under the names every exporter gives them.
+        EXPECT_TRUE(f.name.rfind("mtuguard_", 0) == 0 || f.name.rfind("process_", 0) == 0) << f.name;
         EXPECT_EQ(f.type == MetricType::Counter, f.name.size() > 6 && f.name.substr(f.name.size() - 6) == "_total")
             << f.name << ": counters and only counters end in _total";
     }
@@ -752,12 +761,17 @@ TEST(CollectorMss, OutcomesByDirectionUnderTheirInterface)
 }
 
 } // namespace
-// The tracking families: each source event counted under its own family and label, the
-// observed packets only while something is observed.
+// The tracking families: each source event counted under its own family and label; the
+// observed packets from the first scrape, at 0 while nothing is observed.
 TEST(Collector, TrackingAndSourceCountersLandUnderTheirLabels)
 {
     FakeAgent agent = two_interfaces();
-    EXPECT_EQ(find_family(Collector(agent).Collect(), "mtuguard_observed_packets_total"), nullptr);
+    const auto idle = Collector(agent).Collect();
+    const MetricFamily *observed = find_family(idle, "mtuguard_observed_packets_total");
+    ASSERT_NE(observed, nullptr) << "exported without --outside-iface too";
+    EXPECT_EQ(observed->metric.size(), size_t(MG_OBSERVED_COUNT));
+    for (const auto &m : observed->metric)
+        EXPECT_EQ(m.counter.value, 0);
     for (size_t i = 0; i < size_t(SourceEvent::Count); ++i)
         agent.tracking_status.source_events[i] = 100 + i;
     agent.tracking_status.observing = true;
@@ -785,6 +799,30 @@ TEST(Collector, TrackingAndSourceCountersLandUnderTheirLabels)
                              "mtuguard_syslog_messages_total", "mtuguard_headend_oversize_reports_total"})
         series += find_family(families, name)->metric.size();
     EXPECT_EQ(series, size_t(SourceEvent::Count)) << "every source event is one series";
+}
+
+// The process families under node_exporter's names, read from /proc/self: this test's own
+// process, so the values are checked against what the test can see of itself.
+TEST(Collector, ProcessFamiliesDescribeThisProcess)
+{
+    FakeAgent agent = two_interfaces();
+    const auto families = Collector(agent).Collect();
+    auto only = [&](const char *name) {
+        const MetricFamily *f = find_family(families, name);
+        EXPECT_NE(f, nullptr) << name;
+        EXPECT_EQ(f ? f->metric.size() : 0, 1u) << name;
+        return f && !f->metric.empty() ? f->metric[0] : ClientMetric{};
+    };
+    const double now = double(time(nullptr));
+    const double start = only("process_start_time_seconds").gauge.value;
+    EXPECT_LE(start, now + 1);
+    EXPECT_GT(start, now - 3600) << "this test started less than an hour ago";
+    EXPECT_GE(only("process_cpu_seconds_total").counter.value, 0);
+    EXPECT_GT(only("process_resident_memory_bytes").gauge.value, 1 << 20);
+    EXPECT_GE(only("process_virtual_memory_bytes").gauge.value, only("process_resident_memory_bytes").gauge.value);
+    const double open = only("process_open_fds").gauge.value;
+    EXPECT_GE(open, 3) << "stdin, stdout, stderr";
+    EXPECT_GE(only("process_max_fds").gauge.value, open);
 }
 
 } // namespace mtuguard

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/session_spec.hpp"
+#include "exporter/process_metrics.hpp"
 
 namespace mtuguard {
 
@@ -293,6 +294,7 @@ std::vector<MetricFamily> Collector::collect() const
 
     add_single(out, "mtuguard_scrape_errors_total", "Scrapes that could not read the BPF maps.", MetricType::Counter,
                scrape_errors_.load(std::memory_order_relaxed));
+    collect_process(out);
     try {
         collect_tracking(out);
     } catch (const std::exception &e) {
@@ -305,14 +307,14 @@ std::vector<MetricFamily> Collector::collect() const
 void Collector::collect_tracking(std::vector<MetricFamily> &out) const
 {
     const TrackingStatus tracking = agent_.tracking();
-    if (tracking.observing) {
-        auto observed = family("mtuguard_observed_packets_total",
-                               "Packets of the VPN's channels seen on the --outside-iface interfaces, by kind.",
-                               MetricType::Counter);
-        for (int kind = 0; kind < MG_OBSERVED_COUNT; ++kind)
-            add(observed, {{"kind", observed_kind_name(kind)}}, tracking.observed[kind]);
-        out.push_back(std::move(observed));
-    }
+    // Every kind from the first scrape, at 0 without --outside-iface: a query or an alert on it
+    // never meets "no data".
+    auto observed = family("mtuguard_observed_packets_total",
+                           "Packets of the VPN's channels seen on the --outside-iface interfaces, by kind.",
+                           MetricType::Counter);
+    for (int kind = 0; kind < MG_OBSERVED_COUNT; ++kind)
+        add(observed, {{"kind", observed_kind_name(kind)}}, tracking.observed[kind]);
+    out.push_back(std::move(observed));
     add_per_transport(out, "mtuguard_transport_changes_total",
                       "Sessions switched to another transport by what was observed, by the new transport.",
                       MetricType::Counter, "to", tracking.transport_changes);
