@@ -21,6 +21,7 @@
 #include "config/config.hpp"
 #include "daemon/config_check.hpp"
 #include "daemon/control_protocol.hpp"
+#include "kernel/features.hpp"
 #include "kernel/link_monitor.hpp"
 #include "common/log.hpp"
 #include "exporter/metrics_server.hpp"
@@ -163,6 +164,9 @@ private:
 
 int run(int argc, const char *const *argv, const Config &config)
 {
+    // 0. The kernel offers what the programs need, or one line says what it lacks.
+    check_kernel_features();
+
     sigset_t signals_handled = handled_signals();
     Fd signals(signalfd(-1, &signals_handled, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!signals)
