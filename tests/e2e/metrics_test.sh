@@ -379,9 +379,9 @@ EOF
 
     # The oversize alert: pending, then firing, with the shipped labels.
     mg_wait_for 60 "MtuguardOversizeDropsHigh firing" prom_equals \
-        "ALERTS{alertname=\"MtuguardOversizeDropsHigh\", alertstate=\"firing\", interface=\"gw-in\", severity=\"warning\"}" 1
+        "ALERTS{alertname=\"MtuguardOversizeDropsHigh\", alertstate=\"firing\", interface=\"gw-in\", severity=\"critical\"}" 1
     mg_note "firing: $(prom 'ALERTS{alertstate="firing"}')"
-    mg_note "drop share: $(prom_value "sum without (family, action) (rate(mtuguard_oversize_packets_total{$S, action=~\"icmp_sent|icmp_ratelimited|icmp_suppressed|icmp_failed|dropped\"}[5m])) / rate(mtuguard_packets_total{$S}[5m])")"
+    mg_note "drop share: $(prom_value "sum without (family, action) (rate(mtuguard_oversize_packets_total{$S, action=~\"icmp_sent|icmp_ratelimited|icmp_suppressed|icmp_failed|dropped\"}[5m])) / (sum without (family, reason) (rate(mtuguard_passed_packets_total{$S, reason=\"within_mtu\"}[5m])) + sum without (family, action) (rate(mtuguard_oversize_packets_total{$S}[5m])))")"
     mg_assert_eq "other mtuguard alerts pending or firing" "" \
         "$(prom 'ALERTS{alertname=~"Mtuguard.*", alertname!="MtuguardOversizeDropsHigh"}')"
 
