@@ -9,7 +9,7 @@
 #   /usr/libexec/mtuguard/mtuguard-connect                       ocserv connect-script
 #   /usr/share/bash-completion/completions/mtuguardctl
 #   /usr/share/man/man8/mtuguardd.8.gz, mtuguardctl.8.gz, man5/mtuguard.conf.5.gz
-#   /usr/share/mtuguard/prometheus/{alerts.yml,prometheus.yml}, grafana/mtuguard.json
+#   /usr/share/mtuguard/prometheus/{alerts.yml,prometheus.yml,alertmanager.yml}, grafana/mtuguard.json
 #   /usr/share/doc/mtuguard/                                     README and docs/*.md
 # /etc and the unit directory are absolute: install by hand with DESTDIR (or as root).
 
@@ -42,8 +42,10 @@ install(FILES ${mtuguard_deploy}/bash-completion/mtuguardctl
 install(FILES ${mtuguard_deploy}/rsyslog/mtuguard-asa.conf
         DESTINATION ${CMAKE_INSTALL_DATADIR}/mtuguard/rsyslog)
 
-# Monitoring: alert rules with the example scrape config that loads them, the dashboard
+# Monitoring: alert rules with the example scrape config that loads them, the Alertmanager inhibit
+# rules for them, the dashboard
 install(FILES ${mtuguard_deploy}/prometheus/alerts.yml ${mtuguard_deploy}/prometheus/prometheus.yml
+              ${mtuguard_deploy}/prometheus/alertmanager.yml
         DESTINATION ${CMAKE_INSTALL_DATADIR}/mtuguard/prometheus)
 install(FILES ${mtuguard_deploy}/grafana/mtuguard.json
         DESTINATION ${CMAKE_INSTALL_DATADIR}/mtuguard/grafana)

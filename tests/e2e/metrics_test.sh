@@ -23,7 +23,7 @@
 #                        traffic); through Prometheus's HTTP API the counters moved by exactly
 #                        the packets sent, every query of deploy/grafana/mtuguard.json returns
 #                        data, and MtuguardOversizeDropsHigh reaches `firing` in ALERTS (nothing
-#                        else fires)
+#                        else fires) with its runbook link under the external label runbook_base
 #
 # Run as root: tests/e2e/metrics_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
 # MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
@@ -45,6 +45,8 @@ OVERSIZE=10 # ping -s 1390: 1418-byte packets, the Cisco case
 WITHIN_FRAME=$((14 + 20 + 8 + 1000))
 OVERSIZE_LEN=$((20 + 8 + 1390))
 OVERSIZE_FRAME=$((14 + OVERSIZE_LEN))
+# The external label the alerts' runbook links start with (deploy/prometheus/prometheus.yml)
+RUNBOOK_BASE=https://docs.example.net/netops/mtuguard/docs
 
 # Daemons that pin their state on the host-wide bpffs and serve a control socket get a pin
 # directory and a socket of this run's own, so this test neither adopts nor disturbs another
@@ -132,6 +134,20 @@ prom_value()
         return 0
     fi
     printf '%s\n' "$out" | awk '{ print $NF }'
+}
+
+# prom_annotation ALERT KEY: annotation KEY of the firing alerts named ALERT, as Prometheus
+# expanded it (/api/v1/alerts), one line each.
+prom_annotation()
+{
+    gw "$MG_PYTHON" - "$PROM_PORT" "$1" "$2" <<'PYTHON'
+import json, sys, urllib.request
+port, name, key = sys.argv[1:4]
+body = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/alerts", timeout=5))
+for a in body["data"]["alerts"]:
+    if a["labels"].get("alertname") == name and a["state"] == "firing":
+        print(a["annotations"].get(key, ""))
+PYTHON
 }
 
 # Integer form of a counter value as the API prints it ("20", "1.4e+04").
@@ -305,6 +321,8 @@ global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
+  external_labels:
+    runbook_base: $RUNBOOK_BASE
 rule_files:
   - $MG_TMP/alerts.yml
 scrape_configs:
@@ -379,9 +397,12 @@ EOF
 
     # The oversize alert: pending, then firing, with the shipped labels.
     mg_wait_for 60 "MtuguardOversizeDropsHigh firing" prom_equals \
-        "ALERTS{alertname=\"MtuguardOversizeDropsHigh\", alertstate=\"firing\", interface=\"gw-in\", severity=\"warning\"}" 1
+        "ALERTS{alertname=\"MtuguardOversizeDropsHigh\", alertstate=\"firing\", interface=\"gw-in\", severity=\"critical\"}" 1
     mg_note "firing: $(prom 'ALERTS{alertstate="firing"}')"
-    mg_note "drop share: $(prom_value "sum without (family, action) (rate(mtuguard_oversize_packets_total{$S, action=~\"icmp_sent|icmp_ratelimited|icmp_suppressed|icmp_failed|dropped\"}[5m])) / rate(mtuguard_packets_total{$S}[5m])")"
+    # Its runbook link, from the one base URL the Prometheus configuration sets.
+    mg_assert_eq "MtuguardOversizeDropsHigh runbook_url" "$RUNBOOK_BASE/runbook.md#mtuguardoversizedropshigh" \
+        "$(prom_annotation MtuguardOversizeDropsHigh runbook_url)"
+    mg_note "drop share: $(prom_value "sum without (family, action) (rate(mtuguard_oversize_packets_total{$S, action=~\"icmp_sent|icmp_ratelimited|icmp_suppressed|icmp_failed|dropped\"}[5m])) / (sum without (family, reason) (rate(mtuguard_passed_packets_total{$S, reason=\"within_mtu\"}[5m])) + sum without (family, action) (rate(mtuguard_oversize_packets_total{$S}[5m])))")"
     mg_assert_eq "other mtuguard alerts pending or firing" "" \
         "$(prom 'ALERTS{alertname=~"Mtuguard.*", alertname!="MtuguardOversizeDropsHigh"}')"
 

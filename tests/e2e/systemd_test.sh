@@ -29,8 +29,10 @@
 #                        runtime transport and the mtuguardctl session kept, --max-sessions
 #                        refused as needing a restart; RELOADING=1 then READY=1. An invalid file:
 #                        refused, logged naming the option, nothing changed, STATUS says so. A
-#                        file without the new session: removed again. Session add, transport,
-#                        stats and a --keep-attached restart work without capabilities.
+#                        file without the new session: removed again. Each reload counted in
+#                        /metrics (mtuguard_reloads_total, applied or refused, 0 before any).
+#                        Session add, transport, stats and a --keep-attached restart work without
+#                        capabilities.
 #   reload_without_control_socket   --control-socket '': the watchdog is fed and SIGHUP applies
 #   check_config         mtuguardd --check-config (what ExecReload= runs first): a good file prints
 #                        what would run and exits 0 with nothing attached or pinned; a bad line,
@@ -143,6 +145,14 @@ wait_log() { mg_wait_for 20 "mtuguardd to log /$1/" grep -Eq -- "$1" "$MG_DAEMON
 notify_count_at_least() { [ "$(notify_lines "$2" | wc -l)" -ge "$1" ]; }
 wait_notify() { mg_wait_for 20 "$1 notification(s) matching /$2/" notify_count_at_least "$1" "$2"; }
 
+# reloads RESULT: mtuguard_reloads_total{result=RESULT} as the daemon's /metrics (the default
+# --metrics-listen, in the gateway's namespace) serves it now.
+reloads()
+{
+    ip netns exec "$NS_GATEWAY" curl -sf --max-time 5 http://127.0.0.1:9784/metrics |
+        awk -v s="mtuguard_reloads_total{result=\"$1\"}" 'index($0, s " ") == 1 { print $2 }'
+}
+
 write_config()
 {
     printf '%s\n' "# written by tests/e2e/systemd_test.sh" "$@" >"$MG_TMP/mtuguard.conf"
@@ -220,6 +230,8 @@ test_reload()
     p1=$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)
     link1=$(bpftool link show pinned "$(pin_dir)/links/gw-in" | sed -n 's/^\([0-9]*\): xdp .*/\1/p')
     mg_assert_eq "CapEff of every thread" "$NO_CAPABILITIES" "$(capabilities "$MG_DAEMON_PID")"
+    mg_assert_eq "reloads applied, before any" 0 "$(reloads applied)"
+    mg_assert_eq "reloads refused, before any" 0 "$(reloads refused)"
 
     # Without capabilities: a session added and one switched to DTLS at runtime, stats read.
     ctl_ok session add 10.8.0.77 --dtls-mtu 1418 --tls-mtu 1347 --transport tls
@@ -264,6 +276,8 @@ test_reload()
     mg_assert_no_match "1419 bytes with --on-oversize drop: no error" 'Frag needed' "$PING_OUT"
     mg_assert_match "1419 bytes with --on-oversize drop: no reply" ' 0 received' "$PING_OUT"
     mg_assert_eq "CapEff of every thread after the reload" "$NO_CAPABILITIES" "$(capabilities "$MG_DAEMON_PID")"
+    mg_assert_eq "reloads applied after the reload" 1 "$(reloads applied)"
+    mg_assert_eq "reloads refused after the reload" 0 "$(reloads refused)"
 
     # 2. Invalid: refused whole, logged naming the option, nothing changed.
     before=$(sessions_text)
@@ -283,6 +297,8 @@ test_reload()
     mg_assert_eq "sessions after the refused reload" "$before" "$(sessions_text)"
     mg_assert_eq "XDP program on gw-in" "$p1" "$(mg_xdp_prog_id "$NS_GATEWAY" gw-in)"
     mg_alive "$MG_DAEMON_PID" || mg_fail "mtuguardd exited after the refused reload"
+    mg_assert_eq "reloads applied after the refused reload" 1 "$(reloads applied)"
+    mg_assert_eq "reloads refused after the refused reload" 1 "$(reloads refused)"
 
     # 3. Back to the first file: 10.8.0.6 goes, the mtuguardctl session stays, icmp again.
     readies=$(notify_lines 'READY=1' | wc -l)
@@ -293,6 +309,8 @@ test_reload()
     mg_assert_eq "sessions after removing 10.8.0.6 from the file" \
         "10.8.0.5/static/dtls/1418 10.8.0.77/mtuguardctl/tls/1347" "$(sessions_text)"
     mg_assert_no_match "STATUS= after a good reload" 'last reload refused' "$(notify_lines 'READY=1' | tail -n 1)"
+    mg_assert_eq "reloads applied after the third reload" 2 "$(reloads applied)"
+    mg_assert_eq "reloads refused after the third reload" 1 "$(reloads refused)"
     ping_oversize
     mg_assert_match "1419 bytes, --on-oversize icmp again" 'Frag needed and DF set \(mtu = 1418\)' "$PING_OUT"
 

@@ -64,6 +64,7 @@ expected=(
     ./usr/share/man/man5/mtuguard.conf.5.gz
     ./usr/share/mtuguard/prometheus/alerts.yml
     ./usr/share/mtuguard/prometheus/prometheus.yml
+    ./usr/share/mtuguard/prometheus/alertmanager.yml
     ./usr/share/mtuguard/grafana/mtuguard.json
     ./usr/share/doc/mtuguard/README.md
     ./usr/share/doc/mtuguard/operator-guide.md

@@ -61,6 +61,8 @@ public:
     std::vector<InterfaceStatus> interfaces() const override { return iface_table; }
     SessionCounts sessions() const override { return session_counts; }
     std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override { return request_counts; }
+    std::array<uint64_t, size_t(ReloadResult::Count)> reload_counts{};
+    std::array<uint64_t, size_t(ReloadResult::Count)> reloads() const override { return reload_counts; }
     std::vector<uint64_t> unheeded_table = std::vector<uint64_t>(MG_MAX_IFACES);
     std::vector<uint64_t> unheeded() const override { return unheeded_table; }
     TrackingStatus tracking_status;
@@ -248,6 +250,9 @@ TEST(Collector, IdleAgentExportsEverySeriesAtZero)
     for (const auto &result : control_results)
         EXPECT_EQ(value(families, "mtuguard_control_requests_total", {{"result", result}}), 0);
     EXPECT_EQ(find_family(families, "mtuguard_control_requests_total")->metric.size(), control_results.size());
+    EXPECT_EQ(value(families, "mtuguard_reloads_total", {{"result", "applied"}}), 0);
+    EXPECT_EQ(value(families, "mtuguard_reloads_total", {{"result", "refused"}}), 0);
+    EXPECT_EQ(find_family(families, "mtuguard_reloads_total")->metric.size(), 2u);
     EXPECT_EQ(value(families, "mtuguard_scrape_errors_total", {}), 0);
     EXPECT_EQ(value(families, "mtuguard_build_info", {{"version", MTUGUARD_VERSION}}), 1);
 }
@@ -271,6 +276,7 @@ TEST(Collector, FamilyTypesAndNames)
         {"mtuguard_session_map_entries", MetricType::Gauge},
         {"mtuguard_session_map_capacity", MetricType::Gauge},
         {"mtuguard_control_requests_total", MetricType::Counter},
+        {"mtuguard_reloads_total", MetricType::Counter},
         {"mtuguard_scrape_errors_total", MetricType::Counter},
         {"mtuguard_transport_changes_total", MetricType::Counter},
         {"mtuguard_icmp_unheeded_packets_total", MetricType::Counter},
@@ -674,6 +680,27 @@ TEST(CollectorText, SerialisedLinesAreTheExpectedSeries)
              "mtuguard_scrape_errors_total 0\n",
          })
         EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line;
+}
+
+// Reloads by how they ended, each under its own label, and from a failed map read on too: the
+// counter does not come from the maps.
+TEST(Collector, ReloadsByResult)
+{
+    FakeAgent agent = two_interfaces();
+    agent.reload_counts[size_t(ReloadResult::Applied)] = 4;
+    agent.reload_counts[size_t(ReloadResult::Refused)] = 1;
+    auto f = Collector(agent).Collect();
+    EXPECT_EQ(label_sets(f, "mtuguard_reloads_total"),
+              (std::set<Labels>{{{"result", "applied"}}, {{"result", "refused"}}}));
+    EXPECT_EQ(value(f, "mtuguard_reloads_total", {{"result", "applied"}}), 4);
+    EXPECT_EQ(value(f, "mtuguard_reloads_total", {{"result", "refused"}}), 1);
+
+    agent.fail_counters = true;
+    f = Collector(agent).Collect();
+    EXPECT_EQ(find_family(f, "mtuguard_packets_total"), nullptr);
+    EXPECT_EQ(value(f, "mtuguard_reloads_total", {{"result", "refused"}}), 1);
+    const std::string text = serialise(f);
+    EXPECT_NE(text.find("mtuguard_reloads_total{result=\"applied\"} 4\n"), std::string::npos) << text;
 }
 
 // The driver's count of failed XDP_TX is exported where the driver keeps one and absent (not 0)

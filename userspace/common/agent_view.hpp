@@ -36,6 +36,12 @@ enum class ControlResult { Ok, BadRequest, UnknownCommand, NotFound, TooLarge, M
 constexpr std::array<const char *, size_t(ControlResult::Count)> control_result_names{
     "ok", "bad_request", "unknown_command", "not_found", "too_large", "map_full", "failed"};
 
+// How a reload (SIGHUP) ended, the label values of mtuguard_reloads_total: applied, or refused
+// (the configuration did not parse or its sessions did not fit, or the kernel refused a map write
+// part-way), the daemon running on with the configuration as it was.
+enum class ReloadResult { Applied, Refused, Count };
+constexpr std::array<const char *, size_t(ReloadResult::Count)> reload_result_names{"applied", "refused"};
+
 // What the session sources met, the label values of their counters (collector.cpp maps them).
 enum class SourceEvent {
     OcctlOk,            // occtl answered and its list was applied
@@ -82,6 +88,7 @@ public:
     virtual std::vector<InterfaceStatus> interfaces() const = 0;
     virtual SessionCounts sessions() const = 0;
     virtual std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const = 0;
+    virtual std::array<uint64_t, size_t(ReloadResult::Count)> reloads() const = 0;
     virtual TrackingStatus tracking() const = 0;
 };
 

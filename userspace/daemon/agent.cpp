@@ -380,6 +380,11 @@ void Agent::count_request(ControlResult result)
     control_requests_[size_t(result)].fetch_add(1, std::memory_order_relaxed);
 }
 
+void Agent::count_reload(ReloadResult result)
+{
+    reloads_[size_t(result)].fetch_add(1, std::memory_order_relaxed);
+}
+
 ReloadReport Agent::reload(const Config &next)
 {
     std::unique_lock lock(mutex_);
@@ -492,6 +497,14 @@ std::array<uint64_t, size_t(ControlResult::Count)> Agent::control_requests() con
     std::array<uint64_t, size_t(ControlResult::Count)> out{};
     for (size_t i = 0; i < out.size(); ++i)
         out[i] = control_requests_[i].load(std::memory_order_relaxed);
+    return out;
+}
+
+std::array<uint64_t, size_t(ReloadResult::Count)> Agent::reloads() const
+{
+    std::array<uint64_t, size_t(ReloadResult::Count)> out{};
+    for (size_t i = 0; i < out.size(); ++i)
+        out[i] = reloads_[i].load(std::memory_order_relaxed);
     return out;
 }
 

@@ -148,6 +148,8 @@ public:
     TrackingReport tracking_report(size_t limit) const;
     AgentStatus status() const;
     void count_request(ControlResult result);
+    // The main loop's reloads, by how they ended (mtuguard_reloads_total).
+    void count_reload(ReloadResult result);
 
     // AgentView
     std::vector<mg_counter> counters() const override;
@@ -157,6 +159,7 @@ public:
     std::vector<InterfaceStatus> interfaces() const override;
     SessionCounts sessions() const override;
     std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override;
+    std::array<uint64_t, size_t(ReloadResult::Count)> reloads() const override;
     TrackingStatus tracking() const override;
 
 private:
@@ -218,6 +221,8 @@ private:
     };
     std::unordered_set<mg_addr, AddrHash, AddrEqual> exact_;
     std::array<std::atomic<uint64_t>, size_t(ControlResult::Count)> control_requests_{};
+    // Written by the main loop, read by the exporter's threads.
+    std::array<std::atomic<uint64_t>, size_t(ReloadResult::Count)> reloads_{};
 };
 
 } // namespace mtuguard

@@ -148,6 +148,7 @@ private:
         }
         if (!reload_error_.empty())
             log::error("reload refused: " + reload_error_ + "; running on with the configuration as it was");
+        agent_.count_reload(reload_error_.empty() ? ReloadResult::Applied : ReloadResult::Refused);
         service_.ready(status_line());
     }
 

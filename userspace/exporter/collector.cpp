@@ -292,6 +292,13 @@ std::vector<MetricFamily> Collector::collect() const
         add(control, {{"result", control_result_names[i]}}, requests[i]);
     out.push_back(std::move(control));
 
+    auto reloads = family("mtuguard_reloads_total", "Reloads of the configuration (SIGHUP), by result.",
+                          MetricType::Counter);
+    const auto reload_counts = agent_.reloads();
+    for (size_t i = 0; i < reload_counts.size(); ++i)
+        add(reloads, {{"result", reload_result_names[i]}}, reload_counts[i]);
+    out.push_back(std::move(reloads));
+
     add_single(out, "mtuguard_scrape_errors_total", "Scrapes that could not read the BPF maps.", MetricType::Counter,
                scrape_errors_.load(std::memory_order_relaxed));
     collect_process(out);
