@@ -17,6 +17,7 @@ struct InterfaceStatus {
     uint32_t slot = 0;     // counter slot (mg_counter_index)
     std::string mode;      // "native" or "generic"
     bool attached = false;
+    bool mss_attached = false; // the MSS clamp's tc programs, both directions
     uint64_t reattaches = 0; // attached again after the interface was deleted and re-created
 };
 

@@ -65,6 +65,7 @@ json status_json(const AgentStatus &status)
              {"attached", state.attached},
              {"mode", state.mode},
              {"program_id", state.program_id},
+             {"mss_clamp", state.mss_clamp},
              {"present", state.present},
              {"reattaches", state.reattaches},
              {"icmp_source4", entry.has_src4 ? json(address_text(entry.icmp_src4, true)) : json(nullptr)},
