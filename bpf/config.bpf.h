@@ -44,9 +44,8 @@ struct {
 } mg_ifaces SEC(".maps");
 
 /* NULL for an interface the daemon did not register: counted in slot 0, never answered from. */
-static __always_inline const struct mg_iface *mg_iface_lookup(struct xdp_md *ctx)
+static __always_inline const struct mg_iface *mg_iface_of(__u32 ifindex)
 {
-	__u32 ifindex = ctx->ingress_ifindex;
 	const struct mg_iface *iface;
 
 	if (ifindex < MG_IFINDEX_DIRECT) {
@@ -54,6 +53,11 @@ static __always_inline const struct mg_iface *mg_iface_lookup(struct xdp_md *ctx
 		return iface && iface->slot ? iface : NULL;
 	}
 	return bpf_map_lookup_elem(&mg_ifaces, &ifindex);
+}
+
+static __always_inline const struct mg_iface *mg_iface_lookup(struct xdp_md *ctx)
+{
+	return mg_iface_of(ctx->ingress_ifindex);
 }
 
 #endif /* MTUGUARD_CONFIG_BPF_H */

@@ -263,18 +263,6 @@ mg_mss_outcome clamp_mss(std::vector<uint8_t> &frame, size_t l4, size_t l3_end, 
     return MG_MSS_NO_OPTION;
 }
 
-void maybe_clamp(Verdict &v, std::span<const uint8_t> f, size_t l3, size_t total, const mg_session &session,
-                 uint32_t mtu, const State &state)
-{
-    const bool ipv6 = v.family == MG_FAMILY_IPV6;
-    std::optional<size_t> l4 = tcp_syn(f, l3, total, ipv6);
-    if (!l4)
-        return;
-    const bool enabled =
-        session.mss_clamp == MG_MSS_ON || (session.mss_clamp == MG_MSS_DEFAULT && state.settings.mss_clamp);
-    v.mss_outcome = enabled ? clamp_mss(v.frame, *l4, l3 + total, uint16_t(mtu - (ipv6 ? 60 : 40))) : MG_MSS_DISABLED;
-}
-
 } // namespace
 
 void State::add_session(const mg_addr &addr, const mg_session &session)
@@ -299,6 +287,90 @@ uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t seed)
     return ~sum & 0xffff;
 }
 
+namespace {
+
+// The link layer and the IP header as the parser reads them (Ethernet and up to two VLAN tags,
+// or a tun device's bare IP packet): the family, where IP starts, its length and DF, and the
+// session address (the destination; the source from a client). A reason when it is not IP or
+// does not parse.
+struct Headers {
+    mg_family family = MG_FAMILY_OTHER;
+    size_t l3 = 0;
+    size_t total = 0;
+    bool df = false;
+    bool l3_only = false;
+    uint8_t peer[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+};
+
+std::optional<mg_reason> parse_headers(std::span<const uint8_t> f, const State &state, bool from_client, Headers &h)
+{
+    h.l3_only = state.iface && state.iface->l3_only;
+    uint16_t ethertype;
+    if (h.l3_only) {
+        if (f.empty())
+            return MG_REASON_NOT_IP;
+        ethertype = f[0] >> 4 == 4 ? ethertype_ipv4 : f[0] >> 4 == 6 ? ethertype_ipv6 : 0;
+    } else {
+        if (f.size() < 14)
+            return MG_REASON_NOT_IP;
+        ethertype = be16(f, 12);
+        h.l3 = 14;
+        for (int tags = 0; tags < 2 && (ethertype == ethertype_vlan || ethertype == ethertype_qinq); ++tags) {
+            if (f.size() < h.l3 + 4)
+                return MG_REASON_NOT_IP;
+            ethertype = be16(f, h.l3 + 2);
+            h.l3 += 4;
+        }
+    }
+    const size_t l3 = h.l3, avail = f.size() - l3;
+    if (ethertype == ethertype_ipv4) {
+        h.family = MG_FAMILY_IPV4;
+        if (avail < 20)
+            return MG_REASON_MALFORMED;
+        size_t header = (f[l3] & 0xf) * 4;
+        h.total = be16(f, l3 + 2);
+        if (f[l3] >> 4 != 4 || header < 20 || h.total < header || h.total > avail)
+            return MG_REASON_MALFORMED;
+        h.df = be16(f, l3 + 6) & MG_IP_DF;
+        std::memcpy(h.peer + 12, &f[l3 + (from_client ? 12 : 16)], 4);
+    } else if (ethertype == ethertype_ipv6) {
+        h.family = MG_FAMILY_IPV6;
+        if (avail < 40)
+            return MG_REASON_MALFORMED;
+        h.total = be16(f, l3 + 4) + 40;
+        if (f[l3] >> 4 != 6 || h.total > avail)
+            return MG_REASON_MALFORMED;
+        std::memcpy(h.peer, &f[l3 + (from_client ? 8 : 24)], 16);
+    } else {
+        return MG_REASON_NOT_IP;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+MssVerdict clamp(std::span<const uint8_t> f, const State &state, bool from_client)
+{
+    MssVerdict v;
+    v.frame.assign(f.begin(), f.end());
+    Headers h;
+    if (parse_headers(f, state, from_client, h))
+        return v;
+    const bool ipv6 = h.family == MG_FAMILY_IPV6;
+    std::optional<size_t> l4 = tcp_syn(f, h.l3, h.total, ipv6);
+    if (!l4)
+        return v;
+    const mg_session *session = lookup(state, h.peer);
+    if (!session)
+        return v;
+    const uint32_t mtu = session->transport == MG_TRANSPORT_DTLS ? session->dtls_mtu : session->tls_mtu;
+    const bool enabled =
+        session->mss_clamp == MG_MSS_ON || (session->mss_clamp == MG_MSS_DEFAULT && state.settings.mss_clamp);
+    v.mss_outcome = enabled ? clamp_mss(v.frame, *l4, h.l3 + h.total, uint16_t(mtu - (ipv6 ? 60 : 40)))
+                            : MG_MSS_DISABLED;
+    return v;
+}
+
 Verdict decide(std::span<const uint8_t> f, const State &state)
 {
     Verdict v;
@@ -309,54 +381,16 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
         return v;
     };
 
-    // Ethernet and up to two VLAN tags, or a tun device's bare IP packet
     const bool from_client = state.iface && state.iface->direction == MG_DIR_FROM_CLIENT;
-    const bool l3_only = state.iface && state.iface->l3_only;
-    uint16_t ethertype;
-    size_t l3 = 0;
-    if (l3_only) {
-        if (f.empty())
-            return done(MG_REASON_NOT_IP);
-        ethertype = f[0] >> 4 == 4 ? ethertype_ipv4 : f[0] >> 4 == 6 ? ethertype_ipv6 : 0;
-    } else {
-        if (f.size() < 14)
-            return done(MG_REASON_NOT_IP);
-        ethertype = be16(f, 12);
-        l3 = 14;
-        for (int tags = 0; tags < 2 && (ethertype == ethertype_vlan || ethertype == ethertype_qinq); ++tags) {
-            if (f.size() < l3 + 4)
-                return done(MG_REASON_NOT_IP);
-            ethertype = be16(f, l3 + 2);
-            l3 += 4;
-        }
-    }
-
-    // IP header: the L3 length and the session address (destination; source from a client)
-    uint8_t dst[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    size_t total;
-    bool df = false;
-    const size_t avail = f.size() - l3;
-    if (ethertype == ethertype_ipv4) {
-        v.family = MG_FAMILY_IPV4;
-        if (avail < 20)
-            return done(MG_REASON_MALFORMED);
-        size_t header = (f[l3] & 0xf) * 4;
-        total = be16(f, l3 + 2);
-        if (f[l3] >> 4 != 4 || header < 20 || total < header || total > avail)
-            return done(MG_REASON_MALFORMED);
-        df = be16(f, l3 + 6) & MG_IP_DF;
-        std::memcpy(dst + 12, &f[l3 + (from_client ? 12 : 16)], 4);
-    } else if (ethertype == ethertype_ipv6) {
-        v.family = MG_FAMILY_IPV6;
-        if (avail < 40)
-            return done(MG_REASON_MALFORMED);
-        total = be16(f, l3 + 4) + 40;
-        if (f[l3] >> 4 != 6 || total > avail)
-            return done(MG_REASON_MALFORMED);
-        std::memcpy(dst, &f[l3 + (from_client ? 8 : 24)], 16);
-    } else {
-        return done(MG_REASON_NOT_IP);
-    }
+    Headers h;
+    std::optional<mg_reason> unparsed = parse_headers(f, state, from_client, h);
+    v.family = h.family;
+    if (unparsed)
+        return done(*unparsed);
+    const bool l3_only = h.l3_only;
+    const size_t l3 = h.l3, total = h.total;
+    const bool df = h.df;
+    const uint8_t *dst = h.peer;
 
     // The session and its effective MTU
     const mg_session *session = lookup(state, dst);
@@ -365,14 +399,10 @@ Verdict decide(std::span<const uint8_t> f, const State &state)
     const uint32_t mtu = session->transport == MG_TRANSPORT_DTLS ? session->dtls_mtu : session->tls_mtu;
     const bool ipv6 = v.family == MG_FAMILY_IPV6;
     const uint32_t threshold = ipv6 && mtu < MG_IPV6_MIN_MTU ? MG_IPV6_MIN_MTU : mtu;
-    if (from_client) {
-        maybe_clamp(v, f, l3, total, *session, mtu, state);
+    if (from_client)
         return done(MG_REASON_FROM_CLIENT);
-    }
-    if (total <= mtu) {
-        maybe_clamp(v, f, l3, total, *session, mtu, state);
+    if (total <= mtu)
         return done(MG_REASON_WITHIN_MTU);
-    }
     if (state.iface && state.iface->mtu && total > state.iface->mtu)
         return done(MG_REASON_AGGREGATED);
     if (total <= threshold)

@@ -1,15 +1,26 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * TCP MSS clamping per session: a SYN or SYN-ACK toward a session (on --iface) or from one (on
- * --client-iface) has its MSS option lowered to what fits the session's effective MTU (- 40 for
- * IPv4, - 60 for IPv6), so TCP never sends too big in the first place — which still works when
- * ICMP is filtered and PMTU discovery cannot. An MSS is never raised and an option never added.
+ * TCP MSS clamping per session, in tc on every interface the daemon enforces on: a SYN or
+ * SYN-ACK toward a session or from one has its MSS option lowered to what fits the session's
+ * effective MTU (- 40 for IPv4, - 60 for IPv6), so TCP never sends too big in the first place —
+ * which still works when ICMP is filtered and PMTU discovery cannot. An MSS is never raised and
+ * an option never added.
+ *
+ * tc, not XDP, for two reasons. Only tc sees egress, where the clients' own SYNs leave toward
+ * the servers: their MSS is the one that decides what a server sends, and it passes the inside
+ * interface only on its way out. And only an skb knows how its TCP checksum is to be finished:
+ * a packet from a socket of this same kernel (a server on a veth) is CHECKSUM_PARTIAL, its
+ * checksum field holding just the pseudo-header sum for a later hop to complete. Adjusting that
+ * field as if it were a full checksum corrupts the packet once a device checksums in software;
+ * bpf_l4_csum_replace leaves a partial checksum alone (the data it will be computed over has
+ * changed already) and updates a complete one (RFC 1624), and skb->csum of a CHECKSUM_COMPLETE
+ * packet stays right because the MSS and the checksum field change by opposite amounts.
  *
  * The option list (RFC 9293 3.2) is walked within the TCP header and the IP length: EOL ends it,
  * NOP is one byte, every other option has a length of at least 2 that must fit; the first MSS
  * option (length 4) is the one rewritten. Anything that does not parse leaves the packet
- * untouched and is counted as malformed. The checksum is updated incrementally (RFC 1624); an
- * MSS value at an odd offset straddles two checksum words, which the byte swap accounts for.
+ * untouched and is counted as malformed. An MSS value at an odd offset straddles two checksum
+ * words, which the byte swap accounts for.
  */
 #ifndef MTUGUARD_MSS_BPF_H
 #define MTUGUARD_MSS_BPF_H
@@ -23,7 +34,6 @@
 #include <bpf/bpf_helpers.h>
 
 #include "config.bpf.h"
-#include "csum.bpf.h"
 #include "mtuguard_kern_user.h"
 #include "parse.bpf.h"
 #include "session.bpf.h"
@@ -33,6 +43,8 @@
 #define MG_TCPOPT_EOL 0
 #define MG_TCPOPT_NOP 1
 #define MG_TCPOPT_MSS 2
+/* Ethernet, two tags, an IPv6 header and a TCP header with every option: a SYN's headers. */
+#define MG_MSS_HEADROOM (MG_L3_OFF_MAX + 40 + 60)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -52,10 +64,8 @@ static __always_inline void mg_count_mss(const struct mg_iface *iface, const str
 }
 
 /* The offset of the TCP header of an unfragmented SYN or SYN-ACK, or 0. */
-static __always_inline __u32 mg_tcp_syn_offset(struct xdp_md *ctx, const struct mg_packet *pkt)
+static __always_inline __u32 mg_tcp_syn_offset(void *data, void *data_end, const struct mg_packet *pkt)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	__u32 l4_off;
 	__u8 *flags;
 
@@ -103,18 +113,25 @@ static __always_inline __u32 mg_tcp_syn_offset(struct xdp_md *ctx, const struct 
 
 /*
  * A global function: the verifier checks it once, on its own, instead of once per call site
- * and per path into it — the option walk is the one loop in the program.
+ * and per path into it — the option walk is the one loop in the program. The packet is changed
+ * only through the helpers, which also unshare a cloned skb (a SYN a local socket keeps for
+ * retransmission) before writing.
  */
-__attribute__((noinline)) int mg_mss_rewrite(struct xdp_md *ctx, __u32 l4_off, __u32 l3_end,
+__attribute__((noinline)) int mg_mss_rewrite(struct __sk_buff *skb, __u32 l4_off, __u32 l3_end,
 					     __u32 target)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct tcphdr *tcp = data + (l4_off & MG_HEADER_OFF_MAX); /* mg_tcp_syn_offset's bound */
+	void *data, *data_end;
+	struct tcphdr *tcp;
 	__u32 options, pos = 0;
 	__u8 *opt;
 
-	if (!ctx || (void *)(tcp + 1) > data_end)
+	if (!skb)
+		return MG_MSS_MALFORMED;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	l4_off &= MG_HEADER_OFF_MAX; /* mg_tcp_syn_offset's bound */
+	tcp = data + l4_off;
+	if ((void *)(tcp + 1) > data_end)
 		return MG_MSS_MALFORMED;
 	options = tcp->doff * 4;
 	if (options < sizeof(*tcp) || l4_off + options > l3_end)
@@ -146,23 +163,31 @@ __attribute__((noinline)) int mg_mss_rewrite(struct xdp_md *ctx, __u32 l4_off, _
 		if (len < 2 || pos + len > options)
 			return MG_MSS_MALFORMED;
 		if (kind == MG_TCPOPT_MSS) {
-			__u16 mss, old_word, new_word;
+			__u32 at = l4_off + sizeof(*tcp) + (pos & 0x3f) + 2;
+			__u16 mss, old_word, new_word, value;
 
 			if (len != 4 || (void *)(p + 4) > data_end)
 				return MG_MSS_MALFORMED;
 			mss = (__u16)p[2] << 8 | p[3];
 			if (mss <= target)
 				return MG_MSS_ALREADY_SMALL;
-			p[2] = target >> 8;
-			p[3] = target & 0xff;
+			value = bpf_htons(target);
 			/* the checksum words are aligned to the TCP header, which is 4-aligned */
 			old_word = bpf_htons(mss);
-			new_word = bpf_htons(target);
+			new_word = value;
 			if (pos & 1) {
 				old_word = __builtin_bswap16(old_word);
 				new_word = __builtin_bswap16(new_word);
 			}
-			tcp->check = mg_csum_replace16(tcp->check, old_word, new_word);
+			/*
+			 * Flags 0: skb->csum needs no update of its own, the checksum field below
+			 * moves it back by what the MSS moved it. Nothing was written if this fails.
+			 */
+			if (bpf_skb_store_bytes(skb, at, &value, sizeof(value), 0))
+				return MG_MSS_MALFORMED;
+			/* no BPF_F_PSEUDO_HDR: the MSS is not part of the pseudo-header */
+			bpf_l4_csum_replace(skb, l4_off + offsetof(struct tcphdr, check), old_word,
+					    new_word, sizeof(__u16));
 			return MG_MSS_CLAMPED;
 		}
 		pos += len;
@@ -170,25 +195,46 @@ __attribute__((noinline)) int mg_mss_rewrite(struct xdp_md *ctx, __u32 l4_off, _
 	return MG_MSS_NO_OPTION;
 }
 
-static __always_inline void mg_mss_clamp(struct xdp_md *ctx, const struct mg_packet *pkt,
-					 const struct mg_iface *iface,
-					 const struct mg_settings *settings,
-					 union mg_policy policy, __u32 mtu)
+/*
+ * One packet in tc on an enforced interface. `from_client`: the session is the source (the
+ * clients' packets, on their way to the servers), else the destination.
+ */
+static __always_inline void mg_mss_clamp(struct __sk_buff *skb, int from_client)
 {
-	__u32 l4_off = mg_tcp_syn_offset(ctx, pkt);
+	const struct mg_iface *iface = mg_iface_of(skb->ifindex);
+	const struct mg_settings *settings;
+	union mg_policy policy;
+	struct mg_packet pkt = {};
+	void *data, *data_end;
+	__u32 l4_off, mtu;
 	int enabled;
 
+	/* A SYN's headers are linear in practice; a packet whose are not is pulled up to them. */
+	if (skb->data_end - skb->data < MG_MSS_HEADROOM && skb->len > skb->data_end - skb->data)
+		bpf_skb_pull_data(skb, skb->len < MG_MSS_HEADROOM ? skb->len : MG_MSS_HEADROOM);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	pkt.frame_len = skb->len;
+	pkt.from_client = from_client;
+	if ((iface && iface->l3_only ? mg_parse_l3_only(data, data_end, &pkt) :
+				       mg_parse_frame(data, data_end, &pkt)) != MG_PARSED)
+		return;
+	l4_off = mg_tcp_syn_offset(data, data_end, &pkt);
 	if (!l4_off)
+		return;
+	settings = mg_settings_now();
+	if (!mg_session_lookup(&pkt, settings, &policy))
 		return;
 	enabled = policy.mss_clamp == MG_MSS_ON ||
 		  (policy.mss_clamp == MG_MSS_DEFAULT && settings->mss_clamp);
 	if (!enabled) {
-		mg_count_mss(iface, pkt, MG_MSS_DISABLED);
+		mg_count_mss(iface, &pkt, MG_MSS_DISABLED);
 		return;
 	}
-	mg_count_mss(iface, pkt,
-		     mg_mss_rewrite(ctx, l4_off, pkt->l3_off + pkt->l3_len,
-				    mtu - (pkt->family == MG_FAMILY_IPV4 ? 40 : 60)));
+	mtu = mg_effective_mtu(policy);
+	mg_count_mss(iface, &pkt,
+		     mg_mss_rewrite(skb, l4_off, pkt.l3_off + pkt.l3_len,
+				    mtu - (pkt.family == MG_FAMILY_IPV4 ? 40 : 60)));
 }
 
 #endif /* MTUGUARD_MSS_BPF_H */

@@ -22,7 +22,6 @@
 #include "csum.bpf.h"
 #include "flows.bpf.h"
 #include "icmp.bpf.h"
-#include "mss.bpf.h"
 #include "mtuguard_kern_user.h"
 #include "parse.bpf.h"
 #include "ratelimit.bpf.h"
@@ -97,10 +96,8 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	threshold = mtu;
 	if (pkt->family == MG_FAMILY_IPV6 && threshold < MG_IPV6_MIN_MTU)
 		threshold = MG_IPV6_MIN_MTU;
-	if (pkt->l3_len <= mtu) {
-		mg_mss_clamp(ctx, pkt, iface, settings, policy, mtu);
+	if (pkt->l3_len <= mtu)
 		return MG_REASON_WITHIN_MTU;
-	}
 	/* No single frame exceeds its interface's MTU: this is GRO's work (generic XDP). */
 	if (iface && iface->mtu && pkt->l3_len > iface->mtu)
 		return MG_REASON_AGGREGATED;
@@ -122,17 +119,17 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	return mg_oversize(ctx, pkt, iface, settings, threshold, stats, now);
 }
 
-/* From a client: nothing to enforce on the way in (the tunnel carries it), but its SYNs
- * announce the MSS the server will send with. */
-static __always_inline int mg_from_client(struct xdp_md *ctx, const struct mg_packet *pkt,
-					  const struct mg_iface *iface,
+/*
+ * From a client: nothing to enforce on the way in (the tunnel carries it); counted so that the
+ * interface's traffic adds up. Its SYNs are clamped in tc (mss.bpf.h).
+ */
+static __always_inline int mg_from_client(const struct mg_packet *pkt,
 					  const struct mg_settings *settings)
 {
 	union mg_policy policy;
 
 	if (!mg_session_lookup(pkt, settings, &policy))
 		return MG_REASON_NO_SESSION;
-	mg_mss_clamp(ctx, pkt, iface, settings, policy, mg_effective_mtu(policy));
 	return MG_REASON_FROM_CLIENT;
 }
 

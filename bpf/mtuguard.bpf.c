@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * mtuguard's enforcement program, attached in XDP to the gateway's inside interfaces: every
- * packet toward a VPN session is held to the session's current tunnel MTU. The work lives in
- * the headers: parse.bpf.h (headers), mtu.bpf.h (the decision), icmp.bpf.h (the error),
- * mss.bpf.h (SYN MSS clamping), ratelimit.bpf.h, session.bpf.h, stats.bpf.h (the counting exit).
- * On a --client-iface the same program sees the clients' packets and only clamps their SYNs.
+ * mtuguard's enforcement programs, on the gateway's inside interfaces: in XDP, every packet
+ * toward a VPN session is held to the session's current tunnel MTU; in tc, both directions, the
+ * MSS of the sessions' TCP SYNs and SYN-ACKs is clamped to it. One object, so that both read the
+ * same sessions, settings and interface table. The work lives in the headers: parse.bpf.h
+ * (headers), mtu.bpf.h (the decision), icmp.bpf.h (the error), mss.bpf.h (SYN MSS clamping),
+ * ratelimit.bpf.h, session.bpf.h, stats.bpf.h (the counting exit). On a --client-iface the XDP
+ * program only counts the clients' packets; the tc programs clamp as on an --iface, with the
+ * directions the other way round.
  */
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
 #include "config.bpf.h"
+#include "mss.bpf.h"
 #include "mtu.bpf.h"
 #include "parse.bpf.h"
 #include "stats.bpf.h"
@@ -30,10 +35,37 @@ int mtuguard_xdp(struct xdp_md *ctx)
 	if (reason == MG_PARSED) {
 		const struct mg_settings *settings = mg_settings_now();
 
-		reason = pkt.from_client ? mg_from_client(ctx, &pkt, iface, settings) :
+		reason = pkt.from_client ? mg_from_client(&pkt, settings) :
 					   mg_enforce(ctx, &pkt, iface, settings);
 	}
 	return mg_count_exit(iface, &pkt, reason);
+}
+
+/*
+ * On an --iface, what comes in is headed to the sessions and what goes out comes from them; a
+ * --client-iface faces the clients, so there it is the other way round.
+ */
+static __always_inline int mg_from_client_on(struct __sk_buff *skb, int ingress)
+{
+	const struct mg_iface *iface = mg_iface_of(skb->ifindex);
+	int client_side = iface && iface->direction == MG_DIR_FROM_CLIENT;
+
+	return ingress ? client_side : !client_side;
+}
+
+/* TC_ACT_UNSPEC: whatever tc filters the operator has run next, as if this one were not there. */
+SEC("tc")
+int mtuguard_mss_in(struct __sk_buff *skb)
+{
+	mg_mss_clamp(skb, mg_from_client_on(skb, 1));
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int mtuguard_mss_out(struct __sk_buff *skb)
+{
+	mg_mss_clamp(skb, mg_from_client_on(skb, 0));
+	return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -94,7 +94,7 @@ enum mg_reason_kind {
 	X(MALFORMED, 1, PASSED, "malformed")       /* IP header truncated or inconsistent */     \
 	X(NO_SESSION, 2, PASSED, "no_session")     /* destination (source, from a client) is not a session */ \
 	X(WITHIN_MTU, 3, PASSED, "within_mtu")     /* fits the session's effective MTU */        \
-	X(FROM_CLIENT, 4, PASSED, "from_client")   /* from a session, on a --client-iface: MSS clamping only */ \
+	X(FROM_CLIENT, 4, PASSED, "from_client")   /* from a session, on a --client-iface: counted only */ \
 	X(AGGREGATED, 5, PASSED, "aggregated")     /* longer than the interface MTU: a GRO/LRO aggregate */ \
 	X(FRAGMENTED, 6, OVERSIZE, "fragmented")   /* IPv4 oversize without DF: the tunnel fragments it */ \
 	X(IPV6_BELOW_MIN, 7, OVERSIZE, "ipv6_below_min") /* IPv6 between the MTU and 1280 */     \
@@ -249,10 +249,13 @@ struct mg_pool_key {
 	struct mg_addr addr;
 };
 
-/* Which way the packets an interface receives travel, relative to the VPN clients. */
+/*
+ * Which way the packets an interface receives travel, relative to the VPN clients; the MSS
+ * counters' direction says which way the SYN went (tc egress on an --iface: from the clients).
+ */
 enum mg_direction {
 	MG_DIR_TO_CLIENT = 0,   /* --iface: from inside servers toward clients; MTU enforced */
-	MG_DIR_FROM_CLIENT = 1, /* --client-iface: from clients; SYN MSS clamped only */
+	MG_DIR_FROM_CLIENT = 1, /* --client-iface: from clients; counted only */
 	MG_DIR_COUNT,
 };
 

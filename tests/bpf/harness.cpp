@@ -155,8 +155,66 @@ Outcome ProgramTest::expect(const Bytes &frame, mg_reason reason)
     EXPECT_EQ(outcome.family, oracle.family) << "counted under the packet's family";
     EXPECT_EQ(outcome.xdp_action, mg_reason_xdp_action(reason));
     EXPECT_EQ(oracle.xdp_action, outcome.xdp_action);
-    EXPECT_EQ(mss_outcome_name(outcome.mss_outcome), std::string(mss_outcome_name(oracle.mss_outcome))) << "MSS outcome";
+    EXPECT_EQ(outcome.mss_moved, 0) << "the XDP program counted an MSS outcome: "
+                                    << mss_outcome_name(outcome.mss_outcome);
+    EXPECT_EQ(hex(outcome.frame), hex(oracle.frame)) << "program and model output differ";
+    return outcome;
+}
+
+TcOutcome ProgramTest::run_tc(const Bytes &frame, bool ingress, bool may_refuse)
+{
+    const uint32_t first = mg_counter_index(test_slot, 0, 0);
+    const uint32_t count = uint32_t(MG_FAMILY_COUNT) * MG_REASON_COUNT;
+    const uint32_t mss_first = mg_mss_index(test_slot, 0, 0);
+    const uint32_t mss_count = uint32_t(MG_DIR_COUNT) * MG_MSS_OUTCOME_COUNT;
+    auto before = datapath->counters(first, count);
+    auto mss_before = datapath->mss_counters(mss_first, mss_count);
+
+    TcOutcome outcome;
+    outcome.frame.resize(16384);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = outcome.frame.data(),
+                .data_size_in = uint32_t(frame.size()), .data_size_out = uint32_t(outcome.frame.size()),
+                .repeat = 1);
+    outcome.error = bpf_prog_test_run_opts(datapath->mss_program_fd(ingress), &opts);
+    if (!may_refuse) {
+        EXPECT_EQ(outcome.error, 0) << "BPF_PROG_TEST_RUN: " << std::strerror(-outcome.error);
+    }
+    outcome.frame.resize(opts.data_size_out);
+    outcome.tc_action = int32_t(opts.retval);
+
+    auto after = datapath->counters(first, count);
+    auto mss_after = datapath->mss_counters(mss_first, mss_count);
+    for (uint32_t direction = 0; direction < MG_DIR_COUNT; ++direction) {
+        for (uint32_t o = 0; o < MG_MSS_OUTCOME_COUNT; ++o) {
+            uint32_t i = mg_mss_index(test_slot, direction, o) - mss_first;
+            if (mss_after[i] != mss_before[i]) {
+                outcome.mss_outcome = o;
+                outcome.mss_direction = direction;
+                outcome.mss_moved += mss_after[i] - mss_before[i];
+            }
+        }
+    }
+    for (uint32_t i = 0; i < count; ++i)
+        outcome.counters_moved += after[i].packets != before[i].packets;
+    return outcome;
+}
+
+TcOutcome ProgramTest::expect_tc(const Bytes &frame, bool ingress)
+{
+    // The direction whose session address is the source: leaving an --iface, entering a
+    // --client-iface.
+    const bool client_side = model.iface && model.iface->direction == MG_DIR_FROM_CLIENT;
+    const bool from_client = ingress ? client_side : !client_side;
+    model::MssVerdict oracle = model::clamp(frame, model, from_client);
+    TcOutcome outcome = run_tc(frame, ingress);
+    EXPECT_EQ(outcome.tc_action, -1) << "TC_ACT_UNSPEC: the rest of the chain decides";
+    EXPECT_EQ(mss_outcome_name(outcome.mss_outcome), std::string(mss_outcome_name(oracle.mss_outcome)))
+        << "MSS outcome, program vs model";
     EXPECT_EQ(outcome.mss_moved, oracle.mss_outcome >= 0 ? 1 : 0);
+    if (outcome.mss_moved) {
+        EXPECT_EQ(outcome.mss_direction, from_client ? MG_DIR_FROM_CLIENT : MG_DIR_TO_CLIENT);
+    }
+    EXPECT_EQ(outcome.counters_moved, 0) << "the tc programs count MSS outcomes only";
     EXPECT_EQ(hex(outcome.frame), hex(oracle.frame)) << "program and model output differ";
     return outcome;
 }

@@ -34,6 +34,17 @@ struct Outcome {
     int mss_moved = 0;    // MSS counts added in all
 };
 
+// One run of a tc program (the MSS clamp).
+struct TcOutcome {
+    int error = 0; // BPF_PROG_TEST_RUN's
+    int32_t tc_action = 0;
+    Bytes frame;
+    int mss_outcome = -1;  // the MSS outcome counted, or -1
+    int mss_direction = -1; // and under which direction (enum mg_direction)
+    int mss_moved = 0;     // MSS counts added in all
+    int counters_moved = 0; // the XDP program's counters: a tc program must leave them alone
+};
+
 class ProgramTest : public ::testing::Test {
 protected:
     void SetUp() override;
@@ -46,9 +57,19 @@ protected:
 
     // Runs the real program once and reports which counter moved.
     Outcome run(const Bytes &frame, int repeat = 1);
-    // Runs program and model; requires the same verdict, reason and output bytes, and exactly
-    // one counter moved by one packet and the frame's length. Returns the program's outcome.
+    // Runs program and model; requires the same verdict, reason and output bytes, exactly
+    // one counter moved by one packet and the frame's length, and no MSS counted (XDP never
+    // touches TCP options). Returns the program's outcome.
     Outcome expect(const Bytes &frame, mg_reason reason);
+    // Runs the tc program of one direction once (a SCHED_CLS BPF_PROG_TEST_RUN: the skb is
+    // CHECKSUM_NONE, on loopback, the test interface).
+    // `may_refuse`: the kernel may refuse the frame (it takes no SCHED_CLS input too short for
+    // the headers its ethertype names), reported in `error` instead of failing the test.
+    TcOutcome run_tc(const Bytes &frame, bool ingress, bool may_refuse = false);
+    // Runs the tc program and the model's clamp; requires TC_ACT_UNSPEC, the same output bytes
+    // and MSS outcome, at most one MSS count, under the direction the program was told, and no
+    // other counter moved. Returns the program's outcome.
+    TcOutcome expect_tc(const Bytes &frame, bool ingress);
 
     std::unique_ptr<Datapath> datapath;
     model::State model;

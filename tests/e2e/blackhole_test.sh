@@ -16,10 +16,14 @@
 #                           SYN-ACK toward the client: MSS clamped on gw-in  (to_client)
 #                           SYN from the client:       MSS clamped on gw-vpn (from_client)
 #
+#                           (both in tc; with --iface gw-in alone, the client's SYN is clamped
+#                           on its way out of gw-in instead)
+#
 # Every link has MTU 1500, so both ends announce MSS 1460 unless the gateway clamps it; with
 # TCP timestamps a full segment is then a 1500-byte packet, and only mtuguard knows that 1347
-# bytes is the limit. IPv4 only. cli0 and srv0 run without checksum offload, so TCP segments carry
-# complete checksums as on a wire and both kernels verify them. Tests (one function each):
+# bytes is the limit. IPv4, and IPv6 where a test says so. cli0 and srv0 run without checksum
+# offload, so TCP segments carry complete checksums as on a wire and both kernels verify them
+# (but in software_checksums). Tests (one function each):
 #   blackhole_drop_no_clamp   --on-oversize drop --mss-clamp off, ICMP filtered: the download
 #                             stalls (incomplete after 20 s), the agent counted the drops
 #   blackhole_icmp_filtered   the same with --on-oversize icmp: the agent answers, the firewall
@@ -28,6 +32,13 @@
 #                             nothing over 1347 bytes reaches the client, the largest packet is
 #                             exactly 1347 (MSS 1307 + 40), the SYN-ACK arrives with mss 1307,
 #                             one SYN clamped in each direction, nothing dropped
+#   clamp_from_the_inside     as clamp_cures_blackhole with --iface gw-in alone (no
+#                             --client-iface): it completes; the client's SYN arrives at the
+#                             server with mss 1307, clamped in tc on gw-in's egress
+#   software_checksums        --iface gw-in alone, ICMP filtered, the server's checksum offload
+#                             on (its segments leave CHECKSUM_PARTIAL), gw-vpn's off (the gateway
+#                             finishes them in software), the client verifying: IPv4 and IPv6
+#                             downloads complete with clamping on, no checksum error at the client
 #   icmp_pmtud_cures          ICMP allowed, --on-oversize icmp --mss-clamp off: it completes
 #                             through PMTU discovery, the server's route shows mtu 1347
 #   transport_flip            ICMP allowed, session on DTLS (client adapter MTU 1418, as the
@@ -134,12 +145,14 @@ no_connection()
 }
 
 # prepare FIREWALL CLIENT_MTU PORT: a clean start for one test: no connections left, nothing
-# learned, the firewall and the client's adapter MTU as asked, a web server on PORT serving the
-# blob. Sets URL.
+# learned, the firewall and the client's adapter MTU as asked, checksum offload as mg_setup left
+# it, a web server on PORT serving the blob. Sets URL.
 prepare()
 {
     kill_flows
     mg_flush_pmtu
+    ip netns exec "$NS_SERVER" ethtool -K srv0 tx off >/dev/null
+    ip netns exec "$NS_GATEWAY" ethtool -K gw-vpn tx on >/dev/null
     firewall "$1"
     ip -n "$NS_CLIENT" link set dev cli0 mtu "$2"
     ip netns exec "$NS_SERVER" tc qdisc del dev srv0 root 2>/dev/null || true
@@ -155,8 +168,9 @@ prepare()
 # python's http.server without its reverse DNS lookup of the bound address at startup: the lab has
 # no DNS, and with ICMP filtered the resolver would wait out its timeouts (10 s).
 HTTP_SERVER='
-import functools, http.server, socketserver, sys
+import functools, http.server, socket, socketserver, sys
 class Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
     def server_bind(self):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
@@ -247,6 +261,7 @@ syn_lines()
 
 SESSION_TLS="$MG_CLIENT4,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=tls"
 SESSION_DTLS="$MG_CLIENT4,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=dtls"
+SESSION6_TLS="$MG_CLIENT6,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=tls"
 
 # check_stall ACTION PORT: with the server's firewall dropping ICMP and no clamping, the download
 # does not complete within the bound, whether the agent drops silently or answers with ICMP.
@@ -375,6 +390,77 @@ $ssyns"
         "$(counter gw-vpn.mss.from_client.clamped "$s")"
     mg_assert_eq "oversize packets the agent dropped" 0 "$(counter gw-in.ipv4.dropped "$s")"
     mg_assert_eq "the session's oversize packets" 0 "$(counter session.oversize_packets "$s")"
+
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+}
+
+# With --iface gw-in alone the client's SYN, whose MSS decides what the server sends, is clamped
+# on its way out of gw-in (tc egress): nothing on the client side is needed.
+test_clamp_from_the_inside()
+{
+    local s spcap="$MG_TMP/inside-srv.pcap" ssyns
+    prepare on 1500 8086
+    mg_daemon_start --iface gw-in --session "$SESSION_TLS" --on-oversize drop --mss-clamp on
+    mg_capture_start "$NS_SERVER" srv0 "$spcap" 128 "tcp port 8086 and tcp[tcpflags] & tcp-syn != 0"
+    local scapture=$MG_CAPTURE_PID
+
+    download "$MG_TMP/inside"
+    mg_capture_stop "$scapture" "$spcap"
+    ssyns=$(syn_lines "$spcap")
+    mg_note "tcpdump -v at the server:"
+    printf '%s\n' "$ssyns" | sed 's/^/    /'
+    s=$(stats)
+    mg_note "agent counters:"
+    show_stats "$s"
+    assert_complete
+
+    mg_assert_match "the client's SYN as it arrived at the server (clamped: MTU $TLS_MTU - 40)" \
+        "$MG_CLIENT4\\.[0-9]+ > $MG_SERVER4\\.8086: Flags \\[S\\].*mss $TLS_MSS([^0-9]|$)" "$ssyns"
+    mg_assert_no_match "TCP checksums of the SYN and SYN-ACK at the server" 'incorrect' "$ssyns"
+    mg_assert_eq "SYNs clamped from the client (gw-in, tc egress)" 1 \
+        "$(counter gw-in.mss.from_client.clamped "$s")"
+    mg_assert_eq "SYN-ACKs clamped toward the client (gw-in, tc ingress)" 1 \
+        "$(counter gw-in.mss.to_client.clamped "$s")"
+    mg_assert_eq "oversize packets the agent dropped" 0 "$(counter gw-in.ipv4.dropped "$s")"
+
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+}
+
+# The server's segments leave it CHECKSUM_PARTIAL (offload on: the checksum field holds only the
+# pseudo-header sum), the gateway finishes them in software on gw-vpn (offload off), the client
+# checks every one. A clamp that adjusted the field as if it held a whole checksum would make the
+# SYN-ACK's wrong there, and the connection would never be established.
+test_software_checksums()
+{
+    local s errors_before port6=8088
+    prepare on 1500 8087
+    ip netns exec "$NS_SERVER" ethtool -K srv0 tx on >/dev/null
+    ip netns exec "$NS_GATEWAY" ethtool -K gw-vpn tx off >/dev/null
+    mg_ns_bg "$NS_SERVER" "$MG_TMP/http.$port6.log" "$MG_PYTHON" -c "$HTTP_SERVER" "$MG_SERVER6" "$port6" \
+        "$MG_TMP/www"
+    mg_wait_for 20 "http.server listening on [$MG_SERVER6]:$port6" \
+        sh -c "ip netns exec '$NS_SERVER' ss -Htln 'sport = :$port6' | grep -q LISTEN"
+    errors_before=$(tcp_csum_errors "$NS_CLIENT")
+    mg_daemon_start --iface gw-in --session "$SESSION_TLS" --session "$SESSION6_TLS" \
+        --on-oversize drop --mss-clamp on
+
+    download "$MG_TMP/partial4"
+    assert_complete
+    URL="http://[$MG_SERVER6]:$port6/blob"
+    download "$MG_TMP/partial6" -g
+    assert_complete
+    s=$(stats)
+    mg_note "agent counters:"
+    show_stats "$s"
+
+    mg_assert_eq "TCP segments with a bad checksum received by the client" "$errors_before" \
+        "$(tcp_csum_errors "$NS_CLIENT")"
+    mg_assert_eq "SYN-ACKs clamped toward the client (gw-in, one per family)" 2 \
+        "$(counter gw-in.mss.to_client.clamped "$s")"
+    mg_assert_eq "SYNs clamped from the client (gw-in, one per family)" 2 \
+        "$(counter gw-in.mss.from_client.clamped "$s")"
 
     mg_daemon_stop
     mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
@@ -523,6 +609,6 @@ mg_setup()
     BLOB_SHA256=$(sha256sum "$MG_TMP/www/blob" | cut -d' ' -f1)
 }
 
-mg_tests blackhole_drop_no_clamp blackhole_icmp_filtered clamp_cures_blackhole icmp_pmtud_cures \
-    transport_flip
+mg_tests blackhole_drop_no_clamp blackhole_icmp_filtered clamp_cures_blackhole clamp_from_the_inside \
+    software_checksums icmp_pmtud_cures transport_flip
 mg_main "$@"

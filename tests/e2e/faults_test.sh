@@ -386,6 +386,8 @@ test_iface_recreated()
     m1=$(mg_scrape "$METRICS_PORT") || mg_fail "no /metrics with gw-in gone"
     mg_assert_eq "program_attached for gw-in while it is gone" 0 \
         "$(mg_metric "$m1" 'mtuguard_program_attached{interface="gw-in",mode="native"}')"
+    mg_assert_eq "the MSS clamp's program_attached for gw-in while it is gone" 0 \
+        "$(mg_metric "$m1" 'mtuguard_program_attached{interface="gw-in",mode="tc"}')"
     client_ping_enforced
     mg_note "gw-in deleted: status and /metrics say detached, gw-vpn still answers with frag-needed 1300"
 
@@ -406,6 +408,11 @@ test_iface_recreated()
     mg_assert_eq "$REATTACH_GW_VPN" 0 "$(mg_metric "$m1" "$REATTACH_GW_VPN")"
     mg_assert_eq "program_attached for gw-in" 1 \
         "$(mg_metric "$m1" 'mtuguard_program_attached{interface="gw-in",mode="native"}')"
+    # The tc programs come back with the XDP program: a tcx link on the new interface.
+    mg_assert_eq "the MSS clamp's program_attached for gw-in" 1 \
+        "$(mg_metric "$m1" 'mtuguard_program_attached{interface="gw-in",mode="tc"}')"
+    mg_assert_match "status: the MSS clamp's hook on the new gw-in" '^(tcx|clsact)$' \
+        "$(status_json '[i["mss_clamp"] for i in d["interfaces"] if i["name"] == "gw-in"][0]')"
     sent1=$(mg_metric "$m1" 'mtuguard_oversize_packets_total{interface="gw-in",family="ipv4",action="icmp_sent"}')
     mg_assert_eq "icmp_sent on gw-in continues in its slot (before + 1)" $((sent0 + 1)) "$sent1"
     mg_note "gw-in re-created (ifindex $ifindex1 -> $ifindex2): program $id2 attached, frag-needed again, reattach counter 0 -> 1, icmp_sent $sent0 -> $sent1"

@@ -305,6 +305,8 @@ test_scrape_to_alert()
     check_metrics_text "$MG_TMP/idle.prom"
     mg_assert_eq "mtuguard_program_attached on gw-in" 1 \
         "$(metric_line "$MG_TMP/idle.prom" 'mtuguard_program_attached{interface="gw-in",mode="native"}')"
+    mg_assert_eq "mtuguard_program_attached of the MSS clamp (tc) on gw-in" 1 \
+        "$(metric_line "$MG_TMP/idle.prom" 'mtuguard_program_attached{interface="gw-in",mode="tc"}')"
     mg_assert_eq "sessions on TLS" 1 "$(metric_line "$MG_TMP/idle.prom" 'mtuguard_sessions{transport="tls"}')"
     mg_note "idle /metrics: $(grep -c '^mtuguard_' "$MG_TMP/idle.prom") mtuguard_ sample lines, promtool clean"
 

@@ -80,7 +80,7 @@ FakeAgent two_interfaces();
 FakeAgent two_interfaces()
 {
     FakeAgent agent;
-    agent.iface_table = {{"eth1", 1, "native", true}, {"vlan42", 5, "generic", true}};
+    agent.iface_table = {{"eth1", 1, "native", true, true}, {"vlan42", 5, "generic", true, true}};
     return agent;
 }
 
@@ -239,7 +239,9 @@ TEST(Collector, IdleAgentExportsEverySeriesAtZero)
     EXPECT_EQ(find_family(families, "mtuguard_oversize_packet_bytes")->metric.size(), 4u);
     EXPECT_EQ(label_sets(families, "mtuguard_program_attached"),
               (std::set<Labels>{{{"interface", "eth1"}, {"mode", "native"}},
-                                {{"interface", "vlan42"}, {"mode", "generic"}}}));
+                                {{"interface", "eth1"}, {"mode", "tc"}},
+                                {{"interface", "vlan42"}, {"mode", "generic"}},
+                                {{"interface", "vlan42"}, {"mode", "tc"}}}));
 
     EXPECT_EQ(value(families, "mtuguard_sessions", {{"transport", "dtls"}}), 0);
     EXPECT_EQ(value(families, "mtuguard_sessions", {{"transport", "tls"}}), 0);
@@ -498,6 +500,7 @@ TEST(Collector, SessionsControlAndAttachment)
 {
     FakeAgent agent = two_interfaces();
     agent.iface_table[1].attached = false;
+    agent.iface_table[1].mss_attached = false;
     agent.iface_table[1].mode = "none";
     agent.iface_table[1].reattaches = 3;
     agent.session_counts.by_transport[MG_TRANSPORT_DTLS] = 40;
@@ -510,6 +513,9 @@ TEST(Collector, SessionsControlAndAttachment)
 
     EXPECT_EQ(value(f, "mtuguard_program_attached", {{"interface", "eth1"}, {"mode", "native"}}), 1);
     EXPECT_EQ(value(f, "mtuguard_program_attached", {{"interface", "vlan42"}, {"mode", "none"}}), 0);
+    // The MSS clamp's tc programs, a series of their own beside the XDP program's.
+    EXPECT_EQ(value(f, "mtuguard_program_attached", {{"interface", "eth1"}, {"mode", "tc"}}), 1);
+    EXPECT_EQ(value(f, "mtuguard_program_attached", {{"interface", "vlan42"}, {"mode", "tc"}}), 0);
     EXPECT_EQ(value(f, "mtuguard_interface_reattach_total", {{"interface", "eth1"}}), 0);
     EXPECT_EQ(value(f, "mtuguard_interface_reattach_total", {{"interface", "vlan42"}}), 3);
     EXPECT_EQ(value(f, "mtuguard_sessions", {{"transport", "dtls"}}), 40);

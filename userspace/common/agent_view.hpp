@@ -18,6 +18,7 @@ struct InterfaceStatus {
     uint32_t slot = 0;     // counter slot (mg_counter_index)
     std::string mode;      // "native" or "generic"
     bool attached = false;
+    bool mss_attached = false; // the MSS clamp's tc programs, both directions
     uint64_t reattaches = 0; // attached again after the interface was deleted and re-created
     // ICMP errors the program sent with XDP_TX that the driver failed to send (its ethtool
     // statistics *xdp_tx_errors); nullopt where the driver has no such statistic.

@@ -116,10 +116,12 @@ po::options_description make_options(RawOptions &raw)
     po::options_description enforcement("Enforcement");
     add_options(enforcement, scalars)
         ("iface", po::value(&ifaces)->value_name("IF"),
-         "interface whose ingress is enforced: the one facing the inside servers (repeatable)")
+         "interface whose ingress is enforced: the one facing the inside servers; the MSS is clamped "
+         "there in tc both ways, the servers' SYN-ACKs coming in and the clients' SYNs going out (repeatable)")
         ("client-iface", po::value(&client_ifaces)->value_name("IF"),
          "interface that receives the clients' traffic (a tun device such as ocserv's vpnsN, or the "
-         "side facing the VPN headend): their TCP SYNs get the MSS clamped there (repeatable)")
+         "side facing the VPN headend), where it does not leave through an --iface: their TCP SYNs get "
+         "the MSS clamped there (repeatable)")
         ("xdp-mode", "MODE", "auto", "auto (native, else generic), native (driver XDP) or generic (skb XDP)")
         ("session", po::value(&sessions)->value_name("SPEC"), "a session or pool, see below (repeatable)")
         ("max-sessions", "N", "65536", "exact sessions at most (1-4194304)")
@@ -129,8 +131,8 @@ po::options_description make_options(RawOptions &raw)
          "lookup, for 32 bytes of kernel memory per address of the pool. Default: the family's "
          "largest pool prefix (--session ADDR/PREFIX) of that size; 'off': none, every session hashed")
         ("mss-clamp", "on|off", "on",
-         "lower the MSS of sessions' TCP SYN and SYN-ACK to the tunnel MTU - 40 (IPv4) / - 60 (IPv6); "
-         "a session's mss-clamp=on|off overrides it")
+         "lower the MSS of sessions' TCP SYN and SYN-ACK to the tunnel MTU - 40 (IPv4) / - 60 (IPv6), "
+         "in tc on every --iface and --client-iface; a session's mss-clamp=on|off overrides it")
         ("on-oversize", "ACTION", "icmp",
          "for oversize packets with DF set (all IPv6): icmp (drop and answer with the MTU), "
          "drop, clear-df (clear DF and pass, as the ASA's df-bit-ignore; IPv6 gets icmp), "

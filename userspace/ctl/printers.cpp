@@ -126,7 +126,8 @@ void print_status(const json &s)
     for (const auto &i : s["interfaces"])
         std::cout << "interface   " << i["name"].get<std::string>() << " (ifindex " << i["ifindex"] << ", mtu "
                   << i["mtu"] << "): " << (i["attached"].get<bool>() ? "attached" : "NOT attached") << ", "
-                  << i["mode"].get<std::string>() << " mode, program id " << i["program_id"]
+                  << i["mode"].get<std::string>() << " mode, program id " << i["program_id"] << "; MSS clamp in tc: "
+                  << i.value("mss_clamp", std::string("none"))
                   << (i.contains("icmp_tx_errors") && !i["icmp_tx_errors"].is_null()
                           ? ", " + i["icmp_tx_errors"].dump() + " ICMP errors dropped by the driver"
                           : "")

@@ -101,10 +101,18 @@ Agent::Agent(const Config &config)
         link.keep();
 }
 
+bool Agent::needs_net_admin_at_exit() const
+{
+    if (observer_ && observer_->needs_net_admin_to_detach())
+        return true;
+    return std::any_of(clamps_.begin(), clamps_.end(),
+                       [](const auto &clamp) { return clamp && std::string(clamp->hook()) == "clsact"; });
+}
+
 Agent::~Agent()
 {
     if (needs_net_admin_at_exit() && !raise_capabilities(uint64_t(1) << CAP_NET_ADMIN))
-        log::warning("cannot take CAP_NET_ADMIN back: the observation filters stay attached");
+        log::warning("cannot take CAP_NET_ADMIN back: the classic tc filters stay attached");
     observer_.reset();
     if (keep_attached_ || config_.pin_path.empty())
         return; // unpinned links detach as their descriptors close
@@ -364,6 +372,8 @@ AgentStatus Agent::status() const
             state.mode = xdp_mode_name(links_[i].mode());
             state.program_id = links_[i].program_id();
         }
+        if (i < clamps_.size() && clamps_[i] && state.attached)
+            state.mss_clamp = clamps_[i]->hook();
         state.present = present_[i];
         state.reattaches = reattaches_[i];
         state.icmp_tx_errors = tx_errors(i, interfaces_[i].name);

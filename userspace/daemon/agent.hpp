@@ -25,6 +25,7 @@
 #include "kernel/xdp_link.hpp"
 #include "kernel/xdp_tx_errors.hpp"
 #include "kernel/interface.hpp"
+#include "kernel/mss_clamp.hpp"
 #include "kernel/observer.hpp"
 #include "tracking/transport_tracker.hpp"
 #include "kernel/link_monitor.hpp"
@@ -56,6 +57,7 @@ struct InterfaceState {
     bool attached = false;
     std::string mode = "none";
     uint32_t program_id = 0;
+    std::string mss_clamp = "none"; // the tc programs' hook: "tcx", "clsact" or "none"
     bool present = false;
     uint64_t reattaches = 0;
     std::optional<uint64_t> icmp_tx_errors; // as InterfaceStatus has it
@@ -123,9 +125,10 @@ public:
     int program_fd() const { return datapath_.program_fd(); } // for tests and tools
     void keep_attached(bool keep) { keep_attached_ = keep; }
     bool keeps_attached() const { return keep_attached_; }
-    // The observation programs are classic tc filters (a kernel without tcx): removing them
-    // when the agent goes takes CAP_NET_ADMIN, which the daemon must keep permitted for it.
-    bool needs_net_admin_at_exit() const { return observer_ && observer_->needs_net_admin_to_detach(); }
+    // The observation programs or the MSS clamp are classic tc filters (a kernel without tcx):
+    // removing them when the agent goes takes CAP_NET_ADMIN, which the daemon must keep
+    // permitted for it.
+    bool needs_net_admin_at_exit() const;
 
     // Session operations, each wholly applied or not at all (throw ControlFailure).
     // Returns true when an existing session was replaced.
@@ -182,6 +185,7 @@ private:
     std::vector<uint32_t> slots_;
     Datapath datapath_;
     std::vector<XdpLink> links_;          // replaced on a re-attach (mutex_)
+    std::vector<std::unique_ptr<MssClamp>> clamps_; // the tc programs beside each link (mutex_)
     std::unique_ptr<Observer> observer_; // with --outside-iface
     TransportTracker tracker_;
     std::array<std::atomic<uint64_t>, size_t(SourceEvent::Count)> source_events_{};

@@ -1,5 +1,6 @@
 // The Agent's interfaces: their counter slots and rows in the program's interface table, and
-// the XDP links on them, attached at start-up and again when an interface comes back.
+// the XDP links and the MSS clamp's tc programs on them, attached at start-up and again when an
+// interface comes back.
 #include "daemon/agent.hpp"
 
 #include <algorithm>
@@ -146,10 +147,16 @@ void Agent::attach_all()
             throw std::runtime_error("--iface " + info.name + ": " + e.what() +
                                      (links_.empty() ? "" : "; undone on the interfaces already attached"));
         }
+        try {
+            clamps_.push_back(std::make_unique<MssClamp>(datapath_, info.ifindex, info.name));
+        } catch (const std::system_error &e) {
+            throw std::runtime_error("--iface " + info.name + ": " + e.what() + "; undone on the interfaces already attached");
+        }
         const XdpLink &link = links_.back();
         log::info(std::string(link.adopted() ? "re-adopted " : "attached to ") + info.name + " (ifindex " +
                   std::to_string(info.ifindex) + ", " + xdp_mode_name(link.mode()) + " mode, mtu " +
-                  std::to_string(info.mtu) + ", program id " + std::to_string(link.program_id()) + ")");
+                  std::to_string(info.mtu) + ", program id " + std::to_string(link.program_id()) +
+                  "; MSS clamp in tc, " + clamps_.back()->hook() + ")");
         if (link.adopted() && config_.xdp_mode != XdpMode::Auto && config_.xdp_mode != link.mode())
             log::warning(info.name + ": kept running in " + xdp_mode_name(link.mode()) + " mode; --xdp-mode " +
                          xdp_mode_name(config_.xdp_mode) + " applies after `mtuguardctl detach`");
@@ -268,8 +275,10 @@ void Agent::refresh_interface_locked(size_t i, const Config &config)
         tx_counts_[i].rebase(read_xdp_tx_errors(info.name));
     }
     std::optional<XdpLink> link;
+    std::unique_ptr<MssClamp> clamp;
     try {
         link.emplace(XdpLink::attach(datapath_.program_fd(), now->ifindex, config.xdp_mode, link_pin(config, info.name)));
+        clamp = std::make_unique<MssClamp>(datapath_, now->ifindex, info.name);
     } catch (const std::system_error &e) {
         log::error(info.name + " is there (ifindex " + std::to_string(now->ifindex) + ") but attaching failed: " +
                    e.what() + "; trying again at its next change");
@@ -282,6 +291,7 @@ void Agent::refresh_interface_locked(size_t i, const Config &config)
     info = *now;
     datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
     links_[i] = std::move(*link);
+    clamps_[i] = std::move(clamp);
     present_[i] = true;
     ++reattaches_[i];
     log::info("re-attached to " + info.name + " (ifindex " + std::to_string(old_ifindex) + " -> " +
@@ -304,6 +314,8 @@ std::vector<InterfaceStatus> Agent::interfaces() const
         s.attached = i < links_.size() && links_[i].attached();
         s.mode = i < links_.size() ? xdp_mode_name(links_[i].mode()) : "none";
         s.reattaches = reattaches_[i];
+        // Held, and on the interface the link is on: a tc program goes with its interface.
+        s.mss_attached = i < clamps_.size() && clamps_[i] && s.attached;
         out.push_back(s);
     }
     lock.unlock();

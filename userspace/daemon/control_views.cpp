@@ -78,6 +78,7 @@ json status_json(const AgentStatus &status)
              {"attached", state.attached},
              {"mode", state.mode},
              {"program_id", state.program_id},
+             {"mss_clamp", state.mss_clamp},
              {"present", state.present},
              {"reattaches", state.reattaches},
              {"icmp_tx_errors", state.icmp_tx_errors ? json(*state.icmp_tx_errors) : json(nullptr)},

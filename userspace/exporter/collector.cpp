@@ -167,7 +167,9 @@ std::vector<MetricFamily> Collector::collect() const
         const auto unheeded = agent_.unheeded();
 
         auto attached = family("mtuguard_program_attached",
-                               "1 while the enforcement program is attached to the interface.", MetricType::Gauge);
+                               "1 while the program is attached to the interface: mode native or generic for the "
+                               "XDP enforcement program, tc for the MSS clamp (tc ingress and egress).",
+                               MetricType::Gauge);
         auto reattached = family("mtuguard_interface_reattach_total",
                                  "Times the program was attached again to an interface of this name after it "
                                  "was deleted and re-created.",
@@ -201,6 +203,7 @@ std::vector<MetricFamily> Collector::collect() const
         static constexpr uint32_t bounds[] = MG_SIZE_BUCKET_BOUNDS;
         for (const auto &iface : interfaces) {
             add(attached, {{"interface", iface.name}, {"mode", iface.mode}}, iface.attached ? 1 : 0);
+            add(attached, {{"interface", iface.name}, {"mode", "tc"}}, iface.mss_attached ? 1 : 0);
             add(reattached, {{"interface", iface.name}}, double(iface.reattaches));
             if (iface.icmp_tx_errors)
                 add(tx_errors, {{"interface", iface.name}}, double(*iface.icmp_tx_errors));

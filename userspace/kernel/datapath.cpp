@@ -464,6 +464,11 @@ std::vector<SessionEntry> Datapath::sessions() const
 
 int Datapath::program_fd() const { return bpf_program__fd(skel_->progs.mtuguard_xdp); }
 
+int Datapath::mss_program_fd(bool ingress) const
+{
+    return bpf_program__fd(ingress ? skel_->progs.mtuguard_mss_in : skel_->progs.mtuguard_mss_out);
+}
+
 uint32_t Datapath::max_sessions() const { return bpf_map__max_entries(skel_->maps.mg_sessions4); }
 
 int Datapath::map_fd(const char *name) const

@@ -81,7 +81,10 @@ public:
     std::vector<SessionEntry> sessions() const;
     std::vector<SessionEntry> pools() const;
 
+    // The XDP program (the MTU decision).
     int program_fd() const;
+    // The tc programs that clamp the MSS of the sessions' SYNs, for each direction.
+    int mss_program_fd(bool ingress) const;
     uint32_t max_sessions() const;
     // Counters summed over CPUs: entries [first, first + count) of mg_counter_index().
     std::vector<mg_counter> counters(uint32_t first = 0, uint32_t count = MG_COUNTER_ENTRIES) const;

@@ -13,37 +13,12 @@
 
 #include "common/address.hpp"
 #include "common/fd.hpp"
+#include "kernel/tc_filter.hpp"
 #include "mtuguard_kern_user.h"
 
 struct observe_bpf;
 
 namespace mtuguard {
-
-// One tc attachment (this program, one interface, one direction): a tcx link where the kernel
-// has them (Linux 6.6), detached when its descriptor closes — also when the daemon is killed;
-// else a classic cls_bpf filter on a clsact qdisc, which only CAP_NET_ADMIN can remove again
-// (Observer::needs_net_admin_to_detach), with the qdisc removed too when told it owns it.
-class TcFilter {
-public:
-    // Throws std::system_error naming the interface.
-    static TcFilter attach(int program_fd, uint32_t ifindex, bool ingress, const std::string &name);
-    TcFilter(TcFilter &&other) noexcept;
-    TcFilter &operator=(TcFilter &&) = delete;
-    ~TcFilter();
-
-    bool is_link() const { return bool(link_); }
-    // The classic filter alone, as on a kernel without tcx (public for its test).
-    static TcFilter attach_netlink(int program_fd, uint32_t ifindex, bool ingress, const std::string &name);
-
-private:
-    TcFilter(uint32_t ifindex, bool ingress, Fd link, bool owns_qdisc)
-        : ifindex_(ifindex), ingress_(ingress), link_(std::move(link)), owns_qdisc_(owns_qdisc) {}
-    uint32_t ifindex_ = 0;
-    bool ingress_ = false;
-    Fd link_;                  // tcx
-    bool owns_qdisc_ = false;  // netlink: the clsact qdisc was made for this filter
-    bool attached_ = false;    // netlink
-};
 
 struct ObserverSettings {
     uint16_t tls_port = 443;
