@@ -109,8 +109,8 @@ const std::map<std::string, std::string> command_help = {
                  "says in plain words what looks wrong and what to do: programs not attached, no address to answer\n"
                  "from, ICMP errors withheld by the rate limit, an ICMP black hole (flows still too big a second\n"
                  "after their error), sessions on TLS collecting oversize packets (the DTLS-to-TLS MTU mismatch),\n"
-                 "DTLS blocked on the path or sent to another port, reconnect storms, MSS clamping that cannot\n"
-                 "see the clients, a nearly full session map.\n"
+                 "DTLS blocked on the path or sent to another port, reconnect storms, MSS clamping whose tc\n"
+                 "programs are not attached, a nearly full session map.\n"
                  "Exit status 0 when it names nothing of severity warning or worse, 3 when it does (so a\n"
                  "monitoring check or a systemd timer can run it as is), 1 when the daemon cannot be asked.\n\n"
                  "Examples:\n  mtuguardctl diagnose\n  mtuguardctl diagnose 10.8.0.5\n"},

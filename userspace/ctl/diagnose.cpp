@@ -73,13 +73,18 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
     };
     const json &settings = status["settings"];
     const bool answers = settings["on_oversize"] == "icmp" || settings["on_oversize"] == "clear-df";
-    bool client_side = false;
+    const bool clamping = settings.value("mss_clamp", true);
     for (const auto &i : status["interfaces"]) {
         const std::string name = i["name"];
-        client_side |= i.value("direction", "") == mg_direction_name(MG_DIR_FROM_CLIENT);
         if (!i["attached"].get<bool>())
             add("problem", name + ": the program is not attached: nothing is enforced there",
                 "check `ip -d link show " + name + "` for another XDP program; restart mtuguardd");
+        // The tc programs clamp both directions on every interface: the servers' SYN-ACKs coming
+        // in and the clients' SYNs going out. Without them neither is clamped there.
+        if (clamping && i["attached"].get<bool>() && i.value("mss_clamp", std::string("none")) == "none")
+            add("warning", name + ": MSS clamping is on but its tc programs are not attached there: TCP handshakes "
+                                  "through it keep the MSS they were sent with",
+                "check `tc filter show dev " + name + " ingress` and egress for a conflicting setup; restart mtuguardd");
         if (answers && i.value("direction", "to_client") == "to_client") {
             if (i["icmp_source4"].is_null())
                 add("problem", name + ": no IPv4 address to send frag-needed from", "add one, or set --icmp-source");
@@ -129,17 +134,13 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
         add("problem", "ICMP black hole suspected: " + std::to_string(unheeded) + " oversize packets came from flows "
                            "that had been sent an ICMP error a second or more before, and kept sending too big",
             "the errors do not reach the servers: allow ICMP type 3 code 4 and ICMPv6 type 2 from the gateway's inside "
-            "address to them; meanwhile MSS clamping (--mss-clamp on with a --client-iface) keeps new TCP "
+            "address to them; meanwhile MSS clamping (--mss-clamp on, the default) keeps new TCP "
             "connections small enough");
     if (sent && within && sent * 50 > within)
         add("warning", std::to_string(sent) + " ICMP errors against " + std::to_string(within) +
                            " packets within MTU: senders keep sending too big",
             "the errors may be filtered before the servers: allow ICMP type 3 code 4 and ICMPv6 type 2 toward "
-            "them; MSS clamping (--mss-clamp on with a --client-iface) fixes TCP even then");
-    if (settings.value("mss_clamp", true) && !client_side)
-        add("info", "MSS clamping sees only the servers' SYN-ACKs: no --client-iface is configured",
-            "name the interface where the clients' packets arrive with --client-iface, so the MSS the servers send "
-            "with is clamped too");
+            "them; MSS clamping (--mss-clamp on, the default) fixes TCP even then");
     const json &count = status["sessions"];
     if (count["capacity"].get<uint64_t>() && count["exact"].get<uint64_t>() * 10 > count["capacity"].get<uint64_t>() * 9)
         add("warning", "the session map is over 90% full (" + count["exact"].dump() + " of " + count["capacity"].dump() + ")",
