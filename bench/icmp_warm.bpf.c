@@ -12,6 +12,12 @@
  *   shrink_then_restore    the error's shape without its content (the head grown and the tail
  *                          cut as the ICMP path does, nothing written), then the restore
  *
+ * The MSS clamp, in tc since the XDP program no longer touches TCP options, alike:
+ *
+ *   tc_pass                the empty tc program (the MSS row's base)
+ *   mss_restore_only       the restore (bpf_skb_store_bytes of the head), then TC_ACT_OK
+ *   mss_restore_then_clamp the restore, then mtuguard_mss_in() inlined
+ *
  * On a frame of the original length the restore only writes the first WARM_HEAD_LEN bytes back;
  * after an ICMP error it first gives back the pushed head and regrows the tail (the kernel zeroes
  * the regrown bytes, as the frames' payload is). mtuguard_bench times the programs at a large
@@ -79,4 +85,31 @@ __attribute__((flatten)) int restore_then_mtuguard(struct xdp_md *ctx)
 	if (warm_restore_frame(ctx))
 		return XDP_ABORTED;
 	return mtuguard_xdp(ctx);
+}
+
+SEC("tc")
+int tc_pass(struct __sk_buff *skb)
+{
+	return TC_ACT_OK;
+}
+
+/* The SYN's length never changes: writing the head back is the whole restore. */
+static __always_inline int warm_restore_skb(struct __sk_buff *skb)
+{
+	return bpf_skb_store_bytes(skb, 0, warm_restore.head, WARM_HEAD_LEN, 0);
+}
+
+SEC("tc")
+int mss_restore_only(struct __sk_buff *skb)
+{
+	return warm_restore_skb(skb) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* flatten: mtuguard_mss_in is inlined here, as mtuguard_xdp is above. */
+SEC("tc")
+__attribute__((flatten)) int mss_restore_then_clamp(struct __sk_buff *skb)
+{
+	if (warm_restore_skb(skb))
+		return TC_ACT_SHOT;
+	return mtuguard_mss_in(skb);
 }

@@ -101,11 +101,12 @@ public:
         return p;
     }
 
-    // A TCP SYN whose only option is MSS `mss`, within MTU, to the first client-pool session.
+    // A TCP SYN whose only option is MSS `mss`, within MTU, to the first client-pool session: in
+    // XDP a packet like any other (its options are the tc clamp's, measured behind a restore).
     size_t syn(bool v6, uint16_t mss)
     {
         const Prefix &dst = v6 ? in_.client_first6 : in_.client_first4;
-        Path p{.name = std::string("TCP SYN within MTU, MSS option already small, ") + (v6 ? "IPv6" : "IPv4") +
+        Path p{.name = std::string("TCP SYN within MTU (XDP; the clamp is in tc), ") + (v6 ? "IPv6" : "IPv4") +
                        ", client pool",
                .sessions = "1",
                .datapath = in_.direct_few.get(),
@@ -142,8 +143,8 @@ void add_client_pool_paths(PathBuilder &b, PathSet &set, const Instances &in)
     set.direct_pool_within6 = b.udp("pool prefix within MTU, IPv6, inside the client pool", "1 + a pool",
                                     in.direct_pooled.get(), parse_address(addresses.client_pool_member6),
                                     within_len, MG_REASON_WITHIN_MTU);
-    // TCP SYNs: the MSS option walked. At or below the clamp the packet is left alone, so the
-    // repeat method measures it; the clamp itself rewrites it (see the MSS rows behind a restore).
+    // TCP SYNs through the XDP program, which leaves TCP options to the tc clamp (see the MSS row
+    // behind a restore).
     set.syn_small4 = b.syn(false, mss_small);
     set.syn_small6 = b.syn(true, mss_small);
     const Datapath *silent = in.direct_silent.get(), *few = in.direct_few.get();

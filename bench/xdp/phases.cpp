@@ -1,5 +1,7 @@
 // mtuguard_bench's phases after the setup: every path checked once, the ICMP paths and the MSS
 // clamp behind the restore, the repeat caveat shown, and the measured rounds.
+#include <linux/pkt_cls.h>
+
 #include <cstring>
 #include <iostream>
 
@@ -106,35 +108,35 @@ Run warm_run(Bench &bench, const WarmPath &w, Warm program, int repeat, std::vec
     return run;
 }
 
-// The MSS clamp behind the restore: a SYN announcing more than the session fits has its MSS
-// lowered and its checksum fixed on every repetition; the restore writes the original headers
-// back first (the frame keeps its length, so no adjust call is made).
-Run mss_run(Bench &bench, Warm program, int repeat, std::vector<uint8_t> *out, CpuClock clock)
+// The MSS clamp (tc) behind the restore: a SYN announcing more than the session fits has its MSS
+// lowered and its checksum fixed on every repetition; the restore writes the original head back
+// first. With the clamp, exactly `repeat` clamped MSS options to the client and nothing else
+// counted (the tc programs count no verdicts); without it, nothing at all.
+Run mss_run(Bench &bench, bool clamp, int repeat, std::vector<uint8_t> *out, CpuClock clock)
 {
     const Datapath &maps = bench.warm.datapath();
     const std::vector<uint8_t> &syn = bench.mss.frame;
-    const bool with_mtuguard = program == Warm::RestoreThenMtuguard;
     bench.warm.restore_to(syn, 0, syn.size());
     const auto before = maps.counters();
     const auto mss_before = maps.mss_counters();
-    Run run = test_run(warm_fd(bench.warm, program), syn, repeat, out, clock);
+    Run run = test_run(clamp ? bench.warm.mss_restore_then_clamp_fd() : bench.warm.mss_restore_only_fd(), syn, repeat,
+                       out, clock);
     const auto after = maps.counters();
     const auto mss_after = maps.mss_counters();
-    const uint32_t want = mg_counter_index(lo_slot, MG_FAMILY_IPV4, MG_REASON_WITHIN_MTU);
     const uint32_t want_mss = mg_mss_index(lo_slot, MG_DIR_TO_CLIENT, MG_MSS_CLAMPED);
-    const uint64_t expected = with_mtuguard ? repeat : 0;
+    const uint64_t expected = clamp ? repeat : 0;
     uint64_t elsewhere = 0, mss_elsewhere = 0;
     for (uint32_t i = 0; i < after.size(); ++i)
-        if (i != want)
-            elsewhere += after[i].packets - before[i].packets;
+        elsewhere += after[i].packets - before[i].packets;
     for (uint32_t i = 0; i < mss_after.size(); ++i)
         if (i != want_mss)
             mss_elsewhere += mss_after[i] - mss_before[i];
-    if (after[want].packets - before[want].packets != expected || elsewhere ||
-        mss_after[want_mss] - mss_before[want_mss] != expected || mss_elsewhere || run.retval != xdp_pass_action)
-        fail("MSS clamp behind the restore, repeat = " + std::to_string(repeat) + ": expected " +
-             std::to_string(expected) + " x " + mg_reason_name(MG_REASON_WITHIN_MTU) + " and MSS " +
-             mg_mss_outcome_name(MG_MSS_CLAMPED) + ", XDP_PASS; the counters or the action differ");
+    const uint32_t action = clamp ? uint32_t(TC_ACT_UNSPEC) : uint32_t(TC_ACT_OK);
+    if (elsewhere || mss_after[want_mss] - mss_before[want_mss] != expected || mss_elsewhere || run.retval != action)
+        fail("MSS clamp (tc) behind the restore, repeat = " + std::to_string(repeat) + ": expected " +
+             std::to_string(expected) + " x MSS " + mg_mss_outcome_name(MG_MSS_CLAMPED) +
+             ", no verdict counted and tc action " + std::to_string(int(action)) +
+             "; the counters or the action differ (action " + std::to_string(int(run.retval)) + ")");
     return run;
 }
 
@@ -210,19 +212,19 @@ void check_warm(Bench &bench)
     }
     const std::vector<uint8_t> &syn = bench.mss.frame;
     std::vector<uint8_t> out;
-    mss_run(bench, Warm::RestoreOnly, 2, &out, CpuClock::Skip);
+    mss_run(bench, false, 2, &out, CpuClock::Skip);
     if (out != syn)
-        fail("MSS clamp, restore_only: changed the frame");
-    mss_run(bench, Warm::RestoreThenMtuguard, 2, &out, CpuClock::Skip);
+        fail("MSS clamp, mss_restore_only: changed the frame");
+    mss_run(bench, true, 2, &out, CpuClock::Skip);
     if (out.size() != syn.size() || get16(out, eth_len + 20 + 22) != session_mtu - 40 ||
         !test::tcp_checksum_ok(out, eth_len))
         fail("MSS clamp behind the restore: the MSS is not " + std::to_string(session_mtu - 40) +
              " or the TCP checksum is wrong");
     bench.mss_output = "TCP SYN with MSS " + std::to_string(mss_large) +
-                       " behind the restore: "
-                       "restore_only at repeat = 2 left it byte for byte as it was and counted "
-                       "nothing; restore_then_mtuguard at repeat = 2 counted exactly 2 within-MTU "
-                       "packets and 2 clamped MSS options and output MSS " +
+                       " through the tc clamp behind the restore: "
+                       "mss_restore_only at repeat = 2 left it byte for byte as it was and counted "
+                       "nothing; mss_restore_then_clamp at repeat = 2 counted exactly 2 clamped MSS "
+                       "options and no verdict, and output MSS " +
                        std::to_string(session_mtu - 40) + " with a valid TCP checksum";
 }
 
@@ -276,7 +278,8 @@ void measure_probes(Bench &bench)
 }
 
 // The ICMP paths warm: the empty program, the restore alone and the restore with mtuguard
-// behind it, each at the full repeat, every ICMP error counted; then the MSS clamp alike.
+// behind it, each at the full repeat, every ICMP error counted; then the MSS clamp alike, in tc
+// against the empty tc program.
 void measure_warm(Bench &bench)
 {
     const int repeat = bench.options.repeat;
@@ -293,9 +296,9 @@ void measure_warm(Bench &bench)
         w.shrink_ns.push_back(shrink.cpu_ns / repeat);
         w.restore_icmp_ns.push_back(icmp.cpu_ns / repeat);
     }
-    Run empty = test_run(empty_fd, bench.mss.frame, repeat, nullptr, CpuClock::Read);
-    Run restore = mss_run(bench, Warm::RestoreOnly, repeat, nullptr, CpuClock::Read);
-    Run clamp = mss_run(bench, Warm::RestoreThenMtuguard, repeat, nullptr, CpuClock::Read);
+    Run empty = test_run(bench.warm.tc_pass_fd(), bench.mss.frame, repeat, nullptr, CpuClock::Read);
+    Run restore = mss_run(bench, false, repeat, nullptr, CpuClock::Read);
+    Run clamp = mss_run(bench, true, repeat, nullptr, CpuClock::Read);
     bench.mss.base_ns.push_back(empty.cpu_ns / repeat);
     bench.mss.restore_ns.push_back(restore.cpu_ns / repeat);
     bench.mss.clamp_ns.push_back(clamp.cpu_ns / repeat);

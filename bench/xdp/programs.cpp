@@ -110,5 +110,8 @@ int IcmpWarm::restore_only_fd() const { return bpf_program__fd(skel_->progs.rest
 int IcmpWarm::shrink_then_restore_fd() const { return bpf_program__fd(skel_->progs.shrink_then_restore); }
 int IcmpWarm::restore_then_mtuguard_fd() const { return bpf_program__fd(skel_->progs.restore_then_mtuguard); }
 int IcmpWarm::mtuguard_fd() const { return bpf_program__fd(skel_->progs.mtuguard_xdp); }
+int IcmpWarm::tc_pass_fd() const { return bpf_program__fd(skel_->progs.tc_pass); }
+int IcmpWarm::mss_restore_only_fd() const { return bpf_program__fd(skel_->progs.mss_restore_only); }
+int IcmpWarm::mss_restore_then_clamp_fd() const { return bpf_program__fd(skel_->progs.mss_restore_then_clamp); }
 
 } // namespace mtuguard::bench

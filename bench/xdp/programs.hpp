@@ -53,6 +53,10 @@ public:
     int shrink_then_restore_fd() const;
     int restore_then_mtuguard_fd() const;
     int mtuguard_fd() const;
+    // The MSS clamp's tc counterparts: the empty tc program, the restore, the restore + clamp.
+    int tc_pass_fd() const;
+    int mss_restore_only_fd() const;
+    int mss_restore_then_clamp_fd() const;
     const Datapath &datapath() const { return datapath_; }
 
 private:

@@ -85,7 +85,7 @@ public:
     {
         const MssWarm &m = bench_.mss;
         return row("TCP SYN within MTU, MSS clamped " + std::to_string(mss_large) + " → " +
-                       std::to_string(session_mtu - 40) + ", IPv4" + in_pool,
+                       std::to_string(session_mtu - 40) + " in tc (against the empty tc program), IPv4" + in_pool,
                    "1", "restore",
                    per_round([&](int r) { return m.clamp_ns[r] - m.restore_ns[r] + m.base_ns[r]; }), m.base_ns,
                    "≤ 5×", 5);
