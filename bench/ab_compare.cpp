@@ -312,7 +312,7 @@ int run(int argc, char **argv)
         {"no session, IPv4", frame(false, s4, 1400, false)},
         {"within MTU, IPv4", frame(false, d4, 1400, false)},
         {"within MTU, IPv6", frame(true, d6, 1400, false)},
-        {"MSS clamp, IPv4 SYN", frame(false, d4, 44, true)},
+        {"TCP SYN, IPv4", frame(false, d4, 44, true)}, // XDP only: the clamp itself is in tc
     };
     std::printf("%-22s", "path");
     for (const auto &v : variants)
