@@ -29,6 +29,9 @@
 #   iface_recreated   gw-in deleted: logged, status says so; gw-vpn keeps enforcing; gw-in
 #                     re-created with the same name: re-attached within 5 s, frag-needed again,
 #                     mtuguard_interface_reattach_total{interface="gw-in"} +1 exactly (twice)
+#   client_iface_later --client-iface mg-late0 that does not exist at the start: the daemon starts
+#                     and says it waits (status: not present, not attached, metric 0); the tun
+#                     device created: XDP and the tc clamp attached within 5 s (metric 1)
 #   map_full          --max-sessions 1000 filled; the next add: exit 1, the message names the
 #                     limit; the 1000 keep enforcing; del then add works
 #   control_flood     1000 concurrent status clients and one stalled half-way through a request:
@@ -431,5 +434,46 @@ test_iface_recreated()
     mg_assert_eq "XDP attachments in the gateway after the stop" "" "$(mg_gateway_xdp)"
 }
 
-mg_tests sigkill_burst bpffs_missing iface_recreated map_full control_flood slow_metrics
+# --- a --client-iface that appears after the start -----------------------------------------------
+
+# xdp_attached TEXT IF: mtuguard_program_attached of IF's XDP program (any mode but tc) in TEXT.
+xdp_attached()
+{
+    printf '%s\n' "$1" | awk -v i="interface=\"$2\"" 'index($0, "mtuguard_program_attached{") == 1 && index($0, i) &&
+        !index($0, "mode=\"tc\"") { printf "%d\n", $2 + 0.5; found = 1 } END { if (!found) print "none" }'
+}
+
+# ocserv makes its vpnsN with each user: a --client-iface named before it exists is waited for,
+# not an exit 2, and attached (XDP and the tc clamp) when rtnetlink announces it.
+test_client_iface_later()
+{
+    local m
+    fresh_state
+    mg_daemon_start --iface gw-in --client-iface mg-late0 --session "$SESSION4" \
+        --metrics-listen "127.0.0.1:$METRICS_PORT"
+    mg_assert_match "the start-up says it waits" '--client-iface mg-late0 does not exist yet: waiting for it' \
+        "$(cat "$MG_DAEMON_LOG")"
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+    mg_assert_eq "status of mg-late0 while it does not exist: present, attached, clamp" "False False none" \
+        "$(status_json '" ".join(str(i[k]) for i in d["interfaces"] if i["name"] == "mg-late0" for k in ("present", "attached", "mss_clamp"))')"
+    m=$(mg_scrape "$METRICS_PORT") || mg_fail "no /metrics"
+    mg_assert_eq "program_attached for mg-late0 while it does not exist" 0 "$(xdp_attached "$m" mg-late0)"
+
+    ip -n "$NS_GATEWAY" tuntap add dev mg-late0 mode tun
+    ip -n "$NS_GATEWAY" link set mg-late0 up
+    mg_wait_for 5 "attached when it appears" mg_log_has 'attached to mg-late0, which appeared'
+    mg_note "$(grep 'mg-late0' "$MG_DAEMON_LOG" | tr '\n' '|')"
+    mg_assert_match "status of mg-late0 now: present, attached, clamp" '^True True (tcx|clsact)$' \
+        "$(status_json '" ".join(str(i[k]) for i in d["interfaces"] if i["name"] == "mg-late0" for k in ("present", "attached", "mss_clamp"))')"
+    m=$(mg_scrape "$METRICS_PORT") || mg_fail "no /metrics"
+    mg_assert_eq "program_attached for mg-late0 now" 1 "$(xdp_attached "$m" mg-late0)"
+    mg_assert_eq "the MSS clamp's program_attached for mg-late0 now" 1 \
+        "$(mg_metric "$m" 'mtuguard_program_attached{interface="mg-late0",mode="tc"}')"
+    mg_expect_frag_needed "$MG_GW_IN4" "$TLS_MTU" "$MG_CLIENT4"
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+    ip -n "$NS_GATEWAY" link del mg-late0
+}
+
+mg_tests sigkill_burst bpffs_missing iface_recreated client_iface_later map_full control_flood slow_metrics
 mg_main "$@"

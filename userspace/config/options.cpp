@@ -121,7 +121,8 @@ po::options_description make_options(RawOptions &raw)
         ("client-iface", po::value(&client_ifaces)->value_name("IF"),
          "interface that receives the clients' traffic (a tun device such as ocserv's vpnsN, or the "
          "side facing the VPN headend), where it does not leave through an --iface: their TCP SYNs get "
-         "the MSS clamped there (repeatable)")
+         "the MSS clamped there; one that does not exist yet is waited for and attached when it "
+         "appears (repeatable)")
         ("xdp-mode", "MODE", "auto", "auto (native, else generic), native (driver XDP) or generic (skb XDP)")
         ("session", po::value(&sessions)->value_name("SPEC"), "a session or pool, see below (repeatable)")
         ("max-sessions", "N", "65536", "exact sessions at most (1-4194304)")

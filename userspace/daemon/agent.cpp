@@ -94,7 +94,9 @@ Agent::Agent(const Config &config)
     }
     write_interface_rows(existing, false);
     forget_unconfigured(existing);
-    present_.assign(interfaces_.size(), true);
+    present_.clear();
+    for (const auto &info : interfaces_)
+        present_.push_back(info.ifindex != 0); // a --client-iface waited for is not there yet
     reattaches_.assign(interfaces_.size(), 0);
     datapath_.keep();
     for (auto &link : links_)

@@ -23,7 +23,12 @@ std::vector<InterfaceInfo> resolve_interfaces(const Config &config)
             try {
                 interfaces.push_back(query_interface(name));
             } catch (const std::exception &e) {
-                throw ConfigError(option + name + ": " + e.what());
+                // A client side that comes and goes (ocserv's vpnsN appear with their users) is
+                // waited for: attached when rtnetlink announces it. An enforced one must be there.
+                if (list == &config.ifaces)
+                    throw ConfigError(option + name + ": " + e.what());
+                interfaces.push_back(InterfaceInfo{.name = name});
+                continue;
             }
             if (list == &config.ifaces && interfaces.back().l3_only)
                 throw ConfigError(option + name + ": has no Ethernet header (a tun device): it can only "
@@ -90,6 +95,8 @@ void Agent::write_interface_rows(const InterfaceRows &existing, bool missing_onl
 {
     for (size_t i = 0; i < interfaces_.size(); ++i) {
         const InterfaceInfo &info = interfaces_[i];
+        if (!info.ifindex)
+            continue; // waited for: its row comes with it
         const bool has_row = std::any_of(existing.begin(), existing.end(),
                                          [&](const auto &row) { return row.first == info.ifindex; });
         if (missing_only && has_row)
@@ -138,6 +145,13 @@ void Agent::attach_all()
     tx_counts_.resize(interfaces_.size());
     for (size_t i = 0; i < interfaces_.size(); ++i) {
         const InterfaceInfo &info = interfaces_[i];
+        if (!info.ifindex) {
+            links_.push_back(XdpLink::none());
+            clamps_.push_back(nullptr);
+            log::warning("--client-iface " + info.name + " does not exist yet: waiting for it; the programs are "
+                         "attached when it appears");
+            continue;
+        }
         // Before the program is there, nothing of ours can fail: every error from here on is.
         tx_counts_[i].rebase(read_xdp_tx_errors(info.name));
         try {
@@ -286,13 +300,19 @@ void Agent::refresh_interface_locked(size_t i, const Config &config)
     }
     link->keep();
     const uint32_t old_ifindex = info.ifindex;
-    if (old_ifindex != now->ifindex)
+    if (old_ifindex && old_ifindex != now->ifindex)
         datapath_.delete_iface(old_ifindex);
     info = *now;
     datapath_.set_iface(info.ifindex, make_iface(info, slots_[i], config));
     links_[i] = std::move(*link);
     clamps_[i] = std::move(clamp);
     present_[i] = true;
+    if (!old_ifindex) {
+        log::info("attached to " + info.name + ", which appeared (ifindex " + std::to_string(info.ifindex) + ", " +
+                  xdp_mode_name(links_[i].mode()) + " mode, mtu " + std::to_string(info.mtu) + ", program id " +
+                  std::to_string(links_[i].program_id()) + "; MSS clamp in tc, " + clamps_[i]->hook() + ")");
+        return;
+    }
     ++reattaches_[i];
     log::info("re-attached to " + info.name + " (ifindex " + std::to_string(old_ifindex) + " -> " +
               std::to_string(info.ifindex) + ", " + xdp_mode_name(links_[i].mode()) + " mode, mtu " +

@@ -20,6 +20,20 @@ std::string joined(const std::vector<std::string> &names)
     return all.empty() ? "none" : all;
 }
 
+// The --client-iface names that do not exist yet: the daemon waits for them.
+std::string waiting(const Config &config)
+{
+    std::string out;
+    for (const auto &name : config.client_ifaces) {
+        try {
+            query_interface(name);
+        } catch (const std::exception &) {
+            out += "  " + name + " does not exist yet: waited for, attached when it appears\n";
+        }
+    }
+    return out;
+}
+
 std::string limit(const RateLimit &rate)
 {
     return rate.rate ? std::to_string(rate.rate) + "/s, burst " + std::to_string(rate.burst) : "unlimited";
@@ -52,6 +66,7 @@ std::string describe_config(const Config &config)
     std::ostringstream out;
     out << "enforce on: " << joined(config.ifaces) << " (XDP " << xdp_mode_name(config.xdp_mode) << ")\n"
         << "clients' side: " << joined(config.client_ifaces) << "\n"
+        << waiting(config)
         << "sessions: " << config.sessions.size() - pools << " exact, " << pools << " pool(s); at most "
         << config.max_sessions << " exact\n"
         << "client pools: " << (client_pools.empty() ? "none" : client_pools) << "\n"

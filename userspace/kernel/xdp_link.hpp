@@ -19,6 +19,8 @@ public:
     // Otherwise attaches (auto: native first, then generic) and pins it at pin_file if given.
     // Throws std::system_error.
     static XdpLink attach(int program_fd, uint32_t ifindex, XdpMode mode, const std::string &pin_file = "");
+    // A link to nothing, for an interface waited for: never attached, holds nothing.
+    static XdpLink none() { return XdpLink(Fd(), 0, XdpMode::Auto, "", false); }
     XdpLink(XdpLink &&) noexcept = default;
     XdpLink &operator=(XdpLink &&) noexcept = default;
     ~XdpLink();
