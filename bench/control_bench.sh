@@ -18,14 +18,8 @@ bench=control_bench
 . "$(dirname "$0")/lib.sh"
 client_bin=$build/bench/mtuguard_control_bench
 
-markdown=
-sessions=1000000
-ifaces=64
-round_trips=1000
-flips=20000
-scrapes=200
 flip_window=100
-bench_options 2,13p markdown sessions ifaces round_trips flips scrapes -- "$@"
+bench_options 2,13p markdown= sessions=1000000 ifaces=64 round_trips=1000 flips=20000 scrapes=200 -- "$@"
 many_ifaces=$ifaces
 bench_require "XDP, bpffs, network namespaces" "$daemon_bin" "$ctl_bin" "$client_bin" -- \
     bpftool jq nsenter ip

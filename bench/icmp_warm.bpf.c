@@ -109,7 +109,5 @@ int mss_restore_only(struct __sk_buff *skb)
 SEC("tc")
 __attribute__((flatten)) int mss_restore_then_clamp(struct __sk_buff *skb)
 {
-	if (warm_restore_skb(skb))
-		return TC_ACT_SHOT;
-	return mtuguard_mss_in(skb);
+	return warm_restore_skb(skb) ? TC_ACT_SHOT : mtuguard_mss_in(skb);
 }

@@ -17,14 +17,16 @@ daemon_pid=
 log() { echo "$bench: $*" >&2; }
 usage_error() { log "$*"; exit 2; }
 
-# bench_options HELP NAME... -- ARG...: each "--NAME VALUE" among ARG sets the variable NAME
-# (a dash in an option is an underscore in its variable); -h/--help prints the lines of the
-# script's opening comment that the sed range HELP names. Anything else is a usage error.
+# bench_options HELP NAME=DEFAULT... -- ARG...: sets each variable NAME to its DEFAULT, then each
+# "--NAME VALUE" among ARG sets it (a dash in an option is an underscore in its variable); -h/--help
+# prints the lines of the script's opening comment that the sed range HELP names. Anything else is
+# a usage error.
 bench_options() {
     local help=$1 names=" " name
     shift
     while (($#)) && [[ $1 != -- ]]; do
-        names+="$1 "
+        names+="${1%%=*} "
+        printf -v "${1%%=*}" '%s' "${1#*=}"
         shift
     done
     (($#)) && shift

@@ -26,11 +26,7 @@ bench=live_bench
 . "$(dirname "$0")/lib.sh"
 live_bin=$build/bench/mtuguard_live
 
-markdown=
-rounds=5
-seconds=2
-sessions=100000
-bench_options 2,21p markdown rounds seconds sessions -- "$@"
+bench_options 2,21p markdown= rounds=5 seconds=2 sessions=100000 -- "$@"
 bench_require "XDP, network namespaces" "$daemon_bin" "$ctl_bin" "$live_bin" -- bpftool jq
 # The agent's first configuration has the sessions in the client pool (from dst_base).
 bench_fits_pool "$sessions"

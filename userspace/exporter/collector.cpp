@@ -131,6 +131,16 @@ void add_per_transport(std::vector<MetricFamily> &out, const char *name, const c
         add(out.back(), {{label, transport_name(transport)}}, values[transport]);
 }
 
+// A counter family of one series per result, labelled `result`, every result from the first scrape.
+template <size_t N>
+void add_by_result(std::vector<MetricFamily> &out, const char *name, const char *help,
+                   const std::array<const char *, N> &results, const std::array<uint64_t, N> &counts)
+{
+    out.push_back(family(name, help, MetricType::Counter));
+    for (size_t i = 0; i < N; ++i)
+        add(out.back(), {{"result", results[i]}}, double(counts[i]));
+}
+
 // A family of one series without labels.
 void add_single(std::vector<MetricFamily> &out, const char *name, const char *help, MetricType type, double value)
 {
@@ -159,6 +169,39 @@ std::vector<MetricFamily> Collector::collect() const
     add(info, {{"version", MTUGUARD_VERSION}}, 1);
     out.push_back(std::move(info));
 
+    collect_interfaces(out);
+
+    const SessionCounts sessions = agent_.sessions();
+    add_per_transport(out, "mtuguard_sessions", "Exact sessions, by the transport they ride now.", MetricType::Gauge,
+                      "transport", sessions.by_transport);
+    add_single(out, "mtuguard_session_map_entries", "Exact sessions in the kernel's session map.", MetricType::Gauge,
+               sessions.map_entries);
+    add_single(out, "mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",
+               MetricType::Gauge, sessions.map_capacity);
+    add_single(out, "mtuguard_pool_entries", "Pool prefixes giving defaults to address pools.", MetricType::Gauge,
+               sessions.pools);
+
+    add_by_result(out, "mtuguard_control_requests_total", "Control socket requests, by result.", control_result_names,
+                  agent_.control_requests());
+    add_by_result(out, "mtuguard_reloads_total", "Reloads of the configuration (SIGHUP), by result.",
+                  reload_result_names, agent_.reloads());
+
+    add_single(out, "mtuguard_scrape_errors_total", "Scrapes that could not read the BPF maps.", MetricType::Counter,
+               scrape_errors_.load(std::memory_order_relaxed));
+    collect_process(out);
+    try {
+        collect_tracking(out);
+    } catch (const std::exception &e) {
+        scrape_errors_.fetch_add(1, std::memory_order_relaxed);
+        report_scrape_error(e.what());
+    }
+    return out;
+}
+
+// The per-interface families. Read whole or left out of this scrape: the series go stale and
+// mtuguard_scrape_errors_total says why, rather than half of them showing.
+void Collector::collect_interfaces(std::vector<MetricFamily> &out) const
+{
     try {
         const auto interfaces = agent_.interfaces();
         const auto counters = agent_.counters();
@@ -166,39 +209,46 @@ std::vector<MetricFamily> Collector::collect() const
         const auto mss = agent_.mss_counters();
         const auto unheeded = agent_.unheeded();
 
-        auto attached = family("mtuguard_program_attached",
-                               "1 while the program is attached to the interface: mode native or generic for the "
-                               "XDP enforcement program, tc for the MSS clamp (tc ingress and egress).",
-                               MetricType::Gauge);
-        auto reattached = family("mtuguard_interface_reattach_total",
-                                 "Times the program was attached again to an interface of this name after it "
-                                 "was deleted and re-created.",
-                                 MetricType::Counter);
-        auto packets = family("mtuguard_packets_total", "Packets seen by the enforcement program.", MetricType::Counter);
-        auto bytes = family("mtuguard_bytes_total", "Bytes (whole frames) seen by the enforcement program.",
-                            MetricType::Counter);
-        auto passed = family("mtuguard_passed_packets_total",
-                             "Packets passed without an MTU decision against them, by reason.", MetricType::Counter);
-        auto oversize = family("mtuguard_oversize_packets_total",
-                               "Packets over their session's MTU, by what happened to them (exclusive).",
-                               MetricType::Counter);
-        auto suppressed = family("mtuguard_icmp_suppressed_total",
-                                 "Oversize packets dropped without an ICMP error because the RFCs forbid one, by reason.",
-                                 MetricType::Counter);
-        auto histogram = family("mtuguard_oversize_packet_bytes", "IP length of packets over their session's MTU.",
-                                MetricType::Histogram);
-        auto mss_family = family("mtuguard_mss_syn_packets_total",
-                                 "TCP SYNs and SYN-ACKs of sessions, by direction and what happened to their MSS.",
-                                 MetricType::Counter);
-        auto unheeded_family = family("mtuguard_icmp_unheeded_packets_total",
-                                      "Oversize packets of flows already answered with an ICMP error a second or more "
-                                      "before: the error did not reach the sender.",
-                                      MetricType::Counter);
-
-        auto tx_errors = family("mtuguard_icmp_tx_errors_total",
-                                "ICMP errors the program sent with XDP_TX that the driver failed to send (its "
-                                "ethtool statistics *xdp_tx_errors); absent where the driver has none.",
-                                MetricType::Counter);
+        // The per-interface families, each with every series of every interface.
+        enum { Attached, Reattached, Packets, Bytes, Passed, Oversize, Suppressed, Histogram, Mss, Unheeded, TxErrors, Count };
+        static const struct {
+            const char *name, *help;
+            MetricType type;
+        } specs[Count] = {
+            {"mtuguard_program_attached",
+             "1 while the program is attached to the interface: mode native or generic for the XDP enforcement "
+             "program, tc for the MSS clamp (tc ingress and egress).",
+             MetricType::Gauge},
+            {"mtuguard_interface_reattach_total",
+             "Times the program was attached again to an interface of this name after it was deleted and re-created.",
+             MetricType::Counter},
+            {"mtuguard_packets_total", "Packets seen by the enforcement program.", MetricType::Counter},
+            {"mtuguard_bytes_total", "Bytes (whole frames) seen by the enforcement program.", MetricType::Counter},
+            {"mtuguard_passed_packets_total", "Packets passed without an MTU decision against them, by reason.",
+             MetricType::Counter},
+            {"mtuguard_oversize_packets_total", "Packets over their session's MTU, by what happened to them (exclusive).",
+             MetricType::Counter},
+            {"mtuguard_icmp_suppressed_total",
+             "Oversize packets dropped without an ICMP error because the RFCs forbid one, by reason.", MetricType::Counter},
+            {"mtuguard_oversize_packet_bytes", "IP length of packets over their session's MTU.", MetricType::Histogram},
+            {"mtuguard_mss_syn_packets_total",
+             "TCP SYNs and SYN-ACKs of sessions, by direction and what happened to their MSS.", MetricType::Counter},
+            {"mtuguard_icmp_unheeded_packets_total",
+             "Oversize packets of flows already answered with an ICMP error a second or more before: the error did "
+             "not reach the sender.",
+             MetricType::Counter},
+            {"mtuguard_icmp_tx_errors_total",
+             "ICMP errors the program sent with XDP_TX that the driver failed to send (its ethtool statistics "
+             "*xdp_tx_errors); absent where the driver has none.",
+             MetricType::Counter},
+        };
+        std::array<MetricFamily, Count> f;
+        for (int i = 0; i < Count; ++i)
+            f[i] = family(specs[i].name, specs[i].help, specs[i].type);
+        MetricFamily &attached = f[Attached], &reattached = f[Reattached], &packets = f[Packets], &bytes = f[Bytes],
+                     &passed = f[Passed], &oversize = f[Oversize], &suppressed = f[Suppressed],
+                     &histogram = f[Histogram], &mss_family = f[Mss], &unheeded_family = f[Unheeded],
+                     &tx_errors = f[TxErrors];
 
         static constexpr uint32_t bounds[] = MG_SIZE_BUCKET_BOUNDS;
         for (const auto &iface : interfaces) {
@@ -265,53 +315,16 @@ std::vector<MetricFamily> Collector::collect() const
                 histogram.metric.push_back(std::move(m));
             }
         }
-        for (auto *f : {&attached, &reattached, &packets, &bytes, &passed, &oversize, &suppressed, &histogram, &mss_family,
-                        &unheeded_family})
-            out.push_back(std::move(*f));
-        // Only where some driver keeps the count: an absent series says "not known", never 0.
-        if (!tx_errors.metric.empty())
-            out.push_back(std::move(tx_errors));
+        for (int i = 0; i < Count; ++i)
+            // Only where some driver keeps the count: an absent series says "not known", never 0.
+            if (i != TxErrors || !tx_errors.metric.empty())
+                out.push_back(std::move(f[i]));
     } catch (const std::exception &e) {
         // The per-interface families are left out of this scrape rather than half read; the
         // series go stale and the counter below says why (docs/metrics.md).
         scrape_errors_.fetch_add(1, std::memory_order_relaxed);
         report_scrape_error(e.what());
     }
-
-    const SessionCounts sessions = agent_.sessions();
-    add_per_transport(out, "mtuguard_sessions", "Exact sessions, by the transport they ride now.", MetricType::Gauge,
-                      "transport", sessions.by_transport);
-    add_single(out, "mtuguard_session_map_entries", "Exact sessions in the kernel's session map.", MetricType::Gauge,
-               sessions.map_entries);
-    add_single(out, "mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",
-               MetricType::Gauge, sessions.map_capacity);
-    add_single(out, "mtuguard_pool_entries", "Pool prefixes giving defaults to address pools.", MetricType::Gauge,
-               sessions.pools);
-
-    auto control = family("mtuguard_control_requests_total", "Control socket requests, by result.",
-                          MetricType::Counter);
-    const auto requests = agent_.control_requests();
-    for (size_t i = 0; i < requests.size(); ++i)
-        add(control, {{"result", control_result_names[i]}}, requests[i]);
-    out.push_back(std::move(control));
-
-    auto reloads = family("mtuguard_reloads_total", "Reloads of the configuration (SIGHUP), by result.",
-                          MetricType::Counter);
-    const auto reload_counts = agent_.reloads();
-    for (size_t i = 0; i < reload_counts.size(); ++i)
-        add(reloads, {{"result", reload_result_names[i]}}, reload_counts[i]);
-    out.push_back(std::move(reloads));
-
-    add_single(out, "mtuguard_scrape_errors_total", "Scrapes that could not read the BPF maps.", MetricType::Counter,
-               scrape_errors_.load(std::memory_order_relaxed));
-    collect_process(out);
-    try {
-        collect_tracking(out);
-    } catch (const std::exception &e) {
-        scrape_errors_.fetch_add(1, std::memory_order_relaxed);
-        report_scrape_error(e.what());
-    }
-    return out;
 }
 
 void Collector::collect_tracking(std::vector<MetricFamily> &out) const

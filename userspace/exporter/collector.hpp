@@ -26,6 +26,7 @@ public:
 
 private:
     std::vector<prometheus::MetricFamily> collect() const;
+    void collect_interfaces(std::vector<prometheus::MetricFamily> &out) const;
     void collect_tracking(std::vector<prometheus::MetricFamily> &out) const;
 
     const AgentView &agent_;
