@@ -101,6 +101,31 @@ void ProgramTest::set_iface(const mg_iface &iface)
     model.iface = iface;
 }
 
+namespace {
+
+struct MssMoves {
+    int outcome = -1, direction = -1, moved = 0;
+};
+
+// What moved among the test slot's MSS counters between two reads of them from index `first`.
+MssMoves mss_moves(const std::vector<uint64_t> &before, const std::vector<uint64_t> &after, uint32_t first)
+{
+    MssMoves moves;
+    for (uint32_t direction = 0; direction < MG_DIR_COUNT; ++direction) {
+        for (uint32_t o = 0; o < MG_MSS_OUTCOME_COUNT; ++o) {
+            const uint32_t i = mg_mss_index(test_slot, direction, o) - first;
+            if (after[i] != before[i]) {
+                moves.outcome = int(o);
+                moves.direction = int(direction);
+                moves.moved += int(after[i] - before[i]);
+            }
+        }
+    }
+    return moves;
+}
+
+} // namespace
+
 Outcome ProgramTest::run(const Bytes &frame, int repeat)
 {
     const uint32_t first = mg_counter_index(test_slot, 0, 0);
@@ -124,15 +149,9 @@ Outcome ProgramTest::run(const Bytes &frame, int repeat)
 
     auto after = datapath->counters(first, count);
     auto mss_after = datapath->mss_counters(mss_first, mss_count);
-    for (uint32_t direction = 0; direction < MG_DIR_COUNT; ++direction) {
-        for (uint32_t o = 0; o < MG_MSS_OUTCOME_COUNT; ++o) {
-            uint32_t i = mg_mss_index(test_slot, direction, o) - mss_first;
-            if (mss_after[i] != mss_before[i]) {
-                outcome.mss_outcome = o;
-                outcome.mss_moved += mss_after[i] - mss_before[i];
-            }
-        }
-    }
+    const MssMoves moves = mss_moves(mss_before, mss_after, mss_first);
+    outcome.mss_outcome = moves.outcome;
+    outcome.mss_moved = moves.moved;
     for (uint32_t i = 0; i < count; ++i) {
         if (after[i].packets != before[i].packets) {
             ++outcome.moved;
@@ -184,16 +203,10 @@ TcOutcome ProgramTest::run_tc(const Bytes &frame, bool ingress, bool may_refuse)
 
     auto after = datapath->counters(first, count);
     auto mss_after = datapath->mss_counters(mss_first, mss_count);
-    for (uint32_t direction = 0; direction < MG_DIR_COUNT; ++direction) {
-        for (uint32_t o = 0; o < MG_MSS_OUTCOME_COUNT; ++o) {
-            uint32_t i = mg_mss_index(test_slot, direction, o) - mss_first;
-            if (mss_after[i] != mss_before[i]) {
-                outcome.mss_outcome = o;
-                outcome.mss_direction = direction;
-                outcome.mss_moved += mss_after[i] - mss_before[i];
-            }
-        }
-    }
+    const MssMoves moves = mss_moves(mss_before, mss_after, mss_first);
+    outcome.mss_outcome = moves.outcome;
+    outcome.mss_direction = moves.direction;
+    outcome.mss_moved = moves.moved;
     for (uint32_t i = 0; i < count; ++i)
         outcome.counters_moved += after[i].packets != before[i].packets;
     return outcome;
