@@ -214,6 +214,25 @@ struct mg_session {
 };
 
 /*
+ * Who a session belongs to and what its headend said of it, as its source knew it: kept in
+ * mg_session_meta beside the session, only for sessions that have any of it. The data path never
+ * reads it; it is pinned with the sessions so that a restarted daemon still knows whose each
+ * session is. Names are NUL-padded, at most MG_NAME_MAX - 1 bytes of UTF-8 without control
+ * characters (the daemon cleans what a source sends).
+ */
+#define MG_NAME_MAX 64
+struct mg_session_meta {
+	char user[MG_NAME_MAX];      /* "" unknown */
+	char group[MG_NAME_MAX];     /* "" unknown */
+	struct mg_addr public_addr;  /* the client's public address, mapped as mg_addr */
+	__u8 has_public;
+	__u8 pad;
+	__u16 client_mtu;  /* the MTU the client was given and applies; 0: the session's DTLS MTU */
+	__u16 headend_mtu; /* the threshold the headend last reported for it (ASA 722036/722035); 0: none */
+	__u16 pad2;
+};
+
+/*
  * A client pool slot holding the policy of the pool prefix (mg_pools) that covers the address,
  * not a session: the program counts its oversize packets under that prefix.
  */
@@ -241,7 +260,7 @@ struct mg_client_pools {
  * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
  * another ABI instead of reading them wrongly.
  */
-#define MG_ABI_VERSION 6
+#define MG_ABI_VERSION 7
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {

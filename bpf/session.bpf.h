@@ -60,6 +60,19 @@ struct mg_direct_map {
 struct mg_direct_map mg_direct4 SEC(".maps");
 struct mg_direct_map mg_direct6 SEC(".maps");
 
+/*
+ * Who each exact session belongs to (struct mg_session_meta), keyed by its mapped address. Only
+ * the daemon reads and writes it; it lives here so that it is pinned and re-adopted with the
+ * sessions. Sized at load time to both families' session maps.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072); /* 2 x --max-sessions, set at load time */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_addr);
+	__type(value, struct mg_session_meta);
+} mg_session_meta SEC(".maps");
+
 /* Zero (no client pools) until the daemon writes it, before attaching. */
 struct mg_client_pools mg_client_pools;
 

@@ -73,8 +73,8 @@ $want"
 label="connect, IPv4 and IPv6"
 run_script REASON=connect IP_REMOTE=10.8.0.5 IPV6_REMOTE=2001:db8:8::5 || fail "$label: exit $?"
 expect_calls \
-    "session|add|10.8.0.5|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7" \
-    "session|add|2001:db8:8::5|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7"
+    "session|add|10.8.0.5|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7|--user|alice" \
+    "session|add|2001:db8:8::5|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7|--user|alice"
 grep -q "daemon.info.*connect of user alice id 7 device vpns0 from 198.51.100.7: added 10.8.0.5" "$logs" ||
     fail "$label: logged $(cat "$logs")"
 
@@ -91,20 +91,28 @@ MTUGUARD_TRANSPORT=tls
 MTUGUARD_SOCKET=/run/other/control.sock
 EOF
 DEFAULTS="$scratch/defaults" run_script REASON=connect IP_REMOTE=10.8.0.6 || fail "$label: exit $?"
-expect_calls "--socket|/run/other/control.sock|session|add|10.8.0.6|--cipher|aes256-sha1|--base-mtu|1400|--transport|tls|--public|198.51.100.7"
+expect_calls "--socket|/run/other/control.sock|session|add|10.8.0.6|--cipher|aes256-sha1|--base-mtu|1400|--transport|tls|--public|198.51.100.7|--user|alice"
 
 label="the packaged defaults file"
 DEFAULTS="$source/deploy/default/mtuguard" run_script REASON=connect IP_REMOTE=10.8.0.7 || fail "$label: exit $?"
-expect_calls "session|add|10.8.0.7|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7"
+expect_calls "session|add|10.8.0.7|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7|--user|alice"
 
 label="a broken defaults file"
 printf 'MTUGUARD_CIPHER=rc4-sha1\nif then fi (\n' >"$scratch/broken"
 DEFAULTS="$scratch/broken" run_script REASON=connect IP_REMOTE=10.8.0.8 || fail "$label: exit $?"
-expect_calls "session|add|10.8.0.8|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7"
+expect_calls "session|add|10.8.0.8|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7|--user|alice"
 
 label="no usable public address"
 run_script REASON=connect IP_REMOTE=10.8.0.9 IP_REAL='1.2.3.4;reboot' || fail "$label: exit $?"
-expect_calls "session|add|10.8.0.9|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls"
+expect_calls "session|add|10.8.0.9|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--user|alice"
+
+label="the user's name and group, cleaned as mtuguardctl takes them"
+run_script REASON=connect IP_REMOTE=10.8.0.10 USERNAME="$(printf 'bob,\tsmith')" GROUPNAME=engineering ||
+    fail "$label: exit $?"
+expect_calls "session|add|10.8.0.10|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7|--user|bobsmith|--group|engineering"
+run_script REASON=connect IP_REMOTE=10.8.0.11 USERNAME="$(printf 'x%.0s' $(seq 70))" GROUPNAME='(none)' ||
+    fail "$label: exit $?"
+expect_calls "session|add|10.8.0.11|--cipher|aes256-gcm|--base-mtu|1500|--transport|dtls|--public|198.51.100.7|--user|$(printf 'x%.0s' $(seq 63))"
 
 label="mtuguardd not running"
 FAKE_CTL=fail run_script REASON=connect IP_REMOTE=10.8.0.5 || fail "$label: the login failed (exit $?)"

@@ -113,4 +113,14 @@ Prefix parse_address(std::string_view text)
     return parse_prefix(text);
 }
 
+Prefix mapped_prefix(const mg_addr &addr, unsigned mapped_length)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    Prefix prefix;
+    prefix.addr = addr;
+    prefix.ipv4 = std::memcmp(addr.bytes, mapped, 12) == 0 && mapped_length >= 96;
+    prefix.length = prefix.ipv4 ? mapped_length - 96 : mapped_length;
+    return prefix;
+}
+
 } // namespace mtuguard

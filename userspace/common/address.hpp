@@ -32,5 +32,7 @@ Prefix parse_prefix(std::string_view text);
 Prefix parse_address(std::string_view text);
 
 mg_addr map_ipv4(uint32_t network_order);
+// The prefix a map key names: a mapped address with its mapped length (128 for one address).
+Prefix mapped_prefix(const mg_addr &addr, unsigned mapped_length = 128);
 
 } // namespace mtuguard

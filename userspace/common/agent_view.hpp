@@ -30,6 +30,8 @@ struct SessionCounts {
     uint64_t pools = 0;                                       // pool prefixes
     uint64_t map_entries = 0;                                 // exact sessions in the map
     uint64_t map_capacity = 0;                                // --max-sessions
+    // Exact sessions whose enforced MTU is below the one their client applies (client_mtu).
+    uint64_t mtu_mismatch = 0;
 };
 
 // Results of control requests, the label values of mtuguard_control_requests_total.

@@ -25,7 +25,51 @@ const char *transport_name(uint8_t transport)
     return transport == MG_TRANSPORT_DTLS ? "dtls" : "tls";
 }
 
+std::string session_name(std::string_view raw)
+{
+    std::string out;
+    size_t i = 0;
+    while (i < raw.size()) {
+        const auto byte = static_cast<unsigned char>(raw[i]);
+        // The length of the UTF-8 sequence this byte starts (RFC 3629), 0 if it starts none.
+        const size_t length = byte < 0x80 ? 1 : byte >= 0xc2 && byte <= 0xdf ? 2 : byte >= 0xe0 && byte <= 0xef ? 3
+                                               : byte >= 0xf0 && byte <= 0xf4 ? 4 : 0;
+        bool valid = length != 0 && i + length <= raw.size();
+        for (size_t k = 1; valid && k < length; ++k)
+            valid = (static_cast<unsigned char>(raw[i + k]) & 0xc0) == 0x80;
+        // Overlong forms, surrogates and code points past U+10FFFF.
+        if (valid && length == 3) {
+            const auto next = static_cast<unsigned char>(raw[i + 1]);
+            valid = !(byte == 0xe0 && next < 0xa0) && !(byte == 0xed && next >= 0xa0);
+        } else if (valid && length == 4) {
+            const auto next = static_cast<unsigned char>(raw[i + 1]);
+            valid = !(byte == 0xf0 && next < 0x90) && !(byte == 0xf4 && next >= 0x90);
+        }
+        const bool control = length == 1 && (byte < 0x20 || byte == 0x7f);
+        const std::string_view piece = valid && !control ? raw.substr(i, length) : std::string_view("?");
+        if (out.size() + piece.size() > MG_NAME_MAX - 1)
+            break;
+        out += piece;
+        i += valid ? length : 1;
+    }
+    return out;
+}
+
 namespace {
+
+// A user= or group= value: given as it would be kept, or refused naming what is wrong.
+std::string parse_name(std::string_view key, std::string_view value)
+{
+    if (value.empty())
+        throw std::invalid_argument(std::string(key) + "= is empty");
+    if (value.size() > MG_NAME_MAX - 1)
+        throw std::invalid_argument(std::string(key) + " '" + session_name(value) + "' is longer than " +
+                                    std::to_string(MG_NAME_MAX - 1) + " bytes");
+    if (session_name(value) != value)
+        throw std::invalid_argument(std::string(key) + " '" + session_name(value) +
+                                    "' holds a control character or bytes that are not UTF-8");
+    return std::string(value);
+}
 
 // KEY=VALUE items after the first comma of `text` (none when there is no comma).
 SessionSpec parse_items(std::string_view text, std::string::size_type comma)
@@ -33,6 +77,7 @@ SessionSpec parse_items(std::string_view text, std::string::size_type comma)
     SessionSpec spec;
     bool have_dtls = false, have_tls = false, have_transport = false, have_public = false, have_tcp_mss = false;
     bool have_cipher = false, have_link = false, have_padding = false, have_mss = false;
+    bool have_user = false, have_group = false;
     MtuRequest mtu_request;
 
     // Until something says DTLS is up, the TLS MTU is the one that cannot black-hole.
@@ -85,6 +130,12 @@ SessionSpec parse_items(std::string_view text, std::string::size_type comma)
             once(have_public);
             Prefix address = parse_address(value);
             spec.public_address = address;
+        } else if (key == "user") {
+            once(have_user);
+            spec.user = parse_name(key, value);
+        } else if (key == "group") {
+            once(have_group);
+            spec.group = parse_name(key, value);
         } else if (key == "padding") {
             once(have_padding);
             if (value != "exact" && value != "conservative")
@@ -92,8 +143,8 @@ SessionSpec parse_items(std::string_view text, std::string::size_type comma)
             mtu_request.padding = value == "exact" ? Padding::Exact : Padding::Conservative;
         } else {
             throw std::invalid_argument("unknown key '" + std::string(key) +
-                                        "' (expected dtls-mtu, tls-mtu, transport, mss-clamp, public, cipher, link-mtu, "
-                                        "tcp-mss, padding)");
+                                        "' (expected dtls-mtu, tls-mtu, transport, mss-clamp, public, user, group, cipher, "
+                                        "link-mtu, tcp-mss, padding)");
         }
     }
     if (have_cipher) {
@@ -131,6 +182,8 @@ SessionSpec parse_session_spec(std::string_view text)
     spec.prefix = prefix;
     if (spec.public_address && !prefix.is_host())
         throw std::invalid_argument("public= names one client: it goes with an address, not a pool");
+    if ((!spec.user.empty() || !spec.group.empty()) && !prefix.is_host())
+        throw std::invalid_argument("user= and group= name one client: they go with an address, not a pool");
     return spec;
 }
 
@@ -141,6 +194,8 @@ SessionSpec parse_session_parameters(std::string_view text)
     SessionSpec spec = parse_items(items, 0);
     if (spec.public_address)
         throw std::invalid_argument("public= is not a parameter here: the source knows the client's address");
+    if (!spec.user.empty() || !spec.group.empty())
+        throw std::invalid_argument("user= and group= are not parameters here: the source knows whose session it is");
     return spec;
 }
 

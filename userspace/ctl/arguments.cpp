@@ -13,6 +13,7 @@ Commands:
   session add ADDR[/PREFIX] (--dtls-mtu N --tls-mtu N | --cipher C [--base-mtu N]
               [--padding exact|conservative]) [--transport dtls|tls] [--mss-clamp on|off]
               [--public ADDR]            the client's public address, for transport tracking
+              [--user NAME] [--group NAME]  whose session it is (shown, never a metric label)
   session add --file FILE        one session spec per line (ADDR,dtls-mtu=N,tls-mtu=N,...),
                                  sent in batches of 65536, each applied all or nothing
   session del ADDR[/PREFIX]
@@ -57,7 +58,7 @@ Examples:
 
 const std::map<std::string, std::string> command_help = {
     {"session add", "Usage: mtuguardctl session add ADDR[/PREFIX] --dtls-mtu N --tls-mtu N [--transport dtls|tls]\n"
-                    "         [--mss-clamp on|off]\n"
+                    "         [--mss-clamp on|off] [--public ADDR] [--user NAME] [--group NAME]\n"
                     "       mtuguardctl session add ADDR[/PREFIX] --cipher C [--base-mtu N] [--padding exact|conservative]\n"
                     "       mtuguardctl session add --file FILE\n\n"
                     "Adds a session (an exact tunnel address) or a pool (a prefix), or replaces it whole.\n"
@@ -65,6 +66,8 @@ const std::map<std::string, std::string> command_help = {
                     "--mss-clamp overrides the daemon's --mss-clamp for this session.\n"
                     "--public names the client's public address: with --outside-iface the daemon then switches\n"
                     "the session's transport as it sees DTLS come and go, and counts its reconnects.\n"
+                    "--user and --group say whose session it is: session list, tracking, diagnose and the\n"
+                    "daemon's log name them (at most 63 bytes of UTF-8, no commas or control characters).\n"
                     "A full session map is refused; nothing is evicted.\n\n"
                     "Examples:\n  mtuguardctl session add 10.8.0.5 --dtls-mtu 1418 --tls-mtu 1347\n"
                     "  mtuguardctl session add 10.8.0.0/16 --cipher aes256-gcm --transport dtls\n"
@@ -247,7 +250,7 @@ Invocation parse_invocation(const std::vector<std::string> &argv)
         throw Usage("unknown command '" + command + "'");
 
     static const std::map<std::string, std::vector<std::string>> known = {
-        {"session add", {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "base-mtu", "padding", "public", "file"}},
+        {"session add", {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "base-mtu", "padding", "public", "user", "group", "file"}},
         {"tracking", {"limit"}},
         {"session del", {}}, {"session transport", {}}, {"session list", {"limit", "sort", "top", "transport", "oversize"}}, {"stats", {}}, {"status", {}},
         {"mtu-calc", {"cipher", "link-mtu", "tcp-mss", "tls-version", "dtls-version", "outer", "padding"}},

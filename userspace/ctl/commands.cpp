@@ -89,7 +89,8 @@ int session_add(const Invocation &in, Client &client)
     } else {
         in.expect_words(1, 1);
         std::string spec = in.args.words[0];
-        for (const char *key : {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "padding", "public"})
+        for (const char *key : {"dtls-mtu", "tls-mtu", "transport", "mss-clamp", "cipher", "padding", "public", "user",
+                                "group"})
             if (auto v = in.args.get(key))
                 spec += std::string(",") + key + "=" + *v;
         if (auto v = in.args.get("base-mtu"))

@@ -27,19 +27,36 @@ std::string format_time(const json &iso)
 
 void print_sessions(const json &reply)
 {
-    // As wide as the longest address: an IPv6 pool with its prefix takes up to 43 characters.
-    size_t width = 7;
-    for (const auto &s : reply["sessions"])
+    // As wide as the longest address (an IPv6 pool with its prefix takes up to 43 characters) and
+    // the longest user name.
+    size_t width = 7, user_width = 4;
+    bool mismatch = false;
+    auto text = [](const json &s, const char *key) {
+        return s.contains(key) && s[key].is_string() ? s[key].get<std::string>() : std::string("-");
+    };
+    for (const auto &s : reply["sessions"]) {
         width = std::max(width, s["address"].get<std::string>().size());
+        user_width = std::max(user_width, text(s, "user").size());
+        mismatch = mismatch || s.value("mtu_mismatch", false);
+    }
     width += 2;
-    std::cout << std::left << std::setw(int(width)) << "ADDRESS" << std::setw(8) << "KIND" << std::setw(10) << "TRANSPORT"
-              << std::setw(9) << "DTLS" << std::setw(9) << "TLS" << std::setw(10) << "EFFECTIVE" << std::setw(12)
+    user_width += 2;
+    std::cout << std::left << std::setw(int(width)) << "ADDRESS" << std::setw(int(user_width)) << "USER" << std::setw(8)
+              << "KIND" << std::setw(10) << "TRANSPORT" << std::setw(7) << "DTLS" << std::setw(7) << "TLS"
+              << std::setw(10) << "EFFECTIVE" << std::setw(8) << "CLIENT" << std::setw(9) << "HEADEND" << std::setw(12)
               << "SOURCE" << std::setw(10) << "OVERSIZE" << std::setw(10) << "ICMP" << "LAST OVERSIZE\n";
     for (const auto &s : reply["sessions"]) {
-        std::cout << std::setw(int(width)) << s["address"].get<std::string>() << std::setw(8) << s["kind"].get<std::string>()
-                  << std::setw(10) << s["transport"].get<std::string>() << std::setw(9) << s["dtls_mtu"].get<int>()
-                  << std::setw(9) << s["tls_mtu"].get<int>() << std::setw(10) << s["effective_mtu"].get<int>()
-                  << std::setw(12) << s["source"].get<std::string>();
+        const std::string client = s.contains("client_mtu")
+                                       ? std::to_string(s["client_mtu"].get<int>()) + (s.value("mtu_mismatch", false) ? "*" : "")
+                                       : "-";
+        const std::string headend = s.contains("headend_mtu") && s["headend_mtu"].is_number()
+                                        ? std::to_string(s["headend_mtu"].get<int>())
+                                        : "-";
+        std::cout << std::setw(int(width)) << s["address"].get<std::string>() << std::setw(int(user_width))
+                  << text(s, "user") << std::setw(8) << s["kind"].get<std::string>() << std::setw(10)
+                  << s["transport"].get<std::string>() << std::setw(7) << s["dtls_mtu"].get<int>() << std::setw(7)
+                  << s["tls_mtu"].get<int>() << std::setw(10) << s["effective_mtu"].get<int>() << std::setw(8) << client
+                  << std::setw(9) << headend << std::setw(12) << s["source"].get<std::string>();
         if (s.contains("oversize_packets"))
             std::cout << std::setw(10) << s["oversize_packets"].get<uint64_t>() << std::setw(10)
                       << s["icmp_sent"].get<uint64_t>() << format_time(s["last_oversize"]);
@@ -47,6 +64,9 @@ void print_sessions(const json &reply)
             std::cout << std::setw(10) << "-" << std::setw(10) << "-" << "-";
         std::cout << "\n";
     }
+    if (mismatch)
+        std::cout << "* MTU mismatch: the client applies a larger MTU than the gateway enforces now "
+                     "(mtuguardctl diagnose says what to do)\n";
 }
 
 void print_stats(const json &reply)

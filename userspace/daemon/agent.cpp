@@ -16,15 +16,6 @@
 namespace mtuguard {
 namespace {
 
-uint32_t effective_mtu(const mg_session &s) { return s.transport == MG_TRANSPORT_DTLS ? s.dtls_mtu : s.tls_mtu; }
-
-std::string describe(const Prefix &prefix, const mg_session &s)
-{
-    return std::string(prefix.is_host() ? "session " : "pool ") + prefix.to_string() +
-           " dtls-mtu=" + std::to_string(s.dtls_mtu) + " tls-mtu=" + std::to_string(s.tls_mtu) +
-           " transport=" + transport_name(s.transport) + " (effective mtu " + std::to_string(effective_mtu(s)) + ")";
-}
-
 TrackerPolicy tracker_policy(const Config &config)
 {
     TrackerPolicy policy;
@@ -123,157 +114,6 @@ Agent::~Agent()
     datapath_.unpin();
 }
 
-void Agent::adopt_sessions()
-{
-    std::set<std::string> configured;
-    for (const auto &spec : config_.sessions)
-        configured.insert(spec.prefix.to_string());
-    size_t kept = 0, kept_static = 0;
-    std::map<std::string, mg_session> pinned_static;
-    for (const auto &entry : datapath_.sessions()) {
-        // The configuration owns the static sessions: one it no longer names goes.
-        if (entry.session.source == MG_SOURCE_STATIC && !configured.count(entry.prefix.to_string())) {
-            datapath_.delete_session(entry.prefix);
-            log::info("removed " + describe(entry.prefix, entry.session) + ": no longer configured");
-            continue;
-        }
-        count_session(entry.prefix, entry.session, +1);
-        kept += entry.session.source != MG_SOURCE_STATIC;
-        if (entry.session.source == MG_SOURCE_STATIC)
-            pinned_static.emplace(entry.prefix.to_string(), entry.session);
-    }
-    if (kept)
-        log::info("kept " + std::to_string(kept) + " session(s) added by mtuguardctl");
-    for (const auto &spec : config_.sessions) {
-        // A static session still pinned with the MTUs the configuration gives it keeps the
-        // transport it was last switched to, as across a reload: the transport is what a session
-        // source saw, and going back to the configured one after a restart (a crash, an upgrade)
-        // would enforce the DTLS MTU on a client that fell back to TLS.
-        auto pinned = pinned_static.find(spec.prefix.to_string());
-        if (pinned != pinned_static.end() && pinned->second.dtls_mtu == spec.session.dtls_mtu &&
-            pinned->second.tls_mtu == spec.session.tls_mtu && pinned->second.mss_clamp == spec.session.mss_clamp) {
-            ++kept_static;
-            continue;
-        }
-        add_session(spec, MG_SOURCE_STATIC);
-    }
-    if (kept_static)
-        log::info("kept " + std::to_string(kept_static) + " static session(s) as pinned, each on the transport it "
-                                                            "was last switched to");
-}
-
-// Counts and the index of exact sessions move together, on every change.
-void Agent::count_session(const Prefix &prefix, const mg_session &session, int delta)
-{
-    if (!prefix.is_host()) {
-        counts_.pools += delta;
-        return;
-    }
-    counts_.by_transport[session.transport == MG_TRANSPORT_DTLS ? MG_TRANSPORT_DTLS : MG_TRANSPORT_TLS] += delta;
-    counts_.map_entries += delta;
-    if (delta > 0)
-        exact_.insert(prefix.addr);
-    else
-        exact_.erase(prefix.addr);
-}
-
-bool Agent::add_session(const SessionSpec &spec, mg_source source)
-{
-    std::lock_guard lock(mutex_);
-    const bool replaced = set_session_locked(spec, source);
-    if (spec.public_address)
-        tracker_.bind(spec.prefix, *spec.public_address, source, std::chrono::steady_clock::now());
-    return replaced;
-}
-
-bool Agent::set_session_locked(const SessionSpec &spec, mg_source source)
-{
-    std::optional<mg_session> old = datapath_.session(spec.prefix);
-    if (!old && spec.prefix.is_host() && counts_.map_entries >= datapath_.max_sessions())
-        throw ControlFailure(ControlResult::MapFull, "session map full: " + std::to_string(counts_.map_entries) +
-                                                         " sessions, the limit set by --max-sessions " +
-                                                         std::to_string(datapath_.max_sessions()) +
-                                                         "; nothing was evicted (delete one first)");
-    mg_session session = spec.session;
-    session.source = source;
-    session.stats = old ? old->stats : mg_session_stats{}; // a replaced session keeps its counters
-    // ocserv and the ASA say nothing of the transport: a session they update keeps the one it has.
-    if (old && (source == MG_SOURCE_OCSERV || source == MG_SOURCE_ASA))
-        session.transport = old->transport;
-    try {
-        datapath_.set_session(spec.prefix, session);
-    } catch (const std::system_error &e) {
-        throw ControlFailure(e.code().value() == ENOSPC ? ControlResult::MapFull : ControlResult::Failed, e.what());
-    }
-    if (old)
-        count_session(spec.prefix, *old, -1);
-    count_session(spec.prefix, session, +1);
-    log::info(std::string(old ? "replaced " : "added ") + describe(spec.prefix, session));
-    return old.has_value();
-}
-
-void Agent::add_sessions(const std::vector<SessionSpec> &specs, mg_source source)
-{
-    std::lock_guard lock(mutex_);
-    std::vector<SessionEntry> entries;
-    std::unordered_set<std::string> seen;
-    for (const auto &spec : specs) {
-        // Binary keys: formatting a million addresses only to compare them costs seconds.
-        std::string key(reinterpret_cast<const char *>(spec.prefix.addr.bytes), MG_ADDR_LEN);
-        key += char(spec.prefix.mapped_length());
-        if (!seen.insert(key).second)
-            throw ControlFailure(ControlResult::BadRequest, spec.prefix.to_string() + " given twice");
-        SessionEntry entry{spec.prefix, spec.session};
-        entry.session.source = source;
-        entries.push_back(entry);
-    }
-    // Checked before the first write: a batch that does not fit changes nothing. The index of
-    // exact sessions says which are new without a lookup per session.
-    std::vector<bool> fresh;
-    uint64_t new_hosts = 0, new_pools = 0;
-    for (const auto &entry : entries) {
-        const bool is_new = entry.prefix.is_host() ? !exact_.count(entry.prefix.addr) : !datapath_.session(entry.prefix);
-        fresh.push_back(is_new);
-        new_hosts += is_new && entry.prefix.is_host();
-        new_pools += is_new && !entry.prefix.is_host();
-    }
-    const uint64_t capacity = datapath_.max_sessions();
-    if (counts_.map_entries + new_hosts > capacity)
-        throw ControlFailure(ControlResult::MapFull,
-                             "session map full: " + std::to_string(counts_.map_entries) + " + " +
-                                 std::to_string(new_hosts) + " new sessions exceed --max-sessions " +
-                                 std::to_string(capacity) + "; nothing was changed");
-    if (counts_.pools + new_pools > MG_MAX_POOLS)
-        throw ControlFailure(ControlResult::MapFull, "pool map full; nothing was changed");
-    std::vector<std::optional<mg_session>> old;
-    try {
-        old = datapath_.set_sessions(entries, fresh);
-    } catch (const std::system_error &e) {
-        throw ControlFailure(ControlResult::Failed, e.what());
-    }
-    const auto now = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < entries.size(); ++i) {
-        if (old[i])
-            count_session(entries[i].prefix, *old[i], -1);
-        count_session(entries[i].prefix, entries[i].session, +1);
-        if (specs[i].public_address)
-            tracker_.bind(specs[i].prefix, *specs[i].public_address, source, now);
-    }
-    log::info("added " + std::to_string(entries.size()) + " sessions in one batch (" +
-              std::to_string(new_hosts + new_pools) + " new)");
-}
-
-void Agent::delete_session(const Prefix &prefix)
-{
-    std::lock_guard lock(mutex_);
-    std::optional<mg_session> old = datapath_.session(prefix);
-    if (!old || !datapath_.delete_session(prefix))
-        throw ControlFailure(ControlResult::NotFound, "no session " + prefix.to_string());
-    count_session(prefix, *old, -1);
-    tracker_.unbind(prefix, std::chrono::steady_clock::now());
-    log::info("deleted " + describe(prefix, *old));
-}
-
 std::chrono::milliseconds Agent::tracking_interval() const
 {
     // A quarter of the timeout: a fallback is applied within the timeout + a quarter of it.
@@ -309,52 +149,6 @@ void Agent::track_transports()
 void Agent::report_reconnect(const Prefix &prefix)
 {
     tracker_.reconnect(prefix, std::chrono::steady_clock::now());
-}
-
-void Agent::set_transport(const Prefix &prefix, mg_transport transport)
-{
-    std::lock_guard lock(mutex_);
-    std::optional<mg_session> old = datapath_.session(prefix);
-    if (!old)
-        throw ControlFailure(ControlResult::NotFound, "no session " + prefix.to_string());
-    mg_session session = *old;
-    session.transport = transport;
-    try {
-        datapath_.set_session(prefix, session);
-    } catch (const std::system_error &e) {
-        throw ControlFailure(ControlResult::Failed, e.what());
-    }
-    count_session(prefix, *old, -1);
-    count_session(prefix, session, +1);
-    log::info((prefix.is_host() ? "session " : "pool ") + prefix.to_string() + " transport " +
-              transport_name(old->transport) + " -> " + transport_name(transport) + ": effective mtu " +
-              std::to_string(effective_mtu(*old)) + " -> " + std::to_string(effective_mtu(session)) +
-              " (dtls-mtu " + std::to_string(session.dtls_mtu) + ", tls-mtu " + std::to_string(session.tls_mtu) + ")");
-}
-
-std::vector<SessionView> Agent::list_sessions(const std::optional<Prefix> &only) const
-{
-    std::vector<SessionView> out;
-    auto add = [&](const SessionEntry &entry) { out.push_back({entry, entry.session.stats}); };
-    if (only) {
-        if (auto session = datapath_.session(*only))
-            add({*only, *session});
-        else
-            throw ControlFailure(ControlResult::NotFound, "no session " + only->to_string());
-        return out;
-    }
-    for (const auto &entry : datapath_.sessions())
-        add(entry);
-    return out;
-}
-
-std::vector<SessionSpec> Agent::sessions_of(mg_source source) const
-{
-    std::vector<SessionSpec> out;
-    for (const auto &entry : datapath_.sessions())
-        if (entry.session.source == source)
-            out.push_back({entry.prefix, entry.session});
-    return out;
 }
 
 AgentStatus Agent::status() const
@@ -418,11 +212,8 @@ ReloadReport Agent::reload(const Config &next)
 
     // The sessions, as planned.
     for (const auto &entry : plan.removals) {
-        if (datapath_.delete_session(entry.prefix)) {
-            count_session(entry.prefix, entry.session, -1);
+        if (erase_session_locked(entry.prefix, entry.session, "reload: removed", ": no longer configured"))
             ++report.sessions_removed;
-            log::info("reload: removed " + describe(entry.prefix, entry.session) + ": no longer configured");
-        }
     }
     for (const SessionSpec &spec : plan.writes) {
         if (set_session_locked(spec, MG_SOURCE_STATIC))

@@ -36,7 +36,13 @@ namespace mtuguard {
 struct SessionView {
     SessionEntry entry;
     std::optional<mg_session_stats> stats;
+    mg_session_meta owner{}; // all zero: nobody known
 };
+
+// What a session's owner entry says, into its spec (user, group, public address, MTUs).
+void read_owner(SessionSpec &spec, const mg_session_meta &meta);
+// " (user alice, group staff)" for the log, or "" when nobody is known.
+std::string owner_text(const mg_session_meta &meta);
 
 // "static", "mtuguardctl", "ocserv", "asa-syslog".
 const char *source_name(uint8_t source);
@@ -178,7 +184,15 @@ private:
     // Warns when XDP_TX frames sent out of this interface are known to be lost: a veth in native
     // mode whose peer has no XDP program.
     void check_xdp_tx_path(const InterfaceInfo &info, XdpMode mode) const;
-    void count_session(const Prefix &prefix, const mg_session &session, int delta);
+    // `client_mtu`: the MTU the session's client applies (mismatch is counted against it).
+    void count_session(const Prefix &prefix, const mg_session &session, uint16_t client_mtu, int delta);
+    // One line when a session enters MTU mismatch, one when it leaves.
+    void log_mismatch(const Prefix &prefix, const std::optional<mg_session> &old, uint16_t old_client,
+                      const mg_session &now, uint16_t client, const std::string &owner) const;
+    // Deletes a session or pool with its owner entry, counted and logged as "VERB <session>WHY";
+    // false when it was not there. mutex_ held.
+    bool erase_session_locked(const Prefix &prefix, const mg_session &old, const std::string &verb,
+                              const std::string &why);
 
     Config config_; // replaced by reload (mutex_)
     std::vector<InterfaceInfo> interfaces_; // names fixed; addresses refreshed by reload (mutex_)

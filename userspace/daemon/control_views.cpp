@@ -56,6 +56,17 @@ json session_json(const SessionView &view)
                 {"effective_mtu", s.transport == MG_TRANSPORT_DTLS ? s.dtls_mtu : s.tls_mtu},
                 {"source", source_name(s.source)},
                 {"mss_clamp", s.mss_clamp == MG_MSS_ON ? "on" : s.mss_clamp == MG_MSS_OFF ? "off" : "default"}};
+    if (view.entry.prefix.is_host()) {
+        SessionSpec owner{view.entry.prefix, s, std::nullopt};
+        read_owner(owner, view.owner);
+        auto text_or_null = [](const std::string &text) { return text.empty() ? json(nullptr) : json(text); };
+        out["user"] = text_or_null(owner.user);
+        out["group"] = text_or_null(owner.group);
+        out["public_address"] = owner.public_address ? json(owner.public_address->to_string()) : json(nullptr);
+        out["client_mtu"] = owner.client_applies();
+        out["headend_mtu"] = owner.headend_mtu ? json(owner.headend_mtu) : json(nullptr);
+        out["mtu_mismatch"] = enforced_mtu(s) < owner.client_applies();
+    }
     if (view.stats) {
         out["oversize_packets"] = view.stats->oversize_packets;
         out["icmp_sent"] = view.stats->icmp_sent;

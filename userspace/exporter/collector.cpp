@@ -174,6 +174,9 @@ std::vector<MetricFamily> Collector::collect() const
     const SessionCounts sessions = agent_.sessions();
     add_per_transport(out, "mtuguard_sessions", "Exact sessions, by the transport they ride now.", MetricType::Gauge,
                       "transport", sessions.by_transport);
+    add_single(out, "mtuguard_sessions_mtu_mismatch",
+               "Exact sessions whose client applies a larger MTU than the gateway enforces now.", MetricType::Gauge,
+               sessions.mtu_mismatch);
     add_single(out, "mtuguard_session_map_entries", "Exact sessions in the kernel's session map.", MetricType::Gauge,
                sessions.map_entries);
     add_single(out, "mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",

@@ -23,6 +23,7 @@
 MG_LAYOUT(mg_addr, 16);
 MG_LAYOUT(mg_session, 32, dtls_mtu, 0, tls_mtu, 2, transport, 4, source, 5, mss_clamp, 6, flags, 7, stats, 8);
 MG_LAYOUT(mg_session_stats, 24);
+MG_LAYOUT(mg_session_meta, 152, group, 64, public_addr, 128, has_public, 144, client_mtu, 146, headend_mtu, 148);
 MG_LAYOUT(mg_pool_key, 20, addr, 4);
 MG_LAYOUT(mg_iface, 40, mtu, 4, icmp_src4, 8, icmp_src6, 12, has_src4, 28, direction, 30, l3_only, 31, mac, 32,
           has_mac, 38);

@@ -25,13 +25,7 @@ namespace {
 
 SessionEntry make_entry(const mg_addr &addr, unsigned mapped_length, const mg_session &session)
 {
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    SessionEntry e;
-    e.prefix.addr = addr;
-    e.prefix.ipv4 = std::memcmp(addr.bytes, mapped, 12) == 0 && mapped_length >= 96;
-    e.prefix.length = e.prefix.ipv4 ? mapped_length - 96 : mapped_length;
-    e.session = session;
-    return e;
+    return {mapped_prefix(addr, mapped_length), session};
 }
 
 // Waits until no packet that started before the call is still being judged. XDP programs run
@@ -76,6 +70,8 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std:
         for (bpf_map *map : {skel_->maps.mg_sessions4, skel_->maps.mg_sessions6})
             if (!err)
                 err = bpf_map__set_max_entries(map, max_sessions);
+        if (!err)
+            err = bpf_map__set_max_entries(skel_->maps.mg_session_meta, 2 * max_sessions);
         if (err)
             fail(err, "sizing the session map");
         if ((err = bpf_map__set_max_entries(skel_->maps.mg_direct4, std::max(pools.size4, 1u))) ||
@@ -459,6 +455,44 @@ std::vector<SessionEntry> Datapath::sessions() const
     }
     std::vector<SessionEntry> pool_entries = pools();
     out.insert(out.end(), pool_entries.begin(), pool_entries.end());
+    return out;
+}
+
+namespace {
+bool empty_meta(const mg_session_meta &meta)
+{
+    static const mg_session_meta none{};
+    return std::memcmp(&meta, &none, sizeof(meta)) == 0;
+}
+} // namespace
+
+void Datapath::set_meta(const Prefix &host, const mg_session_meta &meta)
+{
+    if (empty_meta(meta))
+        return delete_meta(host);
+    if (bpf_map__update_elem(skel_->maps.mg_session_meta, &host.addr, sizeof(host.addr), &meta, sizeof(meta),
+                             BPF_ANY) != 0)
+        fail(errno, "writing the owner of session " + host.to_string());
+}
+
+std::optional<mg_session_meta> Datapath::meta(const Prefix &host) const
+{
+    mg_session_meta meta;
+    if (bpf_map__lookup_elem(skel_->maps.mg_session_meta, &host.addr, sizeof(host.addr), &meta, sizeof(meta), 0) != 0)
+        return std::nullopt;
+    return meta;
+}
+
+void Datapath::delete_meta(const Prefix &host)
+{
+    bpf_map__delete_elem(skel_->maps.mg_session_meta, &host.addr, sizeof(host.addr), 0); // ENOENT: none
+}
+
+std::vector<std::pair<mg_addr, mg_session_meta>> Datapath::metas() const
+{
+    std::vector<std::pair<mg_addr, mg_session_meta>> out;
+    walk<mg_addr, mg_session_meta>(skel_->maps.mg_session_meta,
+                                   [&](const mg_addr &k, const mg_session_meta &v) { out.emplace_back(k, v); });
     return out;
 }
 

@@ -81,6 +81,15 @@ public:
     std::vector<SessionEntry> sessions() const;
     std::vector<SessionEntry> pools() const;
 
+    // Who an exact session belongs to (struct mg_session_meta), kept beside it for the daemon
+    // alone: the data path never reads it. set_meta with an all-default value removes the entry.
+    // Throws std::system_error.
+    void set_meta(const Prefix &host, const mg_session_meta &meta);
+    std::optional<mg_session_meta> meta(const Prefix &host) const;
+    void delete_meta(const Prefix &host);
+    // Every entry, keyed by mapped address, read in one walk.
+    std::vector<std::pair<mg_addr, mg_session_meta>> metas() const;
+
     // The XDP program (the MTU decision).
     int program_fd() const;
     // The tc programs that clamp the MSS of the sessions' SYNs, for each direction.

@@ -180,6 +180,8 @@ void AsaSyslogSource::address_assigned(const AsaMessage &message, const std::str
         SessionSpec made = *spec;
         made.prefix = *address;
         made.public_address = message.public_ip;
+        made.user = session_name(message.user);
+        made.group = session_name(message.group);
         try {
             sink_.add_session(made, MG_SOURCE_ASA);
             session.tunnel.push_back(made);
@@ -238,6 +240,7 @@ void AsaSyslogSource::headend_threshold(const AsaMessage &message, Session &sess
         SessionSpec lowered = spec;
         lowered.session.tls_mtu = uint16_t(message.threshold);
         lowered.session.transport = MG_TRANSPORT_TLS;
+        lowered.headend_mtu = uint16_t(message.threshold);
         try {
             // The sink keeps an ASA session's transport across an update: the TLS MTU first, then
             // the switch to it; a packet in between meets the session as it was.

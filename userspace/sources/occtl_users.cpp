@@ -10,11 +10,11 @@ namespace mtuguard {
 namespace {
 
 // The keys we read; everything else in an entry is skipped.
-enum Field { kId, kUsername, kDevice, kRemoteIp, kIpv4, kIpv6, kMtu, kFullSession, kConnectedAt,
+enum Field { kId, kUsername, kGroupname, kDevice, kRemoteIp, kIpv4, kIpv6, kMtu, kFullSession, kConnectedAt,
              kDtlsCipher, kFieldCount };
 
 constexpr std::array<std::string_view, kFieldCount> kFieldKeys = {
-    "ID", "Username", "Device", "Remote IP", "IPv4", "IPv6", "MTU", "Full session",
+    "ID", "Username", "Groupname", "Device", "Remote IP", "IPv4", "IPv6", "MTU", "Full session",
     "raw_connected_at", "DTLS cipher"};
 
 // A value as the document gave it. Containers are only noted, their contents are not kept.
@@ -284,6 +284,7 @@ OcctlUser convert(const Entry &entry)
     OcctlUser user;
     user.id = decimal_field(entry, kId);
     user.username = text_field(entry, kUsername);
+    user.groupname = text_field(entry, kGroupname);
     user.device = text_field(entry, kDevice);
     user.remote_ip = remote_field(entry);
     user.ipv4 = tunnel_field(entry, kIpv4, true);

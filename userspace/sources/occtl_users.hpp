@@ -26,6 +26,7 @@ namespace mtuguard {
 struct OcctlUser {
     std::string id;                  // "ID": number or decimal string, kept as decimal text
     std::string username;            // "Username"
+    std::string groupname;           // "Groupname": ocserv's config-per-group group, or "(none)"
     std::string device;              // "Device": the per-session tun device, e.g. vpns0
     std::optional<Prefix> remote_ip; // "Remote IP": the client's public address
     // "IPv4" / "IPv6": the client's tunnel address. A host address, or with a prefix shorter

@@ -182,15 +182,24 @@ void OcservSource::apply(const OcctlUsers &users)
             known.spec.session.dtls_mtu = known.spec.session.tls_mtu = uint16_t(*user.mtu);
             known.spec.session.transport = MG_TRANSPORT_DTLS;
             known.spec.public_address = user.remote_ip;
+            known.spec.user = session_name(user.username);
+            // ocserv names a user without a group "(none)".
+            known.spec.group = user.groupname == "(none)" ? "" : session_name(user.groupname);
+            // What ocserv announced at connect, which the client keeps: the MTU at first sight.
+            known.spec.client_mtu = known.spec.session.dtls_mtu;
             now[address->to_string()] = known;
         }
     }
     std::vector<std::string> refused;
-    for (const auto &[key, known] : now) {
+    for (auto &[key, known] : now) {
         auto before = known_.find(key);
         const bool is_new = before == known_.end();
-        const bool changed = !is_new && (before->second.spec.session.dtls_mtu != known.spec.session.dtls_mtu ||
-                                         !(before->second.spec.public_address == known.spec.public_address));
+        if (!is_new && before->second.spec.client_mtu)
+            known.spec.client_mtu = before->second.spec.client_mtu;
+        const SessionSpec &was = is_new ? known.spec : before->second.spec;
+        const bool changed = was.session.dtls_mtu != known.spec.session.dtls_mtu ||
+                             !(was.public_address == known.spec.public_address) || was.user != known.spec.user ||
+                             was.group != known.spec.group;
         const bool reconnected = !is_new && !before->second.id.empty() &&
                                  before->second.full_session == known.full_session &&
                                  (before->second.id != known.id || before->second.connected_at != known.connected_at);
