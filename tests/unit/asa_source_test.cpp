@@ -103,6 +103,9 @@ TEST(AsaSource, TheHeadendsThresholdIsEnforcedForItsSession)
     EXPECT_EQ(sink.specs[1].prefix.to_string(), "10.8.0.5");
     EXPECT_EQ(sink.specs[1].session.tls_mtu, 1300);
     EXPECT_EQ(sink.specs[1].session.dtls_mtu, 1418);
+    EXPECT_EQ(sink.specs[0].headend_mtu, 0) << "no threshold before the headend reports one";
+    EXPECT_EQ(sink.specs[1].headend_mtu, 1300) << "the threshold, kept with the session";
+    EXPECT_EQ(sink.specs[1].user, "alice") << "the owner kept through the update";
     EXPECT_EQ(sink.transports, (std::vector<std::string>{"10.8.0.5 tls"})) << "switched to TLS after the update";
     EXPECT_NE(log.find("the headend enforces 1300 for 10.8.0.5 (user 'alice', group 'vpn')"), std::string::npos) << log;
     EXPECT_EQ(sink.counts[size_t(SourceEvent::HeadendOversizeOut)], 1u);
@@ -112,6 +115,7 @@ TEST(AsaSource, TheHeadendsThresholdIsEnforcedForItsSession)
     source.handle(large_packet("alice", 1250));
     ASSERT_EQ(sink.specs.size(), 3u);
     EXPECT_EQ(sink.specs[2].session.tls_mtu, 1250) << "a later threshold replaces it";
+    EXPECT_EQ(sink.specs[2].headend_mtu, 1250);
     log = captured_log([&] { source.handle(large_packet("alice", 1418)); });
     EXPECT_EQ(sink.specs.size(), 3u);
     EXPECT_NE(log.find("not below its DTLS MTU 1418"), std::string::npos) << log;
@@ -124,6 +128,28 @@ TEST(AsaSource, TheHeadendsThresholdIsEnforcedForItsSession)
     EXPECT_EQ(sink.deleted, (std::vector<std::string>{"10.8.0.5"}));
     source.handle(assigned("vpn", "alice", "10.8.0.5"));
     EXPECT_EQ(sink.specs.back().session.tls_mtu, 1347) << "the session's end cleared it";
+    EXPECT_EQ(sink.specs.back().headend_mtu, 0);
+}
+
+// 722051 says whose the session is: user, group and public address go with it; a name is kept
+// as session_name() cleans it, whatever the sender put in it.
+TEST(AsaSource, ASessionKeepsItsUserGroupAndPublicAddress)
+{
+    RecordingSink sink;
+    Config config = asa_config(10);
+    config.asa_groups["*"] = parse_session_parameters("dtls-mtu=1300,tls-mtu=1200");
+    AsaSyslogSource source(config, sink);
+    source.handle(assigned("vpn", "alice", "10.8.0.5"));
+    source.handle(assigned("eng\x01", "j\xc3\xa9r\xff" + std::string(80, 'x'), "10.8.0.6"));
+    ASSERT_EQ(sink.specs.size(), 2u);
+    EXPECT_EQ(sink.specs[0].user, "alice");
+    EXPECT_EQ(sink.specs[0].group, "vpn");
+    ASSERT_TRUE(sink.specs[0].public_address);
+    EXPECT_EQ(sink.specs[0].public_address->to_string(), "198.51.100.7");
+    EXPECT_EQ(sink.specs[0].client_mtu, 0) << "AnyConnect applies the DTLS MTU: no client_mtu of its own";
+    EXPECT_EQ(sink.specs[0].client_applies(), 1418);
+    EXPECT_EQ(sink.specs[1].group, "eng?");
+    EXPECT_EQ(sink.specs[1].user, "j\xc3\xa9r?" + std::string(58, 'x')) << "cleaned and cut at 63 bytes";
 }
 
 // Users beyond --max-sessions are refused and counted, not remembered; a user whose session

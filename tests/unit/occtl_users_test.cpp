@@ -39,6 +39,7 @@ TEST(OcctlUsers, TwoUsersAsOcservPrintsThem)
     const OcctlUser &alice = parsed.users[0];
     EXPECT_EQ(alice.id, "835235");
     EXPECT_EQ(alice.username, "alice");
+    EXPECT_EQ(alice.groupname, "(none)");
     EXPECT_EQ(alice.device, "vpns0");
     ASSERT_TRUE(alice.remote_ip);
     EXPECT_EQ(alice.remote_ip->to_string(), "198.51.100.7");
@@ -57,6 +58,7 @@ TEST(OcctlUsers, TwoUsersAsOcservPrintsThem)
     const OcctlUser &bob = parsed.users[1];
     EXPECT_EQ(bob.id, "835236");
     EXPECT_EQ(bob.username, "bob");
+    EXPECT_EQ(bob.groupname, "engineering");
     EXPECT_EQ(bob.device, "vpns1");
     ASSERT_TRUE(bob.remote_ip);
     EXPECT_EQ(bob.remote_ip->to_string(), "2001:db8:ffff::42");

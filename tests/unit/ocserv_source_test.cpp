@@ -83,6 +83,38 @@ TEST(OcservSource, AChangeRefusedKeepsTheSessionAndIsTriedAgain)
     EXPECT_TRUE(sink.deleted.empty());
 }
 
+// Each session keeps its user and group, and the MTU ocserv announced when the session was first
+// seen: when ocserv lowers the tun's MTU later, the client keeps the first one (client_mtu), so
+// the session reads as in mismatch.
+TEST(OcservSource, SessionsKeepTheirOwnerAndTheMtuAtFirstSight)
+{
+    RecordingSink sink;
+    Config config;
+    OcservSource source(config, sink);
+    OcctlUsers list = three_users();
+    list.users[0].groupname = "engineering";
+    list.users[1].groupname = "(none)";
+    source.apply(list);
+    ASSERT_EQ(sink.specs.size(), 3u);
+    EXPECT_EQ(sink.specs[0].user, "user1");
+    EXPECT_EQ(sink.specs[0].group, "engineering");
+    EXPECT_EQ(sink.specs[1].group, "") << "ocserv's (none) is no group";
+    EXPECT_EQ(sink.specs[0].client_mtu, 1434);
+
+    list.users[0].mtu = 1234; // the outer path shrank: ocserv lowered the tun MTU
+    source.apply(list);
+    ASSERT_EQ(sink.specs.size(), 4u);
+    EXPECT_EQ(sink.specs[3].session.dtls_mtu, 1234);
+    EXPECT_EQ(sink.specs[3].client_mtu, 1434) << "the client keeps what it was given at connect";
+    EXPECT_EQ(sink.specs[3].client_applies(), 1434);
+
+    list.users[0].username = "renamed";
+    source.apply(list);
+    ASSERT_EQ(sink.specs.size(), 5u) << "a changed owner is written";
+    EXPECT_EQ(sink.specs[4].user, "renamed");
+    EXPECT_EQ(sink.specs[4].client_mtu, 1434);
+}
+
 // The daemon blocks its stop and reload signals in every thread (signalfd); occtl must not
 // inherit that mask, or a SIGTERM sent to a hung occtl would never end it.
 TEST(OcservSource, OcctlRunsWithNoSignalBlocked)

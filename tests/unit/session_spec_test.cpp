@@ -130,5 +130,48 @@ TEST(Address, ParseAddressRefusesPrefixes)
     EXPECT_THROW(parse_address("192.0.2.0/24"), std::invalid_argument);
 }
 
+// user= and group= name one client; refused naming what is wrong.
+TEST(SessionSpec, UserAndGroup)
+{
+    SessionSpec spec = parse_session_spec("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,user=alice@example.com,group=Eng Staff");
+    EXPECT_EQ(spec.user, "alice@example.com");
+    EXPECT_EQ(spec.group, "Eng Staff");
+    EXPECT_EQ(parse_session_spec("10.8.0.5,dtls-mtu=1418,tls-mtu=1347,user=j\xc3\xa9r\xc3\xb4me").user,
+              "j\xc3\xa9r\xc3\xb4me");
+    auto error = [](const std::string &text) {
+        try {
+            parse_session_spec(text);
+        } catch (const std::invalid_argument &e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    const std::string base = "10.8.0.5,dtls-mtu=1418,tls-mtu=1347,";
+    EXPECT_EQ(error(base + "user="), "user= is empty");
+    EXPECT_EQ(error(base + "user=" + std::string(64, 'a')), "user '" + std::string(63, 'a') + "' is longer than 63 bytes");
+    EXPECT_EQ(error(base + "group=a\tb"), "group 'a?b' holds a control character or bytes that are not UTF-8");
+    EXPECT_EQ(error(base + "user=a\xff" "b"), "user 'a?b' holds a control character or bytes that are not UTF-8");
+    EXPECT_EQ(error(base + "user=a,user=b"), "user given twice");
+    EXPECT_EQ(error("10.8.0.0/24,dtls-mtu=1418,tls-mtu=1347,user=a"),
+              "user= and group= name one client: they go with an address, not a pool");
+    EXPECT_THROW(parse_session_parameters("dtls-mtu=1418,tls-mtu=1347,group=vpn"), std::invalid_argument);
+}
+
+// Whatever a source sends, a name is kept as valid UTF-8 without control characters, cut at a
+// character boundary to 63 bytes.
+TEST(SessionSpec, SessionNameCleansWhatSourcesSend)
+{
+    EXPECT_EQ(session_name("alice"), "alice");
+    EXPECT_EQ(session_name("a\nb\x7f"), "a?b?");
+    EXPECT_EQ(session_name("\xc3\xa9"), "\xc3\xa9") << "two-byte UTF-8 kept";
+    EXPECT_EQ(session_name("\xc3"), "?") << "a sequence cut short";
+    EXPECT_EQ(session_name("\xc0\xaf"), "??") << "an overlong form";
+    EXPECT_EQ(session_name("\xed\xa0\x80"), "???") << "a surrogate";
+    EXPECT_EQ(session_name("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80") << "four-byte UTF-8 kept";
+    EXPECT_EQ(session_name(std::string(62, 'x') + "\xc3\xa9"), std::string(62, 'x'))
+        << "a character that does not fit whole is left out";
+    EXPECT_EQ(session_name(std::string(100, 'x')).size(), 63u);
+}
+
 } // namespace
 } // namespace mtuguard
