@@ -22,7 +22,9 @@
 #   asa_group_without_mtu  722051 for a group with no --asa-group makes no session, counted
 #   asa_headend_threshold  a group without --asa-group inside a --session pool prefix takes the
 #                          pool's MTUs; 722036 "threshold 1347" is enforced for that session at
-#                          once: a 1418-byte DF probe answered with frag-needed 1347 within 1 s
+#                          once: a 1418-byte DF probe answered with frag-needed 1347 within 1 s;
+#                          the session shows its user, group, public address and the headend's
+#                          threshold, and reads as in MTU mismatch (client 1418, enforced 1347)
 #   syslog_flood           200 000 lines over TCP and 100 000 datagrams, half of them junk, while
 #                          the daemon must keep enforcing and answering: every TCP line counted,
 #                          RSS grows by less than 16 MiB (not checked under AddressSanitizer)
@@ -133,6 +135,10 @@ test_asa_headend_threshold()
     mg_assert_eq "DTLS MTU from the pool prefix" 1418 "$(session_field dtls_mtu)"
     mg_assert_eq "TLS MTU from the pool prefix" 1400 "$(session_field tls_mtu)"
     mg_assert_eq "source" asa-syslog "$(session_field source)"
+    mg_assert_eq "the session's user" bob "$(session_field user)"
+    mg_assert_eq "the session's group" Guests "$(session_field group)"
+    mg_assert_eq "the client's public address" "$PUBLIC" "$(session_field public_address)"
+    mg_assert_eq "no mismatch on DTLS" 0 "$(mg_series mtuguard_sessions_mtu_mismatch)"
     send tcp "$(asa 722033 "Group <Guests> User <bob> IP <$PUBLIC> First TCP SVC connection established for SVC session.")"
     mg_wait_for 5 "722033 applied" count_is applied 2
     mg_assert_match "1418 bytes fit DTLS" "1 received" \
@@ -150,6 +156,12 @@ test_asa_headend_threshold()
     mg_assert_cmp "seconds until it was answered with 1347" $((SECONDS - start)) -le 1
     mg_assert_eq "TLS MTU now" 1347 "$(session_field tls_mtu)"
     mg_assert_eq "transport now" tls "$(session_field transport)"
+    mg_assert_eq "the headend's threshold, shown" 1347 "$(session_field headend_mtu)"
+    mg_assert_eq "the client applies the DTLS MTU" 1418 "$(session_field client_mtu)"
+    mg_assert_eq "the session in mismatch (client 1418, enforced 1347)" 1 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    mg_assert_match "the mismatch logged with its user" \
+        "session $MG_CLIENT4 \(user bob, group Guests\) in MTU mismatch: its client applies 1418, the gateway enforces 1347" \
+        "$(cat "$MG_DAEMON_LOG")"
     mg_assert_match "logged once" "the headend enforces 1347 for $MG_CLIENT4 \(user 'bob', group 'Guests'\)" \
         "$(cat "$MG_DAEMON_LOG")"
     mg_daemon_stop

@@ -26,6 +26,10 @@
 #   session_lifecycle     session add/transport/del through mtuguardctl change what the wire
 #                         sees; session list counts exactly the oversize packets and ICMP errors;
 #                         status/stats JSON; exit codes 0/1/2
+#   session_owner         session add --user --group --public: listed with its owner, the MTU its
+#                         client applies and the mismatch (TLS 1347 under a client's 1418), the
+#                         gauge, the log lines in and out of mismatch; owner and mismatch kept
+#                         across a --keep-attached restart; gone with the session
 #   max_sessions          --max-sessions 4: the 5th add and an overflowing batch are refused
 #                         with a clear message and change nothing
 #   bad_control_input     malformed, unknown, non-object and 17 MiB requests get structured
@@ -722,6 +726,57 @@ check_hitless_restart()
 test_hitless_sigkill() { check_hitless_restart kill; }
 test_hitless_keep_attached() { check_hitless_restart term; }
 
+owner_field() # FIELD: of session 10.8.0.5
+{
+    ctl_ok -o json session list "$MG_CLIENT4"
+    json_get "d[\"sessions\"][0][\"$1\"]" "$CTL_OUT"
+}
+
+test_session_owner()
+{
+    fresh_state
+    mg_daemon_start --iface gw-in --keep-attached
+    mg_assert_eq "no session, no mismatch" 0 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    ctl_ok session add "$MG_CLIENT4" --dtls-mtu "$DTLS_MTU" --tls-mtu "$TLS_MTU" --transport dtls \
+        --user "alice@example.com" --group "Eng Staff" --public 198.51.100.7
+    mg_assert_eq "user" "alice@example.com" "$(owner_field user)"
+    mg_assert_eq "group" "Eng Staff" "$(owner_field group)"
+    mg_assert_eq "public address" 198.51.100.7 "$(owner_field public_address)"
+    mg_assert_eq "client MTU: the DTLS MTU" "$DTLS_MTU" "$(owner_field client_mtu)"
+    mg_assert_eq "no headend threshold" null "$(owner_field headend_mtu)"
+    mg_assert_eq "on DTLS: no mismatch" false "$(owner_field mtu_mismatch)"
+    mg_assert_eq "mismatch gauge on DTLS" 0 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+
+    ctl_ok session transport "$MG_CLIENT4" tls
+    mg_assert_eq "on TLS under a client of $DTLS_MTU: mismatch" true "$(owner_field mtu_mismatch)"
+    mg_assert_eq "mismatch gauge on TLS" 1 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    mg_assert_match "logged, naming the user and both MTUs" \
+        "session $MG_CLIENT4 \(user alice@example.com, group Eng Staff\) in MTU mismatch: its client applies $DTLS_MTU, the gateway enforces $TLS_MTU \(tls\)" \
+        "$(cat "$MG_DAEMON_LOG")"
+    ctl_ok session list
+    mg_assert_match "the table: user, and the client MTU marked" \
+        "^$MG_CLIENT4 +alice@example.com +session +tls +$DTLS_MTU +$TLS_MTU +$TLS_MTU +$DTLS_MTU\* " "$CTL_OUT"
+
+    # A restart that re-adopts the pins keeps the owner and the mismatch.
+    mg_daemon_stop
+    mg_daemon_start --iface gw-in --keep-attached
+    mg_assert_eq "user after a restart" "alice@example.com" "$(owner_field user)"
+    mg_assert_eq "group after a restart" "Eng Staff" "$(owner_field group)"
+    mg_assert_eq "mismatch gauge after a restart" 1 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+
+    ctl_ok session transport "$MG_CLIENT4" dtls
+    mg_assert_eq "back on DTLS" 0 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    mg_assert_match "logged leaving" "session $MG_CLIENT4 \(user alice@example.com, group Eng Staff\) out of MTU mismatch" \
+        "$(cat "$MG_DAEMON_LOG")"
+    ctl_ok session transport "$MG_CLIENT4" tls
+    ctl_ok session del "$MG_CLIENT4"
+    mg_assert_eq "gone with the session" 0 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    ctl_ok session add "$MG_CLIENT4" --dtls-mtu "$DTLS_MTU" --tls-mtu "$TLS_MTU" --transport dtls
+    mg_assert_eq "a new session at the address has no owner" null "$(owner_field user)"
+    mg_daemon_stop
+    fresh_state
+}
+
 test_stop_removes_all()
 {
     local p1 p2
@@ -833,6 +888,6 @@ expect_oversize_sent_quietly()
     ping_server -M "do" -s "$OVERSIZE_PAYLOAD" -c 1 -W 1 "$MG_CLIENT4"
 }
 
-mg_tests session_lifecycle max_sessions bad_control_input hitless_sigkill hitless_keep_attached \
+mg_tests session_lifecycle session_owner max_sessions bad_control_input hitless_sigkill hitless_keep_attached \
     stop_removes_all incompatible_pins diagnose
 mg_main "$@"
