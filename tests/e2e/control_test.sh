@@ -757,6 +757,17 @@ test_session_owner()
     mg_assert_match "the table: user, and the client MTU marked" \
         "^$MG_CLIENT4 +alice@example.com +session +tls +$DTLS_MTU +$TLS_MTU +$TLS_MTU +$DTLS_MTU\* " "$CTL_OUT"
 
+    ctl diagnose
+    mg_assert_eq "diagnose exits 3 on the mismatch" 3 "$CTL_STATUS"
+    mg_assert_match "diagnose names the session, its owner and both MTUs" \
+        "1 session\(s\) in MTU mismatch, their clients applying a larger MTU than the gateway enforces: $MG_CLIENT4 \(user alice@example.com, group Eng Staff\): client $DTLS_MTU, enforced $TLS_MTU \(tls\)" \
+        "$CTL_OUT"
+    mg_assert_match "and the remedy" "anyconnect mtu" "$CTL_OUT"
+    ctl diagnose "$MG_CLIENT4"
+    mg_assert_match "diagnose ADDR: the session in mismatch" \
+        "$MG_CLIENT4 \(user alice@example.com, group Eng Staff\): on tls, enforcing MTU $TLS_MTU \(DTLS $DTLS_MTU, TLS $TLS_MTU\); in MTU mismatch: its client applies $DTLS_MTU" \
+        "$CTL_OUT"
+
     # A restart that re-adopts the pins keeps the owner and the mismatch.
     mg_daemon_stop
     mg_daemon_start --iface gw-in --keep-attached
@@ -851,11 +862,13 @@ test_diagnose()
     local i
     fresh_state
     mg_daemon_start --iface gw-in --icmp-rate 1 --icmp-burst 1 \
-        --session "$MG_CLIENT4,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=tls"
+        --session "$MG_CLIENT4,dtls-mtu=$DTLS_MTU,tls-mtu=$TLS_MTU,transport=dtls"
     ctl_ok diagnose # exit 0: nothing named
     mg_assert_match "an idle gateway with the clamp in tc on gw-in: nothing wrong" '^ok: nothing looks wrong' "$CTL_OUT"
     mg_assert_no_match "and no --client-iface asked for: the egress clamp covers the clients' SYNs" \
         'client-iface' "$CTL_OUT"
+    # On TLS under a client that applies the DTLS MTU: the seed's case.
+    ctl_ok session transport "$MG_CLIENT4" tls
     for i in 1 2 3; do
         expect_oversize_sent_quietly
     done
@@ -876,7 +889,7 @@ test_diagnose()
     mg_assert_eq "json: findings of severity problem" 1 \
         "$(json_get 'sum(1 for f in d["findings"] if f["severity"] == "problem")' "$CTL_OUT")"
     mg_assert_eq "json: without an address, the MTU mismatch is found among all sessions" 1 \
-        "$(json_get 'sum(1 for f in d["findings"] if "on TLS get oversize packets" in f["finding"])' "$CTL_OUT")"
+        "$(json_get 'sum(1 for f in d["findings"] if "in MTU mismatch" in f["finding"] and "3 oversize packets" in f["finding"])' "$CTL_OUT")"
     mg_daemon_stop
 }
 

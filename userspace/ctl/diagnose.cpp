@@ -11,6 +11,32 @@ namespace {
 
 using nlohmann::json;
 
+// At most five of `items`, and how many more.
+std::string list(const std::vector<std::string> &items)
+{
+    std::string out;
+    for (size_t i = 0; i < items.size() && i < 5; ++i)
+        out += (i ? "; " : "") + items[i];
+    return out + (items.size() > 5 ? "; and " + std::to_string(items.size() - 5) + " more" : "");
+}
+
+// " (user alice, group staff)" of a session in session list's JSON, or "".
+std::string owner(const json &s)
+{
+    std::string user = s.contains("user") && s["user"].is_string() ? s["user"].get<std::string>() : "";
+    std::string group = s.contains("group") && s["group"].is_string() ? s["group"].get<std::string>() : "";
+    if (user.empty() && group.empty())
+        return "";
+    return " (" + (user.empty() ? "" : "user " + user) + (user.empty() || group.empty() ? "" : ", ") +
+           (group.empty() ? "" : "group " + group) + ")";
+}
+
+const char *const mismatch_remedy =
+    "the client sends and expects packets that no longer fit; make both channels agree on one MTU (the ASA's "
+    "`anyconnect mtu`, e.g. 1300; ocserv's `mtu =` set to what the smallest outer path carries), or let the tunnel "
+    "fragment (`anyconnect ssl df-bit-ignore enable`), or raise the headend's TCP MSS (`sysopt conn tcpmss 1460`); "
+    "unblock DTLS if it fell back; allow ICMP from the gateway to the servers";
+
 // What the tracking report shows about the VPN's channels (REFERENCE.md §1): clients whose
 // DTLS never gets through, clients sending UDP to another port, reconnect loops.
 void diagnose_tracking(const json &tracking, const std::function<void(const char *, const std::string &, const std::string &)> &add)
@@ -37,12 +63,6 @@ void diagnose_tracking(const json &tracking, const std::function<void(const char
             blocked.push_back(who + (dtls_in ? ": " + std::to_string(dtls_in) + " DTLS datagrams in, none answered" : ": no DTLS at all"));
         }
     }
-    auto list = [](const std::vector<std::string> &items) {
-        std::string out;
-        for (size_t i = 0; i < items.size() && i < 5; ++i)
-            out += (i ? "; " : "") + items[i];
-        return out + (items.size() > 5 ? "; and " + std::to_string(items.size() - 5) + " more" : "");
-    };
     if (!mismatch.empty())
         add("problem", std::to_string(mismatch.size()) + " client(s) send UDP to port " + mismatch_port + " but none to the DTLS port " +
                            dtls_port + ": a DTLS port mismatch (" + list(mismatch) + ")",
@@ -147,9 +167,14 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
             "remove stale sessions or raise --max-sessions (needs `mtuguardctl detach` and a restart)");
     if (session) {
         const json &s = *session;
-        std::string line = s["address"].get<std::string>() + ": on " + s["transport"].get<std::string>() +
+        std::string line = s["address"].get<std::string>() + owner(s) + ": on " + s["transport"].get<std::string>() +
                            ", enforcing MTU " + s["effective_mtu"].dump() + " (DTLS " + s["dtls_mtu"].dump() +
-                           ", TLS " + s["tls_mtu"].dump() + ")";
+                           ", TLS " + s["tls_mtu"].dump() + ")" +
+                           (s.contains("headend_mtu") && s["headend_mtu"].is_number()
+                                ? ", the headend's threshold " + s["headend_mtu"].dump()
+                                : "");
+        if (s.value("mtu_mismatch", false))
+            add("warning", line + "; in MTU mismatch: its client applies " + s["client_mtu"].dump(), mismatch_remedy);
         if (s.contains("oversize_packets") && s["oversize_packets"].get<uint64_t>()) {
             add(s["transport"] == "tls" ? "warning" : "info",
                 line + "; " + s["oversize_packets"].dump() + " oversize packets, " + s["icmp_sent"].dump() +
@@ -162,18 +187,20 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
             add("info", line + "; no oversize packets", "");
         }
     }
-    // The seed's MTU mismatch, gateway-wide: sessions on TLS (the smaller MTU) collecting oversize
-    // packets sized for DTLS.
+    // The MTU mismatch, gateway-wide: sessions whose client applies a larger MTU than is enforced
+    // now (the seed's TLS fallback under a DTLS-sized client; ocserv's lowered tun), by name.
     std::vector<std::string> mismatched;
     for (const auto &s : sessions["sessions"])
-        if (s["transport"] == "tls" && s["dtls_mtu"].get<int>() > s["tls_mtu"].get<int>() &&
-            s.value("oversize_packets", uint64_t(0)))
-            mismatched.push_back(s["address"].get<std::string>());
+        if (s.value("mtu_mismatch", false))
+            mismatched.push_back(s["address"].get<std::string>() + owner(s) + ": client " + s["client_mtu"].dump() +
+                                 ", enforced " + s["effective_mtu"].dump() + " (" + s["transport"].get<std::string>() +
+                                 ")" + (s.value("oversize_packets", uint64_t(0))
+                                            ? ", " + s["oversize_packets"].dump() + " oversize packets"
+                                            : ""));
     if (!mismatched.empty() && !session)
-        add("warning", std::to_string(mismatched.size()) + " session(s) on TLS get oversize packets (an MTU mismatch: "
-                           "servers send for the DTLS MTU), e.g. " + mismatched.front(),
-            "`mtuguardctl diagnose " + mismatched.front() + "` for one of them; if DTLS is blocked, unblock it, or make "
-            "both channels agree on one MTU");
+        add("warning", std::to_string(mismatched.size()) + " session(s) in MTU mismatch, their clients applying a larger "
+                           "MTU than the gateway enforces: " + list(mismatched),
+            mismatch_remedy);
     diagnose_tracking(tracking, add);
     if (findings.empty())
         add("ok", "nothing looks wrong: programs attached, no ICMP error withheld or lost, no silent drops", "");
