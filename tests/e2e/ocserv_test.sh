@@ -6,13 +6,14 @@
 #
 #    server                gateway                                   client
 #   +------------------+   +-------------------------------------+   +------------------+
-#   | srv0             |   | gw-in [XDP]     gw-pub [tc obs.]    |   |    cli-pub  cli0 |
+#   | srv0             |   | gw-in [XDP+tc]  gw-pub [tc obs.]    |   |    cli-pub  cli0 |
 #   | 192.0.2.10/24    +---+ 192.0.2.1/24    198.51.100.130/25   |   | 198.51.100.7/25  |
-#   +------------------+   | ocserv :443 tcp+udp, vpnsN 10.9.0.1 |   | openconnect, tun0 |
+#   +------------------+   | ocserv :443 tcp+udp, vpnsN 10.9.0.1 |   | openconnect, tunN |
 #                          | mtuguardd --ocserv --outside-iface  |   | 10.9.0.x, ping    |
 #                          +------------------+------------------+   +--------+---------+
 #                                             |      middle (router)          |
 #                                             +--- .129/25 [nft] .1/25 -------+
+#    nft: ICMP dropped (ocserv_clamp)
 #
 #   ocserv_session_lifecycle  a connected client is a session within 2 s of occtl listing it, with
 #                             occtl's tunnel address and MTU and the client's public address;
@@ -25,6 +26,15 @@
 #                             counted; the daemon keeps answering and enforcing
 #   occtl_garbage             an occtl that prints garbage is counted as failed; the sessions it
 #                             made before stay
+#   ocserv_clamp              mtuguardd with --iface gw-in alone (no --client-iface), started before
+#                             any user connects; the server's firewall drops all ICMP, its segments
+#                             leave it CHECKSUM_PARTIAL and ocserv's tun checksums them in software;
+#                             the client's route to the server announces MSS 1460 (without the
+#                             clamp: 0 bytes in 20 s). alice connects: her SYN reaches the server
+#                             with MSS = the session's MTU - 40 (1394 of 1434), the SYN-ACK reaches
+#                             her with the same and a correct checksum, one SYN clamped in each
+#                             direction on gw-in, 5 MiB download whole; she logs out, bob connects
+#                             and takes her vpns0, she comes back on vpns1: the same holds
 #
 # Run as root: tests/e2e/ocserv_test.sh [TEST...] (MTUGUARD_BUILD_DIR as for the other e2e tests).
 set -eu
@@ -71,6 +81,8 @@ ocserv_setup()
     PIN=$(openssl x509 -in "$OC/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
         openssl dgst -sha256 -binary | base64)
     printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" alice
+    printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" bob
+    echo secret >"$OC/password"
     cat >"$OC/ocserv.conf" <<CONF
 auth = "plain[passwd=$OC/passwd]"
 listen-host = $PUBLIC_GATEWAY
@@ -96,22 +108,51 @@ ipv4-network = 10.9.0.0
 ipv4-netmask = 255.255.255.0
 pid-file = $OC/ocserv.pid
 CONF
-    # openconnect's --script: the tunnel address and MTU on tun0, nothing else.
-    cat >"$OC/vpnc-script" <<'SCRIPT'
+    # openconnect's --script: the tunnel address and MTU on tun0, the VPN's network and the
+    # inside servers' through it. The route to the servers announces MSS 1460, as a client whose
+    # adapter MTU is larger than the session's does: what the server sends it is then too big for
+    # the session unless the gateway clamps the MSS.
+    cat >"$OC/vpnc-script" <<SCRIPT
 #!/bin/sh
-if [ "$reason" = connect ]; then
-    ip link set dev "$TUNDEV" up mtu "$INTERNAL_IP4_MTU"
-    ip addr add "$INTERNAL_IP4_ADDRESS/32" dev "$TUNDEV"
-    ip route add 10.9.0.0/24 dev "$TUNDEV"
+if [ "\$reason" = connect ]; then
+    ip link set dev "\$TUNDEV" up mtu "\$INTERNAL_IP4_MTU"
+    ip addr add "\$INTERNAL_IP4_ADDRESS/32" dev "\$TUNDEV"
+    ip route add 10.9.0.0/24 dev "\$TUNDEV"
+    ip route add $MG_SERVER4/32 dev "\$TUNDEV" advmss 1460
 fi
 exit 0
 SCRIPT
     chmod +x "$OC/vpnc-script"
 }
 
+# ocserv_start: ocserv in the gateway namespace, listening and answering occtl (the sockets of an
+# ocserv an earlier test stopped are removed first, so that the wait is for this one's).
+ocserv_start()
+{
+    rm -f "$OC/ocserv.sock"* "$OC/occtl.sock"
+    mg_ns_bg "$NS_GATEWAY" "$OC/ocserv.log" ocserv -f -c "$OC/ocserv.conf"
+    mg_wait_for 10 "ocserv listening" ip netns exec "$NS_GATEWAY" ss -ltn "sport = :443" -H
+    mg_wait_for 10 "ocserv's occtl socket" test -S "$OC/occtl.sock"
+}
+
+# openconnect_start USER SCRIPT: openconnect logs USER in from the client namespace with SCRIPT
+# as its --script. exec: the pid mg_ns_bg records (MG_BG_PID) is openconnect's own, for the
+# SIGTERM that logs it out.
+OPENCONNECT_SEQ=0
+openconnect_start()
+{
+    OPENCONNECT_SEQ=$((OPENCONNECT_SEQ + 1))
+    mg_ns_bg "$NS_CLIENT" "$OC/openconnect.$OPENCONNECT_SEQ.$1.log" sh -c 'exec openconnect --user="$1" \
+        --passwd-on-stdin --servercert "pin-sha256:$2" --script="$3" "$4" <"$5"' \
+        sh "$1" "$PIN" "$2" "$PUBLIC_GATEWAY:443" "$OC/password"
+}
+
 occtl_users() { ip netns exec "$NS_GATEWAY" occtl -s "$OC/occtl.sock" --json show users 2>/dev/null; }
 occtl_lists_user() { [ "$(json_get 'len(d)' "$(occtl_users)")" -ge 1 ]; }
 occtl_lists_nobody() { [ "$(json_get 'len(d)' "$(occtl_users)")" -eq 0 ]; }
+# occtl_user USER FIELD: FIELD of USER's first entry in occtl's list (fails the test if none).
+occtl_user() { json_get "[u for u in d if u['Username'] == '$1'][0]['$2']" "$(occtl_users)"; }
+occtl_lists() { [ "$(json_get "sum(u['Username'] == '$1' for u in d)" "$(occtl_users)")" -eq 1 ]; }
 
 session_listed() # ADDR
 {
@@ -125,18 +166,13 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 test_ocserv_session_lifecycle()
 {
-    mg_ns_bg "$NS_GATEWAY" "$OC/ocserv.log" ocserv -f -c "$OC/ocserv.conf"
-    mg_wait_for 10 "ocserv listening" ip netns exec "$NS_GATEWAY" ss -ltn "sport = :443" -H
-    mg_wait_for 10 "ocserv's occtl socket" test -S "$OC/occtl.sock"
+    ocserv_start
     mg_daemon_start --iface gw-in --outside-iface gw-pub --ocserv --occtl-socket "$OC/occtl.sock" \
         --ocserv-config "$OC/ocserv.conf" --dtls-idle-timeout 3
     mg_log_has "client pool 10.9.0.0/24: " || mg_fail "ocserv's ipv4-network is not the client pool:
 $(sed 's/^/    | /' "$MG_DAEMON_LOG")"
 
-    echo secret >"$OC/password"
-    # exec: the pid mg_ns_bg records is openconnect's own, for the SIGTERM that logs it out.
-    mg_ns_bg "$NS_CLIENT" "$OC/openconnect.log" sh -c 'exec openconnect --user=alice --passwd-on-stdin \
-        --servercert "pin-sha256:$1" --script="$2" "$3" <"$4"' sh "$PIN" "$OC/vpnc-script" "$PUBLIC_GATEWAY:443" "$OC/password"
+    openconnect_start alice "$OC/vpnc-script"
     local client=$MG_BG_PID
     mg_wait_for 20 "occtl listing the client" occtl_lists_user
     local listed users address mtu
@@ -232,7 +268,171 @@ JSON
     mg_daemon_stop
 }
 
-mg_preflight() { mg_require_tool ocserv occtl ocpasswd openconnect certtool openssl; }
+# --- the MSS clamp from the inside interface alone ------------------------------------------
+
+CLAMP_PORT=8090
+DOWNLOAD_BYTES=$((5 * 1024 * 1024))
+DOWNLOAD_BOUND=20 # seconds
+
+# The inside server's end of a download: each connection gets the blob, then EOF.
+BLOB_SENDER='
+import socket, sys
+blob = open(sys.argv[3], "rb").read()
+server = socket.create_server((sys.argv[1], int(sys.argv[2])))
+while True:
+    conn, _ = server.accept()
+    conn.settimeout(30)
+    try:
+        conn.sendall(blob)
+    except OSError:
+        pass
+    conn.close()
+'
+# The client's end: reads to EOF or the deadline (seconds), prints "BYTES SHA256".
+BLOB_RECEIVER='
+import hashlib, socket, sys, time
+deadline = time.monotonic() + float(sys.argv[3])
+conn = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3]))
+digest, size = hashlib.sha256(), 0
+while (left := deadline - time.monotonic()) > 0:
+    conn.settimeout(left)
+    try:
+        data = conn.recv(65536)
+    except TimeoutError:
+        break
+    if not data:
+        break
+    digest.update(data)
+    size += len(data)
+print(size, digest.hexdigest())
+'
+
+# server_drops_icmp: the inside server's firewall drops every ICMP message it is sent, so that
+# only the MSS can keep its segments within the session's MTU.
+server_drops_icmp()
+{
+    ip netns exec "$NS_SERVER" nft -f - <<'NFT'
+table inet f {
+    chain in { type filter hook input priority 0; meta l4proto icmp counter drop; }
+}
+NFT
+}
+
+# mss_clamped DIRECTION: SYNs the gateway clamped on gw-in in DIRECTION (from_client, to_client).
+mss_clamped()
+{
+    ctl_ok -o json stats
+    json_get "[i for i in d['interfaces'] if i['name'] == 'gw-in'][0]['mss_syn_packets']['$1']['clamped']" \
+        "$CTL_OUT"
+}
+
+# syns PCAP: the capture's SYN and SYN-ACK as tcpdump -v prints them (it checks TCP checksums).
+syns() { tcpdump -nn -v -r "$1" 2>/dev/null | paste - - | sed 's/[[:space:]]\{1,\}/ /g'; }
+
+# alice_clamped ROUND: alice is connected: her session is known with occtl's MTU, her SYN leaves
+# her tun device with MSS 1460 and reaches the server with the session's MTU - 40, the server's
+# SYN-ACK reaches her with the same, and the 5 MiB download completes with ICMP filtered at the
+# server. Sets ALICE_DEVICE (her vpnsN on the gateway).
+alice_clamped()
+{
+    local round=$1 address mtu mss tun from_before to_before result status spcap ccap scapture ccapture
+    address=$(occtl_user alice IPv4)
+    ALICE_DEVICE=$(occtl_user alice Device)
+    mg_wait_for 5 "session $address" session_listed "$address"
+    mtu=$(json_get 'd["sessions"][0]["effective_mtu"]' "$CTL_OUT")
+    mss=$((mtu - 40))
+    mg_assert_eq "the session's MTU (round $round), against occtl's" "$(occtl_user alice MTU)" "$mtu"
+    tun=$(ip -n "$NS_CLIENT" -o -4 addr show to "$address/32" | awk '{ print $2 }')
+    mg_note "round $round: alice at $address on $ALICE_DEVICE (client side $tun), session MTU $mtu"
+    from_before=$(mss_clamped from_client)
+    to_before=$(mss_clamped to_client)
+
+    spcap="$MG_TMP/clamp-srv.$round.pcap"
+    ccap="$MG_TMP/clamp-cli.$round.pcap"
+    mg_capture_start "$NS_SERVER" srv0 "$spcap" 128 "tcp port $CLAMP_PORT and tcp[tcpflags] & tcp-syn != 0"
+    scapture=$MG_CAPTURE_PID
+    mg_capture_start "$NS_CLIENT" "$tun" "$ccap" 128 "tcp port $CLAMP_PORT and tcp[tcpflags] & tcp-syn != 0"
+    ccapture=$MG_CAPTURE_PID
+    status=0
+    result=$(ip netns exec "$NS_CLIENT" timeout $((DOWNLOAD_BOUND + 10)) "$MG_PYTHON" -c "$BLOB_RECEIVER" \
+        "$MG_SERVER4" "$CLAMP_PORT" "$DOWNLOAD_BOUND" 2>&1) || status=$?
+    result=$(printf '%s\n' "$result" | tail -n 1)
+    mg_capture_stop "$scapture" "$spcap"
+    mg_capture_stop "$ccapture" "$ccap"
+    mg_note "download: exit $status, $result"
+    mg_note "at the client ($tun):"
+    syns "$ccap" | sed 's/^/    /'
+    mg_note "at the server (srv0):"
+    syns "$spcap" | sed 's/^/    /'
+
+    mg_assert_eq "the download's exit status" 0 "$status"
+    mg_assert_eq "bytes and sha256 of the download" "$DOWNLOAD_BYTES $BLOB_SHA256" "$result"
+    mg_assert_match "alice's SYN as it left her tun device (unclamped)" \
+        "$address\\.[0-9]+ > $MG_SERVER4\\.$CLAMP_PORT: Flags \\[S\\].*mss 1460([^0-9]|$)" "$(syns "$ccap")"
+    mg_assert_match "alice's SYN as it reached the server (MTU $mtu - 40)" \
+        "$address\\.[0-9]+ > $MG_SERVER4\\.$CLAMP_PORT: Flags \\[S\\], cksum 0x[0-9a-f]+ \\(correct\\).*mss $mss([^0-9]|$)" \
+        "$(syns "$spcap")"
+    # The server's SYN-ACK leaves it CHECKSUM_PARTIAL (the field holds the pseudo-header sum alone,
+    # which tcpdump calls incorrect), is clamped on gw-in's ingress and checksummed in software
+    # when ocserv reads it from the tun device: it must arrive correct.
+    mg_assert_match "the server's SYN-ACK as it left the server (checksum partial, unclamped)" \
+        "$MG_SERVER4\\.$CLAMP_PORT > $address\\.[0-9]+: Flags \\[S\\.\\], cksum 0x[0-9a-f]+ \\(incorrect .*mss 1460([^0-9]|$)" \
+        "$(syns "$spcap")"
+    mg_assert_match "the server's SYN-ACK as it reached alice (MTU $mtu - 40)" \
+        "$MG_SERVER4\\.$CLAMP_PORT > $address\\.[0-9]+: Flags \\[S\\.\\], cksum 0x[0-9a-f]+ \\(correct\\).*mss $mss([^0-9]|$)" \
+        "$(syns "$ccap")"
+    mg_assert_eq "SYNs clamped on gw-in's egress (from_client)" $((from_before + 1)) "$(mss_clamped from_client)"
+    mg_assert_eq "SYN-ACKs clamped on gw-in's ingress (to_client)" $((to_before + 1)) "$(mss_clamped to_client)"
+}
+
+# ocserv, and mtuguardd with --iface gw-in alone (no --client-iface) started before any user
+# connects; the server's firewall drops ICMP. alice connects, downloads; logs out; bob connects and
+# takes her vpnsN; alice comes back on a new vpnsN and downloads again.
+test_ocserv_clamp()
+{
+    local first alice bob
+    mkdir -p "$MG_TMP/www"
+    head -c "$DOWNLOAD_BYTES" /dev/urandom >"$MG_TMP/www/blob"
+    BLOB_SHA256=$(sha256sum "$MG_TMP/www/blob" | cut -d' ' -f1)
+    # The server's segments leave it CHECKSUM_PARTIAL (tx offload on); it checks what it receives.
+    ip netns exec "$NS_SERVER" ethtool -K srv0 tx on rx off >/dev/null
+    server_drops_icmp
+    mg_ns_bg "$NS_SERVER" "$MG_TMP/sender.log" "$MG_PYTHON" -c "$BLOB_SENDER" "$MG_SERVER4" "$CLAMP_PORT" \
+        "$MG_TMP/www/blob"
+    mg_wait_for 10 "the server listening on :$CLAMP_PORT" \
+        sh -c "ip netns exec '$NS_SERVER' ss -Htln 'sport = :$CLAMP_PORT' | grep -q LISTEN"
+    ocserv_start
+    mg_daemon_start --iface gw-in --ocserv --occtl-socket "$OC/occtl.sock" --ocserv-config "$OC/ocserv.conf"
+
+    openconnect_start alice "$OC/vpnc-script"
+    alice=$MG_BG_PID
+    mg_wait_for 20 "occtl listing alice" occtl_lists alice
+    alice_clamped 1
+    first=$ALICE_DEVICE
+
+    kill -TERM "$alice"
+    mg_wait_for 10 "occtl no longer listing alice" occtl_lists_nobody
+    # ocserv names a session's device after the lowest free number: bob, connected meanwhile, takes
+    # alice's, and she comes back on another.
+    openconnect_start bob true
+    bob=$MG_BG_PID
+    mg_wait_for 20 "occtl listing bob" occtl_lists bob
+    mg_assert_eq "bob's device (the one alice had)" "$first" "$(occtl_user bob Device)"
+    openconnect_start alice "$OC/vpnc-script"
+    mg_wait_for 20 "occtl listing alice again" occtl_lists alice
+    alice_clamped 2
+    [ "$ALICE_DEVICE" != "$first" ] || mg_fail "alice came back on $first, not on a new device"
+    mg_note "ICMP dropped by the server's firewall: $(ip netns exec "$NS_SERVER" nft list chain inet f in |
+        sed -n 's/.*counter packets \([0-9]*\) bytes.*/\1/p')"
+    mg_assert_no_match "--client-iface in the log" 'client-iface' "$(cat "$MG_DAEMON_LOG")"
+
+    kill -TERM "$bob"
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+    ip netns exec "$NS_SERVER" nft delete table inet f
+}
+
+mg_preflight() { mg_require_tool ocserv occtl ocpasswd openconnect certtool openssl nft sha256sum; }
 
 mg_setup()
 {
@@ -240,5 +440,5 @@ mg_setup()
     ocserv_setup
 }
 
-mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage
+mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage ocserv_clamp
 mg_main "$@"
