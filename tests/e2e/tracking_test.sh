@@ -35,7 +35,7 @@ set -eu
 PUBLIC_CLIENT=198.51.100.7
 PUBLIC_GATEWAY=198.51.100.1
 TIMEOUT=2
-SESSION="$MG_CLIENT4,dtls-mtu=1418,tls-mtu=1347,transport=tls,public=$PUBLIC_CLIENT"
+SESSION="$MG_CLIENT4,dtls-mtu=1418,tls-mtu=1347,transport=tls,public=$PUBLIC_CLIENT,user=carol"
 
 
 write_sims()
@@ -162,8 +162,8 @@ test_reconnect_storm()
     mg_note "storm after $reconnects reconnects"
     ctl_ok tracking
     mg_note "$CTL_OUT"
-    mg_assert_match "tracking as a table: the header" 'ADDRESS +CLIENT +SOURCE +OBSERVED +RECONNECTS +FLAGS' "$CTL_OUT"
-    mg_assert_match "tracking as a table: the session in its storm" "${SESSION%%,*} .* STORM" "$CTL_OUT"
+    mg_assert_match "tracking as a table: the header" 'ADDRESS +USER +CLIENT +SOURCE +OBSERVED +RECONNECTS +FLAGS' "$CTL_OUT"
+    mg_assert_match "tracking as a table: the session, whose, in its storm" "${SESSION%%,*} +carol +$PUBLIC_CLIENT .* STORM" "$CTL_OUT"
     ctl_ok -o json tracking
     mg_assert_eq "the session is in a storm" "True" "$(json_get 'd["sessions"][0]["storm"]' "$CTL_OUT" | sed 's/true/True/')"
     ctl diagnose

@@ -106,21 +106,25 @@ void print_tracking(const json &reply)
               << ", periodic " << reply["periodic_reconnect_sessions"] << "\n";
     if (reply["sessions"].empty())
         return;
-    size_t address = 7, client = 6;
+    size_t address = 7, client = 6, user = 4;
+    auto user_of = [](const json &s) {
+        return s.contains("user") && s["user"].is_string() ? s["user"].get<std::string>() : std::string("-");
+    };
     for (const auto &s : reply["sessions"]) {
         address = std::max(address, s["address"].get<std::string>().size());
         client = std::max(client, s["public_address"].get<std::string>().size());
+        user = std::max(user, user_of(s).size());
     }
     auto count = [](const json &c, const char *key) { return c.is_null() ? std::string("-") : c[key].dump(); };
-    std::cout << std::left << std::setw(int(address + 2)) << "ADDRESS" << std::setw(int(client + 2)) << "CLIENT"
-              << std::setw(12) << "SOURCE" << std::setw(10) << "OBSERVED" << std::setw(12) << "RECONNECTS"
+    std::cout << std::left << std::setw(int(address + 2)) << "ADDRESS" << std::setw(int(user + 2)) << "USER"
+              << std::setw(int(client + 2)) << "CLIENT" << std::setw(12) << "SOURCE" << std::setw(10) << "OBSERVED" << std::setw(12) << "RECONNECTS"
               << std::setw(18) << "FLAGS" << std::setw(10) << "TLS SYNS" << std::setw(10) << "DTLS IN" << std::setw(10)
               << "DTLS OUT" << std::setw(8) << "HELLOS" << "OTHER UDP\n";
     for (const auto &s : reply["sessions"]) {
         const json client_counts = s.contains("client") ? s["client"] : json(nullptr);
         std::string flags = std::string(s["storm"].get<bool>() ? "STORM " : "") + (s["periodic"].get<bool>() ? "PERIODIC" : "");
-        std::cout << std::setw(int(address + 2)) << s["address"].get<std::string>() << std::setw(int(client + 2))
-                  << s["public_address"].get<std::string>() << std::setw(12) << s["source"].get<std::string>()
+        std::cout << std::setw(int(address + 2)) << s["address"].get<std::string>() << std::setw(int(user + 2))
+                  << user_of(s) << std::setw(int(client + 2)) << s["public_address"].get<std::string>() << std::setw(12) << s["source"].get<std::string>()
                   << std::setw(10)
                   << (s["observed_transport"].is_null() ? "-" : s["observed_transport"].get<std::string>())
                   << std::setw(12) << s["reconnects"].dump() << std::setw(18) << (flags.empty() ? "-" : flags)

@@ -265,8 +265,13 @@ TrackingReport Agent::tracking_report(size_t limit) const
     out.dtls_port = config_.dtls_port;
     const auto tracked = tracker_.sessions(out.now);
     out.total = tracked.size();
-    for (size_t i = 0; i < tracked.size() && i < limit; ++i)
-        out.sessions.push_back({tracked[i], observer_ ? observer_->client(tracked[i].public_address.addr) : std::nullopt});
+    for (size_t i = 0; i < tracked.size() && i < limit; ++i) {
+        out.sessions.push_back({tracked[i], observer_ ? observer_->client(tracked[i].public_address.addr) : std::nullopt, ""});
+        SessionSpec owner;
+        if (auto meta = datapath_.meta(tracked[i].session))
+            read_owner(owner, *meta);
+        out.sessions.back().user = owner.user;
+    }
     return out;
 }
 

@@ -83,6 +83,7 @@ struct AgentStatus {
 struct TrackedClient {
     TrackedSession session;
     std::optional<mg_client_obs> client;
+    std::string user; // "" unknown
 };
 struct TrackingReport {
     TrackingStatus totals;

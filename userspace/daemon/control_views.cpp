@@ -166,6 +166,7 @@ json tracking_json(const TrackingReport &report)
     for (const TrackedClient &tracked : report.sessions) {
         const TrackedSession &t = tracked.session;
         json entry = {{"address", t.session.to_string()},
+                      {"user", tracked.user.empty() ? json(nullptr) : json(tracked.user)},
                       {"public_address", t.public_address.to_string()},
                       {"source", source_name(t.source)},
                       {"observed_transport", t.observed ? json(transport_name(*t.observed)) : json(nullptr)},
