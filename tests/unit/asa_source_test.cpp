@@ -152,6 +152,36 @@ TEST(AsaSource, ASessionKeepsItsUserGroupAndPublicAddress)
     EXPECT_EQ(sink.specs[1].user, "j\xc3\xa9r?" + std::string(58, 'x')) << "cleaned and cut at 63 bytes";
 }
 
+// The transport follows the SVC channels: a UDP channel is DTLS; a client back over TCP alone
+// (722034 / 722032 TCP) is on TLS and reconnected; the UDP channel closing (722037 naming it) is
+// TLS; a 722037 that names no channel, or TCP, changes nothing.
+TEST(AsaSource, TheTransportFollowsTheSvcChannels)
+{
+    RecordingSink sink;
+    const Config config = asa_config(10);
+    AsaSyslogSource source(config, sink);
+    source.handle(assigned("vpn", "alice", "10.8.0.5"));
+    const std::string who = "Group <vpn> User <alice> IP <198.51.100.7> ";
+    auto svc = [&](const std::string &id, const std::string &text) {
+        source.handle("<166>Nov 22 2026 10:00:04: %ASA-6-" + id + ": " + who + text);
+    };
+    svc("722033", "First UDP SVC connection established for SVC session.");
+    EXPECT_EQ(sink.transports, (std::vector<std::string>{"10.8.0.5 dtls"}));
+    svc("722037", "SVC closing connection: DPD failure for UDP.");
+    EXPECT_EQ(sink.transports.back(), "10.8.0.5 tls") << "the DTLS channel went away";
+    svc("722032", "New UDP SVC connection replacing old connection.");
+    EXPECT_EQ(sink.transports.back(), "10.8.0.5 dtls");
+    sink.transports.clear();
+    svc("722037", "SVC closing connection: Transport closing.");
+    svc("722037", "SVC closing connection: DPD failure for TCP.");
+    EXPECT_TRUE(sink.transports.empty()) << "no channel named, or TCP: nothing changes yet";
+    svc("722034", "New TCP SVC connection, no existing connection.");
+    EXPECT_EQ(sink.transports, (std::vector<std::string>{"10.8.0.5 tls"})) << "back over TCP alone";
+    svc("722032", "New TCP SVC connection replacing old connection.");
+    EXPECT_EQ(sink.transports.back(), "10.8.0.5 tls");
+    EXPECT_EQ(sink.reconnects, 2u) << "both TCP reconnects counted";
+}
+
 // Users beyond --max-sessions are refused and counted, not remembered; a user whose session
 // ends makes room again.
 TEST(AsaSource, UsersBeyondMaxSessionsAreRefusedAndCounted)

@@ -141,6 +141,20 @@ TEST(AsaSyslog, ClosingAndEnd)
     EXPECT_EQ(m.reason, "DPD failure");
     EXPECT_EQ(ok("%ASA-5-722037: " + kSession + "SVC closing connection: Transport closing.").reason,
               "Transport closing");
+    EXPECT_EQ(m.channel, SvcChannel::none) << "a reason that names no channel";
+    // The channel, where the reason names it.
+    EXPECT_EQ(ok("%ASA-5-722037: " + kSession + "SVC closing connection: DPD failure for UDP.").channel,
+              SvcChannel::udp);
+    EXPECT_EQ(ok("%ASA-5-722037: " + kSession + "SVC closing connection: DTLS idle timeout.").channel,
+              SvcChannel::udp);
+    EXPECT_EQ(ok("%ASA-5-722037: " + kSession + "SVC closing connection: DPD failure for TCP.").channel,
+              SvcChannel::tcp);
+    EXPECT_EQ(ok("%ASA-5-722037: " + kSession + "SVC closing connection: SSL error; UDP too.").channel,
+              SvcChannel::udp)
+        << "UDP named anywhere wins: the DTLS channel is gone";
+    EXPECT_EQ(ok("%ASA-5-722037: " + kSession + "SVC closing connection: Client UDPX error.").channel,
+              SvcChannel::none)
+        << "whole words only";
 
     m = ok("%ASA-4-722038: " + kSession + "SVC terminating session: User Requested.");
     EXPECT_EQ(m.event, AsaEvent::session_end);

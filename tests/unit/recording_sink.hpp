@@ -38,7 +38,8 @@ struct RecordingSink final : SessionSink {
     {
         transports.push_back(prefix.to_string() + (transport == MG_TRANSPORT_TLS ? " tls" : " dtls"));
     }
-    void report_reconnect(const Prefix &) override {}
+    uint64_t reconnects = 0;
+    void report_reconnect(const Prefix &) override { ++reconnects; }
     void count(SourceEvent event, uint64_t n) override { counts[size_t(event)] += n; }
     std::vector<SessionSpec> sessions_of(mg_source) const override { return {}; }
 };

@@ -296,11 +296,20 @@ void AsaSyslogSource::apply(const AsaMessage &message)
     case AsaEvent::svc_first:
     case AsaEvent::svc_new:
     case AsaEvent::svc_replacing:
-        // A UDP channel is DTLS up; a new TCP channel for a session that had one is a reconnect.
-        if (message.channel == SvcChannel::udp)
+        // A UDP channel is DTLS up. A new TCP channel for a session that had one is a reconnect,
+        // and the client came back over TCP alone: on TLS until a UDP channel says otherwise.
+        if (message.channel == SvcChannel::udp) {
             each([&](const Prefix &p) { sink_.set_transport(p, MG_TRANSPORT_DTLS); });
-        else if (message.event != AsaEvent::svc_first)
+        } else if (message.event != AsaEvent::svc_first) {
             each([&](const Prefix &p) { sink_.report_reconnect(p); });
+            each([&](const Prefix &p) { sink_.set_transport(p, MG_TRANSPORT_TLS); });
+        }
+        break;
+    case AsaEvent::svc_closing:
+        // The UDP (DTLS) channel went away: the session rides TLS. A TCP channel closing, or a
+        // reason that names no channel, changes nothing yet (722038 ends the session).
+        if (message.channel == SvcChannel::udp)
+            each([&](const Prefix &p) { sink_.set_transport(p, MG_TRANSPORT_TLS); });
         break;
     case AsaEvent::dtls_disabled:
         each([&](const Prefix &p) { sink_.set_transport(p, MG_TRANSPORT_TLS); });
@@ -312,7 +321,7 @@ void AsaSyslogSource::apply(const AsaMessage &message)
         each([&](const Prefix &p) { sink_.delete_session(p); });
         sessions_.erase(found);
         break;
-    default: // 722037 (one channel closes), 716058 (waiting to resume): nothing changes yet
+    default: // 716058 (waiting to resume): nothing changes yet
         break;
     }
     sink_.count(SourceEvent::SyslogApplied);

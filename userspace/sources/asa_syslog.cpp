@@ -284,6 +284,28 @@ void read_svc_connection(Reader &in, AsaMessage &message, std::string_view befor
 }
 
 // "<label>: <reason>", the reason running to the end of the line.
+// The channel a 722037 reason names, if it names one: some releases say which of the session's
+// channels closes ("DPD failure for UDP", "DTLS ..."). A reason that names neither leaves none.
+SvcChannel channel_named_in(std::string_view reason)
+{
+    SvcChannel named = SvcChannel::none;
+    size_t i = 0;
+    while (i < reason.size()) {
+        while (i < reason.size() && !std::isalnum(static_cast<unsigned char>(reason[i])))
+            ++i;
+        size_t end = i;
+        while (end < reason.size() && std::isalnum(static_cast<unsigned char>(reason[end])))
+            ++end;
+        const std::string_view word = reason.substr(i, end - i);
+        if (equal_ci(word, "UDP") || equal_ci(word, "DTLS"))
+            named = SvcChannel::udp;
+        else if ((equal_ci(word, "TCP") || equal_ci(word, "TLS") || equal_ci(word, "SSL")) && named == SvcChannel::none)
+            named = SvcChannel::tcp;
+        i = end;
+    }
+    return named;
+}
+
 void read_labelled_reason(Reader &in, AsaMessage &message, std::string_view label)
 {
     in.expect(std::string(label) + ":", "after the public IP");
@@ -310,7 +332,9 @@ void read_body(Reader &in, AsaMessage &message)
         return read_svc_connection(in, message, "New ", " SVC connection replacing old connection",
                                    "'replacing old connection'");
     case AsaEvent::svc_closing:
-        return read_labelled_reason(in, message, "SVC closing connection");
+        read_labelled_reason(in, message, "SVC closing connection");
+        message.channel = channel_named_in(message.reason);
+        return;
     case AsaEvent::session_end:
         return read_labelled_reason(in, message, "SVC terminating session");
     case AsaEvent::large_packet_out:

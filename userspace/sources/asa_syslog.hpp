@@ -47,7 +47,8 @@ struct AsaMessage {
     std::optional<Prefix> public_ip; // "IP <a>": the client's public address; none for 602101
     // 722051; "0.0.0.0" and "::" (the ASA's "none") leave them empty.
     std::optional<Prefix> tunnel_v4, tunnel_v6;
-    SvcChannel channel = SvcChannel::none;  // 722033, 722034, 722032
+    // 722033, 722034, 722032; 722037 where its reason names the channel (UDP/DTLS, TCP/TLS/SSL)
+    SvcChannel channel = SvcChannel::none;
     uint32_t packet_len = 0, threshold = 0; // 722036, 722035; 602101: packet and effective MTU
     std::string reason;                     // 722037, 722038, 722043, without the final '.'
     std::optional<Prefix> resumed_from;     // 716059
