@@ -182,6 +182,34 @@ TEST(AsaSource, TheTransportFollowsTheSvcChannels)
     EXPECT_EQ(sink.reconnects, 2u) << "both TCP reconnects counted";
 }
 
+// 602101 names no user, only the packet's destination: the session whose tunnel address it is
+// takes the effective MTU as the headend's threshold; another address changes nothing; after the
+// session's end its address is no longer known.
+TEST(AsaSource, APmtudMessageForASessionsAddressIsItsThreshold)
+{
+    RecordingSink sink;
+    const Config config = asa_config(10);
+    AsaSyslogSource source(config, sink);
+    source.handle(assigned("vpn", "alice", "10.8.0.5"));
+    auto pmtud = [&](const std::string &dest, unsigned mtu) {
+        source.handle("<166>Nov 22 2026 10:00:05: %ASA-6-602101: PMTU-D packet 1418 bytes greater than effective mtu " +
+                      std::to_string(mtu) + ", dest_addr=" + dest + ", src_addr=192.0.2.10, prot=tcp");
+    };
+    pmtud("10.8.0.99", 1300);
+    EXPECT_EQ(sink.specs.size(), 1u) << "not a session's address";
+    pmtud("10.8.0.5", 1347);
+    ASSERT_EQ(sink.specs.size(), 2u);
+    EXPECT_EQ(sink.specs[1].session.tls_mtu, 1347);
+    EXPECT_EQ(sink.specs[1].headend_mtu, 1347);
+    EXPECT_EQ(sink.transports, (std::vector<std::string>{"10.8.0.5 tls"}));
+    EXPECT_EQ(sink.counts[size_t(SourceEvent::HeadendPmtud)], 2u) << "both counted as headend reports";
+
+    source.handle("<166>Nov 22 2026 10:00:09: %ASA-4-722038: Group <vpn> User <alice> IP <198.51.100.7> SVC "
+                  "terminating session: User Requested.");
+    pmtud("10.8.0.5", 1300);
+    EXPECT_EQ(sink.specs.size(), 2u) << "the session ended: its address is no longer known";
+}
+
 // Users beyond --max-sessions are refused and counted, not remembered; a user whose session
 // ends makes room again.
 TEST(AsaSource, UsersBeyondMaxSessionsAreRefusedAndCounted)

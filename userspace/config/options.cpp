@@ -197,7 +197,7 @@ po::options_description make_options(RawOptions &raw)
         ("syslog-listen", "ADDR:PORT", nullptr,
          "receive Cisco ASA syslog on ADDR:PORT, UDP and TCP (newline or octet-counted framing): "
          "sessions from 722051, transports and reconnects from the SVC messages, the headend's "
-         "threshold for a session from 722036/722035 (enforced at once, on TLS)")
+         "threshold for a session from 722036/722035 and 602101 (enforced at once, on TLS)")
         ("asa-group", po::value(&asa_groups)->value_name("GROUP,PARAMS"),
          "MTUs of the ASA sessions of group policy GROUP (a group without its own: the --session "
          "pool prefix that covers the address, else '*'), PARAMS as in a "

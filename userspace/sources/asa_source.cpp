@@ -211,10 +211,11 @@ void AsaSyslogSource::address_assigned(const AsaMessage &message, const std::str
         }
     }
     // Only a session that was made is kept: what a sender's message names costs nothing else.
-    if (session.tunnel.empty()) {
-        sessions_.erase(key);
+    forget(key);
+    if (session.tunnel.empty())
         return;
-    }
+    for (const auto &spec : session.tunnel)
+        by_tunnel_[spec.prefix.to_string()] = key;
     sessions_[key] = session;
     sink_.count(SourceEvent::SyslogApplied);
 }
@@ -230,7 +231,7 @@ void AsaSyslogSource::headend_threshold(const AsaMessage &message, Session &sess
         return;
     session.threshold = message.threshold;
     for (auto &spec : session.tunnel) {
-        const std::string who = spec.prefix.to_string() + " (user '" + message.user + "', group '" + message.group + "')";
+        const std::string who = spec.prefix.to_string() + " (user '" + spec.user + "', group '" + spec.group + "')";
         if (message.threshold >= spec.session.dtls_mtu || message.threshold < 576) {
             log::warning("ASA syslog: the headend reports a threshold of " + std::to_string(message.threshold) +
                          " for " + who + ", not below its DTLS MTU " + std::to_string(spec.session.dtls_mtu) +
@@ -255,13 +256,33 @@ void AsaSyslogSource::headend_threshold(const AsaMessage &message, Session &sess
     }
 }
 
+void AsaSyslogSource::forget(const std::string &key)
+{
+    auto found = sessions_.find(key);
+    if (found == sessions_.end())
+        return;
+    for (const auto &spec : found->second.tunnel)
+        if (auto tunnel = by_tunnel_.find(spec.prefix.to_string()); tunnel != by_tunnel_.end() && tunnel->second == key)
+            by_tunnel_.erase(tunnel);
+    sessions_.erase(found);
+}
+
 void AsaSyslogSource::apply(const AsaMessage &message)
 {
     switch (message.event) {
     case AsaEvent::large_packet_out: sink_.count(SourceEvent::HeadendOversizeOut); break;
     case AsaEvent::large_packet_in: sink_.count(SourceEvent::HeadendOversizeIn); break;
-    case AsaEvent::pmtud_sent: sink_.count(SourceEvent::HeadendPmtud); return;
+    case AsaEvent::pmtud_sent: sink_.count(SourceEvent::HeadendPmtud); break;
     default: break;
+    }
+    if (message.event == AsaEvent::pmtud_sent) {
+        // 602101 names no user: the session is the one whose tunnel address the packet was for.
+        auto tunnel = message.dest_addr ? by_tunnel_.find(message.dest_addr->to_string()) : by_tunnel_.end();
+        if (tunnel != by_tunnel_.end()) {
+            headend_threshold(message, sessions_.at(tunnel->second));
+            sink_.count(SourceEvent::SyslogApplied);
+        }
+        return;
     }
     const std::string key = message.group + '\n' + message.user + '\n' +
                             (message.public_ip ? message.public_ip->to_string() : std::string());
@@ -319,7 +340,7 @@ void AsaSyslogSource::apply(const AsaMessage &message)
         break;
     case AsaEvent::session_end:
         each([&](const Prefix &p) { sink_.delete_session(p); });
-        sessions_.erase(found);
+        forget(key);
         break;
     default: // 716058 (waiting to resume): nothing changes yet
         break;

@@ -55,6 +55,10 @@ private:
     Fd udp_, tcp_;
     std::vector<std::unique_ptr<Client>> clients_;
     std::map<std::string, Session> sessions_; // by group, user and public address
+    // The key in sessions_ of each tunnel address, for 602101, which names no user.
+    std::map<std::string, std::string> by_tunnel_;
+    // Removes a session of sessions_ and its tunnel addresses from by_tunnel_.
+    void forget(const std::string &key);
     std::set<std::string> warned_groups_; // groups without --asa-group, named in the log once
     bool warned_full_ = false;
 };
