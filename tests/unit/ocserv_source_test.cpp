@@ -115,6 +115,28 @@ TEST(OcservSource, SessionsKeepTheirOwnerAndTheMtuAtFirstSight)
     EXPECT_EQ(sink.specs[4].client_mtu, 1434);
 }
 
+// A new session starts on DTLS only when occtl lists a DTLS cipher for it: without one, DTLS
+// never came up and the client rides TLS.
+TEST(OcservSource, ANewSessionStartsOnTheTransportOcctlKnows)
+{
+    RecordingSink sink;
+    Config config;
+    OcservSource source(config, sink);
+    OcctlUsers list = three_users();
+    list.users[0].dtls_cipher = "(DTLS1.2)-(ECDHE-RSA)-(AES-256-GCM)";
+    source.apply(list);
+    ASSERT_EQ(sink.specs.size(), 3u);
+    EXPECT_EQ(sink.specs[0].session.transport, MG_TRANSPORT_DTLS) << "a DTLS cipher: DTLS came up";
+    EXPECT_EQ(sink.specs[1].session.transport, MG_TRANSPORT_TLS) << "no DTLS cipher: on TLS";
+    EXPECT_TRUE(sink.transports.empty());
+
+    list.users[1].dtls_cipher = "(DTLS1.2)-(ECDHE-RSA)-(AES-256-GCM)";
+    source.apply(list);
+    EXPECT_EQ(sink.transports, (std::vector<std::string>{"10.9.0.2 dtls"})) << "DTLS came up later: switched once";
+    source.apply(list);
+    EXPECT_EQ(sink.transports.size(), 1u) << "the cipher stays listed after a fallback: no switch again";
+}
+
 // The daemon blocks its stop and reload signals in every thread (signalfd); occtl must not
 // inherit that mask, or a SIGTERM sent to a hung occtl would never end it.
 TEST(OcservSource, OcctlRunsWithNoSignalBlocked)

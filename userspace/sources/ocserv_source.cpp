@@ -31,6 +31,8 @@ OcservSource::OcservSource(const Config &config, SessionSink &sink) : config_(co
     for (const SessionSpec &spec : sink_.sessions_of(MG_SOURCE_OCSERV)) {
         Known known;
         known.spec = spec;
+        // Their transport is what the last daemon made of them: occtl's cipher moves none back.
+        known.dtls_cipher = true;
         known_[spec.prefix.to_string()] = known;
     }
 }
@@ -176,11 +178,14 @@ void OcservSource::apply(const OcctlUsers &users)
             // A routed network (a prefix) is the client's LAN, not its tunnel address.
             if (!address || !address->is_host())
                 continue;
-            Known known{user.id, user.full_session, user.connected_at, {}};
+            Known known{user.id, user.full_session, user.connected_at, {}, !user.dtls_cipher.empty()};
             known.spec.prefix = *address;
             // ocserv announces one MTU and its tun device enforces it for both channels.
             known.spec.session.dtls_mtu = known.spec.session.tls_mtu = uint16_t(*user.mtu);
-            known.spec.session.transport = MG_TRANSPORT_DTLS;
+            // A session starts on what occtl knows: DTLS once its cipher was negotiated, TLS
+            // before (or never). Later lists keep the session's transport (the tracker's, or
+            // the ASA's); occtl does not clear the cipher when DTLS falls back.
+            known.spec.session.transport = user.dtls_cipher.empty() ? MG_TRANSPORT_TLS : MG_TRANSPORT_DTLS;
             known.spec.public_address = user.remote_ip;
             known.spec.user = session_name(user.username);
             // ocserv names a user without a group "(none)".
@@ -206,6 +211,9 @@ void OcservSource::apply(const OcctlUsers &users)
         try {
             if (is_new || changed)
                 sink_.add_session(known.spec, MG_SOURCE_OCSERV);
+            // DTLS came up after the session was first listed: the one news occtl has of it.
+            if (!is_new && !before->second.dtls_cipher && known.dtls_cipher)
+                sink_.set_transport(known.spec.prefix, MG_TRANSPORT_DTLS);
             if (reconnected)
                 sink_.report_reconnect(known.spec.prefix);
         } catch (const ControlFailure &e) {

@@ -36,6 +36,7 @@ private:
     struct Known {
         std::string id, full_session, connected_at;
         SessionSpec spec;
+        bool dtls_cipher = false; // occtl listed a DTLS cipher: DTLS came up once
     };
     void start(SteadyClock::time_point now);
     void finish(bool timed_out);
