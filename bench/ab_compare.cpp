@@ -35,6 +35,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/address.hpp"
+#include "kernel/client_pool.hpp"
 #include "kernel/settings.hpp"
 #include "icmp_warm.h"
 #include "mtuguard_kern_user.h"
@@ -96,7 +98,7 @@ std::vector<uint8_t> frame(bool v6, const uint8_t *dst, uint16_t l3_len, bool tc
 // The client pools --client-pool gives a variant: 2^20 addresses each, the sessions (10.8.0.1 and
 // 2001:db8:8::1 up) inside.
 constexpr uint32_t pool_first4 = 0x0a000000, pool_size = 1u << 20;
-constexpr uint8_t pool_prefix6[12] = {0x20, 0x01, 0x0d, 0xb8, 0, 8};
+constexpr const char *pool_text4 = "10.0.0.0/12", *pool_text6 = "2001:db8:8::/108";
 
 struct Variant {
     std::string path; // as shown: the object, and whether with client pools
@@ -189,10 +191,8 @@ Variant load(const std::string &path, uint32_t sessions, bool client_pool)
         std::memcpy(bss_value.data() + *offset, &clock, sizeof(clock));
     }
     if (client_pool) {
-        mg_client_pools pools{};
-        pools.first4 = pool_first4;
-        pools.size4 = pools.size6 = pool_size;
-        std::memcpy(pools.prefix6, pool_prefix6, sizeof(pool_prefix6));
+        const mg_client_pools pools = mtuguard::pools_setting(
+            {mtuguard::parse_prefix(pool_text4), mtuguard::parse_prefix(pool_text6)});
         std::memcpy(bss_value.data() + bss_offset(v.obj, "mg_client_pools"), &pools,
                     sizeof(pools));
     }

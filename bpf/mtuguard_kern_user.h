@@ -240,27 +240,51 @@ struct mg_session_meta {
 
 /*
  * The client pools (--client-pool): sessions whose address lies in one are kept in an array
- * indexed by the address's offset in the pool (mg_direct4, mg_direct6), one lookup the verifier
- * inlines, instead of a hash table's. Written by the daemon before it attaches and not changed
- * while the maps live. An IPv6 pool spans at most the last 32 bits of the address.
+ * indexed by the pool's base plus the address's offset in the pool (mg_direct4, mg_direct6: all
+ * pools of a family back to back), one lookup the verifier inlines, instead of a hash table's.
+ * The pool that holds an address is found by a binary search over a family's table, sorted by
+ * first address: at most four steps, none for a single pool. Entries past the last pool repeat
+ * it, so that the search never lands on an entry that is no pool. Written by the daemon before it
+ * attaches and not changed while the maps live. A pool spans at most the last 32 bits of an
+ * address (MG_MAX_CLIENT_POOL).
  */
-struct mg_client_pools {
-	__u32 first4;      /* the IPv4 pool's first address, host byte order */
-	__u32 size4;       /* addresses in it; 0 = no IPv4 client pool */
-	__be32 prefix6[3]; /* the IPv6 pool's first 96 bits, network byte order */
-	__u32 first6;      /* the last 32 bits of its first address, host byte order */
-	__u32 size6;       /* 0 = no IPv6 client pool */
+#define MG_MAX_CLIENT_POOLS 16 /* per family; a power of two: the search halves it */
+#define MG_CLIENT_POOL_STEPS 4 /* log2(MG_MAX_CLIENT_POOLS) */
+
+struct mg_client_pool4 {
+	__u32 first; /* the pool's first address, host byte order */
+	__u32 size;  /* addresses in it; 0 = no pool */
+	__u32 base;  /* the index of its first slot in mg_direct4 */
 	__u32 pad;
+};
+
+struct mg_client_pool6 {
+	__u64 high;  /* the first 64 bits of its addresses, host byte order */
+	__u64 first; /* the last 64 bits of its first address, host byte order */
+	__u32 size;  /* addresses in it; 0 = no pool */
+	__u32 base;  /* the index of its first slot in mg_direct6 */
+};
+
+struct mg_client_pools {
+	/* The search's first step: the largest power of two below the pool count (0: one or none). */
+	__u32 step4;
+	__u32 step6;
+	__u32 count4; /* pools in pools4 (the daemon's bookkeeping; the search needs only step4) */
+	__u32 count6;
+	struct mg_client_pool4 pools4[MG_MAX_CLIENT_POOLS];
+	struct mg_client_pool6 pools6[MG_MAX_CLIENT_POOLS];
 };
 
 /* The largest client pool: 2^20 addresses (IPv4 /12, IPv6 /108), 32 MiB of slots. */
 #define MG_MAX_CLIENT_POOL (1u << 20)
+/* All client pools of one family together: 2^22 addresses, 128 MiB of slots. */
+#define MG_MAX_CLIENT_POOL_SLOTS (1u << 22)
 
 /*
  * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
  * another ABI instead of reading them wrongly.
  */
-#define MG_ABI_VERSION 7
+#define MG_ABI_VERSION 8
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {

@@ -46,13 +46,13 @@ struct {
 } mg_pools SEC(".maps");
 
 /*
- * The client pools' slots, one per address, a session or the covering pool prefix's policy
+ * The client pools' slots, one per address, a family's pools back to back (each from its base), a session or the covering pool prefix's policy
  * (MG_SESSION_POOL_FILL) or empty (dtls_mtu 0). Sized to the pools at load time; mmapped by the
  * daemon, which writes policies with single 8-byte stores.
  */
 struct mg_direct_map {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1); /* the pool's size, set at load time */
+	__uint(max_entries, 1); /* the family's pools' sizes summed, set at load time */
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct mg_session);
@@ -123,8 +123,41 @@ static __always_inline struct mg_session *mg_direct_slot(void *map, __u32 offset
 }
 
 /*
+ * The entry of the pool table that may hold an address: the last whose first address is at or
+ * below it (entry 0 if none is). A binary search of mg_client_pools' step count (none for a
+ * single pool); the masks only bound the index for the verifier, a search never exceeds them.
+ */
+static __always_inline __u32 mg_pool_entry4(__u32 addr)
+{
+	__u32 i = 0, step = mg_client_pools.step4;
+
+#pragma unroll
+	for (int k = 0; k < MG_CLIENT_POOL_STEPS; k++) {
+		if (step && mg_client_pools.pools4[(i + step) & (MG_MAX_CLIENT_POOLS - 1)].first <= addr)
+			i += step;
+		step >>= 1;
+	}
+	return i & (MG_MAX_CLIENT_POOLS - 1);
+}
+
+static __always_inline __u32 mg_pool_entry6(__u64 high, __u64 low)
+{
+	__u32 i = 0, step = mg_client_pools.step6;
+	const struct mg_client_pool6 *pool;
+
+#pragma unroll
+	for (int k = 0; k < MG_CLIENT_POOL_STEPS; k++) {
+		pool = &mg_client_pools.pools6[(i + step) & (MG_MAX_CLIENT_POOLS - 1)];
+		if (step && (pool->high < high || (pool->high == high && pool->first <= low)))
+			i += step;
+		step >>= 1;
+	}
+	return i & (MG_MAX_CLIENT_POOLS - 1);
+}
+
+/*
  * A client pool's slot answers for its address whatever it holds: the daemon keeps every
- * session in the pool there and fills the others with their pool prefix's policy. Elsewhere
+ * session in a pool there and fills the others with their pool prefix's policy. Elsewhere
  * the hash, then the trie, which is skipped while no pool of the family exists: most packets
  * are no session. The session's policy comes back in `policy`, loaded once: the packet is
  * judged by that copy alone.
@@ -134,21 +167,29 @@ static __always_inline struct mg_session *mg_session_lookup(const struct mg_pack
 							    union mg_policy *policy)
 {
 	__u32 pool_bit = pkt->family == MG_FAMILY_IPV4 ? MG_HAS_POOLS4 : MG_HAS_POOLS6;
+	const struct mg_client_pool4 *pool4;
+	const struct mg_client_pool6 *pool6;
 	struct mg_session *session;
 	struct mg_pool_key key;
-	__u32 offset, words[4];
+	__u64 high, low, offset6;
+	__u32 offset, addr;
 
 	if (pkt->family == MG_FAMILY_IPV4) {
-		offset = bpf_ntohl(pkt->peer4) - mg_client_pools.first4;
-		if (offset < mg_client_pools.size4)
-			return mg_direct_slot(&mg_direct4, offset, policy);
+		addr = bpf_ntohl(pkt->peer4);
+		pool4 = &mg_client_pools.pools4[mg_pool_entry4(addr)];
+		offset = addr - pool4->first;
+		if (offset < pool4->size)
+			return mg_direct_slot(&mg_direct4, pool4->base + offset, policy);
 		session = bpf_map_lookup_elem(&mg_sessions4, &pkt->peer4);
 	} else {
-		__builtin_memcpy(words, pkt->peer6.bytes, sizeof(words));
-		offset = bpf_ntohl(words[3]) - mg_client_pools.first6;
-		if (offset < mg_client_pools.size6 && words[0] == mg_client_pools.prefix6[0] &&
-		    words[1] == mg_client_pools.prefix6[1] && words[2] == mg_client_pools.prefix6[2])
-			return mg_direct_slot(&mg_direct6, offset, policy);
+		__builtin_memcpy(&high, &pkt->peer6.bytes[0], sizeof(high));
+		__builtin_memcpy(&low, &pkt->peer6.bytes[8], sizeof(low));
+		high = bpf_be64_to_cpu(high);
+		low = bpf_be64_to_cpu(low);
+		pool6 = &mg_client_pools.pools6[mg_pool_entry6(high, low)];
+		offset6 = low - pool6->first;
+		if (offset6 < pool6->size && pool6->high == high)
+			return mg_direct_slot(&mg_direct6, pool6->base + (__u32)offset6, policy);
 		session = bpf_map_lookup_elem(&mg_sessions6, &pkt->peer6);
 	}
 	if (!session && (settings->has_pools & pool_bit)) {

@@ -85,7 +85,10 @@ struct Instances {
     Prefix first4, first6;               // the hashed sessions start here
     Prefix client_first4, client_first6; // the client-pool sessions
     XdpPass baseline;
-    std::unique_ptr<Datapath> few, pooled, direct_few, direct_silent, direct_pooled, warm;
+    // MG_MAX_CLIENT_POOLS client pools of each family: client_pools' and below them small ones
+    // (sixteen_pools), so that client_pools' is the last of the search.
+    std::vector<Prefix> sixteen_pools;
+    std::unique_ptr<Datapath> few, pooled, direct_few, direct_silent, direct_pooled, direct_sixteen, warm;
     std::vector<std::unique_ptr<Datapath>> bigs, direct_bigs; // one per --sessions count
 };
 
@@ -108,6 +111,7 @@ struct PathSet {
     size_t base;
     ConfigPaths direct, hashed;
     size_t direct_empty, direct_pool_within4, direct_pool_within6, syn_small4, syn_small6;
+    size_t sixteen_within4, sixteen_within6; // the session in the 16th of 16 client pools
     size_t silent4, silent6, icmp4, icmp6;
     size_t pool_within4, pool_within6, pool_none4;
     // A different session every packet: a shuffled walk over the biggest instance's sessions.

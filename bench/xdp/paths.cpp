@@ -136,6 +136,9 @@ void add_client_pool_paths(PathBuilder &b, PathSet &set, const Instances &in)
     set.all[set.direct.none].name = "no session, IPv4, outside the client pool";
     set.direct_empty = b.udp("no session, IPv4, an empty slot of the client pool", "1", in.direct_few.get(),
                              parse_address(addresses.empty_slot4), within_len, MG_REASON_NO_SESSION);
+    // The same session in the last of 16 client pools per family: the longest search.
+    set.sixteen_within4 = b.within(", the 16th of 16 client pools", in.direct_sixteen.get(), "1", in.client_first4);
+    set.sixteen_within6 = b.within(", the 16th of 16 client pools", in.direct_sixteen.get(), "1", in.client_first6);
     // Pool prefixes inside the client pools: their slots answer, one lookup as for a session.
     set.direct_pool_within4 = b.udp("pool prefix within MTU, IPv4, inside the client pool", "1 + a pool",
                                     in.direct_pooled.get(), parse_address(addresses.client_pool_member4),

@@ -82,13 +82,10 @@ IcmpWarm::IcmpWarm(const Datapath &datapath, const std::vector<Prefix> &client_p
         bench_icmp_warm_bpf__destroy(skel_);
         throw std::system_error(-err, std::generic_category(), "loading icmp_warm on the instance's maps");
     }
-    const Prefix *pool4 = nullptr, *pool6 = nullptr;
-    for (const Prefix &pool : client_pools)
-        (pool.ipv4 ? pool4 : pool6) = &pool;
     // Not running yet: the live settings slot is written directly.
     skel_->bss->mg_settings_index = 0;
     skel_->bss->mg_settings[0] = datapath.settings();
-    skel_->bss->mg_client_pools = pools_setting(pool4, pool6);
+    skel_->bss->mg_client_pools = pools_setting(client_pools);
     skel_->bss->mg_clock = program_clock();
 }
 

@@ -161,7 +161,8 @@ json rows(const Bench &bench, const Figures &f)
 {
     const PathSet &p = bench.paths;
     json rows = {f.repeat_row(p.base), f.repeat_row(p.direct.none), f.repeat_row(p.direct_empty),
-                 f.repeat_row(p.direct.within4, "≤ 3×", 3), f.repeat_row(p.direct.within6, "≤ 3×", 3)};
+                 f.repeat_row(p.direct.within4, "≤ 3×", 3), f.repeat_row(p.direct.within6, "≤ 3×", 3),
+                 f.repeat_row(p.sixteen_within4, "≤ 3×", 3), f.repeat_row(p.sixteen_within6, "≤ 3×", 3)};
     for (const BigPaths &bp : p.direct.bigs) {
         rows.push_back(f.repeat_row(bp.within4, "≤ 3×", 3));
         rows.push_back(f.repeat_row(bp.within6, "≤ 3×", 3));

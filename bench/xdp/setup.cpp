@@ -102,7 +102,7 @@ void fill(Instances &in, const Options &options)
     std::memset(silent_iface.icmp_src6, 0, sizeof(silent_iface.icmp_src6));
     std::vector<Datapath *> hashed = {in.few.get(), in.pooled.get()};
     std::vector<Datapath *> direct = {in.direct_few.get(), in.direct_silent.get(), in.direct_pooled.get(),
-                                      in.warm.get()};
+                                      in.direct_sixteen.get(), in.warm.get()};
     for (size_t b = 0; b < in.bigs.size(); ++b) {
         hashed.push_back(in.bigs[b].get());
         direct.push_back(in.direct_bigs[b].get());
@@ -131,14 +131,15 @@ void fill(Instances &in, const Options &options)
 // Every instance holds exactly what it was given; with client pools every session is in a slot.
 void verify(const Instances &in, const Options &options)
 {
-    for (const auto *d : {&in.few, &in.pooled, &in.direct_few, &in.direct_silent, &in.direct_pooled, &in.warm})
+    for (const auto *d :
+         {&in.few, &in.pooled, &in.direct_few, &in.direct_silent, &in.direct_pooled, &in.direct_sixteen, &in.warm})
         expect_sessions(**d, 1);
     for (size_t b = 0; b < in.bigs.size(); ++b) {
         expect_sessions(*in.bigs[b], options.sessions[b]);
         expect_sessions(*in.direct_bigs[b], options.sessions[b]);
     }
     std::vector<const Datapath *> direct = {in.direct_few.get(), in.direct_silent.get(), in.direct_pooled.get(),
-                                            in.warm.get()};
+                                            in.direct_sixteen.get(), in.warm.get()};
     for (const auto &d : in.direct_bigs)
         direct.push_back(d.get());
     for (const Datapath *d : direct)
@@ -172,6 +173,13 @@ std::unique_ptr<Instances> load_instances(const Options &options)
     // With client pools: the hash maps hold only sessions outside the pools, none here.
     for (auto *d : {&in->direct_few, &in->direct_silent, &in->direct_pooled})
         *d = std::make_unique<Datapath>(max_sessions, "", in->client_pools);
+    // Fifteen /24s and /120s below the client pools, which sort last.
+    in->sixteen_pools = in->client_pools;
+    for (int k = 0; k < MG_MAX_CLIENT_POOLS - 1; ++k) {
+        in->sixteen_pools.push_back(parse_prefix("10.0." + std::to_string(k) + ".0/24"));
+        in->sixteen_pools.push_back(parse_prefix("2001:db8:0:" + std::to_string(k) + "::/120"));
+    }
+    in->direct_sixteen = std::make_unique<Datapath>(max_sessions, "", in->sixteen_pools);
     for (uint32_t n : options.sessions) {
         in->bigs.push_back(std::make_unique<Datapath>(2 * n + n / 4));
         in->direct_bigs.push_back(std::make_unique<Datapath>(max_sessions, "", in->client_pools));

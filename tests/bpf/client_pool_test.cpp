@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <set>
 
 #include "harness.hpp"
@@ -180,6 +181,100 @@ TEST_F(ClientPool, BulkLoadsFillTheSlots)
     EXPECT_EQ(hash_entries("mg_sessions4", 4), 1u);
     EXPECT_EQ(answered_mtu("10.8.3.231"), 1347u);
     EXPECT_EQ(answered_mtu("10.8.3.232"), 0u) << "the 1001st address has no session";
+}
+
+// MG_MAX_CLIENT_POOLS pools of each family, of different sizes and declared out of order: the
+// program searches them sorted, each pool's slots after the previous one's. IPv4 pool i is
+// 10.(32 + 2i).0.0/(16 + i % 8); IPv6 pool i is 2001:db8:i::/(112 + i % 8) for even i and
+// 2001:db8::i:0:0/(112 + i % 8) for odd i (the same first 64 bits as pool 0: only bits 64-95
+// tell them apart). No two are adjacent: the address just outside each is in no pool.
+class SixteenPools : public ClientPool {
+protected:
+    static std::string pool4(int i) { return "10." + std::to_string(32 + 2 * i) + ".0.0/" + std::to_string(16 + i % 8); }
+    static std::string pool6(int i)
+    {
+        char text[64];
+        std::snprintf(text, sizeof(text), i % 2 ? "2001:db8::%x:0:0/%d" : "2001:db8:%x::/%d", i, 112 + i % 8);
+        return text;
+    }
+    void SetUp() override
+    {
+        for (int i = MG_MAX_CLIENT_POOLS - 1; i >= 0; --i)
+            client_pools.insert(client_pools.end(), {pool4(i), pool6(i)});
+        ProgramTest::SetUp();
+    }
+    // The address `delta` past a pool's first (negative: before it).
+    static std::string at(const std::string &pool, int64_t delta)
+    {
+        const ClientPoolSpan span = span_of(parse_prefix(pool));
+        return mapped_prefix(with_low32(parse_prefix(pool).addr, uint32_t(int64_t(span.first) + delta))).to_string();
+    }
+    static uint32_t size_of(const std::string &pool) { return span_of(parse_prefix(pool)).size; }
+};
+
+TEST_F(SixteenPools, EachPoolsFirstAndLastAddressAreItsSlotsTheNeighboursNoSession)
+{
+    for (int i = 0; i < MG_MAX_CLIENT_POOLS; ++i) {
+        for (const std::string &pool : {pool4(i), pool6(i)}) {
+            set(at(pool, 0) + ",dtls-mtu=1418,tls-mtu=" + std::to_string(1300 + i));
+            set(at(pool, size_of(pool) - 1) + ",dtls-mtu=1418,tls-mtu=" + std::to_string(1340 + i));
+        }
+    }
+    EXPECT_EQ(hash_entries("mg_sessions4", 4), 0u) << "every session is in a pool's slots";
+    EXPECT_EQ(hash_entries("mg_sessions6", 16), 0u) << "every session is in a pool's slots";
+    EXPECT_EQ(datapath->sessions().size(), 4u * MG_MAX_CLIENT_POOLS);
+
+    // Sorted, IPv4 pool i is the i-th: its slots start after those of the pools below it.
+    uint32_t base = 0;
+    for (int i = 0; i < MG_MAX_CLIENT_POOLS; ++i) {
+        EXPECT_EQ(slot("mg_direct4", base).tls_mtu, 1300 + i) << pool4(i);
+        base += size_of(pool4(i));
+        EXPECT_EQ(slot("mg_direct4", base - 1).tls_mtu, 1340 + i) << pool4(i);
+    }
+    for (int i = 0; i < MG_MAX_CLIENT_POOLS; ++i) {
+        for (const std::string &pool : {pool4(i), pool6(i)}) {
+            EXPECT_EQ(answered_mtu(at(pool, 0)), 1300u + i) << pool << ": its first address";
+            EXPECT_EQ(answered_mtu(at(pool, size_of(pool) - 1)), 1340u + i) << pool << ": its last address";
+            EXPECT_EQ(answered_mtu(at(pool, 1)), 0u) << pool << ": an empty slot";
+            EXPECT_EQ(answered_mtu(at(pool, -1)), 0u) << pool << ": just before it";
+            EXPECT_EQ(answered_mtu(at(pool, size_of(pool))), 0u) << pool << ": just after it";
+        }
+    }
+    // Just outside a pool is the hash's, beside the slots.
+    set(at(pool4(15), -1) + ",dtls-mtu=1418,tls-mtu=1290");
+    set(at(pool6(15), size_of(pool6(15))) + ",dtls-mtu=1418,tls-mtu=1291");
+    EXPECT_EQ(hash_entries("mg_sessions4", 4), 1u);
+    EXPECT_EQ(hash_entries("mg_sessions6", 16), 1u);
+    EXPECT_EQ(answered_mtu(at(pool4(15), -1)), 1290u);
+    EXPECT_EQ(answered_mtu(at(pool6(15), size_of(pool6(15)))), 1291u);
+    EXPECT_EQ(answered_mtu(at(pool4(15), 0)), 1315u);
+}
+
+// Pool prefixes inside a pool fill its free slots; one over all pools fills every pool's and
+// answers through the trie between them; the longest wins.
+TEST_F(SixteenPools, PoolPrefixesInsideAndAcrossPools)
+{
+    set("10.62.1.0/24,dtls-mtu=1418,tls-mtu=1330");          // inside pool 15 (10.62.0.0/23)
+    set("2001:db8::f:0:0/120,dtls-mtu=1418,tls-mtu=1331");    // inside pool 15 (2001:db8::f:0:0/119)
+    set("10.32.0.0/11,dtls-mtu=1418,tls-mtu=1320");           // over every IPv4 pool
+    set("2001:db8::/32,dtls-mtu=1418,tls-mtu=1321");          // over every IPv6 pool
+    set("10.62.1.9,dtls-mtu=1418,tls-mtu=1340");
+    EXPECT_EQ(answered_mtu("10.62.1.77"), 1330u);
+    EXPECT_EQ(answered_mtu("10.62.0.77"), 1320u) << "pool 15, outside the /24";
+    EXPECT_EQ(answered_mtu("10.62.1.9"), 1340u) << "a session wins";
+    EXPECT_EQ(answered_mtu("2001:db8::f:0:7"), 1331u);
+    EXPECT_EQ(answered_mtu("2001:db8::f:0:107"), 1321u);
+    for (int i = 0; i < MG_MAX_CLIENT_POOLS; ++i) {
+        EXPECT_EQ(answered_mtu(at(pool4(i), 3)), 1320u) << pool4(i);
+        EXPECT_EQ(answered_mtu(at(pool6(i), 3)), i == 15 ? 1331u : 1321u) << pool6(i) << ": pool 15 has its /120";
+        EXPECT_EQ(answered_mtu(at(pool4(i), size_of(pool4(i)))), 1320u) << pool4(i) << ": just after it, the trie";
+    }
+    EXPECT_EQ(hash_entries("mg_sessions4", 4), 0u);
+    EXPECT_TRUE(erase("10.62.1.0/24"));
+    EXPECT_EQ(answered_mtu("10.62.1.77"), 1320u);
+    EXPECT_TRUE(erase("10.32.0.0/11"));
+    EXPECT_EQ(answered_mtu("10.62.1.77"), 0u);
+    EXPECT_EQ(answered_mtu("10.62.1.9"), 1340u);
 }
 
 // A batch that fails part-way (here the hash map overflows: the daemon checks capacity first, so

@@ -96,8 +96,9 @@ private:
 
     Ipv4Packet ipv4_packet()
     {
-        // 10.8.0.0 and 10.9.255.255 are the client pools' first and last slots, 10.7.255.255 and
-        // 10.10.0.0 their neighbours outside
+        // 10.8.0.0 and 10.9.255.255 are the first slot of one client pool and the last of
+        // the next, 10.7.255.255 and 10.10.0.0 their neighbours outside; 10.7.0.1 an empty slot
+        // of a third
         static constexpr std::array<const char *, 11> dsts{
             "10.8.0.5", "10.8.0.6", "10.9.3.4", "10.9.0.7", "10.7.0.1", "224.1.2.3", "255.255.255.255", "10.9.255.255",
             "10.8.0.0", "10.7.255.255", "10.10.0.0"};
@@ -130,8 +131,9 @@ private:
 
     Ipv6Packet ipv6_packet()
     {
-        // 2001:db8::f:ffff is the IPv6 client pool's last slot, 2001:db8::10:0 and 2001:db9::5
-        // (the same last 32 bits) lie outside it
+        // 2001:db8::5 is in one IPv6 client pool, 2001:db8::f:ffff the last slot of another,
+        // 2001:db8:1::1 an empty slot of a third; 2001:db8::10:0 and 2001:db9::5 (the same last
+        // 32 bits as a slot) lie outside them
         static constexpr std::array<const char *, 9> dsts{
             "2001:db8::5", "2001:db8::6", "2001:db8:9:1::1", "2001:db8:1::1", "ff0e::1", "2001:db8:9::",
             "2001:db8::f:ffff", "2001:db8::10:0", "2001:db9::5"};
@@ -249,8 +251,9 @@ private:
     Mix mix_;
 };
 
-// Run against both session tables (harness.hpp): the hashes alone, and client pools holding
-// 10.8.0.5, 10.8.0.6, 10.9.0.7, the 10.9.0.0/16 pool's addresses and 2001:db8::5, ::6.
+// Run against both session tables (harness.hpp): the hashes alone, and several client pools of
+// each family holding 10.8.0.5, 10.8.0.6, 10.9.0.7, the 10.9.0.0/16 pool's addresses and
+// 2001:db8::5, ::6.
 class Differential : public ProgramTest, public ::testing::WithParamInterface<Lookup> {
 protected:
     void SetUp() override

@@ -55,7 +55,8 @@ std::vector<std::string> suite_client_pools(Lookup lookup)
 {
     if (lookup == Lookup::Hashed)
         return {};
-    return {"10.8.0.0/15", "2001:db8::/108"};
+    return {"10.9.0.0/16", "10.8.0.0/16", "10.7.0.0/24", "2001:db8::f:ff00/120", "2001:db8::/124",
+            "2001:db8:1::/112"};
 }
 
 mg_iface ProgramTest::default_iface() const

@@ -81,9 +81,10 @@ protected:
 // indexed by the address's offset) holding the sessions the suites use.
 enum class Lookup { Hashed, ClientPools };
 std::string lookup_name(const ::testing::TestParamInfo<Lookup> &info);
-// Client pools covering 10.8.0.0-10.9.255.255 (the test suites' 10.8.0.5, 10.8.0.6, 10.9.0.0/16,
-// 10.9.0.7) and 2001:db8::/108 (2001:db8::5, ::6); 2001:db8:9::/48 and 2001:db8:100::/40's
-// sessions stay outside, in the hash and the trie.
+// Several client pools of each family: 10.8.0.0/16 and 10.9.0.0/16 (the test suites' 10.8.0.5,
+// 10.8.0.6, 10.9.0.0/16, 10.9.0.7), 10.7.0.0/24, 2001:db8::/124 (2001:db8::5, ::6),
+// 2001:db8::f:ff00/120 and 2001:db8:1::/112; 2001:db8:9::/48 and 2001:db8:100::/40's sessions
+// stay outside, in the hash and the trie.
 std::vector<std::string> suite_client_pools(Lookup lookup);
 
 const char *reason_name(int reason);

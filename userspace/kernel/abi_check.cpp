@@ -28,7 +28,9 @@ MG_LAYOUT(mg_pool_key, 20, addr, 4);
 MG_LAYOUT(mg_iface, 40, mtu, 4, icmp_src4, 8, icmp_src6, 12, has_src4, 28, direction, 30, l3_only, 31, mac, 32,
           has_mac, 38);
 MG_LAYOUT(mg_bucket_config, 24);
-MG_LAYOUT(mg_client_pools, 32, prefix6, 8, first6, 20, size6, 24);
+MG_LAYOUT(mg_client_pool4, 16, size, 4, base, 8);
+MG_LAYOUT(mg_client_pool6, 24, first, 8, size, 16, base, 20);
+MG_LAYOUT(mg_client_pools, 16 + 16 * 16 + 16 * 24, step6, 4, count4, 8, count6, 12, pools4, 16, pools6, 272);
 MG_LAYOUT(mg_settings, 64, mss_clamp, 8, icmp_global, 16, icmp_per_source, 40);
 MG_LAYOUT(mg_bucket, 16);
 MG_LAYOUT(mg_locked_bucket, 24, bucket, 8);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 namespace mtuguard {
 namespace {
@@ -72,19 +73,76 @@ std::pair<uint32_t, uint32_t> covered(const ClientPoolSpan &span, const Prefix &
                        : std::pair<uint32_t, uint32_t>(0, 0);
 }
 
-mg_client_pools pools_setting(const Prefix *pool4, const Prefix *pool6)
+namespace {
+
+// A span's first address as the program compares it: its first and last 64 bits, host order.
+std::pair<uint64_t, uint64_t> halves(const ClientPoolSpan &span)
+{
+    uint64_t high = 0, middle = 0;
+    for (int i = 0; i < 8; ++i)
+        high = high << 8 | span.high[i];
+    for (int i = 8; i < 12; ++i)
+        middle = middle << 8 | span.high[i];
+    return {high, middle << 32 | span.first};
+}
+
+// The binary search's first step over `count` entries: the largest power of two below it (0
+// for one entry or none).
+uint32_t first_step(size_t count)
+{
+    uint32_t step = 0;
+    while ((step ? 2 * step : 1) < count)
+        step = step ? 2 * step : 1;
+    return step;
+}
+
+} // namespace
+
+std::vector<ClientPoolSpan> family_spans(const std::vector<Prefix> &pools, bool ipv4)
+{
+    std::vector<ClientPoolSpan> spans;
+    for (const Prefix &pool : pools)
+        if (pool.ipv4 == ipv4)
+            spans.push_back(span_of(pool));
+    if (spans.size() > MG_MAX_CLIENT_POOLS)
+        throw std::invalid_argument("more than " + std::to_string(MG_MAX_CLIENT_POOLS) + " client pools of one family");
+    std::sort(spans.begin(), spans.end(), [](const auto &a, const auto &b) { return halves(a) < halves(b); });
+    uint64_t base = 0;
+    for (size_t i = 0; i < spans.size(); ++i) {
+        // Aligned blocks either nest or are apart: sorted, a pool overlaps only the one before.
+        if (i && std::memcmp(spans[i].high, spans[i - 1].high, 12) == 0 &&
+            spans[i].first < uint64_t(spans[i - 1].first) + spans[i - 1].size)
+            throw std::invalid_argument("client pools overlap");
+        spans[i].base = uint32_t(base);
+        base += spans[i].size;
+    }
+    if (base > MG_MAX_CLIENT_POOL_SLOTS)
+        throw std::invalid_argument("client pools of one family larger than 2^22 addresses together");
+    return spans;
+}
+
+uint32_t slot_count(const std::vector<ClientPoolSpan> &spans)
+{
+    return spans.empty() ? 0 : spans.back().base + spans.back().size;
+}
+
+mg_client_pools pools_setting(const std::vector<Prefix> &pools)
 {
     mg_client_pools setting{};
-    if (pool4) {
-        ClientPoolSpan span = span_of(*pool4);
-        setting.first4 = span.first;
-        setting.size4 = span.size;
+    const std::vector<ClientPoolSpan> spans4 = family_spans(pools, true), spans6 = family_spans(pools, false);
+    setting.count4 = uint32_t(spans4.size());
+    setting.count6 = uint32_t(spans6.size());
+    setting.step4 = first_step(spans4.size());
+    setting.step6 = first_step(spans6.size());
+    // The entries past the last pool repeat it: wherever the search lands, it is a pool.
+    for (size_t i = 0; i < MG_MAX_CLIENT_POOLS && !spans4.empty(); ++i) {
+        const ClientPoolSpan &span = spans4[std::min(i, spans4.size() - 1)];
+        setting.pools4[i] = {span.first, span.size, span.base, 0};
     }
-    if (pool6) {
-        ClientPoolSpan span = span_of(*pool6);
-        std::memcpy(setting.prefix6, span.high, 12);
-        setting.first6 = span.first;
-        setting.size6 = span.size;
+    for (size_t i = 0; i < MG_MAX_CLIENT_POOLS && !spans6.empty(); ++i) {
+        const ClientPoolSpan &span = spans6[std::min(i, spans6.size() - 1)];
+        const auto [high, low] = halves(span);
+        setting.pools6[i] = {high, low, span.size, span.base};
     }
     return setting;
 }

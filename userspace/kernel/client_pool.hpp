@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "common/address.hpp"
 #include "config/config.hpp"
@@ -13,12 +14,14 @@
 
 namespace mtuguard {
 
-// A client pool as the program indexes it: the first 96 bits of its (mapped) addresses and the
-// range of their last 32 bits. IPv4 pools share the first 96 bits ::ffff:0:0.
+// A client pool as the program indexes it: the first 96 bits of its (mapped) addresses, the
+// range of their last 32 bits and where its slots start in its family's array. IPv4 pools share
+// the first 96 bits ::ffff:0:0.
 struct ClientPoolSpan {
     uint8_t high[12]{};
     uint32_t first = 0; // host byte order
     uint32_t size = 0;  // 0: no pool
+    uint32_t base = 0;  // the index of its first slot
 };
 
 // The last 32 bits of an address, in host byte order.
@@ -31,8 +34,14 @@ ClientPoolSpan span_of(const Prefix &pool);
 std::optional<uint32_t> slot_offset(const ClientPoolSpan &span, const Prefix &host);
 // Offsets [first, second) of the slots of `span` that the pool prefix covers; empty if none.
 std::pair<uint32_t, uint32_t> covered(const ClientPoolSpan &span, const Prefix &pool);
-// The program's setting for the client pools (each may be null: no pool of that family).
-mg_client_pools pools_setting(const Prefix *pool4, const Prefix *pool6);
+// One family's client pools as the program lays them out: sorted by address, each pool's slots
+// right after the previous one's. Throws std::invalid_argument for pools that overlap or exceed
+// the limits (MG_MAX_CLIENT_POOLS, MG_MAX_CLIENT_POOL, MG_MAX_CLIENT_POOL_SLOTS).
+std::vector<ClientPoolSpan> family_spans(const std::vector<Prefix> &pools, bool ipv4);
+// The slots all of a family's spans take together.
+uint32_t slot_count(const std::vector<ClientPoolSpan> &spans);
+// The program's setting for the client pools, both families' (mg_client_pools).
+mg_client_pools pools_setting(const std::vector<Prefix> &pools);
 
 uint64_t policy_word(const mg_session &session);
 uint64_t load_policy(const mg_session *slot);

@@ -58,10 +58,7 @@ template <class Key, class Value, class Visit> void walk(const bpf_map *map, Vis
 Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std::vector<Prefix> &client_pools)
     : pin_dir_(pin_dir)
 {
-    const Prefix *pool4 = nullptr, *pool6 = nullptr;
-    for (const Prefix &pool : client_pools)
-        (pool.ipv4 ? pool4 : pool6) = &pool;
-    const mg_client_pools pools = pools_setting(pool4, pool6);
+    const mg_client_pools pools = pools_setting(client_pools);
     skel_ = mtuguard_bpf__open();
     if (!skel_)
         fail(errno, "opening the BPF object");
@@ -74,8 +71,10 @@ Datapath::Datapath(uint32_t max_sessions, const std::string &pin_dir, const std:
             err = bpf_map__set_max_entries(skel_->maps.mg_session_meta, 2 * max_sessions);
         if (err)
             fail(err, "sizing the session map");
-        if ((err = bpf_map__set_max_entries(skel_->maps.mg_direct4, std::max(pools.size4, 1u))) ||
-            (err = bpf_map__set_max_entries(skel_->maps.mg_direct6, std::max(pools.size6, 1u))))
+        const uint32_t slots4 = slot_count(family_spans(client_pools, true));
+        const uint32_t slots6 = slot_count(family_spans(client_pools, false));
+        if ((err = bpf_map__set_max_entries(skel_->maps.mg_direct4, std::max(slots4, 1u))) ||
+            (err = bpf_map__set_max_entries(skel_->maps.mg_direct6, std::max(slots6, 1u))))
             fail(err, "sizing the client pool slots");
         if (!pin_dir_.empty()) {
             ensure_bpffs(pin_dir_);
@@ -137,15 +136,17 @@ Datapath::~Datapath()
 
 void Datapath::map_slots(const std::vector<Prefix> &client_pools)
 {
-    for (const Prefix &pool : client_pools) {
-        Slots &s = slots_[pool.ipv4 ? 0 : 1];
-        bpf_map *map = pool.ipv4 ? skel_->maps.mg_direct4 : skel_->maps.mg_direct6;
-        s.span = span_of(pool);
+    for (bool ipv4 : {true, false}) {
+        Slots &s = slots_[ipv4 ? 0 : 1];
+        s.spans = family_spans(client_pools, ipv4);
+        if (s.spans.empty())
+            continue;
+        bpf_map *map = ipv4 ? skel_->maps.mg_direct4 : skel_->maps.mg_direct6;
         const size_t page = size_t(sysconf(_SC_PAGESIZE));
-        s.mapped = (size_t(s.span.size) * sizeof(mg_session) + page - 1) / page * page;
+        s.mapped = (size_t(slot_count(s.spans)) * sizeof(mg_session) + page - 1) / page * page;
         void *memory = mmap(nullptr, s.mapped, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
         if (memory == MAP_FAILED)
-            fail(errno, "mapping the client pool slots of " + pool.to_string());
+            fail(errno, std::string("mapping the client pool slots of ") + (ipv4 ? "IPv4" : "IPv6"));
         s.slot = static_cast<mg_session *>(memory);
     }
 }
@@ -153,10 +154,10 @@ void Datapath::map_slots(const std::vector<Prefix> &client_pools)
 mg_session *Datapath::slot(const Prefix &host) const
 {
     const Slots &s = slots_[host.ipv4 ? 0 : 1];
-    if (!s.slot)
-        return nullptr;
-    const auto offset = slot_offset(s.span, host);
-    return offset ? s.slot + *offset : nullptr;
+    for (const ClientPoolSpan &span : s.spans)
+        if (const auto offset = slot_offset(span, host))
+            return s.slot + span.base + *offset;
+    return nullptr;
 }
 
 // Longest prefixes last, so each slot ends with the longest that covers it; only the slots that
@@ -168,17 +169,18 @@ void Datapath::refill_slots()
         return a.prefix.mapped_length() < b.prefix.mapped_length();
     });
     for (Slots &s : slots_) {
-        if (!s.slot)
-            continue;
-        std::vector<uint64_t> wanted(s.span.size, 0);
-        for (const SessionEntry &p : prefixes) {
-            auto [begin, end] = covered(s.span, p.prefix);
-            std::fill(wanted.begin() + begin, wanted.begin() + end, fill_word(p.session));
-        }
-        for (uint32_t i = 0; i < s.span.size; ++i) {
-            const uint64_t current = load_policy(&s.slot[i]);
-            if (!holds_session(current) && current != wanted[i])
-                store_policy(&s.slot[i], wanted[i]);
+        for (const ClientPoolSpan &span : s.spans) {
+            std::vector<uint64_t> wanted(span.size, 0);
+            for (const SessionEntry &p : prefixes) {
+                auto [begin, end] = covered(span, p.prefix);
+                std::fill(wanted.begin() + begin, wanted.begin() + end, fill_word(p.session));
+            }
+            mg_session *slots = s.slot + span.base;
+            for (uint32_t i = 0; i < span.size; ++i) {
+                const uint64_t current = load_policy(&slots[i]);
+                if (!holds_session(current) && current != wanted[i])
+                    store_policy(&slots[i], wanted[i]);
+            }
         }
     }
 }
@@ -442,15 +444,15 @@ std::vector<SessionEntry> Datapath::sessions() const
         out.push_back(make_entry(k, 128, v));
     });
     for (const Slots &s : slots_) {
-        for (uint32_t i = 0; s.slot && i < s.span.size; ++i) {
-            const mg_session session = load_slot(&s.slot[i]);
-            if (!holds_session(policy_word(session)))
-                continue;
-            mg_addr addr{};
-            std::memcpy(addr.bytes, s.span.high, 12);
-            const uint32_t low = htonl(s.span.first + i);
-            std::memcpy(&addr.bytes[12], &low, 4);
-            out.push_back(make_entry(addr, 128, session));
+        for (const ClientPoolSpan &span : s.spans) {
+            for (uint32_t i = 0; i < span.size; ++i) {
+                const mg_session session = load_slot(&s.slot[span.base + i]);
+                if (!holds_session(policy_word(session)))
+                    continue;
+                mg_addr addr{};
+                std::memcpy(addr.bytes, span.high, 12);
+                out.push_back(make_entry(with_low32(addr, span.first + i), 128, session));
+            }
         }
     }
     std::vector<SessionEntry> pool_entries = pools();

@@ -34,8 +34,9 @@ struct SessionEntry {
 
 class Datapath {
 public:
-    // Opens and loads the program with a session map of `max_sessions` and a slot array for
-    // each client pool (at most one per family, validated by the configuration). With
+    // Opens and loads the program with a session map of `max_sessions` and a slot array per
+    // family holding its client pools' slots (at most MG_MAX_CLIENT_POOLS per family, apart,
+    // validated by the configuration; std::invalid_argument otherwise). With
     // `pin_dir`, reuses the maps pinned there (after checking their layout and that they were
     // made for the same client pools) or pins new ones. Throws std::system_error, or
     // std::runtime_error naming an incompatible pinned map.
@@ -107,9 +108,9 @@ public:
     int map_fd(const char *name) const;
 
 private:
-    // One client pool's slots, mapped into this process.
+    // One family's client pools' slots, mapped into this process.
     struct Slots {
-        ClientPoolSpan span;
+        std::vector<ClientPoolSpan> spans; // sorted, as the program searches them
         mg_session *slot = nullptr;
         size_t mapped = 0; // bytes
     };
