@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -80,9 +81,10 @@ TEST(Config, EveryOption)
     EXPECT_EQ(c.client_pools[1].to_string(), "2001:db8::/108");
 }
 
-// Without --client-pool a family takes its largest pool prefix of at most 2^20 addresses; an
-// explicit pool wins for its family only, and "off" leaves every session hashed.
-TEST(Config, ClientPoolDefaultsToTheLargestPoolPrefixThatFits)
+// Without --client-pool a family takes its pool prefixes of at most 2^20 addresses, largest
+// first, but none inside one taken and no more than the limits allow; an explicit pool wins for
+// its family only, and "off" leaves every session hashed.
+TEST(Config, ClientPoolsDefaultToThePoolPrefixesThatFit)
 {
     auto pools = [](std::vector<std::string> args) {
         std::vector<std::string> texts;
@@ -102,7 +104,21 @@ TEST(Config, ClientPoolDefaultsToTheLargestPoolPrefixThatFits)
                      session}),
               Texts{"10.8.0.0/16"});
     EXPECT_EQ(pools({"--iface", "eth1", "--session", v6_too_large, "--session", v6_fits, "--session", v4_small}),
-              (Texts{"10.8.1.0/24", "2001:db8::/108"}));
+              (Texts{"2001:db8::/108", "10.8.1.0/24"}));
+    EXPECT_EQ(pools({"--iface", "eth1", "--session", v4_small, "--session", "10.9.0.0/24,dtls-mtu=1418,tls-mtu=1347",
+                     "--session", v4_large}),
+              (Texts{"10.8.0.0/16", "10.9.0.0/24"}))
+        << "10.8.1.0/24 lies in 10.8.0.0/16: its slots are there";
+    std::vector<std::string> seventeen = {"--iface", "eth1"};
+    for (int i = 0; i <= MG_MAX_CLIENT_POOLS; ++i)
+        seventeen.insert(seventeen.end(), {"--session", "10.0." + std::to_string(i) + ".0/24,dtls-mtu=1418,tls-mtu=1347"});
+    EXPECT_EQ(pools(seventeen).size(), size_t(MG_MAX_CLIENT_POOLS)) << "the 17th is hashed";
+    std::vector<std::string> five = {"--iface", "eth1"};
+    for (int i = 1; i <= 5; ++i)
+        five.insert(five.end(), {"--session", "10." + std::to_string(16 * i) + ".0.0/12,dtls-mtu=1418,tls-mtu=1347"});
+    five.insert(five.end(), {"--session", "10.1.0.0/16,dtls-mtu=1418,tls-mtu=1347"});
+    EXPECT_EQ(pools(five), (Texts{"10.16.0.0/12", "10.32.0.0/12", "10.48.0.0/12", "10.64.0.0/12"}))
+        << "2^22 addresses: the fifth /12 and then the /16 do not fit";
     EXPECT_EQ(pools({"--iface", "eth1", "--session", v4_too_large, "--session", v6_too_large}), Texts{});
     EXPECT_EQ(pools({"--iface", "eth1", "--session", v4_large, "--session", v6_fits, "--client-pool", "10.16.0.0/12"}),
               (Texts{"10.16.0.0/12", "2001:db8::/108"}));
@@ -112,9 +128,9 @@ TEST(Config, ClientPoolDefaultsToTheLargestPoolPrefixThatFits)
               "--client-pool off: given with pools; it goes alone");
 }
 
-// With --ocserv, ocserv's own pools fill the families that --client-pool and the pool prefixes
-// leave without one; a file given by name must be readable and readable as ocserv's.
-TEST(Config, OcservPoolsAreTheLastDefault)
+// With --ocserv, ocserv's own pools join the pool prefixes in the families --client-pool leaves
+// without one; a file given by name must be readable and readable as ocserv's.
+TEST(Config, OcservPoolsAreDefaultsToo)
 {
     const std::string path = ::testing::TempDir() + "/ocserv_conf_test.conf";
     auto write = [&](const std::string &text) { std::ofstream(path) << text; };
@@ -125,10 +141,14 @@ TEST(Config, OcservPoolsAreTheLastDefault)
         return texts;
     };
     write("ipv4-network = 10.9.0.0\nipv4-netmask = 255.255.255.0\nipv6-network = 2001:db8:9::/112\n");
-    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path}), "10.9.0.0/24 2001:db8:9::/112 ");
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path}), "2001:db8:9::/112 10.9.0.0/24 ");
     EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path, "--session",
                      "10.8.0.0/16,dtls-mtu=1418,tls-mtu=1347"}),
-              "10.8.0.0/16 2001:db8:9::/112 ");
+              "10.8.0.0/16 2001:db8:9::/112 10.9.0.0/24 ");
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path, "--session",
+                     "10.9.0.0/16,dtls-mtu=1418,tls-mtu=1347"}),
+              "10.9.0.0/16 2001:db8:9::/112 ")
+        << "ocserv's 10.9.0.0/24 lies in the pool prefix";
     EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path, "--client-pool", "2001:db8:8::/120"}),
               "2001:db8:8::/120 10.9.0.0/24 ");
     EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path, "--client-pool", "off"}), "");
@@ -146,6 +166,38 @@ TEST(Config, OcservPoolsAreTheLastDefault)
               "--ocserv-config /nonexistent/ocserv.conf: cannot open");
     EXPECT_EQ(pools({"--iface", "eth1", "--ocserv-config", path}), ""); // read with --ocserv only
     std::remove(path.c_str());
+}
+
+// ocserv's groups (config-per-group, default-group-config) each may have their own pool: every
+// one that fits is a client pool; an unreadable one is named.
+TEST(Config, OcservGroupPoolsAreDefaults)
+{
+    const std::string dir = ::testing::TempDir() + "/ocserv_groups_" + std::to_string(getpid());
+    const std::string path = dir + "/ocserv.conf", groups = dir + "/groups";
+    std::filesystem::create_directories(groups);
+    auto write = [&](const std::string &file, const std::string &text) { std::ofstream(file) << text; };
+    auto pools = [](std::vector<std::string> args) {
+        std::string texts;
+        for (const Prefix &p : parse(args).config.client_pools)
+            texts += p.to_string() + " ";
+        return texts;
+    };
+    write(path, "ipv4-network = 10.9.0.0/24\nconfig-per-group = " + groups + "\ndefault-group-config = " + dir +
+                    "/default\n");
+    write(dir + "/default", "ipv4-network = 10.30.0.0/25\n");
+    write(groups + "/engineering", "ipv4-network = 10.20.0.0\nipv4-netmask = 255.255.252.0\n"
+                                   "ipv6-network = 2001:db8:20::/120\n");
+    write(groups + "/sales", "ipv4-network = 10.21.0.0/23\n");
+    write(groups + "/wide", "ipv4-network = 10.0.0.0/8\n"); // larger than a client pool: hashed
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path}),
+              "10.20.0.0/22 10.21.0.0/23 10.9.0.0/24 2001:db8:20::/120 10.30.0.0/25 ");
+    EXPECT_EQ(pools({"--iface", "eth1", "--ocserv", "--ocserv-config", path, "--client-pool", "10.0.0.0/12"}),
+              "10.0.0.0/12 2001:db8:20::/120 ");
+    write(groups + "/sales", "ipv4-network = 10.21.0.0\n");
+    EXPECT_EQ(error_of({"--iface", "eth1", "--ocserv", "--ocserv-config", path}),
+              "--ocserv-config " + groups + "/sales: line 1: ipv4-network '10.21.0.0': no prefix length and no "
+              "ipv4-netmask (or name the pool with --client-pool)");
+    std::filesystem::remove_all(dir);
 }
 
 TEST(Config, HelpAndVersion)
@@ -190,8 +242,24 @@ TEST(Config, ErrorsNameTheOptionAndValue)
               "--client-pool 10.0.0.0/11: larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)");
     EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "2001:db8::/107"}),
               "--client-pool 2001:db8::/107: larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)");
-    EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "10.8.0.0/16", "--client-pool", "10.9.0.0/16"}),
-              "--client-pool 10.9.0.0/16: one pool per family");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "10.8.0.0/16", "--client-pool", "10.8.1.0/24"}),
+              "--client-pool 10.8.1.0/24: overlaps the client pool 10.8.0.0/16: give only the larger, it holds both");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "2001:db8::/120", "--client-pool", "2001:db8::/112"}),
+              "--client-pool 2001:db8::/112: overlaps the client pool 2001:db8::/120: give only the larger, it holds both");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "10.8.0.0/16", "--client-pool", "10.8.0.0/16"}),
+              "--client-pool 10.8.0.0/16: overlaps the client pool 10.8.0.0/16: give only the larger, it holds both");
+    std::vector<std::string> seventeen = {"--iface", "eth1", session, "--client-pool", "2001:db8::/112"};
+    for (int i = 0; i <= MG_MAX_CLIENT_POOLS; ++i)
+        seventeen.insert(seventeen.end(), {"--client-pool", "10.0." + std::to_string(i) + ".0/24"});
+    EXPECT_EQ(error_of(seventeen), "--client-pool 10.0.16.0/24: more than 16 client pools of one family: give fewer, "
+                                   "larger pools (sessions outside them are hashed)");
+    seventeen.resize(seventeen.size() - 2);
+    EXPECT_EQ(parse(seventeen).config.client_pools.size(), 17u) << "16 IPv4 pools and an IPv6 one";
+    std::vector<std::string> five = {"--iface", "eth1", session};
+    for (int i = 1; i <= 5; ++i)
+        five.insert(five.end(), {"--client-pool", "10." + std::to_string(16 * i) + ".0.0/12"});
+    EXPECT_EQ(error_of(five), "--client-pool 10.80.0.0/12: the family's client pools would hold more than 2^22 "
+                              "addresses together: give smaller pools (sessions outside them are hashed)");
     EXPECT_EQ(error_of({"--iface", "eth1", session, "--client-pool", "10.8.1.0/16"}),
               "--client-pool 10.8.1.0/16: '10.8.1.0/16' has host bits set after the prefix length");
     EXPECT_NE(error_of({"--iface", "eth1", session, "--client-pool", "pool"}).find("--client-pool pool: "),

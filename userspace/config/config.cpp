@@ -54,9 +54,37 @@ bool has_client_pool(const Config &config, bool ipv4)
                        [&](const Prefix &pool) { return pool.ipv4 == ipv4; });
 }
 
-// With --ocserv, a family still without a client pool takes ocserv's own pool (ocserv_conf.hpp)
-// when it fits one.
-void default_ocserv_pools(Config &config)
+uint64_t pool_size(const Prefix &pool) { return uint64_t(1) << ((pool.ipv4 ? 32 : 128) - pool.length); }
+
+// Why `pool` cannot join the client pools `chosen`, or "" when it can: a family holds at most
+// MG_MAX_CLIENT_POOLS pools of at most MG_MAX_CLIENT_POOL addresses, apart, and
+// MG_MAX_CLIENT_POOL_SLOTS addresses together (their slots are allocated whole).
+std::string pool_conflict(const std::vector<Prefix> &chosen, const Prefix &pool)
+{
+    if (!fits_client_pool(pool))
+        return "larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)";
+    uint64_t total = pool_size(pool);
+    unsigned count = 1;
+    for (const Prefix &other : chosen) {
+        if (other.ipv4 != pool.ipv4)
+            continue;
+        if (other.covers(pool) || pool.covers(other))
+            return "overlaps the client pool " + other.to_string() + ": give only the larger, it holds both";
+        total += pool_size(other);
+        ++count;
+    }
+    if (count > MG_MAX_CLIENT_POOLS)
+        return "more than " + std::to_string(MG_MAX_CLIENT_POOLS) +
+               " client pools of one family: give fewer, larger pools (sessions outside them are hashed)";
+    if (total > MG_MAX_CLIENT_POOL_SLOTS)
+        return "the family's client pools would hold more than 2^22 addresses together: give smaller pools "
+               "(sessions outside them are hashed)";
+    return "";
+}
+
+// With --ocserv, ocserv's own pools (ocserv_conf.hpp): those of its configuration and of each
+// group's file under its config-per-group directory.
+std::vector<Prefix> ocserv_pools(const Config &config)
 {
     const bool named = !config.ocserv_config.empty();
     const std::string path = named ? config.ocserv_config : "/etc/ocserv/ocserv.conf";
@@ -64,39 +92,54 @@ void default_ocserv_pools(Config &config)
     if (!file) {
         if (named)
             throw UsageError("--ocserv-config " + path + ": cannot open");
-        return; // ocserv elsewhere, or its file not readable here: the hash serves
+        return {}; // ocserv elsewhere, or its file not readable here: the hash serves
     }
-    OcservPools pools;
-    try {
-        pools = parse_ocserv_pools(file);
-    } catch (const std::invalid_argument &e) {
-        throw UsageError("--ocserv-config " + path + ": " + e.what() + " (or name the pool with --client-pool)");
+    auto read = [](const std::string &name, std::istream &in) {
+        try {
+            return parse_ocserv_pools(in);
+        } catch (const std::invalid_argument &e) {
+            throw UsageError("--ocserv-config " + name + ": " + e.what() + " (or name the pool with --client-pool)");
+        }
+    };
+    const OcservPools main = read(path, file);
+    std::vector<Prefix> out;
+    for (const auto &pool : {main.ipv4, main.ipv6})
+        if (pool)
+            out.push_back(*pool);
+    for (const std::string &group : ocserv_group_files(main)) {
+        std::ifstream group_file(group);
+        if (!group_file)
+            throw UsageError("--ocserv-config " + path + ": its group file " + group + " cannot be opened");
+        const OcservPools pools = read(group, group_file);
+        for (const auto &pool : {pools.ipv4, pools.ipv6})
+            if (pool)
+                out.push_back(*pool);
     }
-    for (const auto &pool : {pools.ipv4, pools.ipv6})
-        if (pool && !has_client_pool(config, pool->ipv4) && fits_client_pool(*pool))
-            config.client_pools.push_back(*pool);
+    return out;
 }
 
-// A family without --client-pool takes its largest static pool prefix that fits one: a VPN hands
-// its clients addresses from its pool, and a session there is then found by the address's offset
-// instead of by a hash, the cheaper lookup on every packet.
+// A family without --client-pool takes its pool prefixes (--session ADDR/PREFIX) and, with
+// --ocserv, ocserv's pools, largest first, each that can join those taken (pool_conflict: one
+// inside another is already covered): a VPN hands its clients addresses from its pools, and a
+// session there is then found by the address's offset instead of by a hash, the cheaper lookup
+// on every packet.
 void default_client_pools(Config &config)
 {
-    for (const bool ipv4 : {true, false}) {
-        if (has_client_pool(config, ipv4))
-            continue;
-        const Prefix *largest = nullptr;
-        for (const auto &spec : config.sessions) {
-            const Prefix &pool = spec.prefix;
-            if (pool.ipv4 == ipv4 && !pool.is_host() && fits_client_pool(pool) &&
-                (!largest || pool.length < largest->length))
-                largest = &pool;
-        }
-        if (largest)
-            config.client_pools.push_back(*largest);
-    }
-    if (config.ocserv && config.client_pools.size() < 2)
-        default_ocserv_pools(config);
+    const bool explicit4 = has_client_pool(config, true), explicit6 = has_client_pool(config, false);
+    if (explicit4 && explicit6)
+        return;
+    std::vector<Prefix> candidates;
+    for (const auto &spec : config.sessions)
+        if (!spec.prefix.is_host())
+            candidates.push_back(spec.prefix);
+    if (config.ocserv)
+        for (const Prefix &pool : ocserv_pools(config))
+            candidates.push_back(pool);
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [](const Prefix &a, const Prefix &b) { return pool_size(a) > pool_size(b); });
+    for (const Prefix &pool : candidates)
+        if (!(pool.ipv4 ? explicit4 : explicit6) && pool_conflict(config.client_pools, pool).empty())
+            config.client_pools.push_back(pool);
 }
 
 // Seconds with up to three decimals ("2", "0.5"), as milliseconds in [min_ms, max_ms].
@@ -282,10 +325,8 @@ bool parse_addresses(RawOptions &raw, Config &config)
         if (text == "off")
             throw UsageError("--client-pool off: given with pools; it goes alone");
         Prefix pool = wrap("client-pool", text, [&] { return parse_prefix(text); });
-        if (!fits_client_pool(pool))
-            throw UsageError("--client-pool " + text + ": larger than 2^20 addresses (IPv4 /12, IPv6 /108 at most)");
-        if (has_client_pool(config, pool.ipv4))
-            throw UsageError("--client-pool " + text + ": one pool per family");
+        if (const std::string why = pool_conflict(config.client_pools, pool); !why.empty())
+            throw UsageError("--client-pool " + text + ": " + why);
         config.client_pools.push_back(pool);
     }
 

@@ -1,5 +1,7 @@
 #include "config/ocserv_conf.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -67,7 +69,7 @@ auto read(const char *key, const Setting &setting, Parse parse)
 
 OcservPools parse_ocserv_pools(std::istream &in)
 {
-    Setting ipv4_network, ipv4_netmask, ipv6_network, ipv6_subnet;
+    Setting ipv4_network, ipv4_netmask, ipv6_network, ipv6_subnet, per_group, default_group;
     std::string line;
     for (unsigned number = 1; std::getline(in, line); ++number) {
         const std::string_view text = trim(line);
@@ -84,12 +86,16 @@ OcservPools parse_ocserv_pools(std::istream &in)
                            : key == "ipv4-netmask"       ? &ipv4_netmask
                            : key == "ipv6-network"       ? &ipv6_network
                            : key == "ipv6-subnet-prefix" ? &ipv6_subnet
+                           : key == "config-per-group"   ? &per_group
+                           : key == "default-group-config" ? &default_group
                                                          : nullptr;
         if (setting)
             *setting = {std::string(trim(text.substr(equals + 1))), number};
     }
 
     OcservPools pools;
+    pools.config_per_group = per_group.value;
+    pools.default_group_config = default_group.value;
     if (!ipv4_network.value.empty()) {
         Setting network = ipv4_network;
         if (network.value.find('/') == std::string::npos) {
@@ -109,6 +115,21 @@ OcservPools parse_ocserv_pools(std::istream &in)
             pools.ipv6 = network;
     }
     return pools;
+}
+
+std::vector<std::string> ocserv_group_files(const OcservPools &pools)
+{
+    std::vector<std::string> files;
+    if (!pools.config_per_group.empty()) {
+        std::error_code error;
+        for (const auto &entry : std::filesystem::directory_iterator(pools.config_per_group, error))
+            if (entry.is_regular_file(error))
+                files.push_back(entry.path().string());
+        std::sort(files.begin(), files.end());
+    }
+    if (!pools.default_group_config.empty())
+        files.insert(files.begin(), pools.default_group_config);
+    return files;
 }
 
 } // namespace mtuguard

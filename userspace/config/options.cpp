@@ -21,9 +21,10 @@ Sessions (SPEC):
   ADDR is a client's tunnel address (IPv4 or IPv6); a /PREFIX gives defaults to a
   whole address pool, an exact address wins over a pool. MTUs are 576-65535.
   transport defaults to tls: the smaller MTU, which cannot black-hole.
-  Sessions inside the client pool of their family are found by the address's
-  offset in it instead of by a hash: give the VPN's address pool as a pool prefix
-  (at most 2^20 addresses, it becomes the client pool) or with --client-pool.
+  Sessions inside a client pool of their family are found by the address's
+  offset in it instead of by a hash: give the VPN's address pools as pool prefixes
+  (each of at most 2^20 addresses becomes a client pool, up to 16 per family) or
+  with --client-pool.
 
 Config file: the same option names in INI syntax (one "session = SPEC" line per
 session); an option given on the command line replaces the file's value(s).
@@ -127,10 +128,11 @@ po::options_description make_options(RawOptions &raw)
         ("session", po::value(&sessions)->value_name("SPEC"), "a session or pool, see below (repeatable)")
         ("max-sessions", "N", "65536", "exact sessions at most (1-4194304)")
         ("client-pool", po::value(&client_pools)->value_name("PREFIX"),
-         "the address pool the VPN gives its clients, at most 2^20 addresses (IPv4 /12, IPv6 /108 "
-         "or longer; one per family): its sessions are found by the address's offset, the fastest "
-         "lookup, for 32 bytes of kernel memory per address of the pool. Default: the family's "
-         "largest pool prefix (--session ADDR/PREFIX) of that size; 'off': none, every session hashed")
+         "an address pool the VPN gives its clients, at most 2^20 addresses (IPv4 /12, IPv6 /108 "
+         "or longer; up to 16 per family, apart, 2^22 addresses together): its sessions are found by "
+         "the address's offset, the fastest lookup, for 32 bytes of kernel memory per address of the "
+         "pool (repeatable). Default, for a family without one: its pool prefixes (--session "
+         "ADDR/PREFIX) and ocserv's pools that fit, largest first; 'off': none, every session hashed")
         ("mss-clamp", "on|off", "on",
          "lower the MSS of sessions' TCP SYN and SYN-ACK to the tunnel MTU - 40 (IPv4) / - 60 (IPv6), "
          "in tc on every --iface and --client-iface; a session's mss-clamp=on|off overrides it")
@@ -187,8 +189,8 @@ po::options_description make_options(RawOptions &raw)
         ("occtl", "PATH", "/usr/bin/occtl", "the occtl program")
         ("ocserv-config", "PATH", nullptr,
          "ocserv's configuration (default /etc/ocserv/ocserv.conf, skipped when absent): with "
-         "--ocserv, its ipv4-network and ipv6-network are the client pools of the families that "
-         "--client-pool and the pool prefixes leave without one")
+         "--ocserv, its ipv4-network and ipv6-network, and those of its config-per-group files, are "
+         "default client pools of the families without --client-pool")
         ("occtl-socket", "PATH", nullptr,
          "ocserv's occtl socket (occtl --socket-file), when not occtl's default")
         ("ocserv-interval", "SECONDS", "1", "how often occtl is asked (0.1-3600)")
