@@ -223,6 +223,14 @@ TEST_F(SixteenPools, EachPoolsFirstAndLastAddressAreItsSlotsTheNeighboursNoSessi
     EXPECT_EQ(hash_entries("mg_sessions4", 4), 0u) << "every session is in a pool's slots";
     EXPECT_EQ(hash_entries("mg_sessions6", 16), 0u) << "every session is in a pool's slots";
     EXPECT_EQ(datapath->sessions().size(), 4u * MG_MAX_CLIENT_POOLS);
+    const auto use = datapath->client_pool_use(); // as the program searches them: IPv4 first, sorted
+    ASSERT_EQ(use.size(), 2u * MG_MAX_CLIENT_POOLS);
+    for (int i = 0; i < 2 * MG_MAX_CLIENT_POOLS; ++i) {
+        if (i < MG_MAX_CLIENT_POOLS) {
+            EXPECT_EQ(use[i].first.to_string(), pool4(i));
+        }
+        EXPECT_EQ(use[i].second, 2u) << use[i].first.to_string() << ": its first and last address";
+    }
 
     // Sorted, IPv4 pool i is the i-th: its slots start after those of the pools below it.
     uint32_t base = 0;

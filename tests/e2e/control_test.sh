@@ -867,6 +867,9 @@ test_diagnose()
     mg_assert_match "an idle gateway with the clamp in tc on gw-in: nothing wrong" '^ok: nothing looks wrong' "$CTL_OUT"
     mg_assert_no_match "and no --client-iface asked for: the egress clamp covers the clients' SYNs" \
         'client-iface' "$CTL_OUT"
+    mg_assert_match "the session outside every client pool is named with a pool to declare" \
+        "^info: 1 session\\(s\\) outside every client pool are hashed, the slower lookup: 1 in [0-9.]+/12 \\(--client-pool ${MG_CLIENT4%.*}\\.0/24\\)" \
+        "$CTL_OUT"
     # On TLS under a client that applies the DTLS MTU: the seed's case.
     ctl_ok session transport "$MG_CLIENT4" tls
     for i in 1 2 3; do

@@ -60,6 +60,8 @@ public:
     std::vector<uint64_t> mss_counters() const override { return mss_table; }
     std::vector<InterfaceStatus> interfaces() const override { return iface_table; }
     SessionCounts sessions() const override { return session_counts; }
+    std::vector<ClientPoolUse> pool_table;
+    std::vector<ClientPoolUse> client_pools() const override { return pool_table; }
     std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override { return request_counts; }
     std::array<uint64_t, size_t(ReloadResult::Count)> reload_counts{};
     std::array<uint64_t, size_t(ReloadResult::Count)> reloads() const override { return reload_counts; }
@@ -388,6 +390,20 @@ TEST(Collector, NamedSlotsCarryTheirValues)
     EXPECT_EQ(value(f, "mtuguard_bytes_total", {{"interface", "eth1"}}), 1000 * 1042 + 10 * 1432 + 3 * 1514);
     EXPECT_EQ(value(f, "mtuguard_packets_total", {{"interface", "vlan42"}}), 6);
     EXPECT_EQ(value(f, "mtuguard_bytes_total", {{"interface", "vlan42"}}), 4 * 1432 + 2 * 60);
+}
+
+// Each client pool is a series of its own: its addresses and the sessions in its slots.
+TEST(Collector, ClientPoolsCarryTheirSizeAndUse)
+{
+    FakeAgent agent = two_interfaces();
+    agent.pool_table = {{"10.8.0.0/16", 65536, 1200}, {"10.9.0.0/24", 256, 3}, {"2001:db8::/112", 65536, 0}};
+    const auto f = Collector(agent).Collect();
+    EXPECT_EQ(value(f, "mtuguard_client_pool_addresses", {{"pool", "10.8.0.0/16"}}), 65536);
+    EXPECT_EQ(value(f, "mtuguard_client_pool_sessions", {{"pool", "10.8.0.0/16"}}), 1200);
+    EXPECT_EQ(value(f, "mtuguard_client_pool_addresses", {{"pool", "10.9.0.0/24"}}), 256);
+    EXPECT_EQ(value(f, "mtuguard_client_pool_sessions", {{"pool", "10.9.0.0/24"}}), 3);
+    EXPECT_EQ(value(f, "mtuguard_client_pool_sessions", {{"pool", "2001:db8::/112"}}), 0);
+    EXPECT_EQ(find_family(f, "mtuguard_client_pool_sessions")->metric.size(), 3u);
 }
 
 // Slot 0 is where the program counts packets of an interface the daemon did not configure; it

@@ -34,6 +34,13 @@ struct SessionCounts {
     uint64_t mtu_mismatch = 0;
 };
 
+// A client pool (--client-pool) and how many of its addresses hold a session.
+struct ClientPoolUse {
+    std::string prefix;
+    uint64_t addresses = 0;
+    uint64_t sessions = 0;
+};
+
 // Results of control requests, the label values of mtuguard_control_requests_total.
 enum class ControlResult { Ok, BadRequest, UnknownCommand, NotFound, TooLarge, MapFull, Failed, Count };
 constexpr std::array<const char *, size_t(ControlResult::Count)> control_result_names{
@@ -90,6 +97,8 @@ public:
     virtual std::vector<uint64_t> unheeded() const = 0;
     virtual std::vector<InterfaceStatus> interfaces() const = 0;
     virtual SessionCounts sessions() const = 0;
+    // Each client pool, in the order the program searches them (IPv4 first, by address).
+    virtual std::vector<ClientPoolUse> client_pools() const = 0;
     virtual std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const = 0;
     virtual std::array<uint64_t, size_t(ReloadResult::Count)> reloads() const = 0;
     virtual TrackingStatus tracking() const = 0;

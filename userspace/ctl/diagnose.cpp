@@ -1,9 +1,12 @@
 #include "ctl/diagnose.hpp"
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "common/address.hpp"
 #include "mtuguard_kern_user.h"
 
 namespace mtuguard::ctl {
@@ -39,6 +42,81 @@ const char *const mismatch_remedy =
 
 // What the tracking report shows about the VPN's channels (REFERENCE.md §1): clients whose
 // DTLS never gets through, clients sending UDP to another port, reconnect loops.
+// `address` cut to its first `length` bits (of its family's).
+Prefix cut(const Prefix &address, unsigned length)
+{
+    Prefix out = address;
+    out.length = length;
+    const unsigned mapped = out.mapped_length();
+    for (unsigned bit = mapped; bit < 128; ++bit)
+        out.addr.bytes[bit / 8] &= uint8_t(~(0x80 >> (bit % 8)));
+    return out;
+}
+
+// How many leading bits of their family a and b share.
+unsigned shared_bits(const Prefix &a, const Prefix &b)
+{
+    unsigned bit = a.ipv4 ? 96 : 0;
+    while (bit < 128 && !((a.addr.bytes[bit / 8] ^ b.addr.bytes[bit / 8]) & (0x80 >> (bit % 8))))
+        ++bit;
+    return a.ipv4 ? bit - 96 : bit;
+}
+
+// Exact sessions outside every client pool are hashed, the slower lookup: named, grouped by the
+// largest block a client pool may be (2^20 addresses), each with a pool that would hold them:
+// their common prefix, at least a /24 (IPv6 /120), apart from the client pools there are.
+void diagnose_hashed(const json &status, const json &sessions,
+                     const std::function<void(const char *, const std::string &, const std::string &)> &add)
+{
+    std::vector<Prefix> pools;
+    for (const auto &p : status.value("client_pools", json::array()))
+        pools.push_back(parse_prefix(p["prefix"].get<std::string>()));
+    auto overlaps = [&](const Prefix &candidate) {
+        return std::any_of(pools.begin(), pools.end(), [&](const Prefix &pool) {
+            return pool.ipv4 == candidate.ipv4 && (pool.covers(candidate) || candidate.covers(pool));
+        });
+    };
+    std::map<std::string, std::vector<Prefix>> blocks;
+    for (const auto &s : sessions["sessions"]) {
+        if (s.value("kind", std::string("session")) != "session")
+            continue;
+        const Prefix address = parse_prefix(s["address"].get<std::string>());
+        if (!overlaps(address))
+            blocks[cut(address, address.ipv4 ? 12 : 108).to_string()].push_back(address);
+    }
+    std::vector<std::string> named;
+    size_t hashed = 0;
+    for (const auto &[block, members] : blocks) {
+        const Prefix &first = members.front();
+        unsigned length = first.ipv4 ? 24 : 120;
+        for (const Prefix &m : members)
+            length = std::min(length, shared_bits(first, m));
+        // One pool for them all, or where that would overlap a pool, one per /24 (/120), each
+        // made longer until it is apart.
+        std::vector<Prefix> wanted = {cut(first, length)};
+        if (overlaps(wanted[0])) {
+            wanted.clear();
+            for (const Prefix &m : members) {
+                Prefix pool = cut(m, m.ipv4 ? 24 : 120);
+                while (overlaps(pool))
+                    pool = cut(m, pool.length + 1);
+                if (std::none_of(wanted.begin(), wanted.end(), [&](const Prefix &w) { return w.covers(m); }))
+                    wanted.push_back(pool);
+            }
+        }
+        std::string options;
+        for (const Prefix &pool : wanted)
+            options += (options.empty() ? "--client-pool " : " --client-pool ") + pool.to_string();
+        named.push_back(std::to_string(members.size()) + " in " + block + " (" + options + ")");
+        hashed += members.size();
+    }
+    if (hashed)
+        add("info", std::to_string(hashed) + " session(s) outside every client pool are hashed, the slower lookup: " +
+                        list(named),
+            "declare the pools the VPN gives these addresses from with --client-pool (up to 16 per family; a "
+            "restart, see the operator guide), or widen them to the VPN's whole pool");
+}
+
 void diagnose_tracking(const json &tracking, const std::function<void(const char *, const std::string &, const std::string &)> &add)
 {
     if (!tracking.value("observing", false))
@@ -202,7 +280,10 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
                            "MTU than the gateway enforces: " + list(mismatched),
             mismatch_remedy);
     diagnose_tracking(tracking, add);
-    if (findings.empty())
+    const bool clean = findings.empty();
+    if (!session)
+        diagnose_hashed(status, sessions, add); // information only: not "wrong"
+    if (clean)
         add("ok", "nothing looks wrong: programs attached, no ICMP error withheld or lost, no silent drops", "");
     return findings;
 }

@@ -177,6 +177,7 @@ AgentStatus Agent::status() const
         out.interfaces.push_back(state);
     }
     out.sessions = sessions();
+    out.client_pools = client_pools();
     out.settings = datapath_.settings();
     return out;
 }
@@ -298,6 +299,15 @@ SessionCounts Agent::sessions() const
     SessionCounts counts = counts_;
     counts.map_capacity = datapath_.max_sessions();
     return counts;
+}
+
+// The slots are read whole without the lock (client_pool.hpp), as the program reads them.
+std::vector<ClientPoolUse> Agent::client_pools() const
+{
+    std::vector<ClientPoolUse> out;
+    for (const auto &[pool, sessions] : datapath_.client_pool_use())
+        out.push_back({pool.to_string(), uint64_t(1) << ((pool.ipv4 ? 32 : 128) - pool.length), sessions});
+    return out;
 }
 
 std::array<uint64_t, size_t(ControlResult::Count)> Agent::control_requests() const

@@ -75,6 +75,7 @@ struct AgentStatus {
     bool adopted = false;
     std::vector<InterfaceState> interfaces;
     SessionCounts sessions;
+    std::vector<ClientPoolUse> client_pools;
     mg_settings settings{};
 };
 
@@ -168,6 +169,7 @@ public:
     std::vector<uint64_t> unheeded() const override;
     std::vector<InterfaceStatus> interfaces() const override;
     SessionCounts sessions() const override;
+    std::vector<ClientPoolUse> client_pools() const override;
     std::array<uint64_t, size_t(ControlResult::Count)> control_requests() const override;
     std::array<uint64_t, size_t(ReloadResult::Count)> reloads() const override;
     TrackingStatus tracking() const override;

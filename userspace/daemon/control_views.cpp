@@ -97,6 +97,9 @@ json status_json(const AgentStatus &status)
              {"icmp_source6", entry.has_src6 ? json(address_text(entry.icmp_src6, false)) : json(nullptr)}});
     }
     const SessionCounts &counts = status.sessions;
+    json client_pools = json::array();
+    for (const ClientPoolUse &pool : status.client_pools)
+        client_pools.push_back({{"prefix", pool.prefix}, {"addresses", pool.addresses}, {"sessions", pool.sessions}});
     const mg_settings &s = status.settings;
     return {{"version", MTUGUARD_VERSION},
             {"pid", getpid()},
@@ -110,6 +113,7 @@ json status_json(const AgentStatus &status)
               {"exact", counts.map_entries},
               {"pools", counts.pools},
               {"capacity", counts.map_capacity}}},
+            {"client_pools", client_pools},
             {"settings",
              {{"on_oversize", action_name(static_cast<mg_action>(s.action))},
               {"mss_clamp", s.mss_clamp != 0},

@@ -183,6 +183,16 @@ std::vector<MetricFamily> Collector::collect() const
                MetricType::Gauge, sessions.map_capacity);
     add_single(out, "mtuguard_pool_entries", "Pool prefixes giving defaults to address pools.", MetricType::Gauge,
                sessions.pools);
+    auto addresses = family("mtuguard_client_pool_addresses",
+                            "Addresses of each client pool (--client-pool), each with its slot.", MetricType::Gauge);
+    auto in_pool = family("mtuguard_client_pool_sessions", "Exact sessions in each client pool's slots.",
+                          MetricType::Gauge);
+    for (const ClientPoolUse &pool : agent_.client_pools()) {
+        add(addresses, {{"pool", pool.prefix}}, double(pool.addresses));
+        add(in_pool, {{"pool", pool.prefix}}, double(pool.sessions));
+    }
+    out.push_back(std::move(addresses));
+    out.push_back(std::move(in_pool));
 
     add_by_result(out, "mtuguard_control_requests_total", "Control socket requests, by result.", control_result_names,
                   agent_.control_requests());

@@ -425,6 +425,23 @@ bool Datapath::delete_session(const Prefix &prefix)
 }
 
 
+std::vector<std::pair<Prefix, uint64_t>> Datapath::client_pool_use() const
+{
+    std::vector<std::pair<Prefix, uint64_t>> out;
+    for (const Slots &s : slots_) {
+        for (const ClientPoolSpan &span : s.spans) {
+            uint64_t sessions = 0;
+            for (uint32_t i = 0; i < span.size; ++i)
+                sessions += holds_session(load_policy(&s.slot[span.base + i]));
+            mg_addr first{};
+            std::memcpy(first.bytes, span.high, 12);
+            const unsigned host_bits = unsigned(__builtin_ctz(span.size));
+            out.emplace_back(mapped_prefix(with_low32(first, span.first), 128 - host_bits), sessions);
+        }
+    }
+    return out;
+}
+
 std::vector<SessionEntry> Datapath::pools() const
 {
     std::vector<SessionEntry> out;

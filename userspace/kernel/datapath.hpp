@@ -78,6 +78,8 @@ public:
     // The session or pool with exactly this prefix, counters included.
     std::optional<mg_session> session(const Prefix &prefix) const;
     bool delete_session(const Prefix &prefix);
+    // Each client pool, as the program searches them, and the sessions in its slots.
+    std::vector<std::pair<Prefix, uint64_t>> client_pool_use() const;
     // Every session and pool in the maps (to re-adopt what an earlier daemon left).
     std::vector<SessionEntry> sessions() const;
     std::vector<SessionEntry> pools() const;
