@@ -350,6 +350,12 @@ void Collector::collect_tracking(std::vector<MetricFamily> &out) const
                "Client reconnects (new TLS connections of known clients, sessions back after ending, session "
                "sources' reports).",
                MetricType::Counter, tracking.reconnects);
+    add_single(out, "mtuguard_client_connections_total",
+               "Client connections seen starting: a session for a client without one, and every reconnect.",
+               MetricType::Counter, tracking.connections);
+    add_single(out, "mtuguard_early_reconnects_total",
+               "Reconnects at most --early-reconnect after the start of the connection they end.",
+               MetricType::Counter, tracking.early_reconnects);
     add_single(out, "mtuguard_sessions_in_storm",
                "Sessions whose client reconnected at least --storm-reconnects times within --storm-window.",
                MetricType::Gauge, tracking.sessions_in_storm);
