@@ -12,15 +12,6 @@ namespace {
 using nlohmann::json;
 using Add = std::function<void(const char *, const std::string &, const std::string &)>;
 
-// Names of at most five items, then how many more.
-std::string list(const std::vector<std::string> &items)
-{
-    std::string out;
-    for (size_t i = 0; i < items.size() && i < 5; ++i)
-        out += (i ? "; " : "") + items[i];
-    return out + (items.size() > 5 ? "; and " + std::to_string(items.size() - 5) + " more" : "");
-}
-
 // At most five of `items`, and how many more.
 std::string list(const std::vector<std::string> &items)
 {
