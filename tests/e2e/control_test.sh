@@ -925,12 +925,15 @@ test_completion()
     mg_assert_eq "session transport, a prefix typed" "10.8.0.5 10.9.0.0/24" "$(complete --socket "$sock" session transport 10.)"
     mg_assert_eq "--control-socket=PATH (split at the =)" "$all" \
         "$(complete --control-socket = "$sock" session del "")"
-    # bash splits 2001:db8:8:: at the colons and replaces only the part after the last one
+    # bash splits 2001:db8:8:: at the colons (the cursor on the last word, "::") and replaces
+    # only what follows the last one
     mg_assert_eq "an IPv6 address after its last colon" "5 6" \
-        "$(complete --socket "$sock" session del 2001 : db8 : 8 :: "")"
+        "$(complete --socket "$sock" session del 2001 : db8 : 8 ::)"
     mg_assert_eq "an IPv6 address, a digit typed" "6" "$(complete --socket "$sock" session del 2001 : db8 : 8 :: 6)"
     mg_assert_eq "session transport ADDR still offers the transports" "dtls tls" \
         "$(complete --socket "$sock" session transport 2001 : db8 : 8 :: 5 "")"
+    mg_assert_eq "after a flag and -o json behind the command" "$all" \
+        "$(complete --socket "$sock" session list --oversize -o json "")"
     mg_assert_eq "not for session add (a new address)" "" "$(complete --socket "$sock" session add "")"
     mg_assert_eq "the address given, no second one" "" "$(complete --socket "$sock" session del 10.8.0.5 "")"
     mg_assert_eq "no daemon at that socket: nothing" "" "$(complete --socket "$MG_TMP/none.sock" session del "")"
