@@ -43,6 +43,11 @@
 #   incompatible_pins     --max-sessions 200 on pins made with 100: refused (exit 1, says what to
 #                         do), the old program keeps enforcing; `mtuguardctl detach --pin-path`
 #                         without a daemon removes it
+#   completion            the bash completion, sourced and called with COMP_WORDS as bash sets
+#                         them, offers the running daemon's session addresses (IPv4, IPv6 split at
+#                         its colons, a pool prefix) for session del/list/transport and diagnose,
+#                         asking through the command line's --socket or --control-socket=; nothing,
+#                         and nothing on stderr, when no daemon answers there
 #
 # Run as root: tests/e2e/control_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
 # MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
@@ -893,6 +898,49 @@ test_diagnose()
     mg_daemon_stop
 }
 
+# complete WORD...: what deploy/bash-completion/mtuguardctl offers for `mtuguardctl WORD...`, the
+# last word being completed, one a line, sorted; fails the test on anything written to stderr.
+complete()
+{
+    local out err
+    out=$(bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
+                   _mtuguardctl; printf "%s\n" "${COMPREPLY[@]}"' \
+        complete "$MG_REPO/deploy/bash-completion/mtuguardctl" "$MG_CTL" "$@" 2>"$MG_TMP/complete.err" | sort)
+    err=$(cat "$MG_TMP/complete.err")
+    [ -z "$err" ] || mg_fail "completing mtuguardctl $* wrote to stderr: $err"
+    printf '%s' "$out" | tr '\n' ' ' | sed 's/ $//'
+}
+
+test_completion()
+{
+    local sock="$MG_TMP/control.sock"
+    fresh_state
+    mg_daemon_start --iface gw-in --session "$SESSION4" --session "2001:db8:8::5,dtls-mtu=1418,tls-mtu=1347" \
+        --session "10.9.0.0/24,dtls-mtu=1400,tls-mtu=1300"
+    ctl_ok session add 2001:db8:8::6 --dtls-mtu 1418 --tls-mtu 1347
+    local all="10.8.0.5 10.9.0.0/24 2001:db8:8::5 2001:db8:8::6"
+    mg_assert_eq "session del" "$all" "$(complete --socket "$sock" session del "")"
+    mg_assert_eq "session list, -o json first" "$all" "$(complete --socket "$sock" -o json session list "")"
+    mg_assert_eq "diagnose" "$all" "$(complete --socket "$sock" diagnose "")"
+    mg_assert_eq "session transport, a prefix typed" "10.8.0.5 10.9.0.0/24" "$(complete --socket "$sock" session transport 10.)"
+    mg_assert_eq "--control-socket=PATH (split at the =)" "$all" \
+        "$(complete --control-socket = "$sock" session del "")"
+    # bash splits 2001:db8:8:: at the colons (the cursor on the last word, "::") and replaces
+    # only what follows the last one
+    mg_assert_eq "an IPv6 address after its last colon" "5 6" \
+        "$(complete --socket "$sock" session del 2001 : db8 : 8 ::)"
+    mg_assert_eq "an IPv6 address, a digit typed" "6" "$(complete --socket "$sock" session del 2001 : db8 : 8 :: 6)"
+    mg_assert_eq "session transport ADDR still offers the transports" "dtls tls" \
+        "$(complete --socket "$sock" session transport 2001 : db8 : 8 :: 5 "")"
+    mg_assert_eq "after a flag and -o json behind the command" "$all" \
+        "$(complete --socket "$sock" session list --oversize -o json "")"
+    mg_assert_eq "not for session add (a new address)" "" "$(complete --socket "$sock" session add "")"
+    mg_assert_eq "the address given, no second one" "" "$(complete --socket "$sock" session del 10.8.0.5 "")"
+    mg_assert_eq "no daemon at that socket: nothing" "" "$(complete --socket "$MG_TMP/none.sock" session del "")"
+    mg_daemon_stop
+    mg_assert_eq "the daemon stopped: nothing" "" "$(complete --socket "$sock" session del "")"
+}
+
 # One oversize DF ping toward the client. The three come about a second apart, so the limit of
 # one error a second answers one or two of them: the test asserts the split adds up, not its shape.
 expect_oversize_sent_quietly()
@@ -902,5 +950,5 @@ expect_oversize_sent_quietly()
 }
 
 mg_tests session_lifecycle session_owner max_sessions bad_control_input hitless_sigkill hitless_keep_attached \
-    stop_removes_all incompatible_pins diagnose
+    stop_removes_all incompatible_pins diagnose completion
 mg_main "$@"

@@ -176,5 +176,103 @@ TEST_F(TrackerTest, RoamingMovesTheSessionToItsNewAddress)
     EXPECT_EQ(sessions[0].source, MG_SOURCE_ASA);
 }
 
+// Connections and early reconnects: with early_reconnect 60 s, sessions are seen starting once
+// the tracker has run for 60 s; before that they may have been up long before.
+class EarlyReconnectTest : public TrackerTest {
+protected:
+    EarlyReconnectTest()
+    {
+        TrackerPolicy p = policy();
+        p.storm.early_reconnect = 60s;
+        tracker.set_policy(p);
+        tick(t0); // the first look: the SYN baseline
+    }
+    TrackerSummary at(Clock::time_point now) { return tracker.summary(now); }
+    const Prefix other_session = parse_address("10.9.0.51");
+    const Prefix other_client = parse_address("198.51.100.8");
+};
+
+TEST_F(EarlyReconnectTest, ASessionFoundAtStartIsNoConnectionAndItsFirstReconnectIsNotJudged)
+{
+    // The fixture's session, bound at t0: its start is unknown.
+    EXPECT_EQ(at(t0).connections, 0u);
+    tracker.reconnect(session, t0 + 30s);
+    EXPECT_EQ(at(t0 + 30s).reconnects, 1u);
+    EXPECT_EQ(at(t0 + 30s).connections, 1u);
+    EXPECT_EQ(at(t0 + 30s).early_reconnects, 0u);
+    // The reconnect started a connection the tracker saw: the next one is judged against it.
+    tracker.reconnect(session, t0 + 89s);
+    EXPECT_EQ(at(t0 + 89s).early_reconnects, 1u);
+    EXPECT_EQ(at(t0 + 89s).connections, 2u);
+}
+
+TEST_F(EarlyReconnectTest, OneReconnectASecondBeforeTheLimitIsEarlyOneASecondAfterIsNot)
+{
+    tracker.bind(other_session, other_client, MG_SOURCE_OCSERV, t0 + 100s);
+    EXPECT_EQ(at(t0 + 100s).connections, 1u);
+    tracker.reconnect(other_session, t0 + 159s); // 59 s after its start
+    TrackerSummary s = at(t0 + 159s);
+    EXPECT_EQ(s.reconnects, 1u);
+    EXPECT_EQ(s.early_reconnects, 1u);
+    EXPECT_EQ(s.connections, 2u);
+    EXPECT_EQ(s.sessions_in_storm, 0u);
+    EXPECT_EQ(s.periodic_sessions, 0u);
+    tracker.reconnect(other_session, t0 + 220s); // 61 s after the reconnect's start
+    s = at(t0 + 220s);
+    EXPECT_EQ(s.reconnects, 2u);
+    EXPECT_EQ(s.early_reconnects, 1u);
+    EXPECT_EQ(s.connections, 3u);
+    auto sessions = tracker.sessions(t0 + 220s);
+    ASSERT_EQ(sessions.size(), 2u);
+    EXPECT_EQ(sessions[0].session, session);
+    EXPECT_EQ(sessions[0].early_reconnects, 0u);
+    EXPECT_EQ(sessions[1].early_reconnects, 1u);
+}
+
+TEST_F(EarlyReconnectTest, ANewTlsConnectionSoonAfterTheStartIsEarly)
+{
+    const Prefix second = parse_address("10.9.0.52"); // the same client's IPv4 and IPv6: one connection
+    tracker.unbind(session, t0 + 1s);
+    tick(t0 + 200s); // the client is forgotten
+    tracker.bind(session, client, MG_SOURCE_OCSERV, t0 + 201s);
+    tracker.bind(second, client, MG_SOURCE_OCSERV, t0 + 201s);
+    EXPECT_EQ(at(t0 + 201s).connections, 1u);
+    tick(t0 + 201s);
+    syn(t0 + 230s);
+    tick(t0 + 231s);
+    EXPECT_EQ(at(t0 + 231s).early_reconnects, 1u);
+    EXPECT_EQ(at(t0 + 231s).connections, 2u);
+}
+
+TEST_F(EarlyReconnectTest, ASessionBackAfterEndingIsAnEarlyReconnectWhenSoon)
+{
+    tracker.bind(other_session, other_client, MG_SOURCE_OCSERV, t0 + 100s);
+    tracker.unbind(other_session, t0 + 130s);
+    tracker.bind(other_session, other_client, MG_SOURCE_OCSERV, t0 + 140s); // 40 s after its start
+    const TrackerSummary s = at(t0 + 140s);
+    EXPECT_EQ(s.reconnects, 1u);
+    EXPECT_EQ(s.early_reconnects, 1u);
+    EXPECT_EQ(s.connections, 2u);
+}
+
+TEST_F(EarlyReconnectTest, RoamingKeepsTheConnectionsStart)
+{
+    tracker.bind(other_session, other_client, MG_SOURCE_ASA, t0 + 100s);
+    tracker.bind(other_session, parse_address("203.0.113.9"), MG_SOURCE_ASA, t0 + 110s);
+    EXPECT_EQ(at(t0 + 110s).connections, 1u); // not a new connection
+    tracker.reconnect(other_session, t0 + 150s);
+    EXPECT_EQ(at(t0 + 150s).early_reconnects, 1u);
+}
+
+TEST_F(EarlyReconnectTest, AReloadedLimitAppliesToTheNextReconnect)
+{
+    tracker.bind(other_session, other_client, MG_SOURCE_OCSERV, t0 + 100s);
+    TrackerPolicy longer = tracker.policy();
+    longer.storm.early_reconnect = 120s;
+    tracker.set_policy(longer);
+    tracker.reconnect(other_session, t0 + 190s); // 90 s: early under 120 s, not under 60 s
+    EXPECT_EQ(at(t0 + 190s).early_reconnects, 1u);
+}
+
 } // namespace
 } // namespace mtuguard

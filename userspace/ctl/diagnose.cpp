@@ -10,6 +10,7 @@ namespace mtuguard::ctl {
 namespace {
 
 using nlohmann::json;
+using Add = std::function<void(const char *, const std::string &, const std::string &)>;
 
 // At most five of `items`, and how many more.
 std::string list(const std::vector<std::string> &items)
@@ -39,7 +40,7 @@ const char *const mismatch_remedy =
 
 // What the tracking report shows about the VPN's channels (REFERENCE.md §1): clients whose
 // DTLS never gets through, clients sending UDP to another port, reconnect loops.
-void diagnose_tracking(const json &tracking, const std::function<void(const char *, const std::string &, const std::string &)> &add)
+void diagnose_tracking(const json &tracking, const Add &add)
 {
     if (!tracking.value("observing", false))
         return;
@@ -80,6 +81,28 @@ void diagnose_tracking(const json &tracking, const std::function<void(const char
                            (storms.empty() ? "" : ": " + list(storms)),
             "a client that reconnects about every minute is applying a new MTU after a black hole: check the "
             "findings above for DTLS blocked or an MTU mismatch, and that ICMP frag-needed reaches the servers");
+}
+
+// Connections cut short: a client that reconnects once, soon after connecting, is neither a storm
+// nor periodic, yet it is the black hole's first symptom. Since the daemon started, so a share
+// and not a rate: at least kEarlyMin early reconnects making at least a fifth of the connections.
+void diagnose_early_reconnects(const json &tracking, const Add &add)
+{
+    constexpr uint64_t kEarlyMin = 3;
+    const uint64_t early = tracking.value("early_reconnects", uint64_t(0)),
+                   connections = tracking.value("connections", uint64_t(0));
+    if (early < kEarlyMin || early * 5 < connections)
+        return;
+    std::vector<std::string> clients;
+    for (const auto &s : tracking["sessions"])
+        if (s.value("early_reconnects", uint64_t(0)))
+            clients.push_back(s["address"].get<std::string>() + " (client " + s["public_address"].get<std::string>() +
+                              ", " + s["early_reconnects"].dump() + ")");
+    add("warning", std::to_string(early) + " of " + std::to_string(connections) + " client connections ended in a reconnect within " +
+                       tracking["early_reconnect_seconds"].dump() + " s of their start (--early-reconnect)" +
+                       (clients.empty() ? "" : ": " + list(clients)),
+        "clients that reconnect soon after connecting are often re-applying their MTU after a black hole: check "
+        "the findings above for DTLS blocked or an MTU mismatch, and that ICMP frag-needed reaches the servers");
 }
 
 } // namespace
@@ -202,6 +225,7 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
                            "MTU than the gateway enforces: " + list(mismatched),
             mismatch_remedy);
     diagnose_tracking(tracking, add);
+    diagnose_early_reconnects(tracking, add);
     if (findings.empty())
         add("ok", "nothing looks wrong: programs attached, no ICMP error withheld or lost, no silent drops", "");
     return findings;

@@ -49,7 +49,10 @@ void TransportTracker::set_policy(const TrackerPolicy &policy)
 
 void TransportTracker::record_reconnect(Client &client, Clock::time_point at)
 {
-    reconnects_ += client.history.record(at, policy_.storm);
+    const ReconnectHistory::Recorded recorded = client.history.record(at, policy_.storm);
+    reconnects_ += recorded.counted;
+    connections_ += recorded.counted;
+    early_reconnects_ += recorded.early;
 }
 
 void TransportTracker::bind(const Prefix &session, const Prefix &public_address, mg_source source,
@@ -67,14 +70,26 @@ void TransportTracker::bind(const Prefix &session, const Prefix &public_address,
         if (old.live_sessions && --old.live_sessions == 0)
             old.last_end = now;
         found->second.client = public_address.addr;
-        clients_[public_address.addr].live_sessions++;
+        Client &moved = clients_[public_address.addr];
+        // The same connection, from another address: it keeps its start.
+        if (!moved.history.started() && old.history.started())
+            moved.history.connected(*old.history.started());
+        moved.live_sessions++;
         return;
     }
     Client &client = clients_[public_address.addr];
-    // Back within the storm window after its last session ended: the client reconnected.
-    if (client.live_sessions == 0 && client.last_end != Clock::time_point{} &&
-        now - client.last_end <= policy_.storm.storm_window)
-        record_reconnect(client, now);
+    if (client.live_sessions == 0) {
+        // Back within the storm window after its last session ended: the client reconnected.
+        if (client.last_end != Clock::time_point{} && now - client.last_end <= policy_.storm.storm_window) {
+            record_reconnect(client, now);
+        } else if (now - started_ >= policy_.storm.early_reconnect) {
+            // A new connection. Within the first early_reconnect of the tracker's run a session
+            // may as well have been up long before (every session is found again after a
+            // restart): its start is unknown, and it is no new connection.
+            client.history.connected(now);
+            ++connections_;
+        }
+    }
     client.live_sessions++;
     sessions_.emplace(key, Session{session, public_address.addr, source, now, std::nullopt});
 }
@@ -192,6 +207,7 @@ TrackedSession TransportTracker::describe(const Session &session, Clock::time_po
     if (client != clients_.end()) {
         const ReconnectHistory &history = client->second.history;
         out.reconnects = history.count_total();
+        out.early_reconnects = history.count_early();
         out.storm = history.storm(now, policy_.storm);
         out.periodic = history.periodic(now, policy_.storm);
         out.typical_interval_seconds = history.typical_interval_seconds(policy_.storm);
@@ -206,6 +222,8 @@ TrackerSummary TransportTracker::summary(Clock::time_point now) const
     TrackerSummary out;
     out.tracked_sessions = sessions_.size();
     out.reconnects = reconnects_;
+    out.connections = connections_;
+    out.early_reconnects = early_reconnects_;
     out.changes_to = changes_to_;
     for (const auto &[key, session] : sessions_) {
         const TrackedSession d = describe(session, now);

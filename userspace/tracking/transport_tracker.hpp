@@ -10,6 +10,9 @@
 //    session, a session that comes back for a client whose last one ended within the storm
 //    window, or a session source saying so. Reports of one reconnect that arrive close together
 //    (the SYN, then occtl's new ID) count once (StormPolicy::debounce).
+//  - A connection: a client's session seen starting (a session for a client that had none
+//    live, not back within the storm window), or a reconnect. A reconnect at most
+//    --early-reconnect after the start of its client's connection is early (ReconnectHistory).
 //
 // Reconnect history belongs to the client (its public address), not to the session entry, so it
 // survives the session being removed and re-added on every reconnect. Everything is bounded:
@@ -47,6 +50,8 @@ struct TransportChange {
 struct TrackerSummary {
     uint64_t tracked_sessions = 0; // live sessions with a known client address
     uint64_t reconnects = 0;       // since start
+    uint64_t connections = 0;      // connections seen starting since start, reconnects included
+    uint64_t early_reconnects = 0; // reconnects within --early-reconnect of their connection's start
     uint64_t sessions_in_storm = 0;
     uint64_t periodic_sessions = 0;
     std::array<uint64_t, MG_TRANSPORT_COUNT> changes_to{}; // applied by the caller (count_change)
@@ -58,6 +63,7 @@ struct TrackedSession {
     mg_source source = MG_SOURCE_STATIC;
     std::optional<mg_transport> observed; // the tracker's last decision
     uint64_t reconnects = 0;              // the client's, merged
+    uint64_t early_reconnects = 0;        // the client's early ones
     bool storm = false;
     bool periodic = false;
     std::optional<double> typical_interval_seconds;
@@ -118,6 +124,8 @@ private:
     std::map<std::string, Session> sessions_; // by Prefix::to_string()
     std::map<mg_addr, Client, AddrLess> clients_;
     uint64_t reconnects_ = 0;
+    uint64_t connections_ = 0;
+    uint64_t early_reconnects_ = 0;
     std::array<uint64_t, MG_TRANSPORT_COUNT> changes_to_{};
 };
 
