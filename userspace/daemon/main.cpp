@@ -1,7 +1,8 @@
 // mtuguardd: loads the enforcement program, fills its maps from the configuration (re-adopting
 // what an earlier daemon pinned), attaches it to every --iface, gives up its capabilities, serves
 // /metrics and the control socket, and runs until SIGINT or SIGTERM, when everything it created
-// is removed again — unless --keep-attached leaves it running for the next daemon. SIGHUP
+// is removed again — unless --keep-attached leaves it running for the next daemon, as SIGQUIT
+// (the systemd unit's restart) does for this one stop. SIGHUP
 // re-reads the configuration and applies it without re-attaching. An enforced interface that is
 // deleted and comes back (rtnetlink tells) gets the program attached again. Under systemd
 // (Type=notify) it reports readiness, its status and reloads, and feeds the watchdog.
@@ -45,6 +46,7 @@ sigset_t handled_signals()
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
     return set;
 }
 
@@ -91,6 +93,10 @@ public:
             reload();
             return true;
         }
+        // SIGQUIT is a restart (the unit's ExecStop= sends it): the next daemon adopts what this
+        // one leaves attached and pinned, so enforcement has no gap.
+        if (info.ssi_signo == SIGQUIT)
+            agent_.keep_attached(true);
         stop_signal_ = int(info.ssi_signo);
         return false;
     }
