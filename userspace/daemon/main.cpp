@@ -50,6 +50,17 @@ sigset_t handled_signals()
     return set;
 }
 
+// An error before the daemon runs (the command line, --check-config): "mtuguardd: MESSAGE" and
+// HINT on a terminal; into the journal (ExecStart=, ExecReload='s --check-config) one line at
+// priority err, where a plain line would be filed at the stream's info.
+void report_error(const std::string &message, const char *hint = "")
+{
+    if (log::to_journal())
+        log::error(message);
+    else
+        std::cerr << "mtuguardd: " << message << "\n" << hint;
+}
+
 // Every control client holds a descriptor: use all the hard limit allows (systemd's soft limit
 // is 1024) rather than refusing clients early.
 void raise_file_limit()
@@ -259,7 +270,7 @@ int main(int argc, char **argv)
     try {
         command_line = parse_command_line(argc, argv);
     } catch (const UsageError &e) {
-        std::cerr << "mtuguardd: " << e.what() << "\nTry 'mtuguardd --help'.\n";
+        report_error(e.what(), "Try 'mtuguardd --help'.\n");
         return exit_usage;
     }
     if (command_line.help) {
@@ -274,7 +285,7 @@ int main(int argc, char **argv)
         try {
             check_config(command_line.config);
         } catch (const ConfigError &e) {
-            std::cerr << "mtuguardd: " << e.what() << "\n";
+            report_error(e.what());
             return exit_usage;
         }
         std::cout << describe_config(command_line.config) << "configuration OK\n";
