@@ -44,7 +44,8 @@
 #                           again, `dpkg -r` stops it and leaves nothing either
 #
 # Run as root: tests/e2e/nspawn_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
-# MTUGUARD_E2E_DEBUG=1 opens a shell before the container and the namespaces are removed).
+# MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed; the container is down by
+# then).
 set -eu
 
 # shellcheck source=lib.sh
