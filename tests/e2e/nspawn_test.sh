@@ -153,10 +153,10 @@ $(tail -n 30 "$MG_TMP/console.log" | sed 's/^/    | /')" ;;
 }
 
 # container_down: powers the container off (SIGTERM to nspawn), SIGKILL after 15 s; unmounts its
-# root. Keeps the exit status it was called with (it runs from the EXIT trap).
+# root.
 container_down()
 {
-    local status=$? tries=150
+    local tries=150
     if [ -n "$NSPAWN_PID" ]; then
         kill -TERM "$NSPAWN_PID" 2>/dev/null || true
         while kill -0 "$NSPAWN_PID" 2>/dev/null && [ "$tries" -gt 0 ]; do
@@ -172,7 +172,6 @@ container_down()
     fi
     # nspawn's mount propagation directory for the machine, left where /run is no tmpfs
     rm -rf "/run/systemd/nspawn/propagate/$MG_RUN_ID"
-    return "$status"
 }
 
 # write_config [SESSION...]: the service's config file: gw-in, the session, no ICMP rate limits
@@ -276,7 +275,9 @@ mg_preflight()
 
 mg_setup()
 {
-    trap 'container_down; mg_cleanup' EXIT
+    # The container first, then lib.sh's cleanup with the exit status the script had (set +e: a
+    # failing step here must not end the trap before the namespaces and mounts are gone).
+    trap 'MG_STATUS=$?; set +e; container_down; (exit "$MG_STATUS"); mg_cleanup' EXIT
     build_packages
     container_up
 }
