@@ -39,6 +39,8 @@
 #                         program never off the interface, new program swapped into the same link;
 #                         detach through a wrong socket refused while the daemon runs
 #   hitless_keep_attached the same with SIGTERM of a --keep-attached daemon
+#   hitless_sigquit       the same with SIGQUIT of a daemon without --keep-attached (the unit's
+#                         restart)
 #   stop_removes_all      SIGTERM without --keep-attached: no XDP left, the pin directory gone
 #   incompatible_pins     --max-sessions 200 on pins made with 100: refused (exit 1, says what to
 #                         do), the old program keeps enforcing; `mtuguardctl detach --pin-path`
@@ -75,8 +77,6 @@ ping_server()
     PING_OUT=$(ip netns exec "$NS_SERVER" timeout 30 ping -n "$@" 2>&1) || PING_STATUS=$?
 }
 
-ping_summary() { printf '%s\n' "$1" | grep -E 'transmitted' || echo "no summary"; }
-
 # expect_frag_needed MTU: one 1418-byte DF ping (PMTU cache flushed first) is answered with
 # frag-needed announcing MTU.
 expect_frag_needed()
@@ -93,7 +93,7 @@ expect_passes()
 {
     mg_flush_pmtu
     ping_server -M "do" -s "$1" -c 3 -i 0.1 -W 2 "$MG_CLIENT4"
-    mg_assert_eq "ping -M do -s $1 ($(($1 + 28)) bytes) exit status ($(ping_summary "$PING_OUT"))" 0 "$PING_STATUS"
+    mg_assert_eq "ping -M do -s $1 ($(($1 + 28)) bytes) exit status ($(mg_ping_summary "$PING_OUT"))" 0 "$PING_STATUS"
     mg_assert_match "ping -M do -s $1 replies" ' 3 received' "$PING_OUT"
     mg_assert_no_match "ICMP errors for ping -M do -s $1" 'Frag needed' "$PING_OUT"
 }
@@ -581,14 +581,14 @@ PYTHON
 link_inode() { stat -c %i "$(pin_dir)/links/gw-in"; }
 link_id() { bpftool link show pinned "$(pin_dir)/links/gw-in" | sed -n 's/^\([0-9]*\): xdp .*/\1/p'; }
 
-# check_hitless_restart kill|term: the proof. Under a stream of 500 oversize DF pings (each must
-# be answered with frag-needed) and 500 within-MTU pings (none may be lost), stop the daemon at
-# 1.5 s (SIGKILL, or SIGTERM of a --keep-attached daemon) and start it again with the same
-# arguments and pin path.
+# check_hitless_restart kill|term|quit: the proof. Under a stream of 500 oversize DF pings (each
+# must be answered with frag-needed) and 500 within-MTU pings (none may be lost), stop the daemon
+# at 1.5 s (SIGKILL, SIGTERM of a --keep-attached daemon, or SIGQUIT of one without it, as the
+# systemd unit's restart sends) and start it again with the same arguments and pin path.
 check_hitless_restart()
 {
-    local how=$1 args p1 p2 inode1 inode2 link1 link2 t0 t_stop t_stopped oversize_pid within_pid
-    local sampler_pid samples none ids out errors seqs t_done first_p2 max_gap covered
+    local how=$1 args p1 p2 inode1 inode2 link1 link2 t0 t_stop t_stopped
+    local sampler_pid samples none ids t_done first_p2 max_gap covered
     # Without rate limits: every oversize packet must get its error, and 100/s toward one
     # sender is the default per-source limit.
     args=(--iface gw-in --session "$SESSION4" --icmp-rate 0 --icmp-rate-per-source 0)
@@ -619,12 +619,7 @@ check_hitless_restart()
     sleep 0.2
 
     t0=$(now_ms)
-    mg_ns_bg "$NS_SERVER" "$MG_TMP/oversize.$how.log" timeout 60 \
-        ping -n -M "do" -s "$OVERSIZE_PAYLOAD" -i 0.01 -c "$STREAM_COUNT" -W 2 "$MG_CLIENT4"
-    oversize_pid=$MG_BG_PID
-    mg_ns_bg "$NS_SERVER" "$MG_TMP/within.$how.log" timeout 60 \
-        ping -n -s 1000 -i 0.01 -c "$STREAM_COUNT" -W 2 "$MG_CLIENT4"
-    within_pid=$MG_BG_PID
+    mg_streams_start "$how" "$OVERSIZE_PAYLOAD" "$STREAM_COUNT"
 
     sleep 1.5
     t_stop=$(now_ms)
@@ -632,6 +627,11 @@ check_hitless_restart()
         # (braces and 2>/dev/null: no "Killed" notice from bash)
         { kill -KILL "$MG_DAEMON_PID" && mg_wait_exit "$MG_DAEMON_PID" 5; } 2>/dev/null
         mg_assert_eq "status of the SIGKILLed daemon" 137 "$MG_EXIT_STATUS"
+    elif [ "$how" = quit ]; then
+        kill -QUIT "$MG_DAEMON_PID"
+        mg_wait_exit "$MG_DAEMON_PID" 20
+        mg_assert_eq "exit status of the daemon after SIGQUIT" 0 "$MG_EXIT_STATUS"
+        mg_assert_match "its log" 'stopping on Quit: leaving the programs attached' "$(cat "$MG_DAEMON_LOG")"
     else
         mg_daemon_stop
         mg_assert_eq "exit status of the --keep-attached daemon after SIGTERM" 0 "$MG_DAEMON_STATUS"
@@ -643,27 +643,13 @@ check_hitless_restart()
 
     mg_daemon_start "${args[@]}"
 
-    mg_wait_exit "$oversize_pid" 60
-    mg_wait_exit "$within_pid" 60
+    # --- what the wire saw
+    mg_streams_check "$how" "$STREAM_COUNT" "$FRAG_NEEDED_TLS"
     t_done=$(now_ms)
     sleep 0.2 # a few samples after the end too
     touch "$MG_TMP/sampler.stop"
     mg_wait_exit "$sampler_pid" 5
     mg_wait_for 10 "carrier on every link" mg_links_up
-
-    # --- what the wire saw
-    out=$(cat "$MG_TMP/oversize.$how.log")
-    errors=$(printf '%s\n' "$out" | grep -cE "$FRAG_NEEDED_TLS" || true)
-    seqs=$(printf '%s\n' "$out" | grep -E "$FRAG_NEEDED_TLS" | sed 's/.*icmp_seq=\([0-9]*\).*/\1/' | sort -un | wc -l)
-    mg_note "oversize stream: $(ping_summary "$out"); $errors frag-needed lines, $seqs distinct icmp_seq"
-    mg_assert_match "oversize stream summary" \
-        "^$STREAM_COUNT packets transmitted, 0 received, \\+$STREAM_COUNT errors" "$(ping_summary "$out")"
-    mg_assert_eq "frag-needed (mtu $TLS_MTU) lines" "$STREAM_COUNT" "$errors"
-    mg_assert_eq "distinct icmp_seq answered with frag-needed" "$STREAM_COUNT" "$seqs"
-    out=$(cat "$MG_TMP/within.$how.log")
-    mg_note "within-MTU stream: $(ping_summary "$out")"
-    mg_assert_match "within-MTU stream summary" \
-        "^$STREAM_COUNT packets transmitted, $STREAM_COUNT received, 0% packet loss" "$(ping_summary "$out")"
 
     # --- the restart happened inside the window, and the program never left the interface
     mg_note "stop at +$((t_stop - t0)) ms, daemon gone at +$((t_stopped - t0)) ms, new daemon enforcing at +$((MG_ENFORCING_MS - t0)) ms ($((MG_ENFORCING_MS - t_stop)) ms after the $how), streams done at +$((t_done - t0)) ms"
@@ -730,6 +716,7 @@ check_hitless_restart()
 
 test_hitless_sigkill() { check_hitless_restart kill; }
 test_hitless_keep_attached() { check_hitless_restart term; }
+test_hitless_sigquit() { check_hitless_restart quit; }
 
 owner_field() # FIELD: of session 10.8.0.5
 {
@@ -950,5 +937,5 @@ expect_oversize_sent_quietly()
 }
 
 mg_tests session_lifecycle session_owner max_sessions bad_control_input hitless_sigkill hitless_keep_attached \
-    stop_removes_all incompatible_pins diagnose completion
+    hitless_sigquit stop_removes_all incompatible_pins diagnose completion
 mg_main "$@"

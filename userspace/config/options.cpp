@@ -28,7 +28,9 @@ Sessions (SPEC):
 Config file: the same option names in INI syntax (one "session = SPEC" line per
 session); an option given on the command line replaces the file's value(s).
 
-Signals: SIGINT and SIGTERM stop (removing everything unless --keep-attached).
+Signals: SIGINT and SIGTERM stop (removing everything unless --keep-attached);
+SIGQUIT stops leaving everything attached and pinned for the next daemon (the
+systemd unit sends it for a restart).
 SIGHUP re-reads the configuration (this command line and its --config file as
 they are now) and applies it without re-attaching: sessions, --on-oversize,
 --mss-clamp, the --icmp-* options, --keep-attached, --transport-tracking,
@@ -157,7 +159,7 @@ po::options_description make_options(RawOptions &raw)
          "programs and sessions without a gap ('' pins nothing)")
         ("keep-attached", po::bool_switch(&keep_attached),
          "on SIGINT/SIGTERM leave the programs attached and the state pinned, for a restart or upgrade "
-         "(SIGKILL and crashes leave them too); without it a stop removes everything");
+         "(SIGQUIT, SIGKILL and crashes leave them too); without it a stop removes everything");
 
     po::options_description metrics("Metrics");
     add_options(metrics, scalars)
