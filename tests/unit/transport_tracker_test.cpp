@@ -88,6 +88,48 @@ TEST_F(TrackerTest, TlsAfterTheTimeoutWithoutDtlsWhileTlsIsBusy)
     EXPECT_EQ(changes[0].transport, MG_TRANSPORT_DTLS) << "DTLS back";
 }
 
+// Keepalives only, on both channels, every idle timeout (ocserv's dpd = 10 against
+// --dtls-idle-timeout 10), a DTLS one now and then late by most of a second: for two minutes the
+// session stays on DTLS. A TLS keepalive is not traffic.
+TEST_F(TrackerTest, KeepalivesAtTheTimeoutDoNotFlipAnIdleSession)
+{
+    dtls(t0 + 1s);
+    auto changes = tick(t0 + 1s);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].transport, MG_TRANSPORT_DTLS);
+    for (int period = 1; period <= 12; ++period) {
+        const auto at = t0 + 1s + period * 10s;
+        tls(at); // the client's keepalive
+        tls(at); // its answer to the headend's DPD
+        for (auto t = at - 9s; t <= at + 1s; t += 500ms)
+            EXPECT_TRUE(tick(t).empty()) << "period " << period << ", +" << (t - t0).count() / 1e9 << " s";
+        dtls(at + (period % 3 == 0 ? 900ms : 0ms)); // now and then late
+    }
+}
+
+// DTLS cut in the middle of a session while the client keeps sending, now over TLS: the session
+// is on TLS at the first look after the timeout, and the evidence counts what TLS carried.
+TEST_F(TrackerTest, DtlsCutMidSessionIsTlsAfterTheTimeout)
+{
+    for (auto t = t0 + 1s; t <= t0 + 30s; t += 1s) {
+        dtls(t);
+        tls(t);
+        tick(t);
+    }
+    for (auto t = t0 + 31s; t <= t0 + 40s; t += 500ms) {
+        for (int i = 0; i < 5; ++i)
+            tls(t);
+        EXPECT_TRUE(tick(t).empty()) << "within the timeout at +" << (t - t0).count() / 1e9;
+    }
+    tls(t0 + 40500ms);
+    auto changes = tick(t0 + 40500ms);
+    ASSERT_EQ(changes.size(), 1u) << "DTLS last seen at +30 s, the timeout 10 s";
+    EXPECT_EQ(changes[0].transport, MG_TRANSPORT_TLS);
+    EXPECT_NE(changes[0].evidence.find("TLS busy (96 segments from the client since DTLS was last seen"),
+              std::string::npos)
+        << changes[0].evidence;
+}
+
 TEST_F(TrackerTest, AnIdleSessionKeepsItsTransport)
 {
     dtls(t0 + 1s);
@@ -99,7 +141,8 @@ TEST_F(TrackerTest, AFreshTrackerDoesNotReadMissingHistoryAsAFallback)
 {
     tls(t0 + 5s); // TLS busy, no DTLS seen yet: the daemon has only just started
     EXPECT_TRUE(tick(t0 + 5s).empty());
-    tls(t0 + 11s);
+    for (int i = 0; i < 10; ++i)
+        tls(t0 + 11s); // traffic on TLS, not only keepalives
     auto changes = tick(t0 + 11s);
     ASSERT_EQ(changes.size(), 1u) << "after a whole timeout of watching";
     EXPECT_EQ(changes[0].transport, MG_TRANSPORT_TLS);
