@@ -19,10 +19,15 @@
 #
 #   transport_follows_dtls  DTLS flowing: the session goes to DTLS and a 1400-byte DF ping passes;
 #                           DTLS blocked with nftables: within --dtls-idle-timeout (2 s) + 1 s the
-#                           session is on TLS and the same ping gets frag-needed mtu 1347; DTLS
+#                           session is on TLS and the same ping gets frag-needed mtu 1347, and
+#                           diagnose names the mid-session block with its user and the time DTLS
+#                           was last seen both ways; DTLS
 #                           unblocked: back on DTLS within 3 s; transport changes counted (1 to
 #                           tls, 2 to dtls) in /metrics; after the daemon stops nothing of it is
 #                           left on gw-vpn
+#   keepalives_do_not_flip  an idle client: only a TLS keepalive and a DTLS one every
+#                           --dtls-idle-timeout (2 s), for two minutes: on DTLS throughout, no
+#                           change to TLS
 #   reconnect_storm         a client opening a new TLS connection every 4 s: the reconnects are
 #                           counted and mtuguard_sessions_in_storm becomes 1 (--storm-reconnects 3)
 #   early_reconnect         --early-reconnect 6 from a config file: the session added (with its
@@ -65,8 +70,11 @@ if role == "headend":
 # client: one TLS connection with traffic every 100 ms (a new one every `reconnect` seconds when
 # given, or at the seconds after its start listed as at=S,S,...), and a DTLS application-data
 # record every 100 ms
-plan = [float(s) for s in sys.argv[3][3:].split(",")] if len(sys.argv) > 3 and sys.argv[3].startswith("at=") else []
-reconnect = float(sys.argv[3]) if len(sys.argv) > 3 and not plan else 0
+# (keepalive=P: only a TLS keepalive and a DTLS one every P seconds, as an idle client's DPD)
+mode = sys.argv[3] if len(sys.argv) > 3 else ""
+plan = [float(s) for s in mode[3:].split(",")] if mode.startswith("at=") else []
+period = float(mode[10:]) if mode.startswith("keepalive=") else 0.1
+reconnect = float(mode) if mode and not plan and not mode.startswith("keepalive=") else 0
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.setblocking(False)
 record = bytes([23, 0xfe, 0xfd]) + bytes(10) + bytes(64)
 tls, opened, start = None, 0, time.time()
@@ -77,13 +85,13 @@ while True:
     if tls is None or due or (reconnect and time.time() - opened >= reconnect):
         if tls: tls.close()
         tls = socket.create_connection((address, 443)); opened = time.time()
-    tls.send(bytes(100))
+    tls.send(bytes(100 if period < 1 else 16))
     try: udp.sendto(record, (address, 443))
     except OSError: pass
     try:
         while udp.recv(65536): pass
     except OSError: pass
-    time.sleep(0.1)
+    time.sleep(period)
 PY
 }
 
@@ -152,6 +160,10 @@ test_transport_follows_dtls()
     out=$(ip netns exec "$NS_SERVER" ping -c 1 -W 2 -M do -s 1372 "$MG_CLIENT4" 2>&1 || true)
     mg_assert_match "1400-byte ping on TLS" "Frag needed and DF set \\(mtu = 1347\\)" "$out"
     mg_assert_match "the change is logged with its evidence" "transport of $MG_CLIENT4 observed: TLS busy" "$(cat "$MG_DAEMON_LOG")"
+    ctl diagnose
+    mg_assert_match "diagnose names the block in the middle of the session, with its user" \
+        "1 session\(s\) had DTLS and lost it mid-session, riding TLS since \($MG_CLIENT4 \(client $PUBLIC_CLIENT, user carol\): DTLS last seen both ways [0-9]+ s ago\)" \
+        "$CTL_OUT"
 
     dtls_blocked off
     wait_transport dtls $((TIMEOUT + 2))
@@ -170,6 +182,27 @@ test_transport_follows_dtls()
 }
 
 in_storm() { [ "$(mg_series mtuguard_sessions_in_storm)" = 1 ]; }
+
+changes_to() { mg_series "mtuguard_transport_changes_total{to=\"$1\"}"; }
+
+test_keepalives_do_not_flip()
+{
+    start_sims "keepalive=$TIMEOUT"
+    mg_daemon_start --iface gw-in --outside-iface gw-vpn --dtls-idle-timeout "$TIMEOUT" --session "$SESSION"
+    wait_transport dtls 5
+    local start=$SECONDS
+    while [ $((SECONDS - start)) -lt 120 ]; do
+        sleep 5
+        [ "$(changes_to tls)" = 0 ] || break
+    done
+    mg_note "$(dtls_in_now) DTLS datagrams from the client in $((SECONDS - start)) s"
+    mg_assert_eq "no change to TLS in two minutes of keepalives every --dtls-idle-timeout" 0 "$(changes_to tls)"
+    mg_assert_eq "one change, to DTLS, at the start" 1 "$(changes_to dtls)"
+    mg_assert_eq "still on DTLS" dtls "$(ctl -o json session list "$MG_CLIENT4"; json_get 'd["sessions"][0]["transport"]' "$CTL_OUT")"
+    mg_daemon_stop
+}
+
+dtls_in_now() { ctl -o json tracking; json_get 'd["sessions"][0]["client"]["dtls_in"]' "$CTL_OUT"; }
 
 test_reconnect_storm()
 {
@@ -246,5 +279,5 @@ mg_setup()
     write_sims
 }
 
-mg_tests transport_follows_dtls reconnect_storm early_reconnect
+mg_tests transport_follows_dtls keepalives_do_not_flip reconnect_storm early_reconnect
 mg_main "$@"

@@ -1,5 +1,6 @@
 #include "ctl/diagnose.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -45,10 +46,12 @@ void diagnose_tracking(const json &tracking, const Add &add)
     if (!tracking.value("observing", false))
         return;
     const std::string dtls_port = tracking["dtls_port"].dump(), tls_port = tracking["tls_port"].dump();
-    std::vector<std::string> blocked, mismatch, storms, periodic;
+    std::vector<std::string> blocked, stopped, mismatch, storms, periodic;
     std::string mismatch_port;
+    const double timeout = tracking.value("dtls_idle_timeout_seconds", 10.0);
     for (const auto &s : tracking["sessions"]) {
-        const std::string who = s["address"].get<std::string>() + " (client " + s["public_address"].get<std::string>() + ")";
+        const std::string user = s.contains("user") && s["user"].is_string() ? ", user " + s["user"].get<std::string>() : "";
+        const std::string who = s["address"].get<std::string>() + " (client " + s["public_address"].get<std::string>() + user + ")";
         if (s.value("storm", false))
             storms.push_back(who);
         if (s.value("periodic", false))
@@ -62,8 +65,21 @@ void diagnose_tracking(const json &tracking, const Add &add)
             mismatch_port = c["other_udp_port"].dump();
         } else if (tls && (!dtls_in || !dtls_out)) {
             blocked.push_back(who + (dtls_in ? ": " + std::to_string(dtls_in) + " DTLS datagrams in, none answered" : ": no DTLS at all"));
+        } else if (tls && s["observed_transport"] == "tls") {
+            // DTLS worked earlier in the session and has not been seen both ways for longer than
+            // the idle timeout while the session rides TLS: blocked in the middle of it.
+            const double since = std::max(c["seconds_since_dtls_in"].is_number() ? c["seconds_since_dtls_in"].get<double>() : 0.0,
+                                          c["seconds_since_dtls_out"].is_number() ? c["seconds_since_dtls_out"].get<double>() : 0.0);
+            if (since > timeout)
+                stopped.push_back(who + ": DTLS last seen both ways " + std::to_string(int(since + 0.5)) + " s ago");
         }
     }
+    if (!stopped.empty())
+        add("problem", std::to_string(stopped.size()) + " session(s) had DTLS and lost it mid-session, riding TLS since (" +
+                           list(stopped) + ")",
+            "something on the path started dropping UDP " + dtls_port + " (a firewall change, a NAT timeout, the client's "
+            "network): those clients still apply the DTLS MTU; see the MTU mismatch findings, and allow UDP " + dtls_port +
+            " both ways again");
     if (!mismatch.empty())
         add("problem", std::to_string(mismatch.size()) + " client(s) send UDP to port " + mismatch_port + " but none to the DTLS port " +
                            dtls_port + ": a DTLS port mismatch (" + list(mismatch) + ")",
