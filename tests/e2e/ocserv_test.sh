@@ -27,6 +27,10 @@
 #                             counted; the daemon keeps answering and enforcing
 #   occtl_garbage             an occtl that prints garbage is counted as failed; the sessions it
 #                             made before stay
+#   occtl_address_reused      a stand-in occtl: alice's session in mismatch (client 1434, ocserv's
+#                             tun lowered to 1234); between two lists she leaves and bob gets her
+#                             address at 1234: his client MTU is 1234, no mismatch, the gauge 0,
+#                             "out of MTU mismatch" logged with his name
 #   ocserv_clamp              mtuguardd with --iface gw-in alone (no --client-iface), started before
 #                             any user connects; the server's firewall drops all ICMP, its segments
 #                             leave it CHECKSUM_PARTIAL and ocserv's tun checksums them in software;
@@ -171,6 +175,7 @@ session_listed() # ADDR
     [ "$CTL_STATUS" -eq 0 ]
 }
 session_gone() { ctl -o json session list "$1"; [ "$CTL_STATUS" -eq 1 ]; }
+session_field() { json_get "d[\"sessions\"][0][\"$1\"]" "$CTL_OUT"; } # FIELD: of the session ctl listed last
 transport_is() { session_listed "$1" && [ "$(json_get 'd["sessions"][0]["transport"]' "$CTL_OUT")" = "$2" ]; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -277,6 +282,38 @@ JSON
     mg_assert_match "logged" "occtl's output is not a list of users" "$(cat "$MG_DAEMON_LOG")"
     echo '[]' >"$MG_TMP/occtl.out" # the user left
     mg_wait_for 5 "session removed" session_gone 10.9.0.77
+    mg_daemon_stop
+}
+
+session_user_is() { session_listed "$1" && [ "$(session_field user)" = "$2" ]; }
+
+# occtl_list ID "FULL SESSION" USER MTU: the stand-in occtl lists one user at 10.9.0.77.
+occtl_list()
+{
+    cat >"$MG_TMP/occtl.out" <<JSON
+[{"ID": $1, "Username": "$3", "Groupname": "(none)", "MTU": "$4", "Remote IP": "$PUBLIC_CLIENT",
+  "IPv4": "10.9.0.77", "Full session": "$2", "raw_connected_at": $1}]
+JSON
+}
+
+test_occtl_address_reused()
+{
+    fake_occtl
+    occtl_list 7 alice-session alice 1434
+    mg_daemon_start --iface gw-in --ocserv --ocserv-config /dev/null --occtl "$MG_TMP/occtl" --ocserv-interval 0.2
+    mg_wait_for 5 "alice's session" session_user_is 10.9.0.77 alice
+    occtl_list 7 alice-session alice 1234 # ocserv lowered her tun
+    mg_wait_for 5 "alice in mismatch" mg_log_has "session 10\.9\.0\.77 \(user alice\) in MTU mismatch: its client applies 1434, the gateway enforces 1234"
+    mg_assert_eq "the mismatch gauge" 1 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    # Between two lists she leaves and bob is given her address, at the MTU ocserv announces now.
+    occtl_list 8 bob-session bob 1234
+    mg_wait_for 5 "bob's session" session_user_is 10.9.0.77 bob
+    mg_assert_eq "bob's client MTU: what he was given" 1234 "$(session_field client_mtu)"
+    mg_assert_eq "bob in mismatch" false "$(session_field mtu_mismatch)"
+    mg_assert_eq "the mismatch gauge" 0 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    mg_assert_match "the address out of mismatch, logged" \
+        "session 10\.9\.0\.77 \(user bob\) out of MTU mismatch: its client applies 1234, the gateway enforces 1234" \
+        "$(cat "$MG_DAEMON_LOG")"
     mg_daemon_stop
 }
 
@@ -481,7 +518,6 @@ NFT
 
 occtl_mtu_is() { [ "$(occtl_user alice MTU)" = "$1" ]; }
 session_mtu_is() { session_listed "$1" && [ "$(json_get 'd["sessions"][0]["effective_mtu"]' "$CTL_OUT")" = "$2" ]; }
-session_field() { json_get "d[\"sessions\"][0][\"$1\"]" "$CTL_OUT"; } # FIELD: of the session ctl listed last
 
 # ocserv's TLS socket toward the client: the path MTU TCP learned (ss -ti's pmtu:).
 ocserv_tcp_pmtu()
@@ -590,5 +626,5 @@ mg_setup()
     ocserv_setup
 }
 
-mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage ocserv_clamp ocserv_mismatch
+mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage occtl_address_reused ocserv_clamp ocserv_mismatch
 mg_main "$@"
