@@ -7,6 +7,7 @@
 #   /etc/mtuguard/mtuguard.conf, /etc/default/mtuguard           conffiles
 #   /lib/systemd/system/mtuguard.service                         when deploy/systemd has it
 #   /usr/libexec/mtuguard/mtuguard-connect                       ocserv connect-script
+#   /usr/libexec/mtuguard/mtuguard-stop                          the unit's ExecStop=
 #   /usr/share/bash-completion/completions/mtuguardctl
 #   /usr/share/man/man8/mtuguardd.8.gz, mtuguardctl.8.gz, man5/mtuguard.conf.5.gz
 #   /usr/share/mtuguard/prometheus/{alerts.yml,prometheus.yml,alertmanager.yml}, grafana/mtuguard.json
@@ -31,6 +32,9 @@ install(FILES ${mtuguard_deploy}/default/mtuguard DESTINATION /etc/default)
 # The systemd unit is written separately; the package carries it once it exists
 install(FILES ${mtuguard_deploy}/systemd/mtuguard.service
         DESTINATION ${MTUGUARD_SYSTEMD_UNIT_DIR} OPTIONAL)
+# The unit's ExecStop=: SIGQUIT (stop, keeping everything attached) for a restart
+install(PROGRAMS ${mtuguard_deploy}/systemd/mtuguard-stop
+        DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/mtuguard)
 
 # ocserv connect-script / disconnect-script, bash completion
 install(PROGRAMS ${mtuguard_deploy}/ocserv/mtuguard-connect

@@ -1,6 +1,7 @@
 // Session specs and addresses as every session source writes them. Bad text may only throw
 // std::invalid_argument; what parses must be a session the data path can hold (MTUs within
-// range, a prefix length within its family) and must read back the same from its own text.
+// range, a prefix length within its family) and must read back the same from its own text. Names
+// (user=, group=, and session_name() over any bytes) come out clean and short.
 #include <stdexcept>
 #include <string>
 
@@ -35,8 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(s.tls_mtu >= MG_MIN_MTU && s.tls_mtu <= 65535, input);
         FUZZ_CHECK(s.transport == MG_TRANSPORT_DTLS || s.transport == MG_TRANSPORT_TLS, input);
         FUZZ_CHECK(s.mss_clamp == MG_MSS_DEFAULT || s.mss_clamp == MG_MSS_ON || s.mss_clamp == MG_MSS_OFF, input);
+        // An owner is kept as given: already what session_name() makes of any name.
+        for (const std::string *name : {&spec.user, &spec.group})
+            FUZZ_CHECK(name->size() < MG_NAME_MAX && session_name(*name) == *name, input);
     } catch (const std::invalid_argument &) {
     }
+    // Whatever a source sends, a kept name is short, clean and stays as it is when cleaned again.
+    const std::string name = session_name(input);
+    FUZZ_CHECK(name.size() < MG_NAME_MAX && session_name(name) == name, input);
     try {
         check_prefix(parse_prefix(input), input);
     } catch (const std::invalid_argument &) {

@@ -15,8 +15,9 @@
 #
 #   asa_session_lifecycle  722051 makes session 10.8.0.5 (the group's MTUs, on TLS); 722033 UDP
 #                          puts it on DTLS (a 1400-byte DF ping passes); 722043 back on TLS (the
-#                          ping gets frag-needed 1347); 722034 TCP counts a reconnect; 722036 and
-#                          602101 count headend reports; junk, an unused id and a broken 722051
+#                          ping gets frag-needed 1347); 722034 TCP counts a reconnect and puts it on TLS; 722036 and
+#                          602101 count headend reports (602101 for the session's address gives
+#                          it the threshold as 722036 does); junk, an unused id and a broken 722051
 #                          are counted as such; 722038 removes the session. Each counter moves by
 #                          exactly what was sent.
 #   asa_group_without_mtu  722051 for a group with no --asa-group makes no session, counted
@@ -105,11 +106,12 @@ test_asa_session_lifecycle()
     mg_assert_eq "602101" 1 "$(mg_series 'mtuguard_headend_oversize_reports_total{kind="frag_needed_sent"}')"
     mg_assert_eq "not ASA" 1 "$(syslog_count not_asa)"
     mg_assert_eq "unused id" 1 "$(syslog_count ignored)"
-    mg_assert_eq "applied (722036 as well: the session's threshold)" 5 "$(syslog_count applied)"
+    mg_assert_eq "applied (722036 and 602101 as well: the session's threshold)" 6 "$(syslog_count applied)"
+    mg_assert_eq "722034 over TCP: back on TLS" tls "$(session_field transport)"
 
     send tcp "$(asa 722038 "$(who) SVC terminating session: User Requested.")"
     mg_wait_for 5 "session removed by 722038" session_gone
-    mg_assert_eq "applied" 6 "$(syslog_count applied)"
+    mg_assert_eq "applied" 7 "$(syslog_count applied)"
     mg_daemon_stop
 }
 

@@ -39,10 +39,17 @@
 #                         program never off the interface, new program swapped into the same link;
 #                         detach through a wrong socket refused while the daemon runs
 #   hitless_keep_attached the same with SIGTERM of a --keep-attached daemon
+#   hitless_sigquit       the same with SIGQUIT of a daemon without --keep-attached (the unit's
+#                         restart)
 #   stop_removes_all      SIGTERM without --keep-attached: no XDP left, the pin directory gone
 #   incompatible_pins     --max-sessions 200 on pins made with 100: refused (exit 1, says what to
 #                         do), the old program keeps enforcing; `mtuguardctl detach --pin-path`
 #                         without a daemon removes it
+#   completion            the bash completion, sourced and called with COMP_WORDS as bash sets
+#                         them, offers the running daemon's session addresses (IPv4, IPv6 split at
+#                         its colons, a pool prefix) for session del/list/transport and diagnose,
+#                         asking through the command line's --socket or --control-socket=; nothing,
+#                         and nothing on stderr, when no daemon answers there
 #
 # Run as root: tests/e2e/control_test.sh [TEST...] (MTUGUARD_BUILD_DIR=path/to/build if not ./build;
 # MTUGUARD_E2E_DEBUG=1 opens a shell before the namespaces are removed).
@@ -70,8 +77,6 @@ ping_server()
     PING_OUT=$(ip netns exec "$NS_SERVER" timeout 30 ping -n "$@" 2>&1) || PING_STATUS=$?
 }
 
-ping_summary() { printf '%s\n' "$1" | grep -E 'transmitted' || echo "no summary"; }
-
 # expect_frag_needed MTU: one 1418-byte DF ping (PMTU cache flushed first) is answered with
 # frag-needed announcing MTU.
 expect_frag_needed()
@@ -88,7 +93,7 @@ expect_passes()
 {
     mg_flush_pmtu
     ping_server -M "do" -s "$1" -c 3 -i 0.1 -W 2 "$MG_CLIENT4"
-    mg_assert_eq "ping -M do -s $1 ($(($1 + 28)) bytes) exit status ($(ping_summary "$PING_OUT"))" 0 "$PING_STATUS"
+    mg_assert_eq "ping -M do -s $1 ($(($1 + 28)) bytes) exit status ($(mg_ping_summary "$PING_OUT"))" 0 "$PING_STATUS"
     mg_assert_match "ping -M do -s $1 replies" ' 3 received' "$PING_OUT"
     mg_assert_no_match "ICMP errors for ping -M do -s $1" 'Frag needed' "$PING_OUT"
 }
@@ -576,14 +581,14 @@ PYTHON
 link_inode() { stat -c %i "$(pin_dir)/links/gw-in"; }
 link_id() { bpftool link show pinned "$(pin_dir)/links/gw-in" | sed -n 's/^\([0-9]*\): xdp .*/\1/p'; }
 
-# check_hitless_restart kill|term: the proof. Under a stream of 500 oversize DF pings (each must
-# be answered with frag-needed) and 500 within-MTU pings (none may be lost), stop the daemon at
-# 1.5 s (SIGKILL, or SIGTERM of a --keep-attached daemon) and start it again with the same
-# arguments and pin path.
+# check_hitless_restart kill|term|quit: the proof. Under a stream of 500 oversize DF pings (each
+# must be answered with frag-needed) and 500 within-MTU pings (none may be lost), stop the daemon
+# at 1.5 s (SIGKILL, SIGTERM of a --keep-attached daemon, or SIGQUIT of one without it, as the
+# systemd unit's restart sends) and start it again with the same arguments and pin path.
 check_hitless_restart()
 {
-    local how=$1 args p1 p2 inode1 inode2 link1 link2 t0 t_stop t_stopped oversize_pid within_pid
-    local sampler_pid samples none ids out errors seqs t_done first_p2 max_gap covered
+    local how=$1 args p1 p2 inode1 inode2 link1 link2 t0 t_stop t_stopped
+    local sampler_pid samples none ids t_done first_p2 max_gap covered
     # Without rate limits: every oversize packet must get its error, and 100/s toward one
     # sender is the default per-source limit.
     args=(--iface gw-in --session "$SESSION4" --icmp-rate 0 --icmp-rate-per-source 0)
@@ -614,12 +619,7 @@ check_hitless_restart()
     sleep 0.2
 
     t0=$(now_ms)
-    mg_ns_bg "$NS_SERVER" "$MG_TMP/oversize.$how.log" timeout 60 \
-        ping -n -M "do" -s "$OVERSIZE_PAYLOAD" -i 0.01 -c "$STREAM_COUNT" -W 2 "$MG_CLIENT4"
-    oversize_pid=$MG_BG_PID
-    mg_ns_bg "$NS_SERVER" "$MG_TMP/within.$how.log" timeout 60 \
-        ping -n -s 1000 -i 0.01 -c "$STREAM_COUNT" -W 2 "$MG_CLIENT4"
-    within_pid=$MG_BG_PID
+    mg_streams_start "$how" "$OVERSIZE_PAYLOAD" "$STREAM_COUNT"
 
     sleep 1.5
     t_stop=$(now_ms)
@@ -627,6 +627,11 @@ check_hitless_restart()
         # (braces and 2>/dev/null: no "Killed" notice from bash)
         { kill -KILL "$MG_DAEMON_PID" && mg_wait_exit "$MG_DAEMON_PID" 5; } 2>/dev/null
         mg_assert_eq "status of the SIGKILLed daemon" 137 "$MG_EXIT_STATUS"
+    elif [ "$how" = quit ]; then
+        kill -QUIT "$MG_DAEMON_PID"
+        mg_wait_exit "$MG_DAEMON_PID" 20
+        mg_assert_eq "exit status of the daemon after SIGQUIT" 0 "$MG_EXIT_STATUS"
+        mg_assert_match "its log" 'stopping on Quit: leaving the programs attached' "$(cat "$MG_DAEMON_LOG")"
     else
         mg_daemon_stop
         mg_assert_eq "exit status of the --keep-attached daemon after SIGTERM" 0 "$MG_DAEMON_STATUS"
@@ -638,27 +643,13 @@ check_hitless_restart()
 
     mg_daemon_start "${args[@]}"
 
-    mg_wait_exit "$oversize_pid" 60
-    mg_wait_exit "$within_pid" 60
+    # --- what the wire saw
+    mg_streams_check "$how" "$STREAM_COUNT" "$FRAG_NEEDED_TLS"
     t_done=$(now_ms)
     sleep 0.2 # a few samples after the end too
     touch "$MG_TMP/sampler.stop"
     mg_wait_exit "$sampler_pid" 5
     mg_wait_for 10 "carrier on every link" mg_links_up
-
-    # --- what the wire saw
-    out=$(cat "$MG_TMP/oversize.$how.log")
-    errors=$(printf '%s\n' "$out" | grep -cE "$FRAG_NEEDED_TLS" || true)
-    seqs=$(printf '%s\n' "$out" | grep -E "$FRAG_NEEDED_TLS" | sed 's/.*icmp_seq=\([0-9]*\).*/\1/' | sort -un | wc -l)
-    mg_note "oversize stream: $(ping_summary "$out"); $errors frag-needed lines, $seqs distinct icmp_seq"
-    mg_assert_match "oversize stream summary" \
-        "^$STREAM_COUNT packets transmitted, 0 received, \\+$STREAM_COUNT errors" "$(ping_summary "$out")"
-    mg_assert_eq "frag-needed (mtu $TLS_MTU) lines" "$STREAM_COUNT" "$errors"
-    mg_assert_eq "distinct icmp_seq answered with frag-needed" "$STREAM_COUNT" "$seqs"
-    out=$(cat "$MG_TMP/within.$how.log")
-    mg_note "within-MTU stream: $(ping_summary "$out")"
-    mg_assert_match "within-MTU stream summary" \
-        "^$STREAM_COUNT packets transmitted, $STREAM_COUNT received, 0% packet loss" "$(ping_summary "$out")"
 
     # --- the restart happened inside the window, and the program never left the interface
     mg_note "stop at +$((t_stop - t0)) ms, daemon gone at +$((t_stopped - t0)) ms, new daemon enforcing at +$((MG_ENFORCING_MS - t0)) ms ($((MG_ENFORCING_MS - t_stop)) ms after the $how), streams done at +$((t_done - t0)) ms"
@@ -725,6 +716,7 @@ check_hitless_restart()
 
 test_hitless_sigkill() { check_hitless_restart kill; }
 test_hitless_keep_attached() { check_hitless_restart term; }
+test_hitless_sigquit() { check_hitless_restart quit; }
 
 owner_field() # FIELD: of session 10.8.0.5
 {
@@ -896,6 +888,49 @@ test_diagnose()
     mg_daemon_stop
 }
 
+# complete WORD...: what deploy/bash-completion/mtuguardctl offers for `mtuguardctl WORD...`, the
+# last word being completed, one a line, sorted; fails the test on anything written to stderr.
+complete()
+{
+    local out err
+    out=$(bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
+                   _mtuguardctl; printf "%s\n" "${COMPREPLY[@]}"' \
+        complete "$MG_REPO/deploy/bash-completion/mtuguardctl" "$MG_CTL" "$@" 2>"$MG_TMP/complete.err" | sort)
+    err=$(cat "$MG_TMP/complete.err")
+    [ -z "$err" ] || mg_fail "completing mtuguardctl $* wrote to stderr: $err"
+    printf '%s' "$out" | tr '\n' ' ' | sed 's/ $//'
+}
+
+test_completion()
+{
+    local sock="$MG_TMP/control.sock"
+    fresh_state
+    mg_daemon_start --iface gw-in --session "$SESSION4" --session "2001:db8:8::5,dtls-mtu=1418,tls-mtu=1347" \
+        --session "10.9.0.0/24,dtls-mtu=1400,tls-mtu=1300"
+    ctl_ok session add 2001:db8:8::6 --dtls-mtu 1418 --tls-mtu 1347
+    local all="10.8.0.5 10.9.0.0/24 2001:db8:8::5 2001:db8:8::6"
+    mg_assert_eq "session del" "$all" "$(complete --socket "$sock" session del "")"
+    mg_assert_eq "session list, -o json first" "$all" "$(complete --socket "$sock" -o json session list "")"
+    mg_assert_eq "diagnose" "$all" "$(complete --socket "$sock" diagnose "")"
+    mg_assert_eq "session transport, a prefix typed" "10.8.0.5 10.9.0.0/24" "$(complete --socket "$sock" session transport 10.)"
+    mg_assert_eq "--control-socket=PATH (split at the =)" "$all" \
+        "$(complete --control-socket = "$sock" session del "")"
+    # bash splits 2001:db8:8:: at the colons (the cursor on the last word, "::") and replaces
+    # only what follows the last one
+    mg_assert_eq "an IPv6 address after its last colon" "5 6" \
+        "$(complete --socket "$sock" session del 2001 : db8 : 8 ::)"
+    mg_assert_eq "an IPv6 address, a digit typed" "6" "$(complete --socket "$sock" session del 2001 : db8 : 8 :: 6)"
+    mg_assert_eq "session transport ADDR still offers the transports" "dtls tls" \
+        "$(complete --socket "$sock" session transport 2001 : db8 : 8 :: 5 "")"
+    mg_assert_eq "after a flag and -o json behind the command" "$all" \
+        "$(complete --socket "$sock" session list --oversize -o json "")"
+    mg_assert_eq "not for session add (a new address)" "" "$(complete --socket "$sock" session add "")"
+    mg_assert_eq "the address given, no second one" "" "$(complete --socket "$sock" session del 10.8.0.5 "")"
+    mg_assert_eq "no daemon at that socket: nothing" "" "$(complete --socket "$MG_TMP/none.sock" session del "")"
+    mg_daemon_stop
+    mg_assert_eq "the daemon stopped: nothing" "" "$(complete --socket "$sock" session del "")"
+}
+
 # One oversize DF ping toward the client. The three come about a second apart, so the limit of
 # one error a second answers one or two of them: the test asserts the split adds up, not its shape.
 expect_oversize_sent_quietly()
@@ -905,5 +940,5 @@ expect_oversize_sent_quietly()
 }
 
 mg_tests session_lifecycle session_owner max_sessions bad_control_input hitless_sigkill hitless_keep_attached \
-    stop_removes_all incompatible_pins diagnose
+    hitless_sigquit stop_removes_all incompatible_pins diagnose completion
 mg_main "$@"

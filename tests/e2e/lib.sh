@@ -776,3 +776,45 @@ mg_gateway_xdp()
 
 # mg_log_has PATTERN: the current daemon's log matches the extended regex (for mg_wait_for).
 mg_log_has() { grep -Eq -- "$1" "$MG_DAEMON_LOG"; }
+
+# --- streams of pings through the gateway ------------------------------------------------------
+
+# mg_streams_start TAG PAYLOAD COUNT: two streams of COUNT pings from the server toward MG_CLIENT4
+# at 10 ms, in the background: DF pings of PAYLOAD bytes (over the session's MTU: each must be
+# answered with frag-needed) and 1000-byte pings (within it: each must come back). Their output
+# goes to $MG_TMP/oversize.TAG.log and within.TAG.log; sets MG_OVERSIZE_PID and MG_WITHIN_PID.
+mg_streams_start()
+{
+    local tag=$1 payload=$2 count=$3
+    mg_ns_bg "$NS_SERVER" "$MG_TMP/oversize.$tag.log" timeout 120 \
+        ping -n -M "do" -s "$payload" -i 0.01 -c "$count" -W 2 "$MG_CLIENT4"
+    MG_OVERSIZE_PID=$MG_BG_PID
+    mg_ns_bg "$NS_SERVER" "$MG_TMP/within.$tag.log" timeout 120 \
+        ping -n -s 1000 -i 0.01 -c "$count" -W 2 "$MG_CLIENT4"
+    MG_WITHIN_PID=$MG_BG_PID
+}
+
+# mg_ping_summary PING-OUTPUT: ping's "N packets transmitted, ..." line.
+mg_ping_summary() { printf '%s\n' "$1" | grep -E 'transmitted' || echo "no summary"; }
+
+# mg_streams_check TAG COUNT FRAG-NEEDED-REGEX: waits for both streams of mg_streams_start; every
+# one of the COUNT oversize pings was answered by a line matching FRAG-NEEDED-REGEX (each icmp_seq
+# once), every within-MTU ping came back.
+mg_streams_check()
+{
+    local tag=$1 count=$2 frag_needed=$3 out errors seqs
+    mg_wait_exit "$MG_OVERSIZE_PID" 120
+    mg_wait_exit "$MG_WITHIN_PID" 120
+    out=$(cat "$MG_TMP/oversize.$tag.log")
+    errors=$(printf '%s\n' "$out" | grep -cE "$frag_needed" || true)
+    seqs=$(printf '%s\n' "$out" | grep -E "$frag_needed" | sed 's/.*icmp_seq=\([0-9]*\).*/\1/' | sort -un | wc -l)
+    mg_note "oversize stream: $(mg_ping_summary "$out"); $errors frag-needed lines, $seqs distinct icmp_seq"
+    mg_assert_match "oversize stream summary" \
+        "^$count packets transmitted, 0 received, \\+$count errors" "$(mg_ping_summary "$out")"
+    mg_assert_eq "frag-needed lines" "$count" "$errors"
+    mg_assert_eq "distinct icmp_seq answered with frag-needed" "$count" "$seqs"
+    out=$(cat "$MG_TMP/within.$tag.log")
+    mg_note "within-MTU stream: $(mg_ping_summary "$out")"
+    mg_assert_match "within-MTU stream summary" \
+        "^$count packets transmitted, $count received, 0% packet loss" "$(mg_ping_summary "$out")"
+}

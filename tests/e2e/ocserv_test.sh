@@ -13,7 +13,8 @@
 #                          +------------------+------------------+   +--------+---------+
 #                                             |      middle (router)          |
 #                                             +--- .129/25 [nft] .1/25 -------+
-#    nft: ICMP dropped (ocserv_clamp)
+#    nft: ICMP dropped (ocserv_clamp)           middle: UDP 443 dropped (ocserv_session_lifecycle,
+#                                               ocserv_mismatch), routes of MTU 1300 (ocserv_mismatch)
 #
 #   ocserv_session_lifecycle  a connected client is a session within 2 s of occtl listing it, with
 #                             occtl's tunnel address and MTU and the client's public address;
@@ -26,6 +27,10 @@
 #                             counted; the daemon keeps answering and enforcing
 #   occtl_garbage             an occtl that prints garbage is counted as failed; the sessions it
 #                             made before stay
+#   occtl_address_reused      a stand-in occtl: alice's session in mismatch (client 1434, ocserv's
+#                             tun lowered to 1234); between two lists she leaves and bob gets her
+#                             address at 1234: his client MTU is 1234, no mismatch, the gauge 0,
+#                             "out of MTU mismatch" logged with his name
 #   ocserv_clamp              mtuguardd with --iface gw-in alone (no --client-iface), started before
 #                             any user connects; the server's firewall drops all ICMP, its segments
 #                             leave it CHECKSUM_PARTIAL and ocserv's tun checksums them in software;
@@ -35,6 +40,16 @@
 #                             her with the same and a correct checksum, one SYN clamped in each
 #                             direction on gw-in, 5 MiB download whole; she logs out, bob connects
 #                             and takes her vpns0, she comes back on vpns1: the same holds
+#   ocserv_mismatch           alice (group staff) connects: her session shows user alice, group
+#                             staff, her public address and client MTU 1434, no mismatch. On TLS
+#                             (UDP 443 blocked) with pings through the tunnel, the middle router's
+#                             routes get MTU 1300: ocserv's TLS socket learns path MTU 1300 and
+#                             ocserv lowers her tun to 1234 (within 90 s; its check runs every
+#                             30 s); the session follows occtl within 2 s with client_mtu 1434 and
+#                             mtu_mismatch, her own tun still 1434; the gauge reads 1, diagnose
+#                             names "alice: client 1434, enforced 1234 (tls)" and exits 3, one log
+#                             line; all kept across a restart that re-adopts the pins; the gauge
+#                             back to 0 when she leaves
 #
 # Run as root: tests/e2e/ocserv_test.sh [TEST...] (MTUGUARD_BUILD_DIR as for the other e2e tests).
 set -eu
@@ -80,7 +95,7 @@ ocserv_setup()
         --outfile "$OC/cert.pem" >/dev/null 2>&1
     PIN=$(openssl x509 -in "$OC/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
         openssl dgst -sha256 -binary | base64)
-    printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" alice
+    printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" -g staff alice
     printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" bob
     echo secret >"$OC/password"
     cat >"$OC/ocserv.conf" <<CONF
@@ -160,6 +175,7 @@ session_listed() # ADDR
     [ "$CTL_STATUS" -eq 0 ]
 }
 session_gone() { ctl -o json session list "$1"; [ "$CTL_STATUS" -eq 1 ]; }
+session_field() { json_get "d[\"sessions\"][0][\"$1\"]" "$CTL_OUT"; } # FIELD: of the session ctl listed last
 transport_is() { session_listed "$1" && [ "$(json_get 'd["sessions"][0]["transport"]' "$CTL_OUT")" = "$2" ]; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -217,6 +233,7 @@ NFT
 }
 
 two_timeouts() { [ "$(mg_series 'mtuguard_occtl_runs_total{result="timeout"}')" -ge 2 ]; }
+two_occtl_lists() { [ "$(mg_series 'mtuguard_occtl_runs_total{result="ok"}')" -ge 2 ]; }
 two_failures() { [ "$(mg_series 'mtuguard_occtl_runs_total{result="failed"}')" -ge 2 ]; }
 
 # A stand-in occtl: prints a file's contents (when it exists), else hangs.
@@ -265,6 +282,38 @@ JSON
     mg_assert_match "logged" "occtl's output is not a list of users" "$(cat "$MG_DAEMON_LOG")"
     echo '[]' >"$MG_TMP/occtl.out" # the user left
     mg_wait_for 5 "session removed" session_gone 10.9.0.77
+    mg_daemon_stop
+}
+
+session_user_is() { session_listed "$1" && [ "$(session_field user)" = "$2" ]; }
+
+# occtl_list ID "FULL SESSION" USER MTU: the stand-in occtl lists one user at 10.9.0.77.
+occtl_list()
+{
+    cat >"$MG_TMP/occtl.out" <<JSON
+[{"ID": $1, "Username": "$3", "Groupname": "(none)", "MTU": "$4", "Remote IP": "$PUBLIC_CLIENT",
+  "IPv4": "10.9.0.77", "Full session": "$2", "raw_connected_at": $1}]
+JSON
+}
+
+test_occtl_address_reused()
+{
+    fake_occtl
+    occtl_list 7 alice-session alice 1434
+    mg_daemon_start --iface gw-in --ocserv --ocserv-config /dev/null --occtl "$MG_TMP/occtl" --ocserv-interval 0.2
+    mg_wait_for 5 "alice's session" session_user_is 10.9.0.77 alice
+    occtl_list 7 alice-session alice 1234 # ocserv lowered her tun
+    mg_wait_for 5 "alice in mismatch" mg_log_has "session 10\.9\.0\.77 \(user alice\) in MTU mismatch: its client applies 1434, the gateway enforces 1234"
+    mg_assert_eq "the mismatch gauge" 1 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    # Between two lists she leaves and bob is given her address, at the MTU ocserv announces now.
+    occtl_list 8 bob-session bob 1234
+    mg_wait_for 5 "bob's session" session_user_is 10.9.0.77 bob
+    mg_assert_eq "bob's client MTU: what he was given" 1234 "$(session_field client_mtu)"
+    mg_assert_eq "bob in mismatch" false "$(session_field mtu_mismatch)"
+    mg_assert_eq "the mismatch gauge" 0 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    mg_assert_match "the address out of mismatch, logged" \
+        "session 10\.9\.0\.77 \(user bob\) out of MTU mismatch: its client applies 1234, the gateway enforces 1234" \
+        "$(cat "$MG_DAEMON_LOG")"
     mg_daemon_stop
 }
 
@@ -432,6 +481,143 @@ test_ocserv_clamp()
     ip netns exec "$NS_SERVER" nft delete table inet f
 }
 
+# --- the MTU mismatch: ocserv lowers a session's tun MTU, its client keeps the one it was given ---
+
+PATH_MTU=1300
+
+# middle_route_mtu [MTU]: the middle router's routes toward the client and toward the gateway
+# carry MTU (none: the links' 1500 again); a packet with DF set that does not fit is answered with
+# frag-needed. The path MTUs the namespaces learned are forgotten either way.
+middle_route_mtu()
+{
+    local ns
+    # shellcheck disable=SC2086 # ${1:+mtu $1}: two words or none
+    ip -n "$NS_MIDDLE" route replace 198.51.100.0/25 dev mid-c src 198.51.100.1 ${1:+mtu $1}
+    # shellcheck disable=SC2086
+    ip -n "$NS_MIDDLE" route replace 198.51.100.128/25 dev mid-g src 198.51.100.129 ${1:+mtu $1}
+    for ns in "$NS_GATEWAY" "$NS_CLIENT" "$NS_MIDDLE"; do
+        ip -n "$ns" route flush cache
+    done
+}
+
+# path_whole: UDP 443 through the middle again and the routes' MTUs gone, also when a test fails.
+path_whole()
+{
+    ip netns exec "$NS_MIDDLE" nft delete table inet path 2>/dev/null || true
+    middle_route_mtu
+}
+
+block_udp_443()
+{
+    ip netns exec "$NS_MIDDLE" nft -f - <<'NFT'
+table inet path {
+    chain forward { type filter hook forward priority 0; udp dport 443 drop; udp sport 443 drop; }
+}
+NFT
+}
+
+occtl_mtu_is() { [ "$(occtl_user alice MTU)" = "$1" ]; }
+session_mtu_is() { session_listed "$1" && [ "$(json_get 'd["sessions"][0]["effective_mtu"]' "$CTL_OUT")" = "$2" ]; }
+
+# ocserv's TLS socket toward the client: the path MTU TCP learned (ss -ti's pmtu:).
+ocserv_tcp_pmtu()
+{
+    ip netns exec "$NS_GATEWAY" ss -Htni state established "sport = :443" |
+        sed -n 's/.* pmtu:\([0-9]*\) .*/\1/p'
+}
+
+# alice (group staff) connects: her session carries her name, group and public address and the
+# MTU ocserv gave her client (1434), in no mismatch. The session falls back to TLS (UDP 443
+# blocked in the middle) with the client pinging the gateway through the tunnel, then the middle
+# router's routes get MTU 1300: ocserv's TLS segments are answered with frag-needed, its TCP socket
+# learns 1300 and ocserv's periodic check (every 30 s) lowers the session's link MTU to it, the tun
+# MTU to 1300 - 66 = 1234. With DTLS up instead, ocserv never learns it: with try-mtu-discovery
+# off its DTLS socket sends without DF and the middle router fragments.
+test_ocserv_mismatch()
+{
+    local client address mtu tun dropped lowered
+    trap path_whole EXIT
+    ocserv_start
+    local args=(--iface gw-in --outside-iface gw-pub --ocserv --occtl-socket "$OC/occtl.sock"
+        --ocserv-config "$OC/ocserv.conf" --dtls-idle-timeout 3)
+    mg_daemon_start "${args[@]}" --keep-attached
+    openconnect_start alice "$OC/vpnc-script"
+    client=$MG_BG_PID
+    mg_wait_for 20 "occtl listing alice" occtl_lists alice
+    address=$(occtl_user alice IPv4)
+    mtu=$(occtl_user alice MTU)
+    mg_assert_eq "the MTU ocserv gave alice (AES-256-GCM on a 1500 path)" 1434 "$mtu"
+    mg_wait_for 5 "session $address" session_listed "$address"
+    mg_assert_eq "the session's user" alice "$(session_field user)"
+    mg_assert_eq "the session's group (occtl's Groupname)" staff "$(session_field group)"
+    mg_assert_eq "the client's public address" "$PUBLIC_CLIENT" "$(session_field public_address)"
+    mg_assert_eq "the MTU the client applies" 1434 "$(session_field client_mtu)"
+    mg_assert_eq "in mismatch at connect" false "$(session_field mtu_mismatch)"
+    mg_assert_eq "the mismatch gauge at connect" 0 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    ctl_ok session list
+    mg_assert_match "the table names the user" "^$address +alice +" "$CTL_OUT"
+
+    # Tunnel packets of 1328 bytes both ways: the gateway's replies leave ocserv over TLS in
+    # segments over 1300 bytes once DTLS is blocked.
+    mg_ns_bg "$NS_CLIENT" "$MG_TMP/ping.log" ping -i 0.2 -s 1300 10.9.0.1
+    mg_wait_for 15 "session on dtls" transport_is "$address" dtls
+    block_udp_443
+    mg_wait_for 40 "session on tls after UDP 443 is blocked" transport_is "$address" tls
+    middle_route_mtu "$PATH_MTU"
+    dropped=$SECONDS
+    mg_wait_for 90 "occtl listing MTU 1234 for alice" occtl_mtu_is 1234
+    lowered=$(now_ms)
+    mg_note "ocserv lowered alice's MTU 1434 -> 1234 $((SECONDS - dropped)) s after the path MTU dropped to $PATH_MTU"
+    mg_assert_eq "the path MTU ocserv's TLS socket learned" "$PATH_MTU" "$(ocserv_tcp_pmtu)"
+    mg_assert_eq "alice's vpnsN on the gateway" 1234 \
+        "$(ip -n "$NS_GATEWAY" -o link show dev "$(occtl_user alice Device)" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')"
+    mg_wait_for 5 "the session's MTU following occtl's" session_mtu_is "$address" 1234
+    mg_note "the session at 1234 $(($(now_ms) - lowered)) ms after occtl listed it"
+    mg_assert_cmp "the session following occtl within 2 s" $(($(now_ms) - lowered)) -le 2000
+    mg_assert_eq "DTLS MTU" 1234 "$(session_field dtls_mtu)"
+    mg_assert_eq "TLS MTU" 1234 "$(session_field tls_mtu)"
+    mg_assert_eq "the MTU the client applies, as at connect" 1434 "$(session_field client_mtu)"
+    mg_assert_eq "in mismatch" true "$(session_field mtu_mismatch)"
+    mg_assert_eq "the user, still" alice "$(session_field user)"
+    tun=$(ip -n "$NS_CLIENT" -o -4 addr show to "$address/32" | awk '{ print $2 }')
+    mg_assert_eq "alice's $tun, as openconnect left it" 1434 \
+        "$(ip -n "$NS_CLIENT" -o link show dev "$tun" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')"
+    mg_assert_eq "the mismatch gauge" 1 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    ctl diagnose
+    mg_assert_eq "diagnose exit status" 3 "$CTL_STATUS"
+    mg_assert_match "diagnose names the session, its user and both MTUs" \
+        "1 session\(s\) in MTU mismatch, their clients applying a larger MTU than the gateway enforces: ${address//./\\.} \(user alice, group staff\): client 1434, enforced 1234 \(tls\)" \
+        "$CTL_OUT"
+    mg_assert_match "and ocserv's remedy" "ocserv's \`mtu =\`" "$CTL_OUT"
+    ctl diagnose "$address"
+    mg_assert_eq "diagnose ADDR exit status" 3 "$CTL_STATUS"
+    mg_assert_match "diagnose ADDR" \
+        "${address//./\\.} \(user alice, group staff\): on tls, enforcing MTU 1234 \(DTLS 1234, TLS 1234\); in MTU mismatch: its client applies 1434" \
+        "$CTL_OUT"
+    mg_assert_eq "the mismatch logged once" 1 "$(grep -c "in MTU mismatch" "$MG_DAEMON_LOG")"
+    mg_assert_match "the log line" \
+        "session ${address//./\\.} \(user alice, group staff\) in MTU mismatch: its client applies 1434, the gateway enforces 1234 \(tls\)" \
+        "$(cat "$MG_DAEMON_LOG")"
+
+    # A restart that re-adopts the pins: occtl lists 1234 at the new daemon's first sight, the
+    # client still applies 1434.
+    mg_daemon_stop
+    mg_daemon_start "${args[@]}"
+    mg_assert_match "the kept mismatch logged" "1 kept session\(s\) in MTU mismatch" "$(cat "$MG_DAEMON_LOG")"
+    mg_wait_for 10 "two lists from occtl applied" two_occtl_lists
+    session_listed "$address" || mg_fail "session $address gone after the restart"
+    mg_assert_eq "the MTU the client applies, after a restart" 1434 "$(session_field client_mtu)"
+    mg_assert_eq "the user, after a restart" alice "$(session_field user)"
+    mg_assert_eq "in mismatch, after a restart" true "$(session_field mtu_mismatch)"
+    mg_assert_eq "the mismatch gauge, after a restart" 1 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+
+    kill -TERM "$client"
+    mg_wait_for 10 "occtl no longer listing alice" occtl_lists_nobody
+    mg_wait_for 5 "session $address removed" session_gone "$address"
+    mg_assert_eq "the mismatch gauge after alice left" 0 "$(mg_series mtuguard_sessions_mtu_mismatch)"
+    mg_daemon_stop
+}
+
 mg_preflight() { mg_require_tool ocserv occtl ocpasswd openconnect certtool openssl nft sha256sum; }
 
 mg_setup()
@@ -440,5 +626,5 @@ mg_setup()
     ocserv_setup
 }
 
-mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage ocserv_clamp
+mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage occtl_address_reused ocserv_clamp ocserv_mismatch
 mg_main "$@"

@@ -19,12 +19,23 @@
 #
 #   transport_follows_dtls  DTLS flowing: the session goes to DTLS and a 1400-byte DF ping passes;
 #                           DTLS blocked with nftables: within --dtls-idle-timeout (2 s) + 1 s the
-#                           session is on TLS and the same ping gets frag-needed mtu 1347; DTLS
+#                           session is on TLS and the same ping gets frag-needed mtu 1347, and
+#                           diagnose names the mid-session block with its user and the time DTLS
+#                           was last seen both ways; DTLS
 #                           unblocked: back on DTLS within 3 s; transport changes counted (1 to
 #                           tls, 2 to dtls) in /metrics; after the daemon stops nothing of it is
 #                           left on gw-vpn
+#   keepalives_do_not_flip  an idle client: only a TLS keepalive and a DTLS one every
+#                           --dtls-idle-timeout (2 s), for two minutes: on DTLS throughout, no
+#                           change to TLS
 #   reconnect_storm         a client opening a new TLS connection every 4 s: the reconnects are
 #                           counted and mtuguard_sessions_in_storm becomes 1 (--storm-reconnects 3)
+#   early_reconnect         --early-reconnect 6 from a config file: the session added (with its
+#                           public address) after the daemon's first 6 s is a connection; its client
+#                           reconnects ~4 s later (early: +1 early, +1 connection, neither a storm
+#                           nor periodic), then 10 s later (not early); SIGHUP with 30 in the file
+#                           applies it: the next reconnect 10 s later is early; exact deltas in
+#                           /metrics, tracking's line and EARLY column, diagnose naming it at 3 of 5
 #
 # Run as root: tests/e2e/tracking_test.sh [TEST...] (MTUGUARD_BUILD_DIR as for the other e2e tests).
 set -eu
@@ -57,30 +68,48 @@ if role == "headend":
     while True:
         data, peer = udp.recvfrom(65536); udp.sendto(data, peer)
 # client: one TLS connection with traffic every 100 ms (a new one every `reconnect` seconds when
-# given), and a DTLS application-data record every 100 ms
-reconnect = float(sys.argv[3]) if len(sys.argv) > 3 else 0
+# given, or at the seconds after its start listed as at=S,S,...), and a DTLS application-data
+# record every 100 ms
+# (keepalive=P: only a TLS keepalive and a DTLS one every P seconds, as an idle client's DPD)
+mode = sys.argv[3] if len(sys.argv) > 3 else ""
+plan = [float(s) for s in mode[3:].split(",")] if mode.startswith("at=") else []
+period = float(mode[10:]) if mode.startswith("keepalive=") else 0.1
+reconnect = float(mode) if mode and not plan and not mode.startswith("keepalive=") else 0
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.setblocking(False)
 record = bytes([23, 0xfe, 0xfd]) + bytes(10) + bytes(64)
-tls, opened = None, 0
+tls, opened, start = None, 0, time.time()
 while True:
-    if tls is None or (reconnect and time.time() - opened >= reconnect):
+    due = plan and time.time() - start >= plan[0]
+    if due:
+        plan.pop(0)
+    if tls is None or due or (reconnect and time.time() - opened >= reconnect):
         if tls: tls.close()
         tls = socket.create_connection((address, 443)); opened = time.time()
-    tls.send(bytes(100))
+    tls.send(bytes(100 if period < 1 else 16))
     try: udp.sendto(record, (address, 443))
     except OSError: pass
     try:
         while udp.recv(65536): pass
     except OSError: pass
-    time.sleep(0.1)
+    time.sleep(period)
 PY
 }
 
-start_sims() # [RECONNECT-SECONDS]
+start_headend()
 {
     mg_ns_bg "$NS_GATEWAY" "$MG_TMP/headend.log" "$MG_PYTHON" "$MG_TMP/sim.py" headend "$PUBLIC_GATEWAY"
     sleep 0.3
+}
+
+start_client() # [RECONNECT-SECONDS | at=S,S,...]
+{
     mg_ns_bg "$NS_CLIENT" "$MG_TMP/client.log" "$MG_PYTHON" "$MG_TMP/sim.py" client "$PUBLIC_GATEWAY" "$@"
+}
+
+start_sims() # [RECONNECT-SECONDS | at=S,S,...]
+{
+    start_headend
+    start_client "$@"
 }
 
 dtls_seen_over() # N: the observation program counted more than N DTLS datagrams from the client
@@ -131,6 +160,10 @@ test_transport_follows_dtls()
     out=$(ip netns exec "$NS_SERVER" ping -c 1 -W 2 -M do -s 1372 "$MG_CLIENT4" 2>&1 || true)
     mg_assert_match "1400-byte ping on TLS" "Frag needed and DF set \\(mtu = 1347\\)" "$out"
     mg_assert_match "the change is logged with its evidence" "transport of $MG_CLIENT4 observed: TLS busy" "$(cat "$MG_DAEMON_LOG")"
+    ctl diagnose
+    mg_assert_match "diagnose names the block in the middle of the session, with its user" \
+        "1 session\(s\) had DTLS and lost it mid-session, riding TLS since \($MG_CLIENT4 \(client $PUBLIC_CLIENT, user carol\): DTLS last seen both ways [0-9]+ s ago\)" \
+        "$CTL_OUT"
 
     dtls_blocked off
     wait_transport dtls $((TIMEOUT + 2))
@@ -150,6 +183,27 @@ test_transport_follows_dtls()
 
 in_storm() { [ "$(mg_series mtuguard_sessions_in_storm)" = 1 ]; }
 
+changes_to() { mg_series "mtuguard_transport_changes_total{to=\"$1\"}"; }
+
+test_keepalives_do_not_flip()
+{
+    start_sims "keepalive=$TIMEOUT"
+    mg_daemon_start --iface gw-in --outside-iface gw-vpn --dtls-idle-timeout "$TIMEOUT" --session "$SESSION"
+    wait_transport dtls 5
+    local start=$SECONDS
+    while [ $((SECONDS - start)) -lt 120 ]; do
+        sleep 5
+        [ "$(changes_to tls)" = 0 ] || break
+    done
+    mg_note "$(dtls_in_now) DTLS datagrams from the client in $((SECONDS - start)) s"
+    mg_assert_eq "no change to TLS in two minutes of keepalives every --dtls-idle-timeout" 0 "$(changes_to tls)"
+    mg_assert_eq "one change, to DTLS, at the start" 1 "$(changes_to dtls)"
+    mg_assert_eq "still on DTLS" dtls "$(ctl -o json session list "$MG_CLIENT4"; json_get 'd["sessions"][0]["transport"]' "$CTL_OUT")"
+    mg_daemon_stop
+}
+
+dtls_in_now() { ctl -o json tracking; json_get 'd["sessions"][0]["client"]["dtls_in"]' "$CTL_OUT"; }
+
 test_reconnect_storm()
 {
     start_sims 4
@@ -162,13 +216,59 @@ test_reconnect_storm()
     mg_note "storm after $reconnects reconnects"
     ctl_ok tracking
     mg_note "$CTL_OUT"
-    mg_assert_match "tracking as a table: the header" 'ADDRESS +USER +CLIENT +SOURCE +OBSERVED +RECONNECTS +FLAGS' "$CTL_OUT"
+    mg_assert_match "tracking as a table: the header" 'ADDRESS +USER +CLIENT +SOURCE +OBSERVED +RECONNECTS +EARLY +FLAGS' "$CTL_OUT"
     mg_assert_match "tracking as a table: the session, whose, in its storm" "${SESSION%%,*} +carol +$PUBLIC_CLIENT .* STORM" "$CTL_OUT"
     ctl_ok -o json tracking
     mg_assert_eq "the session is in a storm" "True" "$(json_get 'd["sessions"][0]["storm"]' "$CTL_OUT" | sed 's/true/True/')"
     ctl diagnose
     mg_assert_eq "diagnose exit status (a storm is a problem)" 3 "$CTL_STATUS"
     mg_assert_match "diagnose names the storm" "reconnect storm" "$CTL_OUT"
+    mg_daemon_stop
+}
+
+reconnects_are() { [ "$(mg_series mtuguard_reconnects_total)" = "$1" ]; }
+
+# early_counts_are RECONNECTS EARLY CONNECTIONS: waits for the reconnect, then asserts all three.
+early_counts_are()
+{
+    mg_wait_for 10 "$1 reconnect(s)" reconnects_are "$1"
+    mg_assert_eq "early reconnects after $1 reconnect(s)" "$2" "$(mg_series mtuguard_early_reconnects_total)"
+    mg_assert_eq "connections after $1 reconnect(s)" "$3" "$(mg_series mtuguard_client_connections_total)"
+}
+
+test_early_reconnect()
+{
+    local early=6
+    printf 'early-reconnect = %s\n' "$early" >"$MG_TMP/early.conf"
+    start_headend
+    mg_daemon_start --config "$MG_TMP/early.conf" --iface gw-in --outside-iface gw-vpn
+    mg_assert_eq "connections exported from the first scrape" 0 "$(mg_series mtuguard_client_connections_total)"
+    mg_assert_eq "early reconnects exported from the first scrape" 0 "$(mg_series mtuguard_early_reconnects_total)"
+    # A session found in the daemon's first --early-reconnect seconds may have been up long
+    # before: only one added later is a connection seen starting.
+    sleep "$early"
+    start_client at=4,14,24,30
+    ctl_ok session add "$MG_CLIENT4" --dtls-mtu 1418 --tls-mtu 1347 --public "$PUBLIC_CLIENT"
+    mg_assert_eq "the session is a connection" 1 "$(mg_series mtuguard_client_connections_total)"
+    early_counts_are 1 1 2 # ~4 s after the start
+    mg_assert_eq "one reconnect is no storm" 0 "$(mg_series mtuguard_sessions_in_storm)"
+    mg_assert_eq "one reconnect is not periodic" 0 "$(mg_series mtuguard_periodic_reconnect_sessions)"
+    early_counts_are 2 1 3 # 10 s after the previous one: over 6 s
+
+    printf 'early-reconnect = 30\n' >"$MG_TMP/early.conf"
+    kill -HUP "$MG_DAEMON_PID"
+    mg_wait_for 5 "the reload" grep -q 'reloaded: .*--early-reconnect 6 s -> 30 s' "$MG_DAEMON_LOG"
+    early_counts_are 3 2 4 # 10 s again, now within 30 s
+    early_counts_are 4 3 5 # 6 s
+
+    ctl_ok tracking
+    mg_note "$CTL_OUT"
+    mg_assert_match "tracking's first line" "^reconnects 4, early 3 \(within 30 s of the start\) of 5 connections" "$CTL_OUT"
+    mg_assert_match "tracking's EARLY column" "ADDRESS +USER +CLIENT +SOURCE +OBSERVED +RECONNECTS +EARLY" "$CTL_OUT"
+    mg_assert_match "the session's early reconnects" "^$MG_CLIENT4 +- +$PUBLIC_CLIENT +mtuguardctl +[a-z-]+ +4 +3 " "$CTL_OUT"
+    ctl diagnose
+    mg_assert_eq "diagnose exit status (early reconnects are a warning)" 3 "$CTL_STATUS"
+    mg_assert_match "diagnose names them" "3 of 5 client connections ended in a reconnect within 30 s of their start \(--early-reconnect\): $MG_CLIENT4 \(client $PUBLIC_CLIENT, 3\)" "$CTL_OUT"
     mg_daemon_stop
 }
 
@@ -179,5 +279,5 @@ mg_setup()
     write_sims
 }
 
-mg_tests transport_follows_dtls reconnect_storm
+mg_tests transport_follows_dtls keepalives_do_not_flip reconnect_storm early_reconnect
 mg_main "$@"

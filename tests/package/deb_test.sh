@@ -58,6 +58,7 @@ expected=(
     ./etc/mtuguard/mtuguard.conf
     ./etc/default/mtuguard
     ./usr/libexec/mtuguard/mtuguard-connect
+    ./usr/libexec/mtuguard/mtuguard-stop
     ./usr/share/bash-completion/completions/mtuguardctl
     ./usr/share/man/man8/mtuguardd.8.gz
     ./usr/share/man/man8/mtuguardctl.8.gz
@@ -80,7 +81,8 @@ for path in "${expected[@]}"; do
 done
 # Owned by root, executables executable
 grep -v ' root/root ' "$scratch/contents" && fail "files not owned by root/root"
-for path in ./usr/sbin/mtuguardd ./usr/sbin/mtuguardctl ./usr/libexec/mtuguard/mtuguard-connect; do
+for path in ./usr/sbin/mtuguardd ./usr/sbin/mtuguardctl ./usr/libexec/mtuguard/mtuguard-connect \
+    ./usr/libexec/mtuguard/mtuguard-stop; do
     grep -E "^-rwxr-xr-x .* $path\$" "$scratch/contents" >/dev/null || fail "$path is not mode 0755"
 done
 echo "${#expected[@]} expected files present"

@@ -2,7 +2,8 @@
 # The shell scripts the package ships: syntax (and shellcheck where it is installed), then the
 # ocserv connect-script run as ocserv runs it, with a fake mtuguardctl and logger on PATH that
 # record their arguments: the exact mtuguardctl calls for connect and disconnect, settings from
-# the defaults file, and a login that never fails nor hangs whatever mtuguardctl does.
+# the defaults file, and a login that never fails nor hangs whatever mtuguardctl does. The unit's
+# ExecStop= script with a stand-in systemctl: SIGQUIT (waited for) only during a restart job.
 set -euo pipefail
 
 source=${MTUGUARD_SOURCE_DIR:?}
@@ -22,10 +23,10 @@ bash -n "$completion" || fail "completion: bash -n"
 bash -n "$connect" || fail "connect-script: bash -n"
 sh -n "$connect" || fail "connect-script: sh -n"
 if command -v dash >/dev/null; then dash -n "$connect" || fail "connect-script: dash -n"; fi
-for script in "$source"/deploy/debian/*; do sh -n "$script" || fail "$script: sh -n"; done
+for script in "$source"/deploy/debian/* "$source/deploy/systemd/mtuguard-stop"; do sh -n "$script" || fail "$script: sh -n"; done
 [ -x "$connect" ] || fail "connect-script is not executable"
 if command -v shellcheck >/dev/null; then
-    shellcheck -s sh "$connect" "$source"/deploy/debian/* || fail "shellcheck"
+    shellcheck -s sh "$connect" "$source"/deploy/debian/* "$source/deploy/systemd/mtuguard-stop" || fail "shellcheck"
     shellcheck -s bash "$completion" || fail "shellcheck completion"
 else
     echo "note: no shellcheck here, skipped it"
@@ -185,5 +186,59 @@ assert set(settings) == {"cipher=aes256-gcm", "link-mtu=1500", "transport=dtls"}
 assert delete == {"command": "session.del", "address": "10.8.0.5"}, delete
 PY
 if grep -q "daemon.warning" "$logs"; then fail "real mtuguardctl: warnings logged: $(cat "$logs")"; fi
+
+echo "== the unit's ExecStop= (mtuguard-stop), with a stand-in systemctl and daemon"
+stop_script="$source/deploy/systemd/mtuguard-stop"
+[ -x "$stop_script" ] || fail "mtuguard-stop is not executable"
+mkdir "$scratch/stop"
+# systemctl list-jobs: the line systemd 252 prints for the unit's job, of type FAKE_JOB (none if empty)
+cat >"$scratch/stop/systemctl" <<'EOF'
+#!/bin/sh
+[ "$1 $2 $3 $4" = "list-jobs --no-legend --plain mtuguard.service" ] || { echo "systemctl $*" >&2; exit 1; }
+[ -z "$FAKE_JOB" ] || echo "157 mtuguard.service $FAKE_JOB running"
+EOF
+chmod +x "$scratch/stop/systemctl"
+# The daemon: records the signal that ends it, some time after it came. Python, not a shell: a
+# shell's background job ignores SIGQUIT and could not trap it.
+cat >"$scratch/stop/daemon" <<'EOF'
+#!/usr/bin/python3
+import signal, sys, time
+def record(what, delay):
+    def handler(number, frame):
+        time.sleep(delay)
+        open(sys.argv[1], "w").write(what + "\n")
+        sys.exit(0)
+    return handler
+signal.signal(signal.SIGQUIT, record("QUIT", 0.3))
+signal.signal(signal.SIGTERM, record("TERM", 0))
+open(sys.argv[1], "w").write("started\n")
+while True:
+    time.sleep(1)
+EOF
+chmod +x "$scratch/stop/daemon"
+# check_stop JOB WANT: runs mtuguard-stop for a daemon while the unit's job is JOB; WANT is what
+# the daemon has recorded when the script returns: the signal that ended it, or "started".
+check_stop()
+{
+    local job=$1 want=$2 got pid
+    "$scratch/stop/daemon" "$scratch/stop/got" &
+    pid=$!
+    for _ in $(seq 50); do [ -s "$scratch/stop/got" ] && break; sleep 0.05; done
+    env -i PATH="$scratch/stop:/usr/bin:/bin" FAKE_JOB="$job" "$stop_script" mtuguard.service "$pid" ||
+        fail "mtuguard-stop, job '$job': exit $?"
+    got=$(cat "$scratch/stop/got")
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -f "$scratch/stop/got"
+    [ "$got" = "$want" ] || fail "mtuguard-stop, job '$job': the daemon had '$got' when it returned, not '$want'"
+    echo "job '$job': $got"
+}
+check_stop restart QUIT # and waited for: the SIGTERM systemd sends next must not overtake it
+check_stop stop started
+check_stop "" started
+env -i PATH="$scratch/stop:/usr/bin:/bin" FAKE_JOB=restart "$stop_script" mtuguard.service "" ||
+    fail "mtuguard-stop without a main process: exit $?"
+env -i PATH="$scratch/stop:/usr/bin:/bin" FAKE_JOB=restart "$stop_script" mtuguard.service 2147483646 ||
+    fail "mtuguard-stop for a daemon already gone: exit $?"
 
 echo "PASS: scripts"

@@ -286,6 +286,8 @@ TEST(Collector, FamilyTypesAndNames)
         {"mtuguard_icmp_unheeded_packets_total", MetricType::Counter},
         {"mtuguard_tracked_sessions", MetricType::Gauge},
         {"mtuguard_reconnects_total", MetricType::Counter},
+        {"mtuguard_client_connections_total", MetricType::Counter},
+        {"mtuguard_early_reconnects_total", MetricType::Counter},
         {"mtuguard_sessions_in_storm", MetricType::Gauge},
         {"mtuguard_periodic_reconnect_sessions", MetricType::Gauge},
         {"mtuguard_occtl_runs_total", MetricType::Counter},
@@ -821,6 +823,8 @@ TEST(Collector, TrackingAndSourceCountersLandUnderTheirLabels)
     EXPECT_EQ(observed->metric.size(), size_t(MG_OBSERVED_COUNT));
     for (const auto &m : observed->metric)
         EXPECT_EQ(m.counter.value, 0);
+    EXPECT_EQ(value(idle, "mtuguard_client_connections_total", {}), 0);
+    EXPECT_EQ(value(idle, "mtuguard_early_reconnects_total", {}), 0);
     for (size_t i = 0; i < size_t(SourceEvent::Count); ++i)
         agent.tracking_status.source_events[i] = 100 + i;
     agent.tracking_status.observing = true;
@@ -829,6 +833,8 @@ TEST(Collector, TrackingAndSourceCountersLandUnderTheirLabels)
     agent.tracking_status.sessions_in_storm = 2;
     agent.tracking_status.periodic_sessions = 1;
     agent.tracking_status.reconnects = 17;
+    agent.tracking_status.connections = 40;
+    agent.tracking_status.early_reconnects = 6;
     const auto families = Collector(agent).Collect();
     EXPECT_EQ(value(families, "mtuguard_observed_packets_total", {{"kind", "dtls_client_hello"}}), 9);
     EXPECT_EQ(value(families, "mtuguard_observed_packets_total", {{"kind", "tls_syn"}}), 0);
@@ -837,6 +843,8 @@ TEST(Collector, TrackingAndSourceCountersLandUnderTheirLabels)
     EXPECT_EQ(value(families, "mtuguard_sessions_in_storm", {}), 2);
     EXPECT_EQ(value(families, "mtuguard_periodic_reconnect_sessions", {}), 1);
     EXPECT_EQ(value(families, "mtuguard_reconnects_total", {}), 17);
+    EXPECT_EQ(value(families, "mtuguard_client_connections_total", {}), 40);
+    EXPECT_EQ(value(families, "mtuguard_early_reconnects_total", {}), 6);
     EXPECT_EQ(value(families, "mtuguard_occtl_runs_total", {{"result", "ok"}}), 100 + size_t(SourceEvent::OcctlOk));
     EXPECT_EQ(value(families, "mtuguard_occtl_runs_total", {{"result", "timeout"}}), 100 + size_t(SourceEvent::OcctlTimeout));
     EXPECT_EQ(value(families, "mtuguard_occtl_rejected_users_total", {}), 100 + size_t(SourceEvent::OcctlRejectedUser));

@@ -50,6 +50,7 @@ TEST(Config, Defaults)
     ASSERT_EQ(c.sessions.size(), 1u);
     EXPECT_EQ(c.sessions[0].session.tls_mtu, 1347);
     EXPECT_FALSE(c.icmp_source4);
+    EXPECT_EQ(c.early_reconnect, std::chrono::seconds(120));
 }
 
 TEST(Config, EveryOption)
@@ -231,6 +232,10 @@ TEST(Config, ErrorsNameTheOptionAndValue)
               "--icmp-rate 'fast' is not a whole number from 0 to 10000000");
     EXPECT_EQ(error_of({"--iface", "eth1", session, "--icmp-burst", "0"}),
               "--icmp-burst '0' is not a whole number from 1 to 1000000");
+    EXPECT_EQ(error_of({"--iface", "eth1", session, "--early-reconnect", "0"}),
+              "--early-reconnect '0' is not a whole number from 1 to 86400");
+    EXPECT_EQ(parse({"--iface", "eth1", session, "--early-reconnect", "45"}).config.early_reconnect,
+              std::chrono::seconds(45));
     EXPECT_EQ(error_of({"--iface", "eth1", session, "--max-sessions", "0"}),
               "--max-sessions '0' is not a whole number from 1 to 4194304");
     EXPECT_EQ(error_of({"--iface", "eth1", session, "--icmp-source", "192.0.2.0/24"}),

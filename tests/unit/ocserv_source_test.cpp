@@ -137,6 +137,57 @@ TEST(OcservSource, ANewSessionStartsOnTheTransportOcctlKnows)
     EXPECT_EQ(sink.transports.size(), 1u) << "the cipher stays listed after a fallback: no switch again";
 }
 
+// The MTU at first sight belongs to one ocserv session (its "Full session"): a reconnect of it
+// keeps it (vpnc-script leaves the client's tun device as connect set it up), another session
+// given the same address between two lists has its own, and a session adopted from the pins keeps
+// the pinned one.
+TEST(OcservSource, TheMtuAtFirstSightBelongsToTheOcservSessionNotTheAddress)
+{
+    RecordingSink sink;
+    Config config;
+    OcservSource source(config, sink);
+    OcctlUsers list;
+    list.users.push_back(user("1", "10.9.0.1", 1434));
+    source.apply(list);
+    list.users[0].mtu = 1234; // ocserv lowered the tun MTU
+    source.apply(list);
+    ASSERT_EQ(sink.specs.size(), 2u);
+    EXPECT_EQ(sink.specs[1].client_mtu, 1434);
+
+    list.users[0].id = "2"; // the same session reconnected
+    list.users[0].connected_at = "1700000100";
+    list.users[0].mtu = 1300;
+    source.apply(list);
+    ASSERT_EQ(sink.specs.size(), 3u);
+    EXPECT_EQ(sink.specs[2].client_mtu, 1434) << "a reconnect keeps the tun device the client set up at connect";
+
+    list.users[0].id = "3"; // openconnect started again: a new session, given the same address and MTU
+    list.users[0].full_session = "session3";
+    source.apply(list);
+    ASSERT_EQ(sink.specs.size(), 4u) << "only the client's MTU changed, and it is written";
+    EXPECT_EQ(sink.specs[3].client_mtu, 1300);
+
+    list.users[0] = user("4", "10.9.0.1", 1400); // she left, bob took her address
+    list.users[0].username = "bob";
+    source.apply(list);
+    ASSERT_EQ(sink.specs.size(), 5u);
+    EXPECT_EQ(sink.specs[4].user, "bob");
+    EXPECT_EQ(sink.specs[4].client_mtu, 1400) << "another session's client applies what it was given";
+    EXPECT_EQ(sink.specs[4].client_applies(), 1400);
+
+    // A restarted daemon: the session comes from the pins, with no ocserv session of its own.
+    RecordingSink restarted;
+    SessionSpec pinned = sink.specs[4];
+    pinned.session.dtls_mtu = pinned.session.tls_mtu = 1234;
+    pinned.client_mtu = 1434;
+    restarted.pinned.push_back(pinned);
+    OcservSource again(config, restarted);
+    list.users[0].mtu = 1300;
+    again.apply(list);
+    ASSERT_EQ(restarted.specs.size(), 1u);
+    EXPECT_EQ(restarted.specs[0].client_mtu, 1434) << "the pinned MTU at first sight is kept";
+}
+
 // The daemon blocks its stop and reload signals in every thread (signalfd); occtl must not
 // inherit that mask, or a SIGTERM sent to a hung occtl would never end it.
 TEST(OcservSource, OcctlRunsWithNoSignalBlocked)

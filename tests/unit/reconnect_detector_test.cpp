@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "tracking/reconnect_detector.hpp"
@@ -217,6 +218,87 @@ TEST(ReconnectHistory, InWindowCapsAtWhatIsKept)
     EXPECT_EQ(h.in_window(at(1000), wide), ReconnectHistory::kept_reconnects);
 }
 
+// The seed's symptom: connected, then one reconnect about a minute later. Counted against the
+// connection's start with the default 120 s: 119 s is early, 120 s too, 121 s is not.
+TEST(ReconnectHistory, EarlyReconnectsAreCountedUpToTheLimitInclusive)
+{
+    for (const auto &[after, early] : std::vector<std::pair<double, bool>>{{60, true}, {119, true}, {120, true}, {121, false}}) {
+        ReconnectHistory h;
+        h.connected(at(1000));
+        const ReconnectHistory::Recorded r = h.record(at(1000 + after), kPolicy);
+        EXPECT_TRUE(r.counted) << after;
+        EXPECT_EQ(r.early, early) << after;
+        EXPECT_EQ(h.count_early(), early ? 1u : 0u) << after;
+        EXPECT_EQ(h.count_total(), 1u) << after;
+        // One reconnect is neither a storm nor periodic: only the early count sees it.
+        EXPECT_FALSE(h.storm(at(1000 + after), kPolicy));
+        EXPECT_FALSE(h.periodic(at(1000 + after), kPolicy));
+    }
+}
+
+TEST(ReconnectHistory, EveryReconnectStartsTheNextConnection)
+{
+    // Reconnects 100 s, 230 s, 310 s and 500 s after the first start: the connections they end
+    // lasted 100, 130, 80 and 190 s.
+    ReconnectHistory h;
+    h.connected(at(0));
+    std::vector<bool> early;
+    for (double t : {100.0, 230.0, 310.0, 500.0})
+        early.push_back(h.record(at(t), kPolicy).early);
+    EXPECT_EQ(early, (std::vector<bool>{true, false, true, false}));
+    EXPECT_EQ(h.count_early(), 2u);
+    EXPECT_EQ(h.count_total(), 4u);
+    ASSERT_TRUE(h.started());
+    EXPECT_EQ(*h.started(), at(500));
+}
+
+TEST(ReconnectHistory, ARepeatedReportIsNoSecondEarlyReconnect)
+{
+    ReconnectHistory h;
+    h.connected(at(0));
+    EXPECT_TRUE(h.record(at(50), kPolicy).early);
+    // The same reconnect reported again within the debounce: not counted, not early, and the
+    // connection it started still starts at 50 s.
+    const ReconnectHistory::Recorded again = h.record(at(51), kPolicy);
+    EXPECT_FALSE(again.counted);
+    EXPECT_FALSE(again.early);
+    EXPECT_EQ(h.count_early(), 1u);
+    EXPECT_EQ(*h.started(), at(50));
+}
+
+TEST(ReconnectHistory, AnUnseenStartJudgesTheFirstReconnectNeitherWay)
+{
+    ReconnectHistory h; // a session already up when the daemon started
+    const ReconnectHistory::Recorded first = h.record(at(10), kPolicy);
+    EXPECT_TRUE(first.counted);
+    EXPECT_FALSE(first.early);
+    EXPECT_TRUE(h.record(at(40), kPolicy).early); // 30 s after the first reconnect's start
+    EXPECT_EQ(h.count_early(), 1u);
+    EXPECT_EQ(h.count_total(), 2u);
+}
+
+TEST(ReconnectHistory, AReconnectStampedBeforeTheStartIsNotEarly)
+{
+    ReconnectHistory h;
+    h.connected(at(100));
+    const ReconnectHistory::Recorded r = h.record(at(90), kPolicy); // a SYN seen before the session
+    EXPECT_TRUE(r.counted);
+    EXPECT_FALSE(r.early);
+    EXPECT_EQ(*h.started(), at(100));
+}
+
+TEST(ReconnectHistory, EarlyReconnectFollowsThePolicy)
+{
+    StormPolicy short_limit = kPolicy;
+    short_limit.early_reconnect = std::chrono::seconds(5);
+    ReconnectHistory h;
+    h.connected(at(0));
+    EXPECT_TRUE(h.record(at(4), short_limit).early);
+    EXPECT_FALSE(h.record(at(10), short_limit).early);  // 6 s after the start at 4 s
+    EXPECT_TRUE(h.record(at(15), short_limit).early);   // 5 s after 10 s
+    EXPECT_EQ(h.count_early(), 2u);
+}
+
 void expect_invalid(const StormPolicy &policy, const std::string &fragment)
 {
     try {
@@ -254,6 +336,9 @@ TEST(StormPolicy, ValidateNamesTheField)
     p = kPolicy;
     p.debounce = std::chrono::milliseconds(-1);
     expect_invalid(p, "debounce must not be negative");
+    p = kPolicy;
+    p.early_reconnect = std::chrono::seconds(0);
+    expect_invalid(p, "early_reconnect must be positive");
 }
 
 } // namespace

@@ -19,6 +19,7 @@ struct RecordingSink final : SessionSink {
     std::vector<SessionSpec> specs; // every add, as asked
     std::vector<std::string> transports; // every set_transport: "ADDRESS tls"
     std::set<std::string> held;
+    std::vector<SessionSpec> pinned; // what sessions_of answers: the sessions an earlier daemon left
     std::array<uint64_t, size_t(SourceEvent::Count)> counts{};
 
     bool add_session(const SessionSpec &spec, mg_source) override
@@ -41,7 +42,7 @@ struct RecordingSink final : SessionSink {
     uint64_t reconnects = 0;
     void report_reconnect(const Prefix &) override { ++reconnects; }
     void count(SourceEvent event, uint64_t n) override { counts[size_t(event)] += n; }
-    std::vector<SessionSpec> sessions_of(mg_source) const override { return {}; }
+    std::vector<SessionSpec> sessions_of(mg_source) const override { return pinned; }
 };
 
 } // namespace mtuguard

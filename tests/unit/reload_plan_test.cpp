@@ -78,6 +78,16 @@ TEST(ReloadPlan, SettingsApplyAndRestartOnlyOptionsKeepTheirRunningValue)
                                       "reload: --max-sessions 1000 needs a restart; running on with 4"}));
 }
 
+TEST(ReloadPlan, TheEarlyReconnectLimitApplies)
+{
+    Config next = running_config();
+    next.early_reconnect = std::chrono::seconds(30);
+    const ReloadPlan plan = plan_reload(running_config(), next, running_maps());
+    EXPECT_EQ(plan.report.applied, Strings{"--early-reconnect 120 s -> 30 s"});
+    EXPECT_TRUE(plan.report.restart_needed.empty());
+    EXPECT_EQ(plan.merged.early_reconnect, std::chrono::seconds(30));
+}
+
 TEST(ReloadPlan, ChangedSessionsAreWrittenAndUnconfiguredStaticOnesRemoved)
 {
     Config next = running_config();

@@ -5,7 +5,8 @@
 #       `systemd-analyze verify` must print nothing: it reports unknown keys and bad values as
 #       warnings and still exits 0. It also requires ExecStart='s (and ExecReload='s) binary to
 #       exist, and this machine need not have /usr/sbin/mtuguardd installed: the unit is checked
-#       as a copy whose Exec lines run DAEMON, the daemon just built, instead. --man=no: the man pages named in
+#       as a copy whose Exec lines run DAEMON, the daemon just built, instead (and ExecStop= the
+#       mtuguard-stop next to UNIT). --man=no: the man pages named in
 #       Documentation= come with the package, not with the build tree.
 #   systemd_unit_test.sh security UNIT [MAX]
 #       `systemd-analyze security --offline=yes`: the overall exposure must be at most MAX
@@ -24,7 +25,10 @@ verify)
     trap 'rm -rf "$scratch"' EXIT
     grep -q '^ExecStart=/usr/sbin/mtuguardd ' "$unit" ||
         { echo "$unit: no ExecStart=/usr/sbin/mtuguardd line to point at the build" >&2; exit 1; }
-    sed "s#^\(Exec[A-Za-z]*\)=/usr/sbin/mtuguardd #\1=$daemon #" "$unit" >"$scratch/mtuguard.service"
+    # ExecStop='s script is checked as the one next to the unit in the tree
+    sed -e "s#^\(Exec[A-Za-z]*\)=/usr/sbin/mtuguardd #\1=$daemon #" \
+        -e "s#^ExecStop=/usr/libexec/mtuguard/#ExecStop=$(cd "$(dirname "$unit")" && pwd)/#" \
+        "$unit" >"$scratch/mtuguard.service"
     output=$(systemd-analyze verify --man=no "$scratch/mtuguard.service" 2>&1) || {
         printf '%s\n' "$output"
         echo "FAIL: systemd-analyze verify exited non-zero" >&2

@@ -88,6 +88,48 @@ TEST_F(TrackerTest, TlsAfterTheTimeoutWithoutDtlsWhileTlsIsBusy)
     EXPECT_EQ(changes[0].transport, MG_TRANSPORT_DTLS) << "DTLS back";
 }
 
+// Keepalives only, on both channels, every idle timeout (ocserv's dpd = 10 against
+// --dtls-idle-timeout 10), a DTLS one now and then late by most of a second: for two minutes the
+// session stays on DTLS. A TLS keepalive is not traffic.
+TEST_F(TrackerTest, KeepalivesAtTheTimeoutDoNotFlipAnIdleSession)
+{
+    dtls(t0 + 1s);
+    auto changes = tick(t0 + 1s);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].transport, MG_TRANSPORT_DTLS);
+    for (int period = 1; period <= 12; ++period) {
+        const auto at = t0 + 1s + period * 10s;
+        tls(at); // the client's keepalive
+        tls(at); // its answer to the headend's DPD
+        for (auto t = at - 9s; t <= at + 1s; t += 500ms)
+            EXPECT_TRUE(tick(t).empty()) << "period " << period << ", +" << (t - t0).count() / 1e9 << " s";
+        dtls(at + (period % 3 == 0 ? 900ms : 0ms)); // now and then late
+    }
+}
+
+// DTLS cut in the middle of a session while the client keeps sending, now over TLS: the session
+// is on TLS at the first look after the timeout, and the evidence counts what TLS carried.
+TEST_F(TrackerTest, DtlsCutMidSessionIsTlsAfterTheTimeout)
+{
+    for (auto t = t0 + 1s; t <= t0 + 30s; t += 1s) {
+        dtls(t);
+        tls(t);
+        tick(t);
+    }
+    for (auto t = t0 + 31s; t <= t0 + 40s; t += 500ms) {
+        for (int i = 0; i < 5; ++i)
+            tls(t);
+        EXPECT_TRUE(tick(t).empty()) << "within the timeout at +" << (t - t0).count() / 1e9;
+    }
+    tls(t0 + 40500ms);
+    auto changes = tick(t0 + 40500ms);
+    ASSERT_EQ(changes.size(), 1u) << "DTLS last seen at +30 s, the timeout 10 s";
+    EXPECT_EQ(changes[0].transport, MG_TRANSPORT_TLS);
+    EXPECT_NE(changes[0].evidence.find("TLS busy (96 segments from the client since DTLS was last seen"),
+              std::string::npos)
+        << changes[0].evidence;
+}
+
 TEST_F(TrackerTest, AnIdleSessionKeepsItsTransport)
 {
     dtls(t0 + 1s);
@@ -99,7 +141,8 @@ TEST_F(TrackerTest, AFreshTrackerDoesNotReadMissingHistoryAsAFallback)
 {
     tls(t0 + 5s); // TLS busy, no DTLS seen yet: the daemon has only just started
     EXPECT_TRUE(tick(t0 + 5s).empty());
-    tls(t0 + 11s);
+    for (int i = 0; i < 10; ++i)
+        tls(t0 + 11s); // traffic on TLS, not only keepalives
     auto changes = tick(t0 + 11s);
     ASSERT_EQ(changes.size(), 1u) << "after a whole timeout of watching";
     EXPECT_EQ(changes[0].transport, MG_TRANSPORT_TLS);
@@ -174,6 +217,104 @@ TEST_F(TrackerTest, RoamingMovesTheSessionToItsNewAddress)
     ASSERT_EQ(sessions.size(), 1u);
     EXPECT_EQ(sessions[0].public_address.to_string(), "203.0.113.9");
     EXPECT_EQ(sessions[0].source, MG_SOURCE_ASA);
+}
+
+// Connections and early reconnects: with early_reconnect 60 s, sessions are seen starting once
+// the tracker has run for 60 s; before that they may have been up long before.
+class EarlyReconnectTest : public TrackerTest {
+protected:
+    EarlyReconnectTest()
+    {
+        TrackerPolicy p = policy();
+        p.storm.early_reconnect = 60s;
+        tracker.set_policy(p);
+        tick(t0); // the first look: the SYN baseline
+    }
+    TrackerSummary at(Clock::time_point now) { return tracker.summary(now); }
+    const Prefix other_session = parse_address("10.9.0.51");
+    const Prefix other_client = parse_address("198.51.100.8");
+};
+
+TEST_F(EarlyReconnectTest, ASessionFoundAtStartIsNoConnectionAndItsFirstReconnectIsNotJudged)
+{
+    // The fixture's session, bound at t0: its start is unknown.
+    EXPECT_EQ(at(t0).connections, 0u);
+    tracker.reconnect(session, t0 + 30s);
+    EXPECT_EQ(at(t0 + 30s).reconnects, 1u);
+    EXPECT_EQ(at(t0 + 30s).connections, 1u);
+    EXPECT_EQ(at(t0 + 30s).early_reconnects, 0u);
+    // The reconnect started a connection the tracker saw: the next one is judged against it.
+    tracker.reconnect(session, t0 + 89s);
+    EXPECT_EQ(at(t0 + 89s).early_reconnects, 1u);
+    EXPECT_EQ(at(t0 + 89s).connections, 2u);
+}
+
+TEST_F(EarlyReconnectTest, OneReconnectASecondBeforeTheLimitIsEarlyOneASecondAfterIsNot)
+{
+    tracker.bind(other_session, other_client, MG_SOURCE_OCSERV, t0 + 100s);
+    EXPECT_EQ(at(t0 + 100s).connections, 1u);
+    tracker.reconnect(other_session, t0 + 159s); // 59 s after its start
+    TrackerSummary s = at(t0 + 159s);
+    EXPECT_EQ(s.reconnects, 1u);
+    EXPECT_EQ(s.early_reconnects, 1u);
+    EXPECT_EQ(s.connections, 2u);
+    EXPECT_EQ(s.sessions_in_storm, 0u);
+    EXPECT_EQ(s.periodic_sessions, 0u);
+    tracker.reconnect(other_session, t0 + 220s); // 61 s after the reconnect's start
+    s = at(t0 + 220s);
+    EXPECT_EQ(s.reconnects, 2u);
+    EXPECT_EQ(s.early_reconnects, 1u);
+    EXPECT_EQ(s.connections, 3u);
+    auto sessions = tracker.sessions(t0 + 220s);
+    ASSERT_EQ(sessions.size(), 2u);
+    EXPECT_EQ(sessions[0].session, session);
+    EXPECT_EQ(sessions[0].early_reconnects, 0u);
+    EXPECT_EQ(sessions[1].early_reconnects, 1u);
+}
+
+TEST_F(EarlyReconnectTest, ANewTlsConnectionSoonAfterTheStartIsEarly)
+{
+    const Prefix second = parse_address("10.9.0.52"); // the same client's IPv4 and IPv6: one connection
+    tracker.unbind(session, t0 + 1s);
+    tick(t0 + 200s); // the client is forgotten
+    tracker.bind(session, client, MG_SOURCE_OCSERV, t0 + 201s);
+    tracker.bind(second, client, MG_SOURCE_OCSERV, t0 + 201s);
+    EXPECT_EQ(at(t0 + 201s).connections, 1u);
+    tick(t0 + 201s);
+    syn(t0 + 230s);
+    tick(t0 + 231s);
+    EXPECT_EQ(at(t0 + 231s).early_reconnects, 1u);
+    EXPECT_EQ(at(t0 + 231s).connections, 2u);
+}
+
+TEST_F(EarlyReconnectTest, ASessionBackAfterEndingIsAnEarlyReconnectWhenSoon)
+{
+    tracker.bind(other_session, other_client, MG_SOURCE_OCSERV, t0 + 100s);
+    tracker.unbind(other_session, t0 + 130s);
+    tracker.bind(other_session, other_client, MG_SOURCE_OCSERV, t0 + 140s); // 40 s after its start
+    const TrackerSummary s = at(t0 + 140s);
+    EXPECT_EQ(s.reconnects, 1u);
+    EXPECT_EQ(s.early_reconnects, 1u);
+    EXPECT_EQ(s.connections, 2u);
+}
+
+TEST_F(EarlyReconnectTest, RoamingKeepsTheConnectionsStart)
+{
+    tracker.bind(other_session, other_client, MG_SOURCE_ASA, t0 + 100s);
+    tracker.bind(other_session, parse_address("203.0.113.9"), MG_SOURCE_ASA, t0 + 110s);
+    EXPECT_EQ(at(t0 + 110s).connections, 1u); // not a new connection
+    tracker.reconnect(other_session, t0 + 150s);
+    EXPECT_EQ(at(t0 + 150s).early_reconnects, 1u);
+}
+
+TEST_F(EarlyReconnectTest, AReloadedLimitAppliesToTheNextReconnect)
+{
+    tracker.bind(other_session, other_client, MG_SOURCE_OCSERV, t0 + 100s);
+    TrackerPolicy longer = tracker.policy();
+    longer.storm.early_reconnect = 120s;
+    tracker.set_policy(longer);
+    tracker.reconnect(other_session, t0 + 190s); // 90 s: early under 120 s, not under 60 s
+    EXPECT_EQ(at(t0 + 190s).early_reconnects, 1u);
 }
 
 } // namespace

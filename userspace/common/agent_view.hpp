@@ -77,6 +77,8 @@ struct TrackingStatus {
     std::array<uint64_t, MG_OBSERVED_COUNT> observed{};
     uint64_t tracked_sessions = 0;
     uint64_t reconnects = 0;
+    uint64_t connections = 0;      // seen starting, reconnects included
+    uint64_t early_reconnects = 0; // within --early-reconnect of their connection's start
     uint64_t sessions_in_storm = 0;
     uint64_t periodic_sessions = 0;
     std::array<uint64_t, MG_TRANSPORT_COUNT> transport_changes{};

@@ -52,11 +52,16 @@ std::string printable(const std::string &message)
 
 } // namespace
 
-void write(Level level, const std::string &message)
+bool to_journal()
 {
     static const bool journal = stderr_is_journal();
+    return journal;
+}
+
+void write(Level level, const std::string &message)
+{
     const std::string line = printable(message);
-    if (journal)
+    if (to_journal())
         std::fprintf(stderr, "<%d>%s\n", level, line.c_str());
     else
         std::fprintf(stderr, "mtuguardd: %s: %s\n", level_name(level), line.c_str());

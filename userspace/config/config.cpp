@@ -193,6 +193,7 @@ void parse_tracking(RawOptions &raw, Config &config)
     config.transport_tracking = parse_on_off("transport-tracking", scalars["transport-tracking"]);
     config.storm_reconnects = unsigned(number("storm-reconnects", 2, 1000));
     config.storm_window = std::chrono::seconds(number("storm-window", 10, 86400));
+    config.early_reconnect = std::chrono::seconds(number("early-reconnect", 1, 86400));
 
     config.ocserv = raw.ocserv;
     config.occtl = scalars["occtl"];

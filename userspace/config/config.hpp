@@ -49,6 +49,7 @@ struct Config {
     bool transport_tracking = true;
     unsigned storm_reconnects = 5;
     std::chrono::seconds storm_window{300};
+    std::chrono::seconds early_reconnect{120};
 
     // Session sources besides the static ones and mtuguardctl.
     bool ocserv = false;

@@ -29,11 +29,13 @@ Sessions (SPEC):
 Config file: the same option names in INI syntax (one "session = SPEC" line per
 session); an option given on the command line replaces the file's value(s).
 
-Signals: SIGINT and SIGTERM stop (removing everything unless --keep-attached).
+Signals: SIGINT and SIGTERM stop (removing everything unless --keep-attached);
+SIGQUIT stops leaving everything attached and pinned for the next daemon (the
+systemd unit sends it for a restart).
 SIGHUP re-reads the configuration (this command line and its --config file as
 they are now) and applies it without re-attaching: sessions, --on-oversize,
 --mss-clamp, the --icmp-* options, --keep-attached, --transport-tracking,
---dtls-idle-timeout and the --storm-* options; sessions added through
+--dtls-idle-timeout, the --storm-* options and --early-reconnect; sessions added through
 mtuguardctl or a session source stay. A configuration that does not parse, or
 whose sessions do not fit the running map, is refused whole and logged; the
 running one is kept. --iface, --client-iface, --xdp-mode, --max-sessions,
@@ -159,7 +161,7 @@ po::options_description make_options(RawOptions &raw)
          "programs and sessions without a gap ('' pins nothing)")
         ("keep-attached", po::bool_switch(&keep_attached),
          "on SIGINT/SIGTERM leave the programs attached and the state pinned, for a restart or upgrade "
-         "(SIGKILL and crashes leave them too); without it a stop removes everything");
+         "(SIGQUIT, SIGKILL and crashes leave them too); without it a stop removes everything");
 
     po::options_description metrics("Metrics");
     add_options(metrics, scalars)
@@ -179,7 +181,10 @@ po::options_description make_options(RawOptions &raw)
          "switch sessions' transports as observed; off keeps them as configured")
         ("storm-reconnects", "N", "5",
          "reconnects of one client within --storm-window that make a reconnect storm (2-1000)")
-        ("storm-window", "SECONDS", "300", "the window --storm-reconnects counts in (10-86400)");
+        ("storm-window", "SECONDS", "300", "the window --storm-reconnects counts in (10-86400)")
+        ("early-reconnect", "SECONDS", "120",
+         "a reconnect at most this long after its client's connection started is an early "
+         "reconnect, counted on its own (1-86400)");
 
     po::options_description sources("Session sources");
     add_options(sources, scalars)

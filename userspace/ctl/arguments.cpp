@@ -23,7 +23,7 @@ Commands:
                                  with per-session oversize packets, ICMP sent, last oversize
                                  (the first 10000 unless --limit says otherwise)
   tracking [--limit N]           sessions with a known client: observed transport, DTLS/TLS
-                                 traffic seen, reconnects, storms
+                                 traffic seen, reconnects, early ones, storms
   stats                          packets by verdict reason, per interface and family
   status                         programs, interfaces, modes, session map use, version
   mtu-calc --cipher C (--link-mtu N | --tcp-mss N) [--tls-version 1.2|1.3]
@@ -94,7 +94,9 @@ const std::map<std::string, std::string> command_help = {
     {"tracking", "Usage: mtuguardctl [-o json] tracking [--limit N]\n\n"
                  "Sessions whose client's public address is known (ocserv, ASA syslog, --public): the transport\n"
                  "observed for them, what the observation programs saw of their client (TLS SYNs, DTLS datagrams\n"
-                 "each way, DTLS ClientHellos, UDP to other ports), reconnects and whether they are in a storm.\n\n"
+                 "each way, DTLS ClientHellos, UDP to other ports), reconnects and whether they are in a storm.\n"
+                 "The first line counts the reconnects, the early ones (within --early-reconnect of the start of\n"
+                 "the connection they end; the EARLY column per client) and the connections started.\n\n"
                  "Example:\n  mtuguardctl tracking\n  mtuguardctl -o json tracking | jq '.sessions[] | select(.storm)'\n"},
     {"stats", "Usage: mtuguardctl [-o json] stats\n\nPackets and bytes by verdict reason, per interface and "
               "family, since the maps were created.\n\nExample:\n  mtuguardctl -o json stats\n"},
@@ -113,8 +115,9 @@ const std::map<std::string, std::string> command_help = {
                  "from, ICMP errors withheld by the rate limit, an ICMP black hole (flows still too big a second\n"
                  "after their error), sessions in MTU mismatch (their clients apply a larger MTU than is enforced),\n"
                  "each with its user and both MTUs,\n"
-                 "DTLS blocked on the path or sent to another port, reconnect storms, MSS clamping whose tc\n"
-                 "programs are not attached, a nearly full session map.\n"
+                 "DTLS blocked on the path or sent to another port, reconnect storms, many connections ending in\n"
+                 "a reconnect soon after their start (early reconnects: at least 3 and a fifth of the connections),\n"
+                 "MSS clamping whose tc programs are not attached, a nearly full session map.\n"
                  "Exit status 0 when it names nothing of severity warning or worse, 3 when it does (so a\n"
                  "monitoring check or a systemd timer can run it as is), 1 when the daemon cannot be asked.\n\n"
                  "Examples:\n  mtuguardctl diagnose\n  mtuguardctl diagnose 10.8.0.5\n"},

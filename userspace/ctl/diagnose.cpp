@@ -13,6 +13,7 @@ namespace mtuguard::ctl {
 namespace {
 
 using nlohmann::json;
+using Add = std::function<void(const char *, const std::string &, const std::string &)>;
 
 // At most five of `items`, and how many more.
 std::string list(const std::vector<std::string> &items)
@@ -40,8 +41,6 @@ const char *const mismatch_remedy =
     "fragment (`anyconnect ssl df-bit-ignore enable`), or raise the headend's TCP MSS (`sysopt conn tcpmss 1460`); "
     "unblock DTLS if it fell back; allow ICMP from the gateway to the servers";
 
-// What the tracking report shows about the VPN's channels (REFERENCE.md §1): clients whose
-// DTLS never gets through, clients sending UDP to another port, reconnect loops.
 // `address` cut to its first `length` bits (of its family's).
 Prefix cut(const Prefix &address, unsigned length)
 {
@@ -65,8 +64,7 @@ unsigned shared_bits(const Prefix &a, const Prefix &b)
 // Exact sessions outside every client pool are hashed, the slower lookup: named, grouped by the
 // largest block a client pool may be (2^20 addresses), each with a pool that would hold them:
 // their common prefix, at least a /24 (IPv6 /120), apart from the client pools there are.
-void diagnose_hashed(const json &status, const json &sessions,
-                     const std::function<void(const char *, const std::string &, const std::string &)> &add)
+void diagnose_hashed(const json &status, const json &sessions, const Add &add)
 {
     std::vector<Prefix> pools;
     for (const auto &p : status.value("client_pools", json::array()))
@@ -117,15 +115,19 @@ void diagnose_hashed(const json &status, const json &sessions,
             "restart, see the operator guide), or widen them to the VPN's whole pool");
 }
 
-void diagnose_tracking(const json &tracking, const std::function<void(const char *, const std::string &, const std::string &)> &add)
+// What the tracking report shows about the VPN's channels (REFERENCE.md §1): clients whose
+// DTLS never gets through, clients sending UDP to another port, reconnect loops.
+void diagnose_tracking(const json &tracking, const Add &add)
 {
     if (!tracking.value("observing", false))
         return;
     const std::string dtls_port = tracking["dtls_port"].dump(), tls_port = tracking["tls_port"].dump();
-    std::vector<std::string> blocked, mismatch, storms, periodic;
+    std::vector<std::string> blocked, stopped, mismatch, storms, periodic;
     std::string mismatch_port;
+    const double timeout = tracking.value("dtls_idle_timeout_seconds", 10.0);
     for (const auto &s : tracking["sessions"]) {
-        const std::string who = s["address"].get<std::string>() + " (client " + s["public_address"].get<std::string>() + ")";
+        const std::string user = s.contains("user") && s["user"].is_string() ? ", user " + s["user"].get<std::string>() : "";
+        const std::string who = s["address"].get<std::string>() + " (client " + s["public_address"].get<std::string>() + user + ")";
         if (s.value("storm", false))
             storms.push_back(who);
         if (s.value("periodic", false))
@@ -139,8 +141,21 @@ void diagnose_tracking(const json &tracking, const std::function<void(const char
             mismatch_port = c["other_udp_port"].dump();
         } else if (tls && (!dtls_in || !dtls_out)) {
             blocked.push_back(who + (dtls_in ? ": " + std::to_string(dtls_in) + " DTLS datagrams in, none answered" : ": no DTLS at all"));
+        } else if (tls && s["observed_transport"] == "tls") {
+            // DTLS worked earlier in the session and has not been seen both ways for longer than
+            // the idle timeout while the session rides TLS: blocked in the middle of it.
+            const double since = std::max(c["seconds_since_dtls_in"].is_number() ? c["seconds_since_dtls_in"].get<double>() : 0.0,
+                                          c["seconds_since_dtls_out"].is_number() ? c["seconds_since_dtls_out"].get<double>() : 0.0);
+            if (since > timeout)
+                stopped.push_back(who + ": DTLS last seen both ways " + std::to_string(int(since + 0.5)) + " s ago");
         }
     }
+    if (!stopped.empty())
+        add("problem", std::to_string(stopped.size()) + " session(s) had DTLS and lost it mid-session, riding TLS since (" +
+                           list(stopped) + ")",
+            "something on the path started dropping UDP " + dtls_port + " (a firewall change, a NAT timeout, the client's "
+            "network): those clients still apply the DTLS MTU; see the MTU mismatch findings, and allow UDP " + dtls_port +
+            " both ways again");
     if (!mismatch.empty())
         add("problem", std::to_string(mismatch.size()) + " client(s) send UDP to port " + mismatch_port + " but none to the DTLS port " +
                            dtls_port + ": a DTLS port mismatch (" + list(mismatch) + ")",
@@ -158,6 +173,28 @@ void diagnose_tracking(const json &tracking, const std::function<void(const char
                            (storms.empty() ? "" : ": " + list(storms)),
             "a client that reconnects about every minute is applying a new MTU after a black hole: check the "
             "findings above for DTLS blocked or an MTU mismatch, and that ICMP frag-needed reaches the servers");
+}
+
+// Connections cut short: a client that reconnects once, soon after connecting, is neither a storm
+// nor periodic, yet it is the black hole's first symptom. Since the daemon started, so a share
+// and not a rate: at least kEarlyMin early reconnects making at least a fifth of the connections.
+void diagnose_early_reconnects(const json &tracking, const Add &add)
+{
+    constexpr uint64_t kEarlyMin = 3;
+    const uint64_t early = tracking.value("early_reconnects", uint64_t(0)),
+                   connections = tracking.value("connections", uint64_t(0));
+    if (early < kEarlyMin || early * 5 < connections)
+        return;
+    std::vector<std::string> clients;
+    for (const auto &s : tracking["sessions"])
+        if (s.value("early_reconnects", uint64_t(0)))
+            clients.push_back(s["address"].get<std::string>() + " (client " + s["public_address"].get<std::string>() +
+                              ", " + s["early_reconnects"].dump() + ")");
+    add("warning", std::to_string(early) + " of " + std::to_string(connections) + " client connections ended in a reconnect within " +
+                       tracking["early_reconnect_seconds"].dump() + " s of their start (--early-reconnect)" +
+                       (clients.empty() ? "" : ": " + list(clients)),
+        "clients that reconnect soon after connecting are often re-applying their MTU after a black hole: check "
+        "the findings above for DTLS blocked or an MTU mismatch, and that ICMP frag-needed reaches the servers");
 }
 
 } // namespace
@@ -280,6 +317,7 @@ json diagnose(const json &status, const json &stats, const json &tracking, const
                            "MTU than the gateway enforces: " + list(mismatched),
             mismatch_remedy);
     diagnose_tracking(tracking, add);
+    diagnose_early_reconnects(tracking, add);
     const bool clean = findings.empty();
     if (!session)
         diagnose_hashed(status, sessions, add); // information only: not "wrong"

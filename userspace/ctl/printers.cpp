@@ -102,8 +102,12 @@ void print_tracking(const json &reply)
 {
     if (!reply.value("observing", false))
         std::cout << "not observing: start mtuguardd with --outside-iface to track transports\n";
-    std::cout << "reconnects " << reply["reconnects"] << ", sessions in storm " << reply["sessions_in_storm"]
-              << ", periodic " << reply["periodic_reconnect_sessions"] << "\n";
+    std::cout << "reconnects " << reply["reconnects"];
+    if (reply.contains("early_reconnects"))
+        std::cout << ", early " << reply["early_reconnects"] << " (within " << reply["early_reconnect_seconds"]
+                  << " s of the start) of " << reply["connections"] << " connections";
+    std::cout << ", sessions in storm " << reply["sessions_in_storm"] << ", periodic "
+              << reply["periodic_reconnect_sessions"] << "\n";
     if (reply["sessions"].empty())
         return;
     size_t address = 7, client = 6, user = 4;
@@ -118,6 +122,7 @@ void print_tracking(const json &reply)
     auto count = [](const json &c, const char *key) { return c.is_null() ? std::string("-") : c[key].dump(); };
     std::cout << std::left << std::setw(int(address + 2)) << "ADDRESS" << std::setw(int(user + 2)) << "USER"
               << std::setw(int(client + 2)) << "CLIENT" << std::setw(12) << "SOURCE" << std::setw(10) << "OBSERVED" << std::setw(12) << "RECONNECTS"
+              << std::setw(7) << "EARLY"
               << std::setw(18) << "FLAGS" << std::setw(10) << "TLS SYNS" << std::setw(10) << "DTLS IN" << std::setw(10)
               << "DTLS OUT" << std::setw(8) << "HELLOS" << "OTHER UDP\n";
     for (const auto &s : reply["sessions"]) {
@@ -127,7 +132,8 @@ void print_tracking(const json &reply)
                   << user_of(s) << std::setw(int(client + 2)) << s["public_address"].get<std::string>() << std::setw(12) << s["source"].get<std::string>()
                   << std::setw(10)
                   << (s["observed_transport"].is_null() ? "-" : s["observed_transport"].get<std::string>())
-                  << std::setw(12) << s["reconnects"].dump() << std::setw(18) << (flags.empty() ? "-" : flags)
+                  << std::setw(12) << s["reconnects"].dump() << std::setw(7)
+                  << (s.contains("early_reconnects") ? s["early_reconnects"].dump() : "-") << std::setw(18) << (flags.empty() ? "-" : flags)
                   << std::setw(10) << count(client_counts, "tls_syns") << std::setw(10) << count(client_counts, "dtls_in")
                   << std::setw(10) << count(client_counts, "dtls_out") << std::setw(8)
                   << count(client_counts, "dtls_client_hellos") << count(client_counts, "other_udp") << "\n";

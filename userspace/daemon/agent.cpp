@@ -23,6 +23,7 @@ TrackerPolicy tracker_policy(const Config &config)
     policy.dtls_idle_timeout = config.dtls_idle_timeout;
     policy.storm.storm_reconnects = config.storm_reconnects;
     policy.storm.storm_window = config.storm_window;
+    policy.storm.early_reconnect = config.early_reconnect;
     // A reconnect is often reported twice, its SYN first and occtl's new ID a poll later: one.
     policy.storm.debounce = std::max<std::chrono::milliseconds>(std::chrono::seconds(3),
                                                                 config.ocserv_interval + std::chrono::seconds(2));
@@ -262,6 +263,7 @@ TrackingReport Agent::tracking_report(size_t limit) const
     out.totals = tracking();
     out.transport_tracking = config_.transport_tracking;
     out.dtls_idle_timeout = config_.dtls_idle_timeout;
+    out.early_reconnect = config_.early_reconnect;
     out.tls_port = config_.tls_port;
     out.dtls_port = config_.dtls_port;
     const auto tracked = tracker_.sessions(out.now);
@@ -285,6 +287,8 @@ TrackingStatus Agent::tracking() const
     const TrackerSummary summary = tracker_.summary(std::chrono::steady_clock::now());
     out.tracked_sessions = summary.tracked_sessions;
     out.reconnects = summary.reconnects;
+    out.connections = summary.connections;
+    out.early_reconnects = summary.early_reconnects;
     out.sessions_in_storm = summary.sessions_in_storm;
     out.periodic_sessions = summary.periodic_sessions;
     out.transport_changes = summary.changes_to;

@@ -90,6 +90,7 @@ struct TrackingReport {
     TrackingStatus totals;
     bool transport_tracking = false;
     std::chrono::milliseconds dtls_idle_timeout{};
+    std::chrono::seconds early_reconnect{};
     uint16_t tls_port = 0, dtls_port = 0;
     std::vector<TrackedClient> sessions;
     size_t total = 0;

@@ -1,7 +1,8 @@
 // mtuguardd: loads the enforcement program, fills its maps from the configuration (re-adopting
 // what an earlier daemon pinned), attaches it to every --iface, gives up its capabilities, serves
 // /metrics and the control socket, and runs until SIGINT or SIGTERM, when everything it created
-// is removed again — unless --keep-attached leaves it running for the next daemon. SIGHUP
+// is removed again — unless --keep-attached leaves it running for the next daemon, as SIGQUIT
+// (the systemd unit's restart) does for this one stop. SIGHUP
 // re-reads the configuration and applies it without re-attaching. An enforced interface that is
 // deleted and comes back (rtnetlink tells) gets the program attached again. Under systemd
 // (Type=notify) it reports readiness, its status and reloads, and feeds the watchdog.
@@ -45,7 +46,19 @@ sigset_t handled_signals()
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
     return set;
+}
+
+// An error before the daemon runs (the command line, --check-config): "mtuguardd: MESSAGE" and
+// HINT on a terminal; into the journal (ExecStart=, ExecReload='s --check-config) one line at
+// priority err, where a plain line would be filed at the stream's info.
+void report_error(const std::string &message, const char *hint = "")
+{
+    if (log::to_journal())
+        log::error(message);
+    else
+        std::cerr << "mtuguardd: " << message << "\n" << hint;
 }
 
 // Every control client holds a descriptor: use all the hard limit allows (systemd's soft limit
@@ -91,6 +104,10 @@ public:
             reload();
             return true;
         }
+        // SIGQUIT is a restart (the unit's ExecStop= sends it): the next daemon adopts what this
+        // one leaves attached and pinned, so enforcement has no gap.
+        if (info.ssi_signo == SIGQUIT)
+            agent_.keep_attached(true);
         stop_signal_ = int(info.ssi_signo);
         return false;
     }
@@ -253,7 +270,7 @@ int main(int argc, char **argv)
     try {
         command_line = parse_command_line(argc, argv);
     } catch (const UsageError &e) {
-        std::cerr << "mtuguardd: " << e.what() << "\nTry 'mtuguardd --help'.\n";
+        report_error(e.what(), "Try 'mtuguardd --help'.\n");
         return exit_usage;
     }
     if (command_line.help) {
@@ -268,7 +285,7 @@ int main(int argc, char **argv)
         try {
             check_config(command_line.config);
         } catch (const ConfigError &e) {
-            std::cerr << "mtuguardd: " << e.what() << "\n";
+            report_error(e.what());
             return exit_usage;
         }
         std::cout << describe_config(command_line.config) << "configuration OK\n";

@@ -182,6 +182,8 @@ void list_applied(ReloadReport &report, const Config &running, const Config &nex
             "--storm-reconnects/--storm-window",
             std::to_string(running.storm_reconnects) + " in " + std::to_string(running.storm_window.count()) + " s",
             std::to_string(next.storm_reconnects) + " in " + std::to_string(next.storm_window.count()) + " s");
+    applied(next.early_reconnect != running.early_reconnect, "--early-reconnect",
+            std::to_string(running.early_reconnect.count()) + " s", std::to_string(next.early_reconnect.count()) + " s");
 }
 
 } // namespace

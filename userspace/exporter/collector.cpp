@@ -354,18 +354,33 @@ void Collector::collect_tracking(std::vector<MetricFamily> &out) const
     add_per_transport(out, "mtuguard_transport_changes_total",
                       "Sessions switched to another transport by what was observed, by the new transport.",
                       MetricType::Counter, "to", tracking.transport_changes);
-    add_single(out, "mtuguard_tracked_sessions", "Sessions whose client's public address is known.", MetricType::Gauge,
-               tracking.tracked_sessions);
-    add_single(out, "mtuguard_reconnects_total",
-               "Client reconnects (new TLS connections of known clients, sessions back after ending, session "
-               "sources' reports).",
-               MetricType::Counter, tracking.reconnects);
-    add_single(out, "mtuguard_sessions_in_storm",
-               "Sessions whose client reconnected at least --storm-reconnects times within --storm-window.",
-               MetricType::Gauge, tracking.sessions_in_storm);
-    add_single(out, "mtuguard_periodic_reconnect_sessions",
-               "Sessions whose client reconnects at a near-constant interval (the MTU-mismatch signature).",
-               MetricType::Gauge, tracking.periodic_sessions);
+    // The tracker's single-valued families, in the order they are exported.
+    const struct {
+        const char *name, *help;
+        MetricType type;
+        uint64_t value;
+    } singles[] = {
+        {"mtuguard_tracked_sessions", "Sessions whose client's public address is known.", MetricType::Gauge,
+         tracking.tracked_sessions},
+        {"mtuguard_reconnects_total",
+         "Client reconnects (new TLS connections of known clients, sessions back after ending, session "
+         "sources' reports).",
+         MetricType::Counter, tracking.reconnects},
+        {"mtuguard_client_connections_total",
+         "Client connections seen starting: a session for a client without one, and every reconnect.",
+         MetricType::Counter, tracking.connections},
+        {"mtuguard_early_reconnects_total",
+         "Reconnects at most --early-reconnect after the start of the connection they end.", MetricType::Counter,
+         tracking.early_reconnects},
+        {"mtuguard_sessions_in_storm",
+         "Sessions whose client reconnected at least --storm-reconnects times within --storm-window.",
+         MetricType::Gauge, tracking.sessions_in_storm},
+        {"mtuguard_periodic_reconnect_sessions",
+         "Sessions whose client reconnects at a near-constant interval (the MTU-mismatch signature).",
+         MetricType::Gauge, tracking.periodic_sessions},
+    };
+    for (const auto &single : singles)
+        add_single(out, single.name, single.help, single.type, double(single.value));
 
     // The session sources' counters, each family with all its label values (pre-created at 0).
     std::vector<MetricFamily> sources;

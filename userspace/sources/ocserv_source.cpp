@@ -199,10 +199,15 @@ void OcservSource::apply(const OcctlUsers &users)
     for (auto &[key, known] : now) {
         auto before = known_.find(key);
         const bool is_new = before == known_.end();
-        if (!is_new && before->second.spec.client_mtu)
+        // The first sight is of one ocserv session: its reconnects keep it (vpnc-script leaves the
+        // client's tun device as connect set it up), another session given the address has its
+        // own. A session from the pins has no ocserv session known: it keeps the pinned one.
+        if (!is_new && before->second.spec.client_mtu &&
+            (before->second.full_session.empty() || before->second.full_session == known.full_session))
             known.spec.client_mtu = before->second.spec.client_mtu;
         const SessionSpec &was = is_new ? known.spec : before->second.spec;
         const bool changed = was.session.dtls_mtu != known.spec.session.dtls_mtu ||
+                             was.client_mtu != known.spec.client_mtu ||
                              !(was.public_address == known.spec.public_address) || was.user != known.spec.user ||
                              was.group != known.spec.group;
         const bool reconnected = !is_new && !before->second.id.empty() &&

@@ -34,15 +34,21 @@ std::optional<ReconnectHistory::time_point> ReconnectHistory::last() const
     return at(0);
 }
 
-bool ReconnectHistory::record(time_point t, const StormPolicy &policy)
+ReconnectHistory::Recorded ReconnectHistory::record(time_point t, const StormPolicy &policy)
 {
     if (size_ > 0 && t < at(0) + policy.debounce)
-        return false;
+        return {};
     times_[next_] = t;
     next_ = (next_ + 1) % kept_reconnects;
     size_ = std::min(size_ + 1, kept_reconnects);
     ++total_;
-    return true;
+    // A reconnect stamped before the start it would end (a SYN seen before the session's first
+    // report) says nothing about how long that connection lasted.
+    const bool early = started_ && t >= *started_ && t - *started_ <= policy.early_reconnect;
+    early_ += early;
+    if (!started_ || t > *started_)
+        started_ = t;
+    return {true, early};
 }
 
 unsigned ReconnectHistory::in_window(time_point now, const StormPolicy &policy) const
@@ -118,6 +124,8 @@ void validate(const StormPolicy &policy)
         fail("periodic_min_interval must be at least 0 and below periodic_max_interval");
     if (policy.debounce < std::chrono::milliseconds::zero())
         fail("debounce must not be negative");
+    if (policy.early_reconnect <= std::chrono::seconds::zero())
+        fail("early_reconnect must be positive");
 }
 
 } // namespace mtuguard
