@@ -78,6 +78,21 @@ TEST(ReloadPlan, SettingsApplyAndRestartOnlyOptionsKeepTheirRunningValue)
                                       "reload: --max-sessions 1000 needs a restart; running on with 4"}));
 }
 
+// The client pools change only with a restart; the same pools given in another order are no
+// change (the program searches them sorted).
+TEST(ReloadPlan, ClientPoolsInAnotherOrderAreNoChange)
+{
+    Config running = running_config();
+    running.client_pools = {parse_prefix("10.8.0.0/16"), parse_prefix("10.9.0.0/24")};
+    Config next = running;
+    std::swap(next.client_pools[0], next.client_pools[1]);
+    EXPECT_TRUE(plan_reload(running, next, running_maps()).report.restart_needed.empty());
+    next.client_pools.push_back(parse_prefix("10.10.0.0/24"));
+    const ReloadPlan plan = plan_reload(running, next, running_maps());
+    EXPECT_EQ(plan.report.restart_needed, Strings{"--client-pool"});
+    EXPECT_EQ(plan.merged.client_pools, running.client_pools);
+}
+
 TEST(ReloadPlan, TheEarlyReconnectLimitApplies)
 {
     Config next = running_config();

@@ -114,14 +114,15 @@ void keep_restart_only(ReloadPlan &plan, const Config &running, const Config &ne
                  xdp_mode_name(next.xdp_mode));
     restart_only(next.max_sessions != running.max_sessions, "--max-sessions", std::to_string(running.max_sessions),
                  std::to_string(next.max_sessions));
-    auto pools_text = [](const std::vector<Prefix> &pools) {
+    auto pool_texts = [](const std::vector<Prefix> &pools) {
         std::vector<std::string> texts;
         for (const Prefix &p : pools)
             texts.push_back(p.to_string());
-        return list_text(texts);
+        return texts;
     };
-    restart_only(next.client_pools != running.client_pools, "--client-pool", pools_text(running.client_pools),
-                 pools_text(next.client_pools));
+    // The pools in another order are the same pools: the program searches them sorted.
+    restart_only(sorted(pool_texts(next.client_pools)) != sorted(pool_texts(running.client_pools)), "--client-pool",
+                 list_text(pool_texts(running.client_pools)), list_text(pool_texts(next.client_pools)));
     restart_only(next.pin_path != running.pin_path, "--pin-path", path_text(running.pin_path),
                  path_text(next.pin_path));
     restart_only(next.control_socket != running.control_socket, "--control-socket",
