@@ -135,6 +135,11 @@ $(sed 's/^/    | /' "$MG_DAEMON_LOG")"
     done
     ! bpftool map getnext pinned "$MG_TMP/bpffs/mtuguard/maps/mg_sessions$family" >/dev/null 2>&1 ||
         mg_fail "the client's session went to the hash (mg_sessions$family), not to its client pool"
+    ctl_ok status
+    mg_assert_match "status shows each client pool with its session" \
+        'client pool 10\.8\.0\.0/24: 1 session\(s\) in 256 addresses' "$CTL_OUT"
+    mg_assert_match "status shows the IPv6 pool prefix's client pool" \
+        'client pool 2001:db8:8::/112: 1 session\(s\) in 65536 addresses' "$CTL_OUT"
 
     # Everything of the transfer that reaches the client, and on the server the ICMP errors it
     # gets and the oversize packets it sends toward the client. Headers are enough: lengths are

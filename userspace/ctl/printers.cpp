@@ -153,6 +153,9 @@ void print_status(const json &s)
               << "on oversize " << s["settings"]["on_oversize"].get<std::string>() << ", ICMP limit "
               << s["settings"]["icmp_rate"] << "/s burst " << s["settings"]["icmp_burst"] << ", per source "
               << s["settings"]["icmp_rate_per_source"] << "/s burst " << s["settings"]["icmp_burst_per_source"] << "\n";
+    for (const auto &p : s.value("client_pools", json::array()))
+        std::cout << "client pool " << p["prefix"].get<std::string>() << ": " << p["sessions"] << " session(s) in "
+                  << p["addresses"] << " addresses\n";
     for (const auto &i : s["interfaces"])
         std::cout << "interface   " << i["name"].get<std::string>() << " (ifindex " << i["ifindex"] << ", mtu "
                   << i["mtu"] << "): " << (i["attached"].get<bool>() ? "attached" : "NOT attached") << ", "
