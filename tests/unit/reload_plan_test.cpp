@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/session_spec.hpp"
+#include "daemon/agent.hpp"
 #include "daemon/reload_plan.hpp"
 
 using namespace mtuguard;
@@ -76,6 +77,26 @@ TEST(ReloadPlan, SettingsApplyAndRestartOnlyOptionsKeepTheirRunningValue)
     EXPECT_EQ(plan.merged.ifaces, Strings{"g0"});
     EXPECT_EQ(plan.warnings, (Strings{"reload: --iface g1 needs a restart; running on with g0",
                                       "reload: --max-sessions 1000 needs a restart; running on with 4"}));
+}
+
+// A client pool over an address of an enforced interface (the servers' side) is refused, naming
+// both; addresses elsewhere, of the other family or outside the pools, are no conflict.
+TEST(ClientPools, ThoseCoveringAnEnforcedInterfacesAddressAreRefused)
+{
+    InterfaceInfo eth1{.name = "eth1"};
+    eth1.addresses = {parse_prefix("192.0.2.1"), parse_prefix("2001:db8:1::1"), parse_prefix("fe80::1")};
+    const std::vector<Prefix> pools = {parse_prefix("10.8.0.0/16"), parse_prefix("2001:db8:8::/112")};
+    EXPECT_NO_THROW(check_pools_apart(pools, {eth1}));
+    try {
+        check_pools_apart({parse_prefix("10.8.0.0/16"), parse_prefix("192.0.2.0/24")}, {eth1});
+        ADD_FAILURE() << "accepted";
+    } catch (const ConfigError &e) {
+        EXPECT_STREQ(e.what(), "client pool 192.0.2.0/24 covers 192.0.2.1, this gateway's address on --iface eth1, "
+                               "which faces the servers: a client pool holds the VPN clients' addresses only; give "
+                               "their range with --client-pool (or correct the pool prefix or ocserv pool it was "
+                               "taken from)");
+    }
+    EXPECT_THROW(check_pools_apart({parse_prefix("2001:db8:1::/112")}, {eth1}), ConfigError);
 }
 
 // The client pools change only with a restart; the same pools given in another order are no

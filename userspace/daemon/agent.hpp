@@ -50,6 +50,9 @@ const char *source_name(uint8_t source);
 // The interfaces a configuration names, the enforced ones first, then the client-facing ones.
 // Throws ConfigError naming one that is missing or cannot be enforced.
 std::vector<InterfaceInfo> resolve_interfaces(const Config &config);
+// Throws ConfigError when a client pool covers an address of an enforced interface (--iface):
+// those face the servers, and a client pool holds the VPN clients' addresses only.
+void check_pools_apart(const std::vector<Prefix> &client_pools, const std::vector<InterfaceInfo> &enforced);
 // An interface's row in the program's interface table.
 mg_iface make_iface(const InterfaceInfo &info, uint32_t slot, const Config &config);
 // Where the link on `iface` is pinned ("" without --pin-path).

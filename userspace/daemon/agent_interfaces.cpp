@@ -35,7 +35,22 @@ std::vector<InterfaceInfo> resolve_interfaces(const Config &config)
                                                   "be a --client-iface, where the clients' SYNs are clamped");
         }
     }
+    check_pools_apart(config.client_pools,
+                      std::vector<InterfaceInfo>(interfaces.begin(), interfaces.begin() + config.ifaces.size()));
     return interfaces;
+}
+
+void check_pools_apart(const std::vector<Prefix> &client_pools, const std::vector<InterfaceInfo> &enforced)
+{
+    for (const Prefix &pool : client_pools)
+        for (const InterfaceInfo &info : enforced)
+            for (const Prefix &address : info.addresses)
+                if (pool.ipv4 == address.ipv4 && pool.covers(address))
+                    throw ConfigError("client pool " + pool.to_string() + " covers " + address.to_string() +
+                                      ", this gateway's address on --iface " + info.name +
+                                      ", which faces the servers: a client pool holds the VPN clients' addresses "
+                                      "only; give their range with --client-pool (or correct the pool prefix or "
+                                      "ocserv pool it was taken from)");
 }
 
 mg_iface make_iface(const InterfaceInfo &info, uint32_t slot, const Config &config)

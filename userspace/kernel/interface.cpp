@@ -72,14 +72,20 @@ InterfaceInfo query_interface(const std::string &name)
     for (ifaddrs *entry = list; entry; entry = entry->ifa_next) {
         if (!entry->ifa_addr || name != entry->ifa_name)
             continue;
-        if (entry->ifa_addr->sa_family == AF_INET && !info.address4) {
+        if (entry->ifa_addr->sa_family == AF_INET) {
             Prefix p;
             p.ipv4 = true;
             p.length = 32;
             p.addr = map_ipv4(reinterpret_cast<sockaddr_in *>(entry->ifa_addr)->sin_addr.s_addr);
-            info.address4 = p;
+            info.addresses.push_back(p);
+            if (!info.address4)
+                info.address4 = p;
         } else if (entry->ifa_addr->sa_family == AF_INET6) {
             const in6_addr &a = reinterpret_cast<sockaddr_in6 *>(entry->ifa_addr)->sin6_addr;
+            Prefix any;
+            any.length = 128;
+            std::memcpy(any.addr.bytes, &a, sizeof(a));
+            info.addresses.push_back(any);
             // Senders beyond this link must be able to route to the error's source.
             if (info.address6 && !(link_local(*reinterpret_cast<const in6_addr *>(
                                        info.address6->addr.bytes)) &&

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/address.hpp"
 
@@ -20,6 +21,7 @@ struct InterfaceInfo {
     std::optional<std::array<uint8_t, 6>> mac; // an Ethernet interface's own address
     std::optional<Prefix> address4;
     std::optional<Prefix> address6; // a global address if there is one, else link-local
+    std::vector<Prefix> addresses;  // every address of the interface, both families
 };
 
 // Throws std::runtime_error when the interface does not exist.
