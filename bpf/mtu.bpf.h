@@ -98,7 +98,11 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 		threshold = MG_IPV6_MIN_MTU;
 	if (pkt->l3_len <= mtu)
 		return MG_REASON_WITHIN_MTU;
-	/* No single frame exceeds its interface's MTU: this is GRO's work (generic XDP). */
+	/*
+	 * No single frame exceeds its interface's MTU: a packet never cut into segments, in generic
+	 * XDP only (the kernel skips GRO there): a veth peer's TSO/GSO packet, whose segment size
+	 * this program cannot read. Passed unjudged (docs/operator-guide.md, GRO, GSO and TSO).
+	 */
 	if (iface && iface->mtu && pkt->l3_len > iface->mtu)
 		return MG_REASON_AGGREGATED;
 	mg_count_oversize(iface, pkt);

@@ -28,7 +28,7 @@
 #   gro_generic_on       over 1347 reaches the client, every oversize packet counted was answered,
 #   gro_generic_off      every oversize segment is counted. Native: the sender loses TSO while a
 #                        native program sits on its peer, GRO runs after the program. Generic: the
-#                        program runs after GRO, and the sender's TSO packets cross the veth whole
+#                        kernel skips GRO, but the sender's TSO packets cross the veth whole
 ##   xdp_tx_errors        srv0 without its XDP program: every frag-needed sent with XDP_TX is dropped
 #                        by the veth; mtuguard_icmp_tx_errors_total rises one for one with icmp_sent,
 #                        the daemon warns at start and as it rises, diagnose names gw-in; with the
