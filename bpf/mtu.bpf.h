@@ -29,10 +29,8 @@
 #include "stats.bpf.h"
 
 /* The ASA's "df-bit-ignore": let the oversize packet through as if it had never set DF. */
-static __always_inline int mg_clear_df(struct xdp_md *ctx, const struct mg_packet *pkt)
+static __always_inline int mg_clear_df(void *data, void *data_end, const struct mg_packet *pkt)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct iphdr *iph = mg_l3(data, pkt);
 	__u16 old_frag, new_frag;
 
@@ -63,10 +61,11 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 	case MG_ACTION_CLEAR_DF:
 		/* IPv6 has no DF to clear: the sender must learn the MTU, as with icmp */
 		if (pkt->family == MG_FAMILY_IPV4)
-			return mg_clear_df(ctx, pkt);
+			return mg_clear_df((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt);
 		break;
 	}
-	suppressed = mg_icmp_suppression(ctx, pkt, iface, &source, &up);
+	suppressed = mg_icmp_suppression((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt, iface,
+					 &source, &up);
 	if (suppressed)
 		return suppressed;
 	if (!mg_icmp_may_send(settings, &source, now))

@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "config.bpf.h"
+#include "gso.bpf.h"
 #include "mss.bpf.h"
 #include "mtu.bpf.h"
 #include "parse.bpf.h"
@@ -54,10 +55,15 @@ static __always_inline int mg_from_client_on(struct __sk_buff *skb, int ingress)
 }
 
 /* TC_ACT_UNSPEC: whatever tc filters the operator has run next, as if this one were not there. */
+/* An unsegmented TSO/GSO packet toward a session is judged by its segment size (gso.bpf.h). */
 SEC("tc")
 int mtuguard_mss_in(struct __sk_buff *skb)
 {
-	mg_mss_clamp(skb, mg_from_client_on(skb, 1));
+	int from_client = mg_from_client_on(skb, 1);
+
+	if (skb->gso_size && !from_client)
+		return mg_gso_judge(skb, mg_iface_of(skb->ifindex));
+	mg_mss_clamp(skb, from_client);
 	return TC_ACT_UNSPEC;
 }
 
