@@ -31,7 +31,6 @@
 #include "mss.bpf.h"
 #include "mtu.bpf.h"
 #include "parse.bpf.h"
-#include "ratelimit.bpf.h"
 #include "session.bpf.h"
 #include "stats.bpf.h"
 
@@ -107,20 +106,13 @@ static __always_inline int mg_gso_oversize(struct __sk_buff *skb, const struct m
 					   __u32 threshold, __u32 segment, struct mg_session_stats *stats,
 					   __u64 now)
 {
-	struct mg_addr source;
 	struct mg_upper up;
-	int suppressed;
+	int reason;
 
-	if (settings->action == MG_ACTION_DROP)
-		return MG_REASON_DROPPED;
-	if (settings->action == MG_ACTION_CLEAR_DF && pkt->family == MG_FAMILY_IPV4)
-		return mg_clear_df((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
-	suppressed = mg_icmp_suppression((void *)(long)skb->data, (void *)(long)skb->data_end, pkt, iface,
-					 &source, &up);
-	if (suppressed)
-		return suppressed;
-	if (!mg_icmp_may_send(settings, &source, now))
-		return MG_REASON_ICMP_RATELIMITED;
+	reason = mg_oversize_verdict((void *)(long)skb->data, (void *)(long)skb->data_end, pkt, iface,
+				     settings, now, &up);
+	if (reason)
+		return reason;
 	if (pkt->family == MG_FAMILY_IPV4 ? mg_icmp_build_skb_at(skb, MG_FAMILY_IPV4, iface, threshold, segment) :
 					    mg_icmp_build_skb_at(skb, MG_FAMILY_IPV6, iface, threshold, segment))
 		return MG_REASON_ICMP_FAILED;
@@ -144,13 +136,10 @@ static __always_inline int mg_gso_judge(struct __sk_buff *skb, const struct mg_i
 
 	if (!iface || iface->l3_only || !iface->mtu)
 		return TC_ACT_UNSPEC;
-	if (skb->data_end - skb->data < MG_MSS_HEADROOM && skb->len > skb->data_end - skb->data)
-		bpf_skb_pull_data(skb, skb->len < MG_MSS_HEADROOM ? skb->len : MG_MSS_HEADROOM);
+	if (mg_skb_parse(skb, iface, &pkt) != MG_PARSED || pkt.nvlan || pkt.l3_len <= iface->mtu)
+		return TC_ACT_UNSPEC;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	pkt.frame_len = skb->len;
-	if (mg_parse_frame(data, data_end, &pkt) != MG_PARSED || pkt.nvlan || pkt.l3_len <= iface->mtu)
-		return TC_ACT_UNSPEC;
 	settings = mg_settings_now();
 	session = mg_session_lookup(&pkt, settings, &policy);
 	if (!session)

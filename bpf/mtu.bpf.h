@@ -43,15 +43,18 @@ static __always_inline int mg_clear_df(void *data, void *data_end, const struct 
 	return MG_REASON_DF_CLEARED;
 }
 
-static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packet *pkt,
-				       const struct mg_iface *iface,
-				       const struct mg_settings *settings, __u32 threshold,
-				       struct mg_session_stats *stats, __u64 now)
+/*
+ * What becomes of an oversize packet, up to the error itself: the action's reason, or why no error
+ * may be sent (suppressed, rate-limited), or 0: answer it. `up` gets the upper layer read for it.
+ * Shared with tc's judgement of TSO/GSO packets (gso.bpf.h), which works on an skb's data.
+ */
+static __always_inline int mg_oversize_verdict(void *data, void *data_end, const struct mg_packet *pkt,
+					       const struct mg_iface *iface,
+					       const struct mg_settings *settings, __u64 now,
+					       struct mg_upper *up)
 {
 	struct mg_addr source;
-	struct mg_upper up;
 	int suppressed;
-	__u64 flow;
 
 	switch (settings->action) {
 	case MG_ACTION_DROP:
@@ -61,15 +64,30 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 	case MG_ACTION_CLEAR_DF:
 		/* IPv6 has no DF to clear: the sender must learn the MTU, as with icmp */
 		if (pkt->family == MG_FAMILY_IPV4)
-			return mg_clear_df((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt);
+			return mg_clear_df(data, data_end, pkt);
 		break;
 	}
-	suppressed = mg_icmp_suppression((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt, iface,
-					 &source, &up);
+	suppressed = mg_icmp_suppression(data, data_end, pkt, iface, &source, up);
 	if (suppressed)
 		return suppressed;
 	if (!mg_icmp_may_send(settings, &source, now))
 		return MG_REASON_ICMP_RATELIMITED;
+	return 0;
+}
+
+static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packet *pkt,
+				       const struct mg_iface *iface,
+				       const struct mg_settings *settings, __u32 threshold,
+				       struct mg_session_stats *stats, __u64 now)
+{
+	struct mg_upper up;
+	__u64 flow;
+	int reason;
+
+	reason = mg_oversize_verdict((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt, iface,
+				     settings, now, &up);
+	if (reason)
+		return reason;
 	flow = mg_flow_of(ctx, pkt, &up); /* before the packet becomes the error */
 	if (mg_icmp_build(ctx, pkt, iface, threshold))
 		return MG_REASON_ICMP_FAILED;
@@ -100,7 +118,7 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 	/*
 	 * No single frame exceeds its interface's MTU: a packet never cut into segments, in generic
 	 * XDP only (the kernel skips GRO there): a veth peer's TSO/GSO packet, whose segment size
-	 * this program cannot read. Passed unjudged (docs/operator-guide.md, GRO, GSO and TSO).
+	 * this program cannot read. tc ingress judges it by that next (gso.bpf.h).
 	 */
 	if (iface && iface->mtu && pkt->l3_len > iface->mtu)
 		return MG_REASON_AGGREGATED;

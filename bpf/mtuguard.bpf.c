@@ -2,10 +2,11 @@
 /*
  * mtuguard's enforcement programs, on the gateway's inside interfaces: in XDP, every packet
  * toward a VPN session is held to the session's current tunnel MTU; in tc, both directions, the
- * MSS of the sessions' TCP SYNs and SYN-ACKs is clamped to it. One object, so that both read the
+ * MSS of the sessions' TCP SYNs and SYN-ACKs is clamped to it, and on the way in a TSO/GSO packet,
+ * which XDP sees whole, is held to the MTU by its segment size. One object, so that both read the
  * same sessions, settings and interface table. The work lives in the headers: parse.bpf.h
  * (headers), mtu.bpf.h (the decision), icmp.bpf.h (the error), mss.bpf.h (SYN MSS clamping),
- * ratelimit.bpf.h, session.bpf.h, stats.bpf.h (the counting exit). On a --client-iface the XDP
+ * gso.bpf.h (TSO/GSO packets), ratelimit.bpf.h, session.bpf.h, stats.bpf.h (the counting exit). On a --client-iface the XDP
  * program only counts the clients' packets; the tc programs clamp as on an --iface, with the
  * directions the other way round.
  */

@@ -25,10 +25,12 @@
 #                        prefix's range by default (the pings' sessions are hashed)
 #   gro_native_on        the GRO matrix: XDP mode native or generic x GRO on gw-in on or off, the
 #   gro_native_off       server's veth asked for TSO, a 5 MiB download (MSS clamping off): nothing
-#   gro_generic_on       over 1347 reaches the client, every oversize packet counted was answered,
-#   gro_generic_off      every oversize segment is counted. Native: the sender loses TSO while a
-#                        native program sits on its peer, GRO runs after the program. Generic: the
-#                        kernel skips GRO, but the sender's TSO packets cross the veth whole
+#   gro_generic_on       over 1347 reaches the client, every oversize packet counted was answered
+#   gro_generic_off      (a TSO packet of oversize segments is one); without TSO at the sender every
+#                        oversize segment is counted. Native: the sender loses TSO while a native
+#                        program sits on its peer, GRO runs after the program. Generic: the kernel
+#                        skips GRO, the sender's TSO packets cross the veth whole and are judged
+#                        in tc by their segment size
 ##   xdp_tx_errors        srv0 without its XDP program: every frag-needed sent with XDP_TX is dropped
 #                        by the veth; mtuguard_icmp_tx_errors_total rises one for one with icmp_sent,
 #                        the daemon warns at start and as it rises, diagnose names gw-in; with the
