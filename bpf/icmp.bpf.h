@@ -88,15 +88,13 @@ static __always_inline int mg_ipv6_bad_source(const struct in6_addr *addr)
  * 0 when an ICMP error may be sent about this oversize packet, else the reason it is not.
  * Also returns the source to rate-limit by.
  */
-static __always_inline int mg_icmp_suppression(struct xdp_md *ctx, const struct mg_packet *pkt,
+static __always_inline int mg_icmp_suppression(void *data, void *data_end, const struct mg_packet *pkt,
 					       const struct mg_iface *iface,
 					       struct mg_addr *source, struct mg_upper *upper)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct mg_upper up = {};
 
-	mg_parse_upper(ctx, pkt, &up);
+	mg_parse_upper(data, data_end, pkt, &up);
 	*upper = up;
 	if (pkt->family == MG_FAMILY_IPV4) {
 		struct iphdr *iph = mg_l3(data, pkt);
@@ -136,32 +134,42 @@ static __always_inline int mg_icmp_suppression(struct xdp_md *ctx, const struct 
 }
 
 /*
- * Saves the L2 header, grows the head by `grow` bytes and writes it back addressed to the
- * sender, from the interface's own MAC address: the frame's destination may be a group address
- * (IPv6 answers multicast destinations), which no frame may carry as its source.
+ * The L2 header (with its VLAN tags) of the frame at `data`, saved before the head grows and
+ * written back at the new head addressed to the sender, from the interface's own MAC address:
+ * the frame's destination may be a group address (IPv6 answers multicast destinations), which no
+ * frame may carry as its source.
  */
-static __always_inline int mg_icmp_push_l2(struct xdp_md *ctx, const struct mg_iface *iface,
-					   const __u32 l3_off, int grow)
+static __always_inline int mg_l2_save(void *data, void *data_end, __u8 *l2)
 {
-	__u8 l2[MG_L2_MAX];
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth;
-
 	if (data + MG_L2_MAX > data_end)
 		return -1;
 	__builtin_memcpy(l2, data, MG_L2_MAX);
-	if (bpf_xdp_adjust_head(ctx, -grow))
-		return -1;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	eth = data;
+	return 0;
+}
+
+static __always_inline int mg_l2_answer(void *data, void *data_end, const __u8 *l2,
+					const struct mg_iface *iface, const __u32 l3_off)
+{
+	struct ethhdr *eth = data;
+
 	if (data + l3_off > data_end)
 		return -1;
 	__builtin_memcpy(eth->h_dest, l2 + ETH_ALEN, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, iface->mac, ETH_ALEN);
 	__builtin_memcpy(data + 2 * ETH_ALEN, l2 + 2 * ETH_ALEN, l3_off - 2 * ETH_ALEN);
 	return 0;
+}
+
+static __always_inline int mg_icmp_push_l2(struct xdp_md *ctx, const struct mg_iface *iface,
+					   const __u32 l3_off, int grow)
+{
+	__u8 l2[MG_L2_MAX];
+
+	if (mg_l2_save((void *)(long)ctx->data, (void *)(long)ctx->data_end, l2))
+		return -1;
+	if (bpf_xdp_adjust_head(ctx, -grow))
+		return -1;
+	return mg_l2_answer((void *)(long)ctx->data, (void *)(long)ctx->data_end, l2, iface, l3_off);
 }
 
 static __always_inline int mg_cut_tail(struct xdp_md *ctx, __u32 len)
@@ -179,6 +187,18 @@ struct mg_icmp_room {
 	void *quote;		  /* the offending datagram's IP header, where it was */
 };
 
+/* `room` for an error of `len` bytes at `l3_off` whose IP header has `ip_len` bytes; -1 if short. */
+static __always_inline int mg_icmp_room_at(void *data, void *data_end, const __u32 l3_off,
+					   const __u32 ip_len, const __u32 len, struct mg_icmp_room *room)
+{
+	if (data + l3_off + len > data_end)
+		return -1;
+	room->ip = data + l3_off;
+	room->icmp = room->ip + ip_len;
+	room->quote = (void *)(room->icmp + 1);
+	return 0;
+}
+
 /*
  * Makes room for the new IP + ICMP headers in front of the datagram at `l3_off`, which has an IP
  * header of `ip_len` bytes and stays in place as the quote. Fills `room` with `len` bytes of the
@@ -195,14 +215,8 @@ static __always_inline int mg_icmp_prepend(struct xdp_md *ctx, const struct mg_i
 		return -1;
 	if (mg_icmp_push_l2(ctx, iface, l3_off, ip_len + sizeof(struct mg_icmp_hdr)))
 		return -1;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (data + l3_off + len > data_end)
-		return -1;
-	room->ip = data + l3_off;
-	room->icmp = room->ip + ip_len;
-	room->quote = (void *)(room->icmp + 1);
-	return 0;
+	return mg_icmp_room_at((void *)(long)ctx->data, (void *)(long)ctx->data_end, l3_off, ip_len, len,
+			       room);
 }
 
 /* The ICMP header's fields; its checksum stays 0 until mg_icmp_finish sums the message. */
@@ -217,21 +231,21 @@ static __always_inline void mg_icmp_header(struct mg_icmp_hdr *icmp, const __u8 
 
 /*
  * The error's last step: its checksum, from `len` bytes at `start` plus `extra` (what the pseudo
- * header adds that is not in the packet), and the frame cut to end at `end`.
+ * header adds that is not in the packet). The frame is cut to the error's end by the caller.
  */
-static __always_inline int mg_icmp_finish(struct xdp_md *ctx, struct mg_icmp_hdr *icmp, void *start,
-					  const __u32 len, const __s64 extra, const __u32 end)
+static __always_inline int mg_icmp_finish(struct mg_icmp_hdr *icmp, void *start, const __u32 len,
+					  const __s64 extra)
 {
 	const __s64 sum = mg_csum_span(start, len);
 
 	if (sum < 0)
 		return -1;
 	icmp->checksum = mg_csum_fold(sum + extra);
-	return mg_cut_tail(ctx, end);
+	return 0;
 }
 
-static __always_inline int mg_icmp4_fill(struct xdp_md *ctx, const __u32 l3_off,
-					 const struct mg_iface *iface, __u32 mtu, const struct mg_icmp_room *room)
+static __always_inline int mg_icmp4_fill(const struct mg_iface *iface, __u32 mtu,
+					 const struct mg_icmp_room *room)
 {
 	struct iphdr *iph = room->ip, *orig = room->quote;
 
@@ -251,8 +265,7 @@ static __always_inline int mg_icmp4_fill(struct xdp_md *ctx, const __u32 l3_off,
 
 	mg_icmp_header(room->icmp, MG_ICMP_DEST_UNREACH, MG_ICMP_FRAG_NEEDED, bpf_htonl(mtu & 0xffff));
 	/* ICMP header + quote = 556 bytes: one call, or 512 + 44 */
-	return mg_icmp_finish(ctx, room->icmp, room->icmp, sizeof(struct mg_icmp_hdr) + MG_ICMP4_QUOTE, 0,
-			      l3_off + MG_ICMP4_LEN);
+	return mg_icmp_finish(room->icmp, room->icmp, sizeof(struct mg_icmp_hdr) + MG_ICMP4_QUOTE, 0);
 }
 
 /*
@@ -265,8 +278,8 @@ static __always_inline int mg_icmp4_fill(struct xdp_md *ctx, const __u32 l3_off,
 #define MG_ICMP6_SUM_START __builtin_offsetof(struct ipv6hdr, saddr)
 #define MG_ICMP6_SUM_LEN (MG_ICMP6_LEN - MG_ICMP6_SUM_START)
 
-static __always_inline int mg_icmp6_fill(struct xdp_md *ctx, const __u32 l3_off,
-					 const struct mg_iface *iface, __u32 mtu, const struct mg_icmp_room *room)
+static __always_inline int mg_icmp6_fill(const struct mg_iface *iface, __u32 mtu,
+					 const struct mg_icmp_room *room)
 {
 	struct ipv6hdr *ip6 = room->ip, *orig = room->quote;
 
@@ -278,10 +291,16 @@ static __always_inline int mg_icmp6_fill(struct xdp_md *ctx, const __u32 l3_off,
 	__builtin_memcpy(&ip6->saddr, iface->icmp_src6, sizeof(ip6->saddr));
 
 	mg_icmp_header(room->icmp, MG_ICMPV6_PKT_TOOBIG, 0, bpf_htonl(mtu));
-	return mg_icmp_finish(ctx, room->icmp, (void *)ip6 + MG_ICMP6_SUM_START, MG_ICMP6_SUM_LEN,
+	return mg_icmp_finish(room->icmp, (void *)ip6 + MG_ICMP6_SUM_START, MG_ICMP6_SUM_LEN,
 			      (__s64)bpf_htonl(sizeof(struct mg_icmp_hdr) + MG_ICMP6_QUOTE) +
-				      (__s64)bpf_htonl(IPPROTO_ICMPV6),
-			      l3_off + MG_ICMP6_LEN);
+				      (__s64)bpf_htonl(IPPROTO_ICMPV6));
+}
+
+/* The error's headers and checksum in `room`, for either family (`v4` a constant at every call). */
+static __always_inline int mg_icmp_fill(const int v4, const struct mg_iface *iface, __u32 mtu,
+					const struct mg_icmp_room *room)
+{
+	return v4 ? mg_icmp4_fill(iface, mtu, room) : mg_icmp6_fill(iface, mtu, room);
 }
 
 /*
@@ -297,9 +316,9 @@ static __always_inline int mg_icmp_build_at(struct xdp_md *ctx, const __u32 l3_o
 	if (mg_icmp_prepend(ctx, iface, l3_off, v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr),
 			    v4 ? MG_ICMP4_LEN : MG_ICMP6_LEN, &room))
 		return -1;
-	if (v4)
-		return mg_icmp4_fill(ctx, l3_off, iface, mtu, &room);
-	return mg_icmp6_fill(ctx, l3_off, iface, mtu, &room);
+	if (mg_icmp_fill(v4, iface, mtu, &room))
+		return -1;
+	return mg_cut_tail(ctx, l3_off + (v4 ? MG_ICMP4_LEN : MG_ICMP6_LEN));
 }
 
 /*

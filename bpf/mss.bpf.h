@@ -196,6 +196,24 @@ __attribute__((noinline)) int mg_mss_rewrite(struct __sk_buff *skb, __u32 l4_off
 }
 
 /*
+ * An skb's headers, pulled into its linear part if they are not there (a SYN's are in practice)
+ * and parsed into `pkt`: MG_PARSED, or why not. Leaves skb->data and data_end to be read again.
+ */
+static __always_inline int mg_skb_parse(struct __sk_buff *skb, const struct mg_iface *iface,
+					struct mg_packet *pkt)
+{
+	void *data, *data_end;
+
+	if (skb->data_end - skb->data < MG_MSS_HEADROOM && skb->len > skb->data_end - skb->data)
+		bpf_skb_pull_data(skb, skb->len < MG_MSS_HEADROOM ? skb->len : MG_MSS_HEADROOM);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	pkt->frame_len = skb->len;
+	return iface && iface->l3_only ? mg_parse_l3_only(data, data_end, pkt) :
+					 mg_parse_frame(data, data_end, pkt);
+}
+
+/*
  * One packet in tc on an enforced interface. `from_client`: the session is the source (the
  * clients' packets, on their way to the servers), else the destination.
  */
@@ -209,16 +227,11 @@ static __always_inline void mg_mss_clamp(struct __sk_buff *skb, int from_client)
 	__u32 l4_off, mtu;
 	int enabled;
 
-	/* A SYN's headers are linear in practice; a packet whose are not is pulled up to them. */
-	if (skb->data_end - skb->data < MG_MSS_HEADROOM && skb->len > skb->data_end - skb->data)
-		bpf_skb_pull_data(skb, skb->len < MG_MSS_HEADROOM ? skb->len : MG_MSS_HEADROOM);
+	pkt.from_client = from_client;
+	if (mg_skb_parse(skb, iface, &pkt) != MG_PARSED)
+		return;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	pkt.frame_len = skb->len;
-	pkt.from_client = from_client;
-	if ((iface && iface->l3_only ? mg_parse_l3_only(data, data_end, &pkt) :
-				       mg_parse_frame(data, data_end, &pkt)) != MG_PARSED)
-		return;
 	l4_off = mg_tcp_syn_offset(data, data_end, &pkt);
 	if (!l4_off)
 		return;

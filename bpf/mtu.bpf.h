@@ -29,10 +29,8 @@
 #include "stats.bpf.h"
 
 /* The ASA's "df-bit-ignore": let the oversize packet through as if it had never set DF. */
-static __always_inline int mg_clear_df(struct xdp_md *ctx, const struct mg_packet *pkt)
+static __always_inline int mg_clear_df(void *data, void *data_end, const struct mg_packet *pkt)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct iphdr *iph = mg_l3(data, pkt);
 	__u16 old_frag, new_frag;
 
@@ -45,15 +43,18 @@ static __always_inline int mg_clear_df(struct xdp_md *ctx, const struct mg_packe
 	return MG_REASON_DF_CLEARED;
 }
 
-static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packet *pkt,
-				       const struct mg_iface *iface,
-				       const struct mg_settings *settings, __u32 threshold,
-				       struct mg_session_stats *stats, __u64 now)
+/*
+ * What becomes of an oversize packet, up to the error itself: the action's reason, or why no error
+ * may be sent (suppressed, rate-limited), or 0: answer it. `up` gets the upper layer read for it.
+ * Shared with tc's judgement of TSO/GSO packets (gso.bpf.h), which works on an skb's data.
+ */
+static __always_inline int mg_oversize_verdict(void *data, void *data_end, const struct mg_packet *pkt,
+					       const struct mg_iface *iface,
+					       const struct mg_settings *settings, __u64 now,
+					       struct mg_upper *up)
 {
 	struct mg_addr source;
-	struct mg_upper up;
 	int suppressed;
-	__u64 flow;
 
 	switch (settings->action) {
 	case MG_ACTION_DROP:
@@ -63,14 +64,30 @@ static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packe
 	case MG_ACTION_CLEAR_DF:
 		/* IPv6 has no DF to clear: the sender must learn the MTU, as with icmp */
 		if (pkt->family == MG_FAMILY_IPV4)
-			return mg_clear_df(ctx, pkt);
+			return mg_clear_df(data, data_end, pkt);
 		break;
 	}
-	suppressed = mg_icmp_suppression(ctx, pkt, iface, &source, &up);
+	suppressed = mg_icmp_suppression(data, data_end, pkt, iface, &source, up);
 	if (suppressed)
 		return suppressed;
 	if (!mg_icmp_may_send(settings, &source, now))
 		return MG_REASON_ICMP_RATELIMITED;
+	return 0;
+}
+
+static __always_inline int mg_oversize(struct xdp_md *ctx, const struct mg_packet *pkt,
+				       const struct mg_iface *iface,
+				       const struct mg_settings *settings, __u32 threshold,
+				       struct mg_session_stats *stats, __u64 now)
+{
+	struct mg_upper up;
+	__u64 flow;
+	int reason;
+
+	reason = mg_oversize_verdict((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt, iface,
+				     settings, now, &up);
+	if (reason)
+		return reason;
 	flow = mg_flow_of(ctx, pkt, &up); /* before the packet becomes the error */
 	if (mg_icmp_build(ctx, pkt, iface, threshold))
 		return MG_REASON_ICMP_FAILED;
@@ -98,7 +115,11 @@ static __always_inline int mg_enforce(struct xdp_md *ctx, const struct mg_packet
 		threshold = MG_IPV6_MIN_MTU;
 	if (pkt->l3_len <= mtu)
 		return MG_REASON_WITHIN_MTU;
-	/* No single frame exceeds its interface's MTU: this is GRO's work (generic XDP). */
+	/*
+	 * No single frame exceeds its interface's MTU: a packet never cut into segments, in generic
+	 * XDP only (the kernel skips GRO there): a veth peer's TSO/GSO packet, whose segment size
+	 * this program cannot read. tc ingress judges it by that next (gso.bpf.h).
+	 */
 	if (iface && iface->mtu && pkt->l3_len > iface->mtu)
 		return MG_REASON_AGGREGATED;
 	mg_count_oversize(iface, pkt);

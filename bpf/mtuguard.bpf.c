@@ -2,10 +2,11 @@
 /*
  * mtuguard's enforcement programs, on the gateway's inside interfaces: in XDP, every packet
  * toward a VPN session is held to the session's current tunnel MTU; in tc, both directions, the
- * MSS of the sessions' TCP SYNs and SYN-ACKs is clamped to it. One object, so that both read the
+ * MSS of the sessions' TCP SYNs and SYN-ACKs is clamped to it, and on the way in a TSO/GSO packet,
+ * which XDP sees whole, is held to the MTU by its segment size. One object, so that both read the
  * same sessions, settings and interface table. The work lives in the headers: parse.bpf.h
  * (headers), mtu.bpf.h (the decision), icmp.bpf.h (the error), mss.bpf.h (SYN MSS clamping),
- * ratelimit.bpf.h, session.bpf.h, stats.bpf.h (the counting exit). On a --client-iface the XDP
+ * gso.bpf.h (TSO/GSO packets), ratelimit.bpf.h, session.bpf.h, stats.bpf.h (the counting exit). On a --client-iface the XDP
  * program only counts the clients' packets; the tc programs clamp as on an --iface, with the
  * directions the other way round.
  */
@@ -14,6 +15,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "config.bpf.h"
+#include "gso.bpf.h"
 #include "mss.bpf.h"
 #include "mtu.bpf.h"
 #include "parse.bpf.h"
@@ -54,10 +56,15 @@ static __always_inline int mg_from_client_on(struct __sk_buff *skb, int ingress)
 }
 
 /* TC_ACT_UNSPEC: whatever tc filters the operator has run next, as if this one were not there. */
+/* An unsegmented TSO/GSO packet toward a session is judged by its segment size (gso.bpf.h). */
 SEC("tc")
 int mtuguard_mss_in(struct __sk_buff *skb)
 {
-	mg_mss_clamp(skb, mg_from_client_on(skb, 1));
+	int from_client = mg_from_client_on(skb, 1);
+
+	if (skb->gso_size && !from_client)
+		return mg_gso_judge(skb, mg_iface_of(skb->ifindex));
+	mg_mss_clamp(skb, from_client);
 	return TC_ACT_UNSPEC;
 }
 

@@ -95,7 +95,7 @@ enum mg_reason_kind {
 	X(NO_SESSION, 2, PASSED, "no_session")     /* destination (source, from a client) is not a session */ \
 	X(WITHIN_MTU, 3, PASSED, "within_mtu")     /* fits the session's effective MTU */        \
 	X(FROM_CLIENT, 4, PASSED, "from_client")   /* from a session, on a --client-iface: counted only */ \
-	X(AGGREGATED, 5, PASSED, "aggregated")     /* longer than the interface MTU: a GRO/LRO aggregate */ \
+	X(AGGREGATED, 5, PASSED, "aggregated")     /* longer than the interface MTU: TSO/GSO, judged in tc */ \
 	X(FRAGMENTED, 6, OVERSIZE, "fragmented")   /* IPv4 oversize without DF: the tunnel fragments it */ \
 	X(IPV6_BELOW_MIN, 7, OVERSIZE, "ipv6_below_min") /* IPv6 between the MTU and 1280 */     \
 	X(MONITORED, 8, OVERSIZE, "monitored")     /* oversize, action monitor */                \

@@ -305,12 +305,9 @@ static __always_inline void mg_parse_upper6(void *data, void *data_end,
 	}
 }
 
-static __always_inline void mg_parse_upper(struct xdp_md *ctx, const struct mg_packet *pkt,
+static __always_inline void mg_parse_upper(void *data, void *data_end, const struct mg_packet *pkt,
 					   struct mg_upper *up)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-
 	if (pkt->family == MG_FAMILY_IPV4)
 		mg_parse_upper4(data, data_end, pkt, up);
 	else

@@ -181,7 +181,7 @@ Outcome ProgramTest::expect(const Bytes &frame, mg_reason reason)
     return outcome;
 }
 
-TcOutcome ProgramTest::run_tc(const Bytes &frame, bool ingress, bool may_refuse)
+TcOutcome ProgramTest::run_tc(const Bytes &frame, bool ingress, bool may_refuse, uint32_t gso_size)
 {
     const uint32_t first = mg_counter_index(test_slot, 0, 0);
     const uint32_t count = uint32_t(MG_FAMILY_COUNT) * MG_REASON_COUNT;
@@ -195,6 +195,13 @@ TcOutcome ProgramTest::run_tc(const Bytes &frame, bool ingress, bool may_refuse)
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = outcome.frame.data(),
                 .data_size_in = uint32_t(frame.size()), .data_size_out = uint32_t(outcome.frame.size()),
                 .repeat = 1);
+    __sk_buff ctx{};
+    if (gso_size) {
+        ctx.gso_size = gso_size;
+        ctx.gso_segs = 2;
+        opts.ctx_in = &ctx;
+        opts.ctx_size_in = sizeof(ctx);
+    }
     outcome.error = bpf_prog_test_run_opts(datapath->mss_program_fd(ingress), &opts);
     if (!may_refuse) {
         EXPECT_EQ(outcome.error, 0) << "BPF_PROG_TEST_RUN: " << std::strerror(-outcome.error);

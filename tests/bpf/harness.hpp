@@ -65,7 +65,8 @@ protected:
     // CHECKSUM_NONE, on loopback, the test interface).
     // `may_refuse`: the kernel may refuse the frame (it takes no SCHED_CLS input too short for
     // the headers its ethertype names), reported in `error` instead of failing the test.
-    TcOutcome run_tc(const Bytes &frame, bool ingress, bool may_refuse = false);
+    // `gso_size`: set in the skb (ctx_in), as an unsegmented TSO/GSO packet has it.
+    TcOutcome run_tc(const Bytes &frame, bool ingress, bool may_refuse = false, uint32_t gso_size = 0);
     // Runs the tc program and the model's clamp; requires TC_ACT_UNSPEC, the same output bytes
     // and MSS outcome, at most one MSS count, under the direction the program was told, and no
     // other counter moved. Returns the program's outcome.

@@ -23,7 +23,15 @@
 #   tcp_download_ipv6    error quotes an oversize packet and there is one per oversize packet;
 #                        the session in a client pool: IPv4 --client-pool, IPv6 its pool
 #                        prefix's range by default (the pings' sessions are hashed)
-#   xdp_tx_errors        srv0 without its XDP program: every frag-needed sent with XDP_TX is dropped
+#   gro_native_on        the GRO matrix: XDP mode native or generic x GRO on gw-in on or off, the
+#   gro_native_off       server's veth asked for TSO, a 5 MiB download (MSS clamping off): nothing
+#   gro_generic_on       over 1347 reaches the client, every oversize packet counted was answered
+#   gro_generic_off      (a TSO packet of oversize segments is one); without TSO at the sender every
+#                        oversize segment is counted. Native: the sender loses TSO while a native
+#                        program sits on its peer, GRO runs after the program. Generic: the kernel
+#                        skips GRO, the sender's TSO packets cross the veth whole and are judged
+#                        in tc by their segment size
+##   xdp_tx_errors        srv0 without its XDP program: every frag-needed sent with XDP_TX is dropped
 #                        by the veth; mtuguard_icmp_tx_errors_total rises one for one with icmp_sent,
 #                        the daemon warns at start and as it rises, diagnose names gw-in; with the
 #                        program back (and a restart) the count stays 0 and nothing is said
@@ -199,6 +207,116 @@ test_tcp_download_ipv6()
 {
     check_download 6 "[$MG_SERVER6]" "$MG_CLIENT6" "$MG_GW_IN6"
 }
+
+# Oversize reasons of mtuguard_oversize_packets_total, as the stats JSON names them.
+OVERSIZE_REASONS="fragmented ipv6_below_min monitored df_cleared dropped icmp_ratelimited icmp_failed icmp_sent"
+
+# iface_counters IFACE: "reason=packets" lines of IFACE's IPv4 counters (mtuguardctl stats).
+iface_counters()
+{
+    ctl_ok -o json stats
+    json_get "'\\n'.join(f'{r}={c[\"packets\"]}' for i in d['interfaces'] if i['name'] == '$1'
+        for r, c in i['counters'].get('ipv4', {}).items())" "$CTL_OUT"
+}
+
+# oversize_total COUNTERS: the sum of the oversize reasons in iface_counters' output.
+oversize_total()
+{
+    local reason total=0 v
+    for reason in $OVERSIZE_REASONS; do
+        v=$(mg_kv "$reason" "$1")
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+# oversize_segments PCAP MTU: the TCP segments over MTU in a capture at the sender, a TSO packet
+# counted as the segments of a full MSS on the 1500-byte link it becomes (exact while the sender
+# has not learned a smaller path MTU: the native cases, whose sender cannot use TSO).
+oversize_segments()
+{
+    "$MG_PYTHON" - "$1" "$2" <<'PYTHON'
+import struct, sys
+data, mtu = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+off, segments = 24, 0
+while off + 16 <= len(data):
+    caplen = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
+    frame = data[off + 16:off + 16 + caplen]
+    off += 16 + caplen
+    if len(frame) < 54 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        continue
+    ip = frame[14:]
+    length, hlen = struct.unpack("!H", ip[2:4])[0], (ip[0] & 15) * 4
+    headers = hlen + (ip[hlen + 12] >> 4) * 4
+    if length > mtu:
+        segments += -(-(length - headers) // (1500 - headers))
+print(segments)
+PYTHON
+}
+
+# offloads NS IFACE: the segmentation and GRO settings of IFACE, on one line.
+offloads()
+{
+    ip netns exec "$1" ethtool -k "$2" | grep -E \
+        '^(tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload):' |
+        sed 's/-offload//' | tr -s '\n\t' '  '
+}
+
+# check_gro MODE GRO: a 5 MiB download (IPv4, MSS clamping off), the server's veth asked for TSO,
+# GRO on gw-in as GRO says, mtuguard in XDP mode MODE: nothing over the session's MTU reaches the
+# client, every oversize packet counted at gw-in was answered, and where the sender could not use
+# TSO, every oversize segment it sent was counted.
+check_gro()
+{
+    local mode=$1 gro=$2 before after result summary server sent counted answered errors tso
+    local client_pcap="$MG_TMP/gro-client.pcap" server_pcap="$MG_TMP/gro-server.pcap"
+    start_http_server
+    ip netns exec "$NS_SERVER" ethtool -K srv0 tx on tso on gso on >/dev/null 2>&1 || true
+    mg_daemon_start --iface gw-in --xdp-mode "$mode" --session "$SESSION4" \
+        --icmp-rate 0 --icmp-rate-per-source 0 --mss-clamp off
+    ip netns exec "$NS_GATEWAY" ethtool -K gw-in gro "$gro" >/dev/null
+    mg_note "srv0: $(offloads "$NS_SERVER" srv0); gw-in: $(offloads "$NS_GATEWAY" gw-in)"
+    mg_assert_match "GRO on gw-in" "receive: $gro" "$(offloads "$NS_GATEWAY" gw-in)"
+
+    mg_capture_start "$NS_CLIENT" cli0 "$client_pcap" 128 "tcp src port $HTTP_PORT"
+    local client_capture=$MG_CAPTURE_PID
+    mg_capture_start "$NS_SERVER" srv0 "$server_pcap" 128 \
+        "(icmp and icmp[0] == 3 and icmp[1] == 4) or (tcp src port $HTTP_PORT and ip[2:2] > $TLS_MTU)"
+    local server_capture=$MG_CAPTURE_PID
+    before=$(iface_counters gw-in)
+    result=$(ip netns exec "$NS_CLIENT" timeout 40 curl -4 -sS --max-time 30 -o "$MG_TMP/gro-download" \
+        -w '%{size_download} %{time_total}' "http://$MG_SERVER4:$HTTP_PORT/blob" 2>&1) ||
+        mg_fail "curl failed: $result"
+    mg_assert_eq "downloaded size" "$DOWNLOAD_BYTES" "${result%% *}"
+    mg_capture_stop "$client_capture" "$client_pcap"
+    mg_capture_stop "$server_capture" "$server_pcap"
+    after=$(iface_counters gw-in)
+
+    summary=$(mg_pcap_summary "$client_pcap" "$TLS_MTU")
+    server=$(mg_pcap_summary "$server_pcap" "$TLS_MTU")
+    sent=$(oversize_segments "$server_pcap" "$TLS_MTU")
+    counted=$(($(oversize_total "$after") - $(oversize_total "$before")))
+    answered=$(($(mg_kv icmp_sent "$after") - $(mg_kv icmp_sent "$before")))
+    errors=$(mg_kv icmp_errors "$server")
+    mg_note "curl: ${result#* } s; at the client: $(mg_kv packets "$summary") packets, largest $(mg_kv max_len "$summary"), $(mg_kv over "$summary") over $TLS_MTU"
+    mg_note "the server sent $(mg_kv over "$server") oversize packets ($sent segments of 1448), got $errors ICMP errors; gw-in counted $counted oversize ($answered icmp_sent), aggregated +$(($(mg_kv aggregated "$after") - $(mg_kv aggregated "$before")))"
+    mg_assert_eq "packets over $TLS_MTU bytes that reached the client" 0 "$(mg_kv over "$summary")"
+    mg_assert_cmp "oversize packets counted at gw-in" "$counted" -ge 1
+    mg_assert_eq "ICMP errors the server received vs icmp_sent counted at gw-in" "$answered" "$errors"
+    tso=$(offloads "$NS_SERVER" srv0)
+    if [[ $tso == *"tcp-segmentation: off"* ]]; then
+        mg_assert_eq "oversize packets counted at gw-in vs oversize segments the server sent" \
+            "$sent" "$counted"
+    fi
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+}
+
+test_gro_native_on() { check_gro native on; }
+test_gro_native_off() { check_gro native off; }
+test_gro_generic_on() { check_gro generic on; }
+test_gro_generic_off() { check_gro generic off; }
 
 ICMP_SENT4='mtuguard_oversize_packets_total{interface="gw-in",family="ipv4",action="icmp_sent"}'
 TX_ERRORS='mtuguard_icmp_tx_errors_total{interface="gw-in"}'
@@ -396,6 +514,7 @@ test_failed_attach_unwinds()
     mg_assert_eq "XDP attachments in the gateway" "" "$(gateway_xdp)"
 }
 
-mg_tests ping_ipv4 ping_ipv6 tcp_download_ipv4 tcp_download_ipv6 xdp_tx_errors xdp_tx_peer_same_namespace stop_detaches \
+mg_tests ping_ipv4 ping_ipv6 tcp_download_ipv4 tcp_download_ipv6 gro_native_on gro_native_off \
+    gro_generic_on gro_generic_off xdp_tx_errors xdp_tx_peer_same_namespace stop_detaches \
     bad_iface_attaches_nothing failed_attach_unwinds failed_readopt_keeps_enforcement
 mg_main "$@"

@@ -31,6 +31,8 @@
 #                             tun lowered to 1234); between two lists she leaves and bob gets her
 #                             address at 1234: his client MTU is 1234, no mismatch, the gauge 0,
 #                             "out of MTU mismatch" logged with his name
+#   occtl_dtls_cipher         a stand-in occtl: a new session without a DTLS cipher starts on TLS,
+#                             and goes to DTLS when occtl first lists one
 #   ocserv_clamp              mtuguardd with --iface gw-in alone (no --client-iface), started before
 #                             any user connects; the server's firewall drops all ICMP, its segments
 #                             leave it CHECKSUM_PARTIAL and ocserv's tun checksums them in software;
@@ -288,12 +290,26 @@ JSON
 session_user_is() { session_listed "$1" && [ "$(session_field user)" = "$2" ]; }
 
 # occtl_list ID "FULL SESSION" USER MTU: the stand-in occtl lists one user at 10.9.0.77.
-occtl_list()
+occtl_list() # ID FULL-SESSION USER MTU [DTLS-CIPHER]
 {
+    local cipher=""
+    [ -z "${5:-}" ] || cipher=", \"DTLS cipher\": \"$5\""
     cat >"$MG_TMP/occtl.out" <<JSON
 [{"ID": $1, "Username": "$3", "Groupname": "(none)", "MTU": "$4", "Remote IP": "$PUBLIC_CLIENT",
-  "IPv4": "10.9.0.77", "Full session": "$2", "raw_connected_at": $1}]
+  "IPv4": "10.9.0.77", "Full session": "$2", "raw_connected_at": $1$cipher}]
 JSON
+}
+
+test_occtl_dtls_cipher()
+{
+    fake_occtl
+    occtl_list 9 carol-session carol 1434
+    mg_daemon_start --iface gw-in --ocserv --ocserv-config /dev/null --occtl "$MG_TMP/occtl" --ocserv-interval 0.2
+    mg_wait_for 5 "carol's session" session_listed 10.9.0.77
+    mg_assert_eq "no DTLS cipher listed: the new session starts on TLS" tls "$(session_field transport)"
+    occtl_list 9 carol-session carol 1434 "(DTLS1.2)-(ECDHE-RSA)-(AES-256-GCM)"
+    mg_wait_for 5 "on DTLS once occtl lists the cipher" transport_is 10.9.0.77 dtls
+    mg_daemon_stop
 }
 
 test_occtl_address_reused()
@@ -626,5 +642,6 @@ mg_setup()
     ocserv_setup
 }
 
-mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage occtl_address_reused ocserv_clamp ocserv_mismatch
+mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage occtl_address_reused occtl_dtls_cipher ocserv_clamp \
+    ocserv_mismatch
 mg_main "$@"

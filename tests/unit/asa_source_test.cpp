@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "captured_log.hpp"
 #include "recording_sink.hpp"
 #include "sources/asa_source.hpp"
 
@@ -28,26 +29,6 @@ Config asa_config(uint32_t max_sessions)
     config.max_sessions = max_sessions;
     config.asa_groups["vpn"] = parse_session_parameters("dtls-mtu=1418,tls-mtu=1347");
     return config;
-}
-
-// What the source writes to stderr (the log) while `run` runs.
-template <class Run> std::string captured_log(Run run)
-{
-    std::fflush(stderr);
-    char path[] = "/tmp/mtuguard-log-XXXXXX";
-    const int file = mkstemp(path);
-    const int saved = dup(STDERR_FILENO);
-    dup2(file, STDERR_FILENO);
-    run();
-    std::fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    close(file);
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    unlink(path);
-    return text.str();
 }
 
 std::string large_packet(const std::string &user, unsigned threshold)

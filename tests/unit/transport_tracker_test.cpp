@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "captured_log.hpp"
 #include "tracking/transport_tracker.hpp"
 
 namespace mtuguard {
@@ -194,6 +195,31 @@ TEST_F(TrackerTest, AStormAndThePeriodicSignature)
     EXPECT_EQ(sessions[0].recent_intervals_seconds, (std::vector<double>{30.0, 30.0, 30.0}));
     // Quiet for longer than the window: no longer a storm.
     EXPECT_EQ(tracker.summary(t0 + 400s).sessions_in_storm, 0u);
+}
+
+// Each reconnect is logged, and a storm and the periodic signature once when they start and once
+// when they end, naming the session and its client.
+TEST_F(TrackerTest, ReconnectsStormsAndPeriodicReconnectsAreLogged)
+{
+    tick(t0);
+    std::string log = captured_log([&] {
+        for (int i = 1; i <= 4; ++i) {
+            syn(t0 + i * 30s);
+            tick(t0 + i * 30s);
+        }
+    });
+    auto count = [](const std::string &text, const std::string &what) {
+        size_t n = 0;
+        for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    EXPECT_EQ(count(log, "reconnect: 10.9.0.50 (client 198.51.100.7)"), 4u) << log;
+    EXPECT_EQ(count(log, "reconnect storm started: 10.9.0.50 (client 198.51.100.7)"), 1u) << log;
+    EXPECT_EQ(count(log, "periodic reconnects: 10.9.0.50 (client 198.51.100.7), every ~30 s"), 1u) << log;
+    log = captured_log([&] { tick(t0 + 400s); });
+    EXPECT_EQ(count(log, "reconnect storm ended: 10.9.0.50 (client 198.51.100.7)"), 1u) << log;
+    EXPECT_EQ(count(log, "no longer reconnecting periodically: 10.9.0.50 (client 198.51.100.7)"), 1u) << log;
 }
 
 TEST_F(TrackerTest, ASessionBackAfterEndingIsAReconnectOfItsClient)
