@@ -124,10 +124,12 @@ static __always_inline struct mg_session *mg_direct_slot(void *map, __u32 offset
 
 /*
  * The entry of the pool table that may hold an address: the last whose first address is at or
- * below it (entry 0 if none is). A binary search of mg_client_pools' step count (none for a
- * single pool); the masks only bound the index for the verifier, a search never exceeds them.
+ * below it (entry 0 if none is). A binary search of mg_client_pools' step count. Global
+ * functions, verified once on their own: the caller sees one unknown index, not a path per
+ * outcome of the search, which would multiply the states of everything after it. The caller
+ * masks the index; a search never exceeds it.
  */
-static __always_inline __u32 mg_pool_entry4(__u32 addr)
+__attribute__((noinline)) __u32 mg_pool_search4(__u32 addr)
 {
 	__u32 i = 0, step = mg_client_pools.step4;
 
@@ -137,10 +139,10 @@ static __always_inline __u32 mg_pool_entry4(__u32 addr)
 			i += step;
 		step >>= 1;
 	}
-	return i & (MG_MAX_CLIENT_POOLS - 1);
+	return i;
 }
 
-static __always_inline __u32 mg_pool_entry6(__u64 high, __u64 low)
+__attribute__((noinline)) __u32 mg_pool_search6(__u64 high, __u64 low)
 {
 	__u32 i = 0, step = mg_client_pools.step6;
 	const struct mg_client_pool6 *pool;
@@ -152,7 +154,18 @@ static __always_inline __u32 mg_pool_entry6(__u64 high, __u64 low)
 			i += step;
 		step >>= 1;
 	}
-	return i & (MG_MAX_CLIENT_POOLS - 1);
+	return i;
+}
+
+/* A single pool (or none) needs no search, and no call. */
+static __always_inline __u32 mg_pool_entry4(__u32 addr)
+{
+	return mg_client_pools.step4 ? mg_pool_search4(addr) & (MG_MAX_CLIENT_POOLS - 1) : 0;
+}
+
+static __always_inline __u32 mg_pool_entry6(__u64 high, __u64 low)
+{
+	return mg_client_pools.step6 ? mg_pool_search6(high, low) & (MG_MAX_CLIENT_POOLS - 1) : 0;
 }
 
 /*
