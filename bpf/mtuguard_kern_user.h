@@ -242,14 +242,37 @@ struct mg_session_meta {
  * The client pools (--client-pool): sessions whose address lies in one are kept in an array
  * indexed by the pool's base plus the address's offset in the pool (mg_direct4, mg_direct6: all
  * pools of a family back to back), one lookup the verifier inlines, instead of a hash table's.
- * The pool that holds an address is found by a binary search over a family's table, sorted by
- * first address: at most four steps, none for a single pool. Entries past the last pool repeat
- * it, so that the search never lands on an entry that is no pool. Written by the daemon before it
- * attaches and not changed while the maps live. A pool spans at most the last 32 bits of an
- * address (MG_MAX_CLIENT_POOL).
+ * The pool that may hold an address is read from an index of 2^16 buckets per family, each
+ * the entry of the one pool whose blocks fall into it: a block is an aligned run of addresses
+ * the size of the family's smallest pool, so that it lies in one pool at most (pools are
+ * prefixes, aligned to their size). A bucket no pool's block falls into names entry 0, whose
+ * bounds then turn the address away; one that blocks of two pools fall into is marked
+ * MG_POOL_BUCKET_SEARCH and the pool is found by a binary search over the family's table,
+ * sorted by first address, at most four steps. Entries past the last pool repeat it, so that the
+ * search never lands on an entry that is no pool. One load finds the pool however many there
+ * are. Written by the daemon before it attaches and not changed while the maps live. A pool spans
+ * at most the last 32 bits of an address (MG_MAX_CLIENT_POOL).
  */
 #define MG_MAX_CLIENT_POOLS 16 /* per family; a power of two: the search halves it */
 #define MG_CLIENT_POOL_STEPS 4 /* log2(MG_MAX_CLIENT_POOLS) */
+#define MG_POOL_BUCKET_BITS 16
+#define MG_POOL_BUCKET_SEARCH 0x80
+
+/*
+ * The bucket of an address's block: its number (the last 64 bits shifted by the block size) plus
+ * an offset drawn from the first 64 bits, the number's upper bits and the daemon's seed. Within
+ * one run of 2^16 block numbers the buckets follow the numbers, so pools near each other never
+ * share one; runs elsewhere start at a pseudo-random bucket, and the daemon picks the seed under
+ * which the fewest buckets are shared.
+ */
+static inline __u32 mg_pool_bucket(__u64 high, __u64 low, __u32 shift, __u64 seed)
+{
+	__u64 block = low >> (shift & 63);
+	__u64 offset = ((high ^ (block >> MG_POOL_BUCKET_BITS) ^ seed) * 0x9e3779b97f4a7c15ULL) >>
+		       (64 - MG_POOL_BUCKET_BITS);
+
+	return (__u32)(block + offset) & ((1u << MG_POOL_BUCKET_BITS) - 1);
+}
 
 struct mg_client_pool4 {
 	__u32 first; /* the pool's first address, host byte order */
@@ -271,8 +294,16 @@ struct mg_client_pools {
 	__u32 step6;
 	__u32 count4; /* pools in pools4 (the daemon's bookkeeping; the search needs only step4) */
 	__u32 count6;
+	/* log2 of the family's smallest pool's size: a block's size */
+	__u32 shift4;
+	__u32 shift6;
+	__u64 seed4; /* the buckets' seed (see mg_pool_bucket) */
+	__u64 seed6;
 	struct mg_client_pool4 pools4[MG_MAX_CLIENT_POOLS];
 	struct mg_client_pool6 pools6[MG_MAX_CLIENT_POOLS];
+	/* Each bucket: the entry of the pool whose blocks fall into it, or MG_POOL_BUCKET_SEARCH. */
+	__u8 buckets4[1u << MG_POOL_BUCKET_BITS];
+	__u8 buckets6[1u << MG_POOL_BUCKET_BITS];
 };
 
 /* The largest client pool: 2^20 addresses (IPv4 /12, IPv6 /108), 32 MiB of slots. */
@@ -284,7 +315,7 @@ struct mg_client_pools {
  * Bumped whenever a map's key or value layout changes: a daemon refuses pinned maps of
  * another ABI instead of reading them wrongly.
  */
-#define MG_ABI_VERSION 8
+#define MG_ABI_VERSION 9
 
 /* Pool map key (LPM trie): IPv4 prefixes are mapped too, so their length is 96 + the prefix. */
 struct mg_pool_key {

@@ -123,11 +123,11 @@ static __always_inline struct mg_session *mg_direct_slot(void *map, __u32 offset
 }
 
 /*
- * The entry of the pool table that may hold an address: the last whose first address is at or
- * below it (entry 0 if none is). A binary search of mg_client_pools' step count. Global
- * functions, verified once on their own: the caller sees one unknown index, not a path per
- * outcome of the search, which would multiply the states of everything after it. The caller
- * masks the index; a search never exceeds it.
+ * The entry of the pool table that may hold an address whose bucket two pools share (see struct
+ * mg_client_pools): the last whose first address is at or below it (entry 0 if none is), by a
+ * binary search of mg_client_pools' step count. Global functions, verified once on their own:
+ * the caller sees one unknown entry, not a path per outcome of the search, which would multiply
+ * the states of everything after it. The caller masks the entry; a search never exceeds it.
  */
 __attribute__((noinline)) __u32 mg_pool_search4(__u32 addr)
 {
@@ -157,15 +157,28 @@ __attribute__((noinline)) __u32 mg_pool_search6(__u64 high, __u64 low)
 	return i;
 }
 
-/* A single pool (or none) needs no search, and no call. */
+/*
+ * One load for any number of pools, a single pool's included (its buckets all name entry 0):
+ * the entry comes out of either way as the same unknown, so the verifier walks what follows once.
+ */
 static __always_inline __u32 mg_pool_entry4(__u32 addr)
 {
-	return mg_client_pools.step4 ? mg_pool_search4(addr) & (MG_MAX_CLIENT_POOLS - 1) : 0;
+	__u32 entry = mg_client_pools.buckets4[mg_pool_bucket(0, addr, mg_client_pools.shift4,
+								       mg_client_pools.seed4)];
+
+	if (entry & MG_POOL_BUCKET_SEARCH)
+		entry = mg_pool_search4(addr);
+	return entry & (MG_MAX_CLIENT_POOLS - 1);
 }
 
 static __always_inline __u32 mg_pool_entry6(__u64 high, __u64 low)
 {
-	return mg_client_pools.step6 ? mg_pool_search6(high, low) & (MG_MAX_CLIENT_POOLS - 1) : 0;
+	__u32 entry = mg_client_pools.buckets6[mg_pool_bucket(high, low, mg_client_pools.shift6,
+								       mg_client_pools.seed6)];
+
+	if (entry & MG_POOL_BUCKET_SEARCH)
+		entry = mg_pool_search6(high, low);
+	return entry & (MG_MAX_CLIENT_POOLS - 1);
 }
 
 /*

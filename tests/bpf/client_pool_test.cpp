@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <set>
 
 #include "harness.hpp"
 #include "common/session_spec.hpp"
+#include "kernel/client_pool.hpp"
 #include "kernel/pins.hpp"
 
 namespace mtuguard::test {
@@ -212,8 +215,21 @@ protected:
     static uint32_t size_of(const std::string &pool) { return span_of(parse_prefix(pool)).size; }
 };
 
+// How many of a family's buckets are searched.
+size_t searched(const uint8_t *buckets)
+{
+    return size_t(std::count(buckets, buckets + (1u << MG_POOL_BUCKET_BITS), MG_POOL_BUCKET_SEARCH));
+}
+
 TEST_F(SixteenPools, EachPoolsFirstAndLastAddressAreItsSlotsTheNeighboursNoSession)
 {
+    // Every pool is found through its buckets here, none by the search (CollidingPools has that).
+    std::vector<Prefix> prefixes;
+    for (const std::string &pool : client_pools)
+        prefixes.push_back(parse_prefix(pool));
+    const auto setting = std::make_unique<mg_client_pools>(pools_setting(prefixes));
+    ASSERT_EQ(searched(setting->buckets4), 0u);
+    ASSERT_EQ(searched(setting->buckets6), 0u);
     for (int i = 0; i < MG_MAX_CLIENT_POOLS; ++i) {
         for (const std::string &pool : {pool4(i), pool6(i)}) {
             set(at(pool, 0) + ",dtls-mtu=1418,tls-mtu=" + std::to_string(1300 + i));
@@ -353,6 +369,64 @@ TEST(ClientPoolPins, ReadoptedOnlyWithTheSamePools)
         EXPECT_EQ(session->tls_mtu, 1347);
     }
     EXPECT_GT(remove_pins(pin), 0);
+}
+
+// A pool of 4 addresses beside one of 2^20, in each family: blocks of 4 addresses, 2^18 of the
+// big pool's, more than there are buckets, so that every bucket holds some and the small pool's
+// is shared, whatever the seed. The program searches that bucket and finds each session in its pool.
+class CollidingPools : public ClientPool {
+protected:
+    void SetUp() override
+    {
+        client_pools = {"10.0.0.0/12", "11.0.0.0/30", "2001:db8::/108", "2001:db8:1::/126"};
+        ProgramTest::SetUp();
+    }
+    // An address of the big pool in the small one's bucket, `n` blocks on.
+    static std::string sharing(const mg_client_pools &setting, bool ipv4, uint32_t n)
+    {
+        const uint64_t high = ipv4 ? 0 : 0x20010db800000000ull, small_high = ipv4 ? 0 : 0x20010db800010000ull;
+        const uint64_t small = ipv4 ? 0x0b000000 : 0;
+        const uint32_t shift = ipv4 ? setting.shift4 : setting.shift6;
+        const uint64_t seed = ipv4 ? setting.seed4 : setting.seed6;
+        const uint32_t target = mg_pool_bucket(small_high, small, shift, seed);
+        for (uint64_t low = 0;; low += 1ull << shift)
+            if (mg_pool_bucket(high, low, shift, seed) == target && n-- == 0) {
+                char text[64];
+                if (ipv4)
+                    std::snprintf(text, sizeof(text), "10.%u.%u.%u", unsigned(low >> 16 & 0xff), unsigned(low >> 8 & 0xff),
+                                  unsigned(low & 0xff));
+                else
+                    std::snprintf(text, sizeof(text), "2001:db8::%x:%x", unsigned(low >> 16), unsigned(low & 0xffff));
+                return text;
+            }
+    }
+};
+
+TEST_F(CollidingPools, ASharedBucketIsSearchedAndEachSessionFoundInItsPool)
+{
+    const auto setting = std::make_unique<mg_client_pools>(pools_setting(
+        {parse_prefix("10.0.0.0/12"), parse_prefix("11.0.0.0/30"), parse_prefix("2001:db8::/108"),
+         parse_prefix("2001:db8:1::/126")}));
+    EXPECT_EQ(setting->shift4, 2u);
+    EXPECT_EQ(setting->shift6, 2u);
+    EXPECT_EQ(searched(setting->buckets4), 1u) << "the small pool's bucket";
+    EXPECT_EQ(searched(setting->buckets6), 1u) << "the small pool's bucket";
+
+    const std::string big4 = sharing(*setting, true, 0), big6 = sharing(*setting, false, 0);
+    set("11.0.0.3,dtls-mtu=1418,tls-mtu=1301");
+    set(big4 + ",dtls-mtu=1418,tls-mtu=1302");
+    set("2001:db8:1::,dtls-mtu=1418,tls-mtu=1303");
+    set(big6 + ",dtls-mtu=1418,tls-mtu=1304");
+    EXPECT_EQ(hash_entries("mg_sessions4", 4), 0u) << "both sessions are in their pools' slots";
+    EXPECT_EQ(hash_entries("mg_sessions6", 16), 0u) << "both sessions are in their pools' slots";
+    EXPECT_EQ(answered_mtu("11.0.0.3"), 1301u);
+    EXPECT_EQ(answered_mtu(big4), 1302u) << big4;
+    EXPECT_EQ(answered_mtu("2001:db8:1::"), 1303u);
+    EXPECT_EQ(answered_mtu(big6), 1304u) << big6;
+    EXPECT_EQ(answered_mtu("11.0.0.0"), 0u) << "an empty slot";
+    EXPECT_EQ(answered_mtu("11.0.0.4"), 0u) << "just after the small pool";
+    EXPECT_EQ(answered_mtu("2001:db8:1::4"), 0u) << "just after the small pool";
+    EXPECT_EQ(answered_mtu(sharing(*setting, true, 1)), 0u) << "an empty slot of the big pool in the shared bucket";
 }
 
 } // namespace

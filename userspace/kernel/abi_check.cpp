@@ -30,7 +30,8 @@ MG_LAYOUT(mg_iface, 40, mtu, 4, icmp_src4, 8, icmp_src6, 12, has_src4, 28, direc
 MG_LAYOUT(mg_bucket_config, 24);
 MG_LAYOUT(mg_client_pool4, 16, size, 4, base, 8);
 MG_LAYOUT(mg_client_pool6, 24, first, 8, size, 16, base, 20);
-MG_LAYOUT(mg_client_pools, 16 + 16 * 16 + 16 * 24, step6, 4, count4, 8, count6, 12, pools4, 16, pools6, 272);
+MG_LAYOUT(mg_client_pools, 40 + 16 * 16 + 16 * 24 + 2 * 65536, step6, 4, count4, 8, count6, 12, shift4, 16, shift6, 20,
+          seed4, 24, seed6, 32, pools4, 40, pools6, 296, buckets4, 680, buckets6, 680 + 65536);
 MG_LAYOUT(mg_settings, 64, mss_clamp, 8, icmp_global, 16, icmp_per_source, 40);
 MG_LAYOUT(mg_bucket, 16);
 MG_LAYOUT(mg_locked_bucket, 24, bucket, 8);

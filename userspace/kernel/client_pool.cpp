@@ -3,6 +3,10 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <bit>
+#include <iterator>
+#include <utility>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -96,6 +100,57 @@ uint32_t first_step(size_t count)
     return step;
 }
 
+// The buckets of one family under one seed (see struct mg_client_pools): every block of every
+// pool marks its bucket with the pool's entry; a bucket two pools' blocks share is searched.
+// Returns how many are.
+template <size_t N>
+size_t fill_buckets(__u8 (&buckets)[N], const std::vector<ClientPoolSpan> &spans, bool ipv4, uint32_t shift,
+                    uint64_t seed)
+{
+    constexpr uint8_t unused = 0xff;
+    std::fill(std::begin(buckets), std::end(buckets), unused);
+    for (size_t entry = 0; entry < spans.size(); ++entry) {
+        // As the program reads them: an IPv4 address is its 32 bits alone.
+        const auto [high, low] = ipv4 ? std::pair<uint64_t, uint64_t>{0, spans[entry].first} : halves(spans[entry]);
+        for (uint64_t block = 0; block < spans[entry].size >> shift; ++block) {
+            uint8_t &bucket = buckets[mg_pool_bucket(high, low + (block << shift), shift, seed)];
+            bucket = bucket == unused || bucket == entry ? uint8_t(entry) : uint8_t(MG_POOL_BUCKET_SEARCH);
+        }
+    }
+    // No pool's block: entry 0, whose bounds turn the address away.
+    std::replace(std::begin(buckets), std::end(buckets), unused, uint8_t(0));
+    return size_t(std::count(std::begin(buckets), std::end(buckets), uint8_t(MG_POOL_BUCKET_SEARCH)));
+}
+
+// A family's block size and the seed, among a few tried, under which the fewest buckets are
+// searched (none, mostly: pools far apart collide only by chance, and a new seed redraws it).
+// More blocks than buckets always share some; the first seed serves as well as any then.
+template <size_t N>
+void index_pools(__u8 (&buckets)[N], __u32 &shift, __u64 &seed, const std::vector<ClientPoolSpan> &spans,
+                 bool ipv4)
+{
+    shift = 0;
+    seed = 0;
+    if (spans.empty())
+        return;
+    shift = 32;
+    uint64_t blocks = 0;
+    for (const ClientPoolSpan &span : spans)
+        shift = std::min<uint32_t>(shift, std::countr_zero(span.size));
+    for (const ClientPoolSpan &span : spans)
+        blocks += span.size >> shift;
+    constexpr uint64_t tries = 16;
+    size_t best = SIZE_MAX;
+    uint64_t best_seed = 0;
+    for (uint64_t candidate = 0; candidate < (blocks > N ? 1 : tries) && best > 0; ++candidate) {
+        const size_t searched = fill_buckets(buckets, spans, ipv4, shift, candidate);
+        if (searched < best)
+            best = searched, best_seed = candidate;
+    }
+    seed = best_seed;
+    fill_buckets(buckets, spans, ipv4, shift, seed);
+}
+
 } // namespace
 
 std::vector<ClientPoolSpan> family_spans(const std::vector<Prefix> &pools, bool ipv4)
@@ -144,6 +199,8 @@ mg_client_pools pools_setting(const std::vector<Prefix> &pools)
         const auto [high, low] = halves(span);
         setting.pools6[i] = {high, low, span.size, span.base};
     }
+    index_pools(setting.buckets4, setting.shift4, setting.seed4, spans4, true);
+    index_pools(setting.buckets6, setting.shift6, setting.seed6, spans6, false);
     return setting;
 }
 
