@@ -188,6 +188,23 @@ void flat_section(std::ostringstream &md, const json &results)
     md << "\n";
 }
 
+void pools_section(std::ostringstream &md, const json &results)
+{
+    md << "### Sixteen client pools\n\n"
+          "The same session in the last of 16 client pools per family (15 /24s or /120s below the "
+          "pool of the sessions) and in a single pool: ns per packet and the ratio of the two "
+          "(median over the rounds of the ratios to the empty program). The pool is read from a "
+          "bucket index, one load however many pools there are.\n\n"
+          "| path | single pool (ns) | 16th of 16 (ns) | ratio | target | met |\n|---|---:|---:|---:|---|---|\n";
+    for (const json &row : results["pools"]) {
+        const double ratio = row["ratio"].get<double>();
+        md << "| " << row["name"].get<std::string>() << " | " << fixed(row["reference_ns"].get<double>()) << " | "
+           << fixed(row["ns"].get<double>()) << " | " << fixed(ratio) << "× | ≤ 1.1× | "
+           << (ratio <= 1.1 ? "yes" : "**no**") << " |\n";
+    }
+    md << "\n";
+}
+
 // The median of a probe's figures, by its program's name.
 double probe_median(const json &results, const std::string &program)
 {
@@ -444,6 +461,7 @@ std::string render_markdown(const json &results)
     results_section(md, results);
     cross_check_section(md, results);
     flat_section(md, results);
+    pools_section(md, results);
     warm_section(md, results);
     probes_section(md, results);
     checks_section(md, results);
