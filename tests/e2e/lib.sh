@@ -741,14 +741,26 @@ mg_ping()
     PING_OUT=$(ip netns exec "$ns" timeout 30 ping -n "$@" 2>&1) || PING_STATUS=$?
 }
 
-# mg_expect_frag_needed FROM MTU CLIENT: one 1418-byte DF ping from the server toward CLIENT (the
-# server's path MTU cache flushed first) is answered by FROM with frag-needed announcing MTU.
+# mg_expect_frag_needed FROM MTU CLIENT [PAYLOAD]: one DF ping of PAYLOAD bytes (default 1390, a
+# 1418-byte packet) from the server toward CLIENT (the server's path MTU cache flushed first) is
+# answered by FROM with frag-needed announcing MTU.
 mg_expect_frag_needed()
 {
+    local payload=${4:-1390}
     mg_flush_pmtu
-    mg_ping "$NS_SERVER" -M "do" -s 1390 -c 1 -W 2 "$3"
-    mg_assert_match "ping -M do -s 1390 (1418 bytes) toward $3 answered by $1" \
+    mg_ping "$NS_SERVER" -M "do" -s "$payload" -c 1 -W 2 "$3"
+    mg_assert_match "ping -M do -s $payload ($((payload + 28)) bytes) toward $3 answered by $1" \
         "From ${1//./\\.} icmp_seq=1 Frag needed and DF set \\(mtu = $2\\)" "$PING_OUT"
+}
+
+# mg_hash_entries FAMILY: how many sessions the hash (mg_sessions4 or mg_sessions6) holds; those
+# in a client pool sit in its slots instead. Fails the test when the map is not pinned.
+mg_hash_entries()
+{
+    local dump
+    dump=$(bpftool -j map dump pinned "$(pin_dir)/maps/mg_sessions$1" 2>&1) ||
+        mg_fail "bpftool map dump of $(pin_dir)/maps/mg_sessions$1 failed: $dump"
+    json_get 'len(d)' "$dump"
 }
 
 # mg_scrape [PORT]: the daemon's /metrics text, from inside the gateway namespace.

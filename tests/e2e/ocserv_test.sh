@@ -52,6 +52,16 @@
 #                             names "alice: client 1434, enforced 1234 (tls)" and exits 3, one log
 #                             line; all kept across a restart that re-adopts the pins; the gauge
 #                             back to 0 when she leaves
+#   ocserv_group_pools        config-per-group: groups eng (ipv4-network 192.168.110.0/24) and ops
+#                             (192.168.120.0 with a netmask); mtuguardd with --iface gw-in alone,
+#                             started before anyone connects, has client pools 10.9.0.0/24 (the main
+#                             file's) and one per group. erin (eng) and otto (ops) connect: occtl
+#                             lists each in their group at an address of its network; each session
+#                             carries its user and group, a DF packet of its MTU passes, one byte
+#                             more is answered with frag-needed at its MTU, counted once on it; the
+#                             pools show 1 session each (status, /metrics), mg_direct4 holds exactly
+#                             the two sessions at their pools' bases plus offsets, the hash none;
+#                             both log out: the sessions go, the pools are empty again
 #
 # Run as root: tests/e2e/ocserv_test.sh [TEST...] (MTUGUARD_BUILD_DIR as for the other e2e tests).
 set -eu
@@ -99,6 +109,8 @@ ocserv_setup()
         openssl dgst -sha256 -binary | base64)
     printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" -g staff alice
     printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" bob
+    printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" -g eng erin
+    printf 'secret\nsecret\n' | ocpasswd -c "$OC/passwd" -g ops otto
     echo secret >"$OC/password"
     cat >"$OC/ocserv.conf" <<CONF
 auth = "plain[passwd=$OC/passwd]"
@@ -142,12 +154,13 @@ SCRIPT
     chmod +x "$OC/vpnc-script"
 }
 
-# ocserv_start: ocserv in the gateway namespace, listening and answering occtl (the sockets of an
-# ocserv an earlier test stopped are removed first, so that the wait is for this one's).
+# ocserv_start [CONFIG]: ocserv (with CONFIG, default ocserv.conf) in the gateway namespace,
+# listening and answering occtl (the sockets of an ocserv an earlier test stopped are removed
+# first, so that the wait is for this one's).
 ocserv_start()
 {
     rm -f "$OC/ocserv.sock"* "$OC/occtl.sock"
-    mg_ns_bg "$NS_GATEWAY" "$OC/ocserv.log" ocserv -f -c "$OC/ocserv.conf"
+    mg_ns_bg "$NS_GATEWAY" "$OC/ocserv.log" ocserv -f -c "${1:-$OC/ocserv.conf}"
     mg_wait_for 10 "ocserv listening" ip netns exec "$NS_GATEWAY" ss -ltn "sport = :443" -H
     mg_wait_for 10 "ocserv's occtl socket" test -S "$OC/occtl.sock"
 }
@@ -204,8 +217,7 @@ $(sed 's/^/    | /' "$MG_DAEMON_LOG")"
     mg_assert_eq "DTLS MTU from occtl" "$mtu" "$(json_get 'd["sessions"][0]["dtls_mtu"]' "$CTL_OUT")"
     mg_assert_eq "TLS MTU from occtl" "$mtu" "$(json_get 'd["sessions"][0]["tls_mtu"]' "$CTL_OUT")"
     mg_assert_eq "source" "ocserv" "$(json_get 'd["sessions"][0]["source"]' "$CTL_OUT")"
-    ! bpftool map getnext pinned "$MG_TMP/bpffs/mtuguard/maps/mg_sessions4" >/dev/null 2>&1 ||
-        mg_fail "session $address went to the hash (mg_sessions4), not to ocserv's client pool"
+    mg_assert_eq "sessions in the hash (mg_sessions4), not in ocserv's client pool" 0 "$(mg_hash_entries 4)"
     ctl_ok -o json tracking
     mg_assert_eq "the client's public address" "$PUBLIC_CLIENT" "$(json_get 'd["sessions"][0]["public_address"]' "$CTL_OUT")"
 
@@ -634,6 +646,145 @@ test_ocserv_mismatch()
     mg_daemon_stop
 }
 
+# --- client pools from ocserv's groups -----------------------------------------------------------
+
+# groups_config: groups.conf, ocserv.conf with config-per-group naming a file per group, each with
+# the group's own ipv4-network: eng's written as a prefix, ops's with a netmask, as ocserv reads
+# either.
+groups_config()
+{
+    mkdir -p "$OC/groups"
+    printf 'ipv4-network = 192.168.110.0/24\n' >"$OC/groups/eng"
+    printf 'ipv4-network = 192.168.120.0\nipv4-netmask = 255.255.255.0\n' >"$OC/groups/ops"
+    { cat "$OC/ocserv.conf"; printf 'config-per-group = %s\n' "$OC/groups"; } >"$OC/groups.conf"
+}
+
+# client_pools: the client pools mtuguardctl status lists, one "PREFIX ADDRESSES SESSIONS" a line.
+client_pools()
+{
+    ctl_ok -o json status
+    json_get '"\n".join(sorted("%s %s %s" % (p["prefix"], p["addresses"], p["sessions"]) for p in d["client_pools"]))' \
+        "$CTL_OUT"
+}
+
+# slot_index ADDR: the index of ADDR's slot in mg_direct4, where the IPv4 client pools status lists
+# lie sorted by address, each pool's slots right after the previous one's.
+slot_index()
+{
+    ctl_ok -o json status
+    printf '%s' "$CTL_OUT" | "$MG_PYTHON" -c '
+import ipaddress, json, sys
+address = ipaddress.ip_address(sys.argv[1])
+base = 0
+for pool in sorted(ipaddress.ip_network(p["prefix"]) for p in json.load(sys.stdin)["client_pools"] if "." in p["prefix"]):
+    if address in pool:
+        sys.exit(print(base + int(address) - int(pool.network_address)))
+    base += pool.num_addresses
+sys.exit(f"{address} in no client pool")' "$1"
+}
+
+# pool_slots: the slots of mg_direct4 that hold something, "INDEX DTLS-MTU TLS-MTU OVERSIZE-PACKETS
+# ICMP-SENT" a line.
+pool_slots()
+{
+    local dump
+    dump=$(bpftool -j map dump pinned "$(pin_dir)/maps/mg_direct4" 2>&1) ||
+        mg_fail "bpftool map dump of $(pin_dir)/maps/mg_direct4 failed: $dump"
+    json_get '"\n".join("%d %d %d %d %d" % (e["key"], v["dtls_mtu"], v["tls_mtu"], v["stats"]["oversize_packets"],
+        v["stats"]["icmp_sent"]) for e in (x["formatted"] for x in d) for v in [e["value"]] if v["dtls_mtu"])' "$dump"
+}
+
+in_network() { "$MG_PYTHON" -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]) in ipaddress.ip_network(sys.argv[2]))' "$1" "$2"; }
+
+# group_session_enforced USER GROUP NETWORK: USER, connected, is listed by occtl in GROUP with an
+# address of NETWORK; the session there carries USER, GROUP and occtl's MTU, and is enforced: a DF
+# packet of exactly that MTU from the server passes without an error, one byte more is answered by
+# gw-in with frag-needed carrying the MTU, counted once on the session. Sets SESSION_ADDRESS and
+# adds what the session's slot must hold to SESSION_SLOTS (see pool_slots).
+group_session_enforced()
+{
+    local user=$1 group=$2 network=$3 address mtu slot
+    address=$(occtl_user "$user" IPv4)
+    mtu=$(occtl_user "$user" MTU)
+    mg_note "$user ($group): $address, MTU $mtu"
+    mg_assert_eq "occtl's group of $user" "$group" "$(occtl_user "$user" Groupname)"
+    mg_assert_eq "$user's address $address in $group's ipv4-network $network" True "$(in_network "$address" "$network")"
+    mg_wait_for 5 "session $address" session_listed "$address"
+    mg_assert_eq "the user of session $address" "$user" "$(session_field user)"
+    mg_assert_eq "the group of session $address" "$group" "$(session_field group)"
+    mg_assert_eq "the source of session $address" ocserv "$(session_field source)"
+    mg_assert_eq "the MTU of session $address, against occtl's" "$mtu" "$(session_field effective_mtu)"
+    mg_assert_eq "oversize packets of session $address before the probes" 0 "$(session_field oversize_packets)"
+
+    mg_flush_pmtu
+    mg_ping "$NS_SERVER" -M "do" -s $((mtu - 28)) -c 1 -W 1 "$address"
+    mg_assert_no_match "a DF ping of $mtu bytes toward $address" "Frag needed" "$PING_OUT"
+    mg_expect_frag_needed "$MG_GW_IN4" "$mtu" "$address" $((mtu - 27))
+    session_listed "$address" || mg_fail "session $address gone"
+    mg_assert_eq "oversize packets of session $address after the probes" 1 "$(session_field oversize_packets)"
+    mg_assert_eq "ICMP errors sent for session $address" 1 "$(session_field icmp_sent)"
+    SESSION_ADDRESS=$address
+    slot=$(slot_index "$address" 2>&1) || mg_fail "the slot of session $address: $slot"
+    SESSION_SLOTS+=("$slot $mtu $mtu 1 1")
+}
+
+# ocserv with config-per-group: groups eng and ops hand out addresses from their own ipv4-network.
+# mtuguardd, started before anyone connects, has a client pool from each group's file beside the
+# main configuration's; erin (eng) and otto (ops) connect: each session lies in its group's pool,
+# sits in its slot (the hash stays empty), carries its user and group and is enforced at its MTU.
+test_ocserv_group_pools()
+{
+    local erin otto clients=()
+    SESSION_SLOTS=()
+    groups_config
+    ocserv_start "$OC/groups.conf"
+    mg_daemon_start --iface gw-in --ocserv --occtl-socket "$OC/occtl.sock" --ocserv-config "$OC/groups.conf"
+    mg_assert_eq "client pools before anyone connects (prefix, addresses, sessions)" \
+        "10.9.0.0/24 256 0
+192.168.110.0/24 256 0
+192.168.120.0/24 256 0" "$(client_pools)"
+
+    openconnect_start erin true
+    clients+=("$MG_BG_PID")
+    openconnect_start otto true
+    clients+=("$MG_BG_PID")
+    mg_wait_for 20 "occtl listing erin" occtl_lists erin
+    mg_wait_for 20 "occtl listing otto" occtl_lists otto
+    group_session_enforced erin eng 192.168.110.0/24
+    erin=$SESSION_ADDRESS
+    group_session_enforced otto ops 192.168.120.0/24
+    otto=$SESSION_ADDRESS
+    session_listed "$erin"
+    mg_assert_eq "erin's oversize packets after otto's probes" 1 "$(session_field oversize_packets)"
+
+    mg_assert_eq "client pools with both connected" \
+        "10.9.0.0/24 256 0
+192.168.110.0/24 256 1
+192.168.120.0/24 256 1" "$(client_pools)"
+    local pool
+    for pool in 192.168.110.0/24 192.168.120.0/24; do
+        mg_assert_eq "mtuguard_client_pool_sessions of $pool" 1 "$(mg_series "mtuguard_client_pool_sessions{pool=\"$pool\"}")"
+        mg_assert_eq "mtuguard_client_pool_addresses of $pool" 256 "$(mg_series "mtuguard_client_pool_addresses{pool=\"$pool\"}")"
+    done
+    mg_assert_eq "sessions in the hash (mg_sessions4), not in their groups' client pools" 0 "$(mg_hash_entries 4)"
+    # Every exact session counts against --max-sessions, in a pool's slot or in the hash.
+    mg_assert_eq "mtuguard_session_map_entries" 2 "$(mg_series mtuguard_session_map_entries)"
+    mg_note "slots in mg_direct4 (index, MTUs, oversize packets, ICMP sent): $(pool_slots | paste -sd ';' | sed 's/;/; /g')"
+    mg_assert_eq "the slots in mg_direct4 that hold something (index, MTUs, oversize packets, ICMP sent)" \
+        "$(printf '%s\n' "${SESSION_SLOTS[@]}" | sort -n)" "$(pool_slots)"
+
+    kill -TERM "${clients[@]}"
+    mg_wait_for 10 "occtl no longer listing erin and otto" occtl_lists_nobody
+    mg_wait_for 5 "session $erin removed" session_gone "$erin"
+    mg_wait_for 5 "session $otto removed" session_gone "$otto"
+    mg_assert_eq "client pools after both left" \
+        "10.9.0.0/24 256 0
+192.168.110.0/24 256 0
+192.168.120.0/24 256 0" "$(client_pools)"
+    mg_daemon_stop
+    mg_assert_eq "mtuguardd exit status after SIGTERM" 0 "$MG_DAEMON_STATUS"
+}
+
 mg_preflight() { mg_require_tool ocserv occtl ocpasswd openconnect certtool openssl nft sha256sum; }
 
 mg_setup()
@@ -643,5 +794,5 @@ mg_setup()
 }
 
 mg_tests ocserv_session_lifecycle occtl_hangs occtl_garbage occtl_address_reused occtl_dtls_cipher ocserv_clamp \
-    ocserv_mismatch
+    ocserv_mismatch ocserv_group_pools
 mg_main "$@"
