@@ -247,6 +247,22 @@ t0=$(now_ns)
 stop_daemon
 stop_pool_s=$(seconds_since "$t0")
 
+# 5b. Sixteen client pools of 2^18 addresses (/14s from 10.64.0.0 up: 2^22 addresses, a family's
+# limit), the same sessions in the first of them: the kernel memory per pool address and per session.
+sixteen_pools=()
+for k in $(seq 0 15); do
+    sixteen_pools+=(--client-pool "10.$((64 + 4 * k)).0.0/14")
+done
+log "one interface, 16 client pools of 2^18 addresses: starting mtuguardd"
+start_daemon 1 "${sixteen_pools[@]}"
+declare -A memlock_sixteen_empty=() memlock_sixteen_full=() load_sixteen=()
+memlock memlock_sixteen_empty
+bulk_load load_sixteen
+memlock memlock_sixteen_full
+! bpftool map getnext pinned "$pin/maps/mg_sessions4" >/dev/null 2>&1 ||
+    { log "with 16 client pools the sessions are in the hash map"; exit 1; }
+stop_daemon
+
 # 6. The report.
 per_element() { # MAP [EMPTY FULL]: memlock bytes per session over the empty map
     local -n empty=${2:-memlock_empty} full=${3:-memlock_full}
@@ -262,6 +278,8 @@ rss_full_mib=$(mib "${load1[rss_kb]}")
 # sessions: the figure is everything the session maps hold at N sessions, over N.
 pool_per_session=$(awk -v b="${memlock_pool_full[total]}" -v n="$sessions" 'BEGIN { printf "%.1f", b / n }')
 rss_pool_full_mib=$(mib "${load_pool[rss_kb]}")
+sixteen_per_address=$(awk -v b="${memlock_sixteen_empty[mg_direct4]}" 'BEGIN { printf "%.1f", b / 4194304 }')
+sixteen_per_session=$(awk -v b="${memlock_sixteen_full[total]}" -v n="$sessions" 'BEGIN { printf "%.1f", b / n }')
 scrape1_p99=$(ms "${scrape1[p99_us]}")
 scrape_many_p99=$(ms "${scrape_many[p99_us]}")
 n_text=$(echo "$sessions" | sed ':a; s/\B[0-9]\{3\}\>/ &/; ta')
@@ -291,6 +309,8 @@ out=${markdown:-/dev/stdout}
     echo "| the same, client pool | ${rss_pool_full_mib} MiB | ≤ 128 MiB | $(met "$rss_pool_full_mib" 128) |"
     echo "| kernel memory per session, session maps with their counters (memlock, $n_text vs empty) | ${per_session} B | ≤ 160 B | $(met "$per_session" 160) |"
     echo "| the same, client pool: all the session maps' memlock at $n_text sessions (slots allocated with the map) ÷ $n_text | ${pool_per_session} B | ≤ 160 B | $(met "$pool_per_session" 160) |"
+    echo "| kernel memory per pool address, 16 client pools of 2^18 addresses (\`mg_direct4\`'s memlock ÷ 2^22) | ${sixteen_per_address} B | ≤ 32 B | $(met "$sixteen_per_address" 32) |"
+    echo "| the same pools: all the session maps' memlock at $n_text sessions ÷ $n_text | ${sixteen_per_session} B | – | – |"
     echo "| /metrics scrape p99, 1 interface, $n_text sessions | ${scrape1_p99} ms | ≤ 50 ms | $(met "$scrape1_p99" 50) |"
     echo "| /metrics scrape p99, $many_ifaces interfaces, $n_text sessions | ${scrape_many_p99} ms | ≤ 50 ms | $(met "$scrape_many_p99" 50) |"
     echo
