@@ -150,10 +150,20 @@ send() {
     run=()
     for kv in $(ip netns exec "$ns_gen" "$live_bin" send --ifname g0 --src-mac $mac_g0 \
         --dst-mac $mac_gw_in --src 10.0.1.2 --dst $dst_base --dsts "$spread" --size "$size" \
-        --seconds "$seconds" --cpu "$cpu" "$@"); do
+        --seconds "$seconds" --cpu "$cpu" --generator "$generator" "$@"); do
         run[${kv%%=*}]=${kv#*=}
     done
 }
+
+# The generator: live frames where the kernel allows them (they need CAP_SYS_RESOURCE, which a
+# container running as root may lack), else the packet socket, named in the report.
+generator=live
+if ! ip netns exec "$ns_gen" "$live_bin" send --ifname g0 --src-mac $mac_g0 --dst-mac $mac_gw_in \
+    --src 10.0.1.2 --dst $dst_base --seconds 0.01 --cpu "$cpu" >/dev/null 2>"$work/generator.err"; then
+    grep -q "Operation not permitted" "$work/generator.err" || { cat "$work/generator.err" >&2; exit 1; }
+    generator=socket
+    log "live frames refused (EPERM): the generator sends through a packet socket"
+fi
 
 # forwarded WHO: one run per spread and size; appends the pps the receiver got (its rx counter
 # over the run's seconds) to fwd[WHO,SPREAD,SIZE] and the generator's rate to offered[...].
@@ -251,9 +261,18 @@ cost_ns() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }'
     echo
     echo "Measured by \`bench/live_bench.sh\` in the same run: three network namespaces joined by"
     echo "veth pairs, sender → gateway → receiver (the diagram is at the top of the script). The"
+    if [[ $generator == live ]]; then
     echo "sender is \`build/bench/mtuguard_live send\`: BPF_PROG_TEST_RUN in live-frames mode"
     echo "(\`BPF_F_TEST_XDP_LIVE_FRAMES\`, batches of 64) runs \`bench/live_frames.bpf.c\`'s \`live_gen\` on"
     echo "copies of one template and transmits each frame out of the sender's veth (XDP_TX), every"
+    else
+    echo "sender is \`build/bench/mtuguard_live send --generator socket\`: this machine refused"
+    echo "BPF_PROG_TEST_RUN in live-frames mode (EPERM: it runs as root without CAP_SYS_RESOURCE), so"
+    echo "the frames go through a packet socket (AF_PACKET, qdisc bypassed, \`sendmmsg()\` batches of"
+    echo "64) out of the sender's veth. A frame costs the sender far more this way than as a live"
+    echo "frame, so the rates are lower and the agent's share of each packet smaller than with live"
+    echo "frames: compare configurations within this run only. Every"
+    fi
     echo "frame to the next of N destinations from $dst_base up (N = ${spreads[*]}: the spread), as fast as it can for"
     echo "${seconds} s. The kernel lets the veth peers' NAPI run between batches on the same CPU"
     echo "(CPU $cpu; mtuguardd runs on CPU $daemon_cpu), so the gateway's forwarding and the receiver run in that CPU's softirq and"

@@ -37,6 +37,7 @@ public:
     // the next, so none is lost to a full ring.
     void send(uint32_t frames, uint32_t batch);
     uint32_t ifindex() const { return ifindex_; }
+    const Bytes &frame() const { return frame_; }
     // The object, for its other programs (live_count, live_pass) and its counters.
     live_frames_bpf *skeleton() const { return skel_.get(); }
 

@@ -2,6 +2,7 @@
 //
 //   mtuguard_live send --ifname IF --src-mac MAC --dst-mac MAC --src ADDR --dst ADDR
 //                      [--dsts N] [--size BYTES] [--df 0|1] --seconds S [--cpu N] [--count-replies]
+//                      [--generator live|socket]
 //   mtuguard_live attach --ifname IF --program pass|count
 //
 // send: BPF_PROG_TEST_RUN in live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES) runs
@@ -13,6 +14,11 @@
 // --count-replies, live_count is attached to IF first and counts what comes back (the ICMP errors
 // the gateway sends). Prints key=value lines: frames, seconds, pps, replies, frag_needed, and the
 // CPU's time split (cpu_user_s, cpu_system_s, cpu_softirq_s, cpu_busy_s) from /proc/stat.
+// --generator socket makes the same frames and sends them through a packet socket instead
+// (frame_socket.hpp; sendmmsg() batches of 64, also on this CPU: the veth hands each frame to the
+// gateway in the same softirq), for kernels or containers that refuse live frames (they need
+// CAP_SYS_RESOURCE); each frame costs the sender more, so the rates are lower and the share a
+// program takes of them smaller. A frame the veth refuses is counted as refused (refused=).
 //
 // attach: live_pass or live_count on IF in native mode, left attached when the tool exits (a veth
 // needs an XDP program on the side that receives XDP_TX frames).
@@ -24,9 +30,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
+#include "frame_socket.hpp"
 #include "live_frames.hpp"
 #include "live_frames.skel.h"
 
@@ -134,14 +142,33 @@ int send(std::map<std::string, std::string> o)
             fail("attaching live_count to " + o["ifname"] + ": " + std::strerror(-err));
     }
 
+    const std::string generator = o.count("generator") ? o["generator"] : "live";
+    if (generator != "live" && generator != "socket")
+        fail("--generator live|socket");
+    // The socket's frames: the template, each copy to the next destination.
+    const uint32_t batch = 64;
+    std::vector<Bytes> copies(generator == "socket" ? batch : 0, frames.frame());
+    std::optional<FrameSocket> sock;
+    if (generator == "socket")
+        sock.emplace(frames.ifindex());
+    const std::array<uint8_t, 4> first = ipv4(o["dst"]);
+    const uint32_t base = uint32_t(first[0]) << 24 | uint32_t(first[1]) << 16 | uint32_t(first[2]) << 8 | first[3];
+    uint64_t sequence = 0, refused = 0;
+
     const uint32_t chunk = 1 << 18;
     uint64_t frames_sent = 0;
     const CpuTimes cpu0 = cpu_times(cpu);
     const double start = now_s();
     double now = start;
     while (now - start < seconds) {
-        frames.send(chunk, 64);
-        frames_sent += chunk;
+        if (sock) {
+            for (Bytes &copy : copies)
+                set_ipv4_address(copy, false, base + uint32_t(sequence++ % dsts));
+            frames_sent += sock->send(copies, batch, refused);
+        } else {
+            frames.send(chunk, 64);
+            frames_sent += chunk;
+        }
         now = now_s();
     }
     const CpuTimes cpu1 = cpu_times(cpu);
@@ -149,8 +176,8 @@ int send(std::map<std::string, std::string> o)
     timespec pause{0, 50'000'000};
     nanosleep(&pause, nullptr);
     const double elapsed = now - start;
-    std::printf("frames=%llu\nseconds=%.3f\npps=%.0f\n", (unsigned long long)frames_sent, elapsed,
-                frames_sent / elapsed);
+    std::printf("generator=%s\nframes=%llu\nrefused=%llu\nseconds=%.3f\npps=%.0f\n", generator.c_str(),
+                (unsigned long long)frames_sent, (unsigned long long)refused, elapsed, frames_sent / elapsed);
     if (count) {
         std::printf("replies=%llu\nfrag_needed=%llu\n", (unsigned long long)skel->bss->received,
                     (unsigned long long)skel->bss->frag_needed);

@@ -1,11 +1,9 @@
 // mtuguard_flood: real IPv4 frames out of an interface at a set rate, each from the next of a
 // range of (spoofed) source addresses, for the hostile-traffic test (tests/e2e/hostile_test.sh).
 //
-// The frames are written whole by a packet socket (AF_PACKET, SOCK_RAW) bound to the interface,
-// here a veth toward the gateway, bypassing the queueing discipline: each one is handed straight
-// to the veth, whose peer's XDP program sees it like any other. Frames go out in sendmmsg()
-// batches of --batch; a frame the device refuses (a full ring, the peer's NAPI behind) fails its
-// send and is counted as refused, never as sent. The socket needs CAP_NET_RAW only.
+// The frames are written whole by a packet socket (frame_socket.hpp) bound to the interface, here
+// a veth toward the gateway, in sendmmsg() batches of --batch; a frame the device refuses is
+// counted as refused, never as sent.
 //
 // Pacing: every --chunk-ms the frames due by then go out, so the rate holds over the run without
 // a timer per frame.
@@ -16,21 +14,15 @@
 // The frames are UDP to port 9 with DF set, BYTES long at the IP layer (default 1400). Prints
 // key=value lines: frames (handed to the interface), refused, seconds (first to last send), pps,
 // first_ns and last_ns (CLOCK_MONOTONIC).
-#include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "frame_socket.hpp"
 #include "tool_options.hpp"
 
 using namespace mtuguard::test;
@@ -43,60 +35,6 @@ uint64_t now_ns()
     clock_gettime(CLOCK_MONOTONIC, &t);
     return uint64_t(t.tv_sec) * 1'000'000'000ull + uint64_t(t.tv_nsec);
 }
-
-// A packet socket that sends whole frames out of one interface and receives nothing.
-class FrameSocket {
-public:
-    explicit FrameSocket(uint32_t ifindex) : fd_(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0))
-    {
-        if (fd_ < 0)
-            fail(std::string("packet socket: ") + std::strerror(errno));
-        sockaddr_ll at{};
-        at.sll_family = AF_PACKET;
-        at.sll_ifindex = int(ifindex);
-        if (bind(fd_, reinterpret_cast<sockaddr *>(&at), sizeof(at)))
-            fail(std::string("binding the packet socket: ") + std::strerror(errno));
-        // Straight to the driver: a refused frame is an error of its own send, not a silent drop
-        // in a queue.
-        int one = 1;
-        if (setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
-            fail(std::string("PACKET_QDISC_BYPASS: ") + std::strerror(errno));
-    }
-    ~FrameSocket() { close(fd_); }
-    FrameSocket(const FrameSocket &) = delete;
-    FrameSocket &operator=(const FrameSocket &) = delete;
-
-    // Sends frames[0..n) in order; returns how many the device took. Each refused one is skipped
-    // and counted in `refused`.
-    uint64_t send(std::vector<Bytes> &frames, size_t n, uint64_t &refused)
-    {
-        std::vector<iovec> iov(n);
-        std::vector<mmsghdr> msgs(n);
-        for (size_t i = 0; i < n; ++i) {
-            iov[i] = {frames[i].data(), frames[i].size()};
-            msgs[i] = {};
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-        }
-        uint64_t sent = 0;
-        for (size_t at = 0; at < n;) {
-            int r = sendmmsg(fd_, msgs.data() + at, unsigned(n - at), 0);
-            if (r > 0) {
-                sent += unsigned(r);
-                at += unsigned(r);
-            } else if (errno == ENOBUFS || errno == EAGAIN) {
-                ++refused; // this frame was dropped by the device: go on with the next
-                ++at;
-            } else if (errno != EINTR) {
-                fail(std::string("sending frames: ") + std::strerror(errno));
-            }
-        }
-        return sent;
-    }
-
-private:
-    int fd_;
-};
 
 int run(int argc, char **argv)
 {
@@ -132,20 +70,8 @@ int run(int argc, char **argv)
     std::vector<Bytes> frames(batch, frame);
     uint64_t sequence = 0;
     auto next_frames = [&](size_t n) {
-        for (size_t i = 0; i < n; ++i) {
-            uint8_t *ip = frames[i].data() + 14;
-            const uint32_t source = base + uint32_t(sequence++ % sources);
-            for (int b = 0; b < 4; ++b)
-                ip[12 + b] = uint8_t(source >> (24 - 8 * b));
-            ip[10] = ip[11] = 0;
-            uint32_t sum = 0;
-            for (int w = 0; w < 20; w += 2)
-                sum += uint32_t(ip[w]) << 8 | ip[w + 1];
-            sum = (sum & 0xffff) + (sum >> 16);
-            sum += sum >> 16;
-            ip[10] = uint8_t(~sum >> 8);
-            ip[11] = uint8_t(~sum);
-        }
+        for (size_t i = 0; i < n; ++i)
+            set_ipv4_address(frames[i], true, base + uint32_t(sequence++ % sources));
     };
 
     FrameSocket sock(ifindex_of(options["ifname"]));
