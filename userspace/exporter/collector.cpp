@@ -177,7 +177,7 @@ std::vector<MetricFamily> Collector::collect() const
     add_single(out, "mtuguard_sessions_mtu_mismatch",
                "Exact sessions whose client applies a larger MTU than the gateway enforces now.", MetricType::Gauge,
                sessions.mtu_mismatch);
-    add_single(out, "mtuguard_session_map_entries", "Exact sessions in the kernel's session map.", MetricType::Gauge,
+    add_single(out, "mtuguard_session_map_entries", "Exact sessions, in the session map or a client pool's slots (all count against --max-sessions).", MetricType::Gauge,
                sessions.map_entries);
     add_single(out, "mtuguard_session_map_capacity", "Capacity of the session map (--max-sessions).",
                MetricType::Gauge, sessions.map_capacity);
