@@ -3,6 +3,7 @@
 #include "config/options.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -54,7 +55,13 @@ bool has_client_pool(const Config &config, bool ipv4)
                        [&](const Prefix &pool) { return pool.ipv4 == ipv4; });
 }
 
-uint64_t pool_size(const Prefix &pool) { return uint64_t(1) << ((pool.ipv4 ? 32 : 128) - pool.length); }
+// Addresses in a pool prefix; an IPv6 prefix of /64 or shorter, far beyond any client pool, as
+// the largest count there is (a shift by 64 bits or more is undefined).
+uint64_t pool_size(const Prefix &pool)
+{
+    const int bits = (pool.ipv4 ? 32 : 128) - pool.length;
+    return bits >= 64 ? UINT64_MAX : uint64_t(1) << bits;
+}
 
 // Why `pool` cannot join the client pools `chosen`, or "" when it can: a family holds at most
 // MG_MAX_CLIENT_POOLS pools of at most MG_MAX_CLIENT_POOL addresses, apart, and
