@@ -121,6 +121,8 @@ struct PathSet {
 std::unique_ptr<PathSet> make_paths(const Instances &instances, const Options &options);
 // Ethernet + IP + a TCP SYN whose only option is MSS `mss`, no payload.
 std::vector<uint8_t> syn_frame(const Prefix &src, const Prefix &dst, uint16_t mss);
+// Ethernet + IP + a TCP segment (ACK, no options) carrying `payload` bytes.
+std::vector<uint8_t> data_frame(const Prefix &src, const Prefix &dst, uint16_t payload);
 
 // An ICMP path behind the restore of bench/icmp_warm.bpf.c.
 struct WarmPath {
@@ -139,6 +141,10 @@ struct WarmPath {
 struct MssWarm {
     std::vector<uint8_t> frame; // a SYN announcing mss_large
     std::vector<double> base_ns, restore_ns, clamp_ns;
+    // Not a SYN: a data segment within MTU through the real tc ingress program, which leaves it
+    // as it is (repeatable), and the empty tc program on it.
+    std::vector<uint8_t> segment;
+    std::vector<double> segment_base_ns, segment_ns;
 };
 
 // All a run holds: what it measures and what it found.

@@ -177,22 +177,35 @@ void add_hashed_paths(PathBuilder &b, PathSet &set, const Instances &in)
 
 } // namespace
 
-std::vector<uint8_t> syn_frame(const Prefix &src, const Prefix &dst, uint16_t mss)
+// Ethernet + IP + a TCP segment with `flags` and `options`, `payload` zero bytes after it.
+std::vector<uint8_t> tcp_frame(const Prefix &src, const Prefix &dst, uint8_t flags, const test::Bytes &options,
+                               uint16_t payload)
 {
-    const test::Bytes tcp = test::tcp_header(40000, 443, 0x02, 64240, {2, 4, uint8_t(mss >> 8), uint8_t(mss)});
+    const test::Bytes tcp = test::tcp_header(40000, 443, flags, 64240, options);
+    const size_t l4 = tcp.size() + payload;
     test::Bytes f;
     if (dst.ipv4)
-        f = Ipv4Packet{.src = src.to_string(), .dst = dst.to_string(), .total_length = uint16_t(20 + tcp.size()),
+        f = Ipv4Packet{.src = src.to_string(), .dst = dst.to_string(), .total_length = uint16_t(20 + l4),
                        .protocol = 6, .ttl = 64, .upper = tcp,
                        // Ethernet's minimum frame (without FCS) and more
-                       .trailer = 64 - std::min<size_t>(64, eth_len + 20 + tcp.size()), .payload = Payload::Zero}
+                       .trailer = 64 - std::min<size_t>(64, eth_len + 20 + l4), .payload = Payload::Zero}
                 .build();
     else
-        f = Ipv6Packet{.src = src.to_string(), .dst = dst.to_string(), .total_length = uint16_t(40 + tcp.size()),
+        f = Ipv6Packet{.src = src.to_string(), .dst = dst.to_string(), .total_length = uint16_t(40 + l4),
                        .next_header = 6, .hop_limit = 64, .upper = tcp, .payload = Payload::Zero}
                 .build();
     test::set_tcp_checksum(f, eth_len);
     return f;
+}
+
+std::vector<uint8_t> syn_frame(const Prefix &src, const Prefix &dst, uint16_t mss)
+{
+    return tcp_frame(src, dst, 0x02, {2, 4, uint8_t(mss >> 8), uint8_t(mss)}, 0);
+}
+
+std::vector<uint8_t> data_frame(const Prefix &src, const Prefix &dst, uint16_t payload)
+{
+    return tcp_frame(src, dst, 0x10, {}, payload);
 }
 
 std::unique_ptr<PathSet> make_paths(const Instances &in, const Options &options)

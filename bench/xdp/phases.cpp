@@ -157,6 +157,7 @@ std::unique_ptr<Bench> make_bench(const Options &options, int cpu, Instances &in
     bench->warm_paths = {{paths.icmp4, paths.silent4, in.client_first4, 20 + 8, icmp4_frame_len},
                          {paths.icmp6, paths.silent6, in.client_first6, 40 + 8, icmp6_frame_len}};
     bench->mss.frame = syn_frame(parse_address(addresses.sender4), in.client_first4, mss_large);
+    bench->mss.segment = data_frame(parse_address(addresses.sender4), in.client_first4, session_mtu - 40);
     return bench;
 }
 
@@ -302,6 +303,12 @@ void measure_warm(Bench &bench)
     bench.mss.base_ns.push_back(empty.cpu_ns / repeat);
     bench.mss.restore_ns.push_back(restore.cpu_ns / repeat);
     bench.mss.clamp_ns.push_back(clamp.cpu_ns / repeat);
+    Run segment_empty = test_run(bench.warm.tc_pass_fd(), bench.mss.segment, repeat, nullptr, CpuClock::Read);
+    Run segment = test_run(bench.instances.warm->mss_program_fd(true), bench.mss.segment, repeat, nullptr, CpuClock::Read);
+    if (segment.retval != uint32_t(TC_ACT_UNSPEC))
+        fail("the tc ingress program returned " + std::to_string(segment.retval) + " for a data segment");
+    bench.mss.segment_base_ns.push_back(segment_empty.cpu_ns / repeat);
+    bench.mss.segment_ns.push_back(segment.cpu_ns / repeat);
 }
 
 void log_round(const Bench &bench, int round)
