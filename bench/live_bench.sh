@@ -270,8 +270,11 @@ cost_ns() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }'
     echo "BPF_PROG_TEST_RUN in live-frames mode (EPERM: it runs as root without CAP_SYS_RESOURCE), so"
     echo "the frames go through a packet socket (AF_PACKET, qdisc bypassed, \`sendmmsg()\` batches of"
     echo "64) out of the sender's veth. A frame costs the sender far more this way than as a live"
-    echo "frame, so the rates are lower and the agent's share of each packet smaller than with live"
-    echo "frames: compare configurations within this run only. Every"
+    echo "frame, so the rates are lower than with live frames; and while gw-in has any XDP program"
+    echo "the veth copies each such frame into a new page first (a packet socket's buffer lacks the"
+    echo "headroom XDP needs; a live frame has it, and a NIC's receive buffers do), so even the empty"
+    echo "XDP program forwards well below *none* here. What the agent itself costs is the *÷ empty*"
+    echo "column; compare configurations within this run only. Every"
     fi
     echo "frame to the next of N destinations from $dst_base up (N = ${spreads[*]}: the spread), as fast as it can for"
     echo "${seconds} s. The kernel lets the veth peers' NAPI run between batches on the same CPU"
