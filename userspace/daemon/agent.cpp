@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/log.hpp"
+#include "kernel/client_pool.hpp"
 #include "kernel/pins.hpp"
 #include "kernel/settings.hpp"
 #include "kernel/xdp_tx_errors.hpp"
@@ -310,7 +311,7 @@ std::vector<ClientPoolUse> Agent::client_pools() const
 {
     std::vector<ClientPoolUse> out;
     for (const auto &[pool, sessions] : datapath_.client_pool_use())
-        out.push_back({pool.to_string(), uint64_t(1) << ((pool.ipv4 ? 32 : 128) - pool.length), sessions});
+        out.push_back({pool.to_string(), span_of(pool).size, sessions});
     return out;
 }
 

@@ -141,14 +141,15 @@ void index_pools(__u8 (&buckets)[N], __u32 &shift, __u64 &seed, const std::vecto
         blocks += span.size >> shift;
     constexpr uint64_t tries = 16;
     size_t best = SIZE_MAX;
-    uint64_t best_seed = 0;
-    for (uint64_t candidate = 0; candidate < (blocks > N ? 1 : tries) && best > 0; ++candidate) {
+    uint64_t candidate = 0;
+    for (; candidate < (blocks > N ? 1 : tries) && best > 0; ++candidate) {
         const size_t searched = fill_buckets(buckets, spans, ipv4, shift, candidate);
         if (searched < best)
-            best = searched, best_seed = candidate;
+            best = searched, seed = candidate;
     }
-    seed = best_seed;
-    fill_buckets(buckets, spans, ipv4, shift, seed);
+    // The buckets hold the last seed tried: filled again only when an earlier one was better.
+    if (seed != candidate - 1)
+        fill_buckets(buckets, spans, ipv4, shift, seed);
 }
 
 } // namespace
