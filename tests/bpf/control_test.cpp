@@ -117,6 +117,9 @@ TEST_F(ControlProtocol, BadRequestsGetStructuredErrorsAndAreCounted)
          "dtls-mtu '99999'"},
         {R"({"command":"session.add","sessions":["10.8.0.5,dtls-mtu=1418,tls-mtu=1347","10.8.0.5,dtls-mtu=1418,tls-mtu=1347"]})",
          "bad_request", "given twice"},
+        // Apart in the batch, and the same address as a pool prefix beside it is no duplicate.
+        {R"({"command":"session.add","sessions":["10.8.0.5,dtls-mtu=1418,tls-mtu=1347","10.8.0.0/24,dtls-mtu=1418,tls-mtu=1347","10.8.0.0,dtls-mtu=1418,tls-mtu=1347","10.8.0.5,dtls-mtu=1400,tls-mtu=1347"]})",
+         "bad_request", "10.8.0.5 given twice"},
         {R"({"command":"session.del","address":"10.8.0.77"})", "not_found", "no session 10.8.0.77"},
         {R"({"command":"session.del","address":"not-an-address"})", "bad_request", "address:"},
         {R"({"command":"session.transport","address":"10.8.0.5","transport":"quic"})", "bad_request",
@@ -129,7 +132,7 @@ TEST_F(ControlProtocol, BadRequestsGetStructuredErrorsAndAreCounted)
         EXPECT_EQ(reply["error"], c.error) << c.request << " -> " << reply;
         EXPECT_NE(reply["message"].get<std::string>().find(c.message), std::string::npos) << c.request << " -> " << reply;
     }
-    EXPECT_EQ(requests(ControlResult::BadRequest), 11u);
+    EXPECT_EQ(requests(ControlResult::BadRequest), 12u);
     EXPECT_EQ(requests(ControlResult::UnknownCommand), 1u);
     EXPECT_EQ(requests(ControlResult::NotFound), 1u);
     EXPECT_EQ(agent->sessions().map_entries, 0u) << "nothing was added by any of them";

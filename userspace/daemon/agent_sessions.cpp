@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include "common/log.hpp"
@@ -206,14 +207,24 @@ bool Agent::set_session_locked(const SessionSpec &spec, mg_source source)
 void Agent::add_sessions(const std::vector<SessionSpec> &specs, mg_source source)
 {
     std::lock_guard lock(mutex_);
+    // A prefix given twice, found by sorting the batch by its binary keys: formatting a million
+    // addresses only to compare them costs seconds, and a set of them ~100 bytes a session.
+    std::vector<uint32_t> order(specs.size());
+    std::iota(order.begin(), order.end(), 0);
+    const auto key_less = [&](uint32_t a, uint32_t b) {
+        const Prefix &x = specs[a].prefix, &y = specs[b].prefix;
+        const int c = std::memcmp(x.addr.bytes, y.addr.bytes, MG_ADDR_LEN);
+        return c ? c < 0 : x.mapped_length() < y.mapped_length();
+    };
+    std::sort(order.begin(), order.end(), key_less);
+    const auto twice = std::adjacent_find(order.begin(), order.end(),
+                                          [&](uint32_t a, uint32_t b) { return !key_less(a, b); });
+    if (twice != order.end())
+        throw ControlFailure(ControlResult::BadRequest, specs[*twice].prefix.to_string() + " given twice");
+    order = {};
     std::vector<SessionEntry> entries;
-    std::unordered_set<std::string> seen;
+    entries.reserve(specs.size());
     for (const auto &spec : specs) {
-        // Binary keys: formatting a million addresses only to compare them costs seconds.
-        std::string key(reinterpret_cast<const char *>(spec.prefix.addr.bytes), MG_ADDR_LEN);
-        key += char(spec.prefix.mapped_length());
-        if (!seen.insert(key).second)
-            throw ControlFailure(ControlResult::BadRequest, spec.prefix.to_string() + " given twice");
         SessionEntry entry{spec.prefix, spec.session};
         entry.session.source = source;
         entries.push_back(entry);
@@ -239,10 +250,16 @@ void Agent::add_sessions(const std::vector<SessionSpec> &specs, mg_source source
     // Owners of a batch: the replaced sessions' are read first (their mismatch is counted from
     // them, and they are put back if the batch fails), and written before the sessions, only
     // where there is something to say: a bulk load of bare new sessions costs no owner writes.
-    std::vector<std::optional<mg_session_meta>> old_meta(entries.size());
+    // Kept for the replaced sessions only, in batch order: a bulk load of new ones keeps none.
+    std::vector<std::pair<size_t, std::optional<mg_session_meta>>> replaced_meta;
     for (size_t i = 0; i < entries.size(); ++i)
         if (!fresh[i] && entries[i].prefix.is_host())
-            old_meta[i] = datapath_.meta(entries[i].prefix);
+            replaced_meta.emplace_back(i, datapath_.meta(entries[i].prefix));
+    const auto old_meta = [&](size_t i) -> std::optional<mg_session_meta> {
+        auto it = std::lower_bound(replaced_meta.begin(), replaced_meta.end(), i,
+                                   [](const auto &kept, size_t index) { return kept.first < index; });
+        return it != replaced_meta.end() && it->first == i ? it->second : std::nullopt;
+    };
     std::vector<std::optional<mg_session>> old;
     size_t owners_written = 0;
     try {
@@ -256,14 +273,14 @@ void Agent::add_sessions(const std::vector<SessionSpec> &specs, mg_source source
     } catch (const std::system_error &e) {
         for (size_t i = 0; i < owners_written; ++i)
             if (entries[i].prefix.is_host())
-                datapath_.set_meta(entries[i].prefix, old_meta[i].value_or(no_owner));
+                datapath_.set_meta(entries[i].prefix, old_meta(i).value_or(no_owner));
         throw ControlFailure(ControlResult::Failed, e.what());
     }
     const auto now = std::chrono::steady_clock::now();
     const uint64_t mismatched_before = counts_.mtu_mismatch;
     for (size_t i = 0; i < entries.size(); ++i) {
         if (old[i])
-            count_session(entries[i].prefix, *old[i], client_of(old_meta[i], *old[i]), -1);
+            count_session(entries[i].prefix, *old[i], client_of(old_meta(i), *old[i]), -1);
         count_session(entries[i].prefix, entries[i].session, specs[i].client_applies(), +1);
         if (specs[i].public_address)
             tracker_.bind(specs[i].prefix, *specs[i].public_address, source, now);
