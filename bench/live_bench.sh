@@ -150,19 +150,28 @@ send() {
     run=()
     for kv in $(ip netns exec "$ns_gen" "$live_bin" send --ifname g0 --src-mac $mac_g0 \
         --dst-mac $mac_gw_in --src 10.0.1.2 --dst $dst_base --dsts "$spread" --size "$size" \
-        --seconds "$seconds" --cpu "$cpu" --generator "$generator" "$@"); do
+        --seconds "$seconds" --cpu "$cpu" "$@"); do
         run[${kv%%=*}]=${kv#*=}
     done
 }
 
 # The generator: live frames where the kernel allows them (they need CAP_SYS_RESOURCE, which a
-# container running as root may lack), else the packet socket, named in the report.
-generator=live
+# container running as root may lack), else the fan-out, named in the report: a packet socket
+# sends into a veth pair of the sender's own (gen-tx → gen-rx), whose XDP program hands each frame
+# on through g0 as $fanout XDP frames to successive addresses. The gateway then receives XDP frames
+# with headroom, as from live frames or a NIC, rather than socket buffers its veth must copy
+# before its XDP program, and the socket's cost per frame is shared by the copies.
+generator=live fanout=16
+generator_args=()
 if ! ip netns exec "$ns_gen" "$live_bin" send --ifname g0 --src-mac $mac_g0 --dst-mac $mac_gw_in \
     --src 10.0.1.2 --dst $dst_base --seconds 0.01 --cpu "$cpu" >/dev/null 2>"$work/generator.err"; then
     grep -q "Operation not permitted" "$work/generator.err" || { cat "$work/generator.err" >&2; exit 1; }
-    generator=socket
-    log "live frames refused (EPERM): the generator sends through a packet socket"
+    generator=fanout
+    generator_args=(--generator fanout --through gen-tx,gen-rx --fanout $fanout)
+    ip -n "$ns_gen" link add gen-tx type veth peer name gen-rx
+    ip -n "$ns_gen" link set gen-tx up
+    ip -n "$ns_gen" link set gen-rx up
+    log "live frames refused (EPERM): a packet socket's frames, fanned out by XDP through g0"
 fi
 
 # forwarded WHO: one run per spread and size; appends the pps the receiver got (its rx counter
@@ -172,7 +181,7 @@ forwarded() {
     for spread in "${spreads[@]}"; do
         for size in "${within_sizes[@]}"; do
             before=$(rx_packets "$ns_sink" s0)
-            send "$spread" "$size"
+            send "$spread" "$size" "${generator_args[@]}"
             after=$(rx_packets "$ns_sink" s0)
             fwd[$1,$spread,$size]+="$(awk -v a="$before" -v b="$after" -v s="${run[seconds]}" 'BEGIN { printf "%.0f", (b - a) / s }') "
             offered[$1,$spread,$size]+="${run[pps]} "
@@ -206,6 +215,10 @@ for r in $(seq "$rounds"); do
     forwarded none
     gw "$live_bin" attach --ifname gw-in --program pass
     forwarded pass
+    # The sender alone: gw-in drops every frame in XDP (live_count), so the generator's rate is
+    # what making and handing over a frame costs, the part of each rate that is not the gateway's.
+    gw "$live_bin" attach --ifname gw-in --program count
+    forwarded sender
     ip -n "$ns_gw" link set dev gw-in xdp off
 done
 
@@ -225,7 +238,7 @@ icmp_ratemask=$(gw sysctl -n net.ipv4.icmp_ratemask)
 declare -A icmp=() icmp_cpu=() icmp_offered=() icmp_softirq=() icmp_system=()
 icmp_run() {
     local who=$2,$1
-    send "$1" $over_size --count-replies
+    send "$1" $over_size --count-replies "${generator_args[@]}"
     icmp[$who]+="$(awk -v n="${run[frag_needed]}" -v s="${run[seconds]}" 'BEGIN { printf "%.0f", n / s }') "
     icmp_offered[$who]+="${run[pps]} "
     icmp_cpu[$who]+="$(awk -v c="${run[cpu_busy_s]}" -v n="${run[frag_needed]}" 'BEGIN { printf "%.0f", n ? c * 1e9 / n : 0 }') "
@@ -266,15 +279,15 @@ cost_ns() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }'
     echo "(\`BPF_F_TEST_XDP_LIVE_FRAMES\`, batches of 64) runs \`bench/live_frames.bpf.c\`'s \`live_gen\` on"
     echo "copies of one template and transmits each frame out of the sender's veth (XDP_TX), every"
     else
-    echo "sender is \`build/bench/mtuguard_live send --generator socket\`: this machine refused"
+    echo "sender is \`build/bench/mtuguard_live send --generator fanout\`: this machine refused"
     echo "BPF_PROG_TEST_RUN in live-frames mode (EPERM: it runs as root without CAP_SYS_RESOURCE), so"
-    echo "the frames go through a packet socket (AF_PACKET, qdisc bypassed, \`sendmmsg()\` batches of"
-    echo "64) out of the sender's veth. A frame costs the sender far more this way than as a live"
-    echo "frame, so the rates are lower than with live frames; and while gw-in has any XDP program"
-    echo "the veth copies each such frame into a new page first (a packet socket's buffer lacks the"
-    echo "headroom XDP needs; a live frame has it, and a NIC's receive buffers do), so even the empty"
-    echo "XDP program forwards well below *none* here. What the agent itself costs is the *÷ empty*"
-    echo "column; compare configurations within this run only. Every"
+    echo "a packet socket (AF_PACKET, qdisc bypassed, \`sendmmsg()\` batches of 64) sends into a veth"
+    echo "pair of the sender's own, gen-tx → gen-rx, and \`live_fanout\` on gen-rx hands each frame on"
+    echo "through g0 as $fanout XDP frames (a devmap broadcast to g0 $fanout times; the devmap's"
+    echo "program \`live_stamp\` writes each copy's headers as \`live_gen\` does), every"
+    echo "copy to the next address. The gateway's veth so receives XDP frames with the headroom XDP"
+    echo "needs, as from live frames or a NIC (a veth with an XDP program copies a socket's buffer"
+    echo "into a new page first), and the socket's cost per frame is shared by $fanout. Every"
     fi
     echo "frame to the next of N destinations from $dst_base up (N = ${spreads[*]}: the spread), as fast as it can for"
     echo "${seconds} s. The kernel lets the veth peers' NAPI run between batches on the same CPU"
@@ -321,6 +334,20 @@ cost_ns() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }'
     echo "lookup pays for those misses: in the client pool one slot, hashed a bucket and then an"
     echo "element. The kernel's own forwarding keeps no state per destination here (one route, one"
     echo "neighbour) and pays none of them."
+    echo
+    echo "How much of each rate is the sender's: with gw-in dropping every frame in XDP (\`live_count\`),"
+    echo "the sender alone makes and hands over this many frames per second. Taking its time per frame"
+    echo "out of both, the gateway's own forwarding with the agent (client pool / 16 pools) against"
+    echo "without it, (1/none − 1/sender) ÷ (1/agent − 1/sender):"
+    echo
+    for spread in "${spreads[@]}"; do
+        for size in "${within_sizes[@]}"; do
+            g=$(med "${offered[sender,$spread,$size]}") n=$(med "${fwd[none,$spread,$size]}")
+            c=$(med "${fwd[pool,$spread,$size]}") s16=$(med "${fwd[pools16,$spread,$size]}")
+            own() { awk -v g="$g" -v n="$n" -v a="$1" 'BEGIN { printf "%.1f %%", 100 * (1 / n - 1 / g) / (1 / a - 1 / g) }'; }
+            echo "- $spread sessions, $size bytes: the sender alone $g pps ($(awk -v g="$g" -v n="$n" 'BEGIN { printf "%.0f of the %.0f", 1e9 / g, 1e9 / n }') ns a frame costs with none); the gateway's own, client pool $(own "$c"), 16 pools $(own "$s16")."
+        done
+    done
     echo
     echo "Rounds (forwarded pps, agent with client pool / agent hashed / none / empty), for the spread:"
     for spread in "${spreads[@]}"; do

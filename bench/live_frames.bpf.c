@@ -12,6 +12,13 @@
  *               needed" apart, and drops it (the cheapest possible receiver)
  *   live_pass   XDP_PASS: the gateway's inside veth without the agent must still have an XDP
  *               program, or a veth drops the XDP_TX frames sent to it
+ *   live_fanout where live frames are refused: on the far side of a veth a packet socket sends
+ *               into, hands every frame on to each entry of `fanout` (BPF_F_BROADCAST: the
+ *               sender's veth toward the gateway, FANOUT times) as XDP frames, so the gateway
+ *               receives frames with XDP headroom, as from live_gen or a NIC, instead of socket
+ *               buffers its veth must copy; and each socket frame, costly to make, becomes many
+ *   live_stamp  the devmap program of `fanout`'s entries: writes each copy's headers as live_gen
+ *               does, so every copy goes to the next address
  *
  * The headers are written whole on every frame, from `headers`: the kernel fills a page with the
  * template only when it first allocates it, and a page comes back to the run's pool after the
@@ -33,12 +40,21 @@ const volatile __u32 addr_count = 1;
 const volatile __u8 step_source = 0; /* a load-time constant: the verifier keeps one branch */
 __u64 sequence = 0;
 
+#define LIVE_MAX_FANOUT 32 /* 32 copies of one frame fit a veth's ring of 256 several times over */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, LIVE_MAX_FANOUT);
+	__type(key, __u32);
+	__type(value, struct bpf_devmap_val);
+} fanout SEC(".maps");
+
 /* What live_count saw: all frames, and the ICMP errors type 3 code 4 among them. */
 __u64 received = 0;
 __u64 frag_needed = 0;
 
-SEC("xdp")
-int live_gen(struct xdp_md *ctx)
+/* The template's headers, with the next address and their checksum; false when the frame is too
+ * short to hold them. */
+static __always_inline int stamp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -48,7 +64,7 @@ int live_gen(struct xdp_md *ctx)
 	__u32 addr, sum = 0;
 
 	if (data + LIVE_HEADERS > data_end)
-		return XDP_ABORTED;
+		return 0;
 #pragma unroll
 	for (unsigned int i = 0; i < LIVE_HEADERS / 2; i++)
 		frame[i] = headers[i];
@@ -64,7 +80,25 @@ int live_gen(struct xdp_md *ctx)
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum += sum >> 16;
 	ip->check = (__u16)~sum;
-	return XDP_TX;
+	return 1;
+}
+
+SEC("xdp")
+int live_gen(struct xdp_md *ctx)
+{
+	return stamp(ctx) ? XDP_TX : XDP_ABORTED;
+}
+
+SEC("xdp")
+int live_fanout(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&fanout, 0, BPF_F_BROADCAST);
+}
+
+SEC("xdp/devmap")
+int live_stamp(struct xdp_md *ctx)
+{
+	return stamp(ctx) ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")

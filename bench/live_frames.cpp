@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <linux/if_link.h>
 
 #include <cerrno>
 #include <cstring>
@@ -43,6 +44,18 @@ LiveFrames::LiveFrames(const LiveFramesSetup &setup) : ifindex_(ifindex_of(setup
 }
 
 void LiveFrames::Destroy::operator()(live_frames_bpf *skel) const { live_frames_bpf__destroy(skel); }
+
+void LiveFrames::fan_out(uint32_t peer, uint32_t copies)
+{
+    if (!copies || copies > bpf_map__max_entries(skel_->maps.fanout))
+        fail("--fanout 1-" + std::to_string(bpf_map__max_entries(skel_->maps.fanout)));
+    bpf_devmap_val to{.ifindex = ifindex_, .bpf_prog = {.fd = bpf_program__fd(skel_->progs.live_stamp)}};
+    for (uint32_t k = 0; k < copies; ++k)
+        if (bpf_map_update_elem(bpf_map__fd(skel_->maps.fanout), &k, &to, BPF_ANY))
+            fail(std::string("filling the fan-out map: ") + std::strerror(errno));
+    if (int err = bpf_xdp_attach(int(peer), bpf_program__fd(skel_->progs.live_fanout), XDP_FLAGS_DRV_MODE, nullptr))
+        fail(std::string("attaching live_fanout: ") + std::strerror(-err));
+}
 
 void LiveFrames::send(uint32_t frames, uint32_t batch)
 {

@@ -36,6 +36,11 @@ public:
     // (at most the veth's ring of 256): the kernel lets the peer's NAPI take each batch before
     // the next, so none is lost to a full ring.
     void send(uint32_t frames, uint32_t batch);
+    // Where live frames are refused: live_fanout on `peer`, the far side of a veth that a packet
+    // socket sends into, hands each frame it receives on through this interface `copies` times
+    // as XDP frames, live_stamp writing each copy's headers (the next address). Detach it with
+    // bpf_xdp_detach when done.
+    void fan_out(uint32_t peer, uint32_t copies);
     uint32_t ifindex() const { return ifindex_; }
     const Bytes &frame() const { return frame_; }
     // The object, for its other programs (live_count, live_pass) and its counters.

@@ -2,7 +2,7 @@
 //
 //   mtuguard_live send --ifname IF --src-mac MAC --dst-mac MAC --src ADDR --dst ADDR
 //                      [--dsts N] [--size BYTES] [--df 0|1] --seconds S [--cpu N] [--count-replies]
-//                      [--generator live|socket]
+//                      [--generator live|socket|fanout [--through TX,RX] [--fanout N]]
 //   mtuguard_live attach --ifname IF --program pass|count
 //
 // send: BPF_PROG_TEST_RUN in live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES) runs
@@ -19,6 +19,13 @@
 // gateway in the same softirq), for kernels or containers that refuse live frames (they need
 // CAP_SYS_RESOURCE); each frame costs the sender more, so the rates are lower and the share a
 // program takes of them smaller. A frame the veth refuses is counted as refused (refused=).
+// And a socket's buffer lacks the headroom XDP needs: a veth with an XDP program copies each into
+// a new page first. --generator fanout avoids both: the socket sends into TX, one side of a veth
+// pair of the sender's own; live_fanout on RX, its other side, hands each frame on through IF as
+// N (--fanout, default 16) XDP frames, each given the next address by live_stamp, so the gateway
+// receives XDP frames with headroom, as from live frames, and a socket frame's cost is shared by
+// N. Every copy is counted as sent (frames=); a copy that finds the gateway's ring full is lost
+// there, so forwarded is read at the receiver.
 //
 // attach: live_pass or live_count on IF in native mode, left attached when the tool exits (a veth
 // needs an XDP program on the side that receives XDP_TX frames).
@@ -143,14 +150,25 @@ int send(std::map<std::string, std::string> o)
     }
 
     const std::string generator = o.count("generator") ? o["generator"] : "live";
-    if (generator != "live" && generator != "socket")
-        fail("--generator live|socket");
+    if (generator != "live" && generator != "socket" && generator != "fanout")
+        fail("--generator live|socket|fanout");
     // The socket's frames: the template, each copy to the next destination.
     const uint32_t batch = 64;
-    std::vector<Bytes> copies(generator == "socket" ? batch : 0, frames.frame());
+    std::vector<Bytes> copies(generator == "live" ? 0 : batch, frames.frame());
     std::optional<FrameSocket> sock;
+    uint32_t fanout_peer = 0, fanout = 1;
     if (generator == "socket")
         sock.emplace(frames.ifindex());
+    if (generator == "fanout") {
+        const std::string through = o.count("through") ? o["through"] : "";
+        const size_t comma = through.find(',');
+        if (comma == std::string::npos)
+            fail("--generator fanout needs --through TX,RX: a veth pair, the socket sends into TX");
+        fanout = std::stoul(o.count("fanout") ? o["fanout"] : "16");
+        fanout_peer = ifindex_of(through.substr(comma + 1));
+        frames.fan_out(fanout_peer, fanout);
+        sock.emplace(ifindex_of(through.substr(0, comma)));
+    }
     const std::array<uint8_t, 4> first = ipv4(o["dst"]);
     const uint32_t base = uint32_t(first[0]) << 24 | uint32_t(first[1]) << 16 | uint32_t(first[2]) << 8 | first[3];
     uint64_t sequence = 0, refused = 0;
@@ -164,7 +182,7 @@ int send(std::map<std::string, std::string> o)
         if (sock) {
             for (Bytes &copy : copies)
                 set_ipv4_address(copy, false, base + uint32_t(sequence++ % dsts));
-            frames_sent += sock->send(copies, batch, refused);
+            frames_sent += sock->send(copies, batch, refused) * fanout;
         } else {
             frames.send(chunk, 64);
             frames_sent += chunk;
@@ -172,6 +190,8 @@ int send(std::map<std::string, std::string> o)
         now = now_s();
     }
     const CpuTimes cpu1 = cpu_times(cpu);
+    if (fanout_peer)
+        bpf_xdp_detach(int(fanout_peer), XDP_FLAGS_DRV_MODE, nullptr);
     // Let the last replies arrive before the counter is read.
     timespec pause{0, 50'000'000};
     nanosleep(&pause, nullptr);
