@@ -340,11 +340,12 @@ cost_ns() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / n }'
     echo "out of both, the gateway's own forwarding with the agent (client pool / 16 pools) against"
     echo "without it, (1/none − 1/sender) ÷ (1/agent − 1/sender):"
     echo
+    # own AGENT: the gateway's own ratio, from the sender's (g) and none's (n) rates.
+    own() { awk -v g="$g" -v n="$n" -v a="$1" 'BEGIN { printf "%.1f %%", 100 * (1 / n - 1 / g) / (1 / a - 1 / g) }'; }
     for spread in "${spreads[@]}"; do
         for size in "${within_sizes[@]}"; do
             g=$(med "${offered[sender,$spread,$size]}") n=$(med "${fwd[none,$spread,$size]}")
             c=$(med "${fwd[pool,$spread,$size]}") s16=$(med "${fwd[pools16,$spread,$size]}")
-            own() { awk -v g="$g" -v n="$n" -v a="$1" 'BEGIN { printf "%.1f %%", 100 * (1 / n - 1 / g) / (1 / a - 1 / g) }'; }
             echo "- $spread sessions, $size bytes: the sender alone $g pps ($(awk -v g="$g" -v n="$n" 'BEGIN { printf "%.0f of the %.0f", 1e9 / g, 1e9 / n }') ns a frame costs with none); the gateway's own, client pool $(own "$c"), 16 pools $(own "$s16")."
         done
     done

@@ -180,8 +180,9 @@ int send(std::map<std::string, std::string> o)
     double now = start;
     while (now - start < seconds) {
         if (sock) {
-            for (Bytes &copy : copies)
-                set_ipv4_address(copy, false, base + uint32_t(sequence++ % dsts));
+            if (!fanout_peer) // a fanned-out copy gets its address from live_stamp
+                for (Bytes &copy : copies)
+                    set_ipv4_address(copy, false, base + uint32_t(sequence++ % dsts));
             frames_sent += sock->send(copies, batch, refused) * fanout;
         } else {
             frames.send(chunk, 64);
